@@ -1,0 +1,192 @@
+//! Plugin configuration: the JSON the user writes, and the validated form the filter runs on.
+//!
+//! Parsing happens in two steps, once, at configure time: serde reads the JSON into
+//! [`RawConfig`] (camelCase names, unknown keys refused at every level), then
+//! [`Config::from_json`] checks every value and compiles it (mode resolved, exclusion paths split
+//! and normalised). Any problem is a [`ConfigError`] that names the field and quotes the value;
+//! the glue refuses to start on it, so the filter never runs half-configured.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::path::{ExclusionPaths, PathEntryError};
+
+/// The configuration exactly as written by the user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawConfig {
+    /// `false` turns enforcement and forwarding off (only the header strip remains).
+    pub client_cert_enabled: Option<bool>,
+    /// `Required` | `Optional` | `OptionalInteractiveUser` | `Ignore`, any letter case.
+    pub client_cert_mode: Option<String>,
+    /// `"/a;/b,/c"` as Azure writes it, or `["/a", "/b"]`.
+    pub client_cert_exclusion_paths: Option<RawPathList>,
+}
+
+/// Azure stores exclusion paths as one delimited string; JSON users may prefer an array.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a string of paths separated by ';' or ',', or an array of strings"
+)]
+pub enum RawPathList {
+    Delimited(String),
+    List(Vec<String>),
+}
+
+impl RawPathList {
+    /// The entries, trimmed, empty ones dropped.
+    fn entries(&self) -> Vec<&str> {
+        let all: Vec<&str> = match self {
+            RawPathList::Delimited(s) => s.split([';', ',']).collect(),
+            RawPathList::List(v) => v.iter().map(String::as_str).collect(),
+        };
+        all.into_iter()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
+}
+
+/// What the filter enforces outside exclusion paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `clientCertEnabled: false` or `Ignore`: strip the client's header, nothing else.
+    Disabled,
+    /// A valid certificate is needed; missing or invalid is answered with 401.
+    Required,
+    /// No certificate passes without the header; an invalid one is answered with 401.
+    Optional,
+    /// Same as [`Mode::Optional`] at the HTTP layer (Azure differs only in the TLS prompt).
+    OptionalInteractiveUser,
+}
+
+impl Mode {
+    const NAMES: &'static str = "Required, Optional, OptionalInteractiveUser, Ignore";
+
+    fn parse(value: &str) -> Option<Mode> {
+        match value.to_ascii_lowercase().as_str() {
+            "required" => Some(Mode::Required),
+            "optional" => Some(Mode::Optional),
+            "optionalinteractiveuser" => Some(Mode::OptionalInteractiveUser),
+            "ignore" => Some(Mode::Disabled),
+            _ => None,
+        }
+    }
+
+    /// The name used in logs and documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Disabled => "Ignore",
+            Mode::Required => "Required",
+            Mode::Optional => "Optional",
+            Mode::OptionalInteractiveUser => "OptionalInteractiveUser",
+        }
+    }
+}
+
+/// The validated configuration the filter runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub exclusions: ExclusionPaths,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: Mode::Required,
+            exclusions: ExclusionPaths::default(),
+        }
+    }
+}
+
+/// Why a configuration was refused. Every variant names the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The text is not JSON, or a field has the wrong type, or a key is unknown.
+    Json { field: String, message: String },
+    /// `clientCertMode` is not one of the known names.
+    UnknownMode { value: String },
+    /// One exclusion path is not usable.
+    ExclusionPath {
+        index: usize,
+        value: String,
+        problem: PathEntryError,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Json { field, message } if field.is_empty() || field == "." => {
+                write!(f, "configuration is not valid: {message}")
+            }
+            ConfigError::Json { field, message } => write!(f, "{field}: {message}"),
+            ConfigError::UnknownMode { value } => write!(
+                f,
+                "clientCertMode: unknown mode {value:?}, expected one of {}",
+                Mode::NAMES
+            ),
+            ConfigError::ExclusionPath {
+                index,
+                value,
+                problem,
+            } => write!(f, "clientCertExclusionPaths[{index}]: {value:?} {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses and validates the plugin configuration. Empty input (or only whitespace) means
+    /// the defaults: `Required`, no exclusions.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Config::from_raw(RawConfig::default());
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = e.path().to_string();
+            ConfigError::Json {
+                field,
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        de.end().map_err(|e| ConfigError::Json {
+            field: String::new(),
+            message: e.to_string(),
+        })?;
+        Config::from_raw(raw)
+    }
+
+    /// Validates an already deserialized configuration.
+    pub fn from_raw(raw: RawConfig) -> Result<Config, ConfigError> {
+        let mode = match &raw.client_cert_mode {
+            None => Mode::Required,
+            Some(value) => Mode::parse(value).ok_or_else(|| ConfigError::UnknownMode {
+                value: value.clone(),
+            })?,
+        };
+        let mode = if raw.client_cert_enabled == Some(false) {
+            Mode::Disabled
+        } else {
+            mode
+        };
+        let mut exclusions = ExclusionPaths::default();
+        if let Some(list) = &raw.client_cert_exclusion_paths {
+            for (index, entry) in list.entries().into_iter().enumerate() {
+                exclusions
+                    .add(entry)
+                    .map_err(|problem| ConfigError::ExclusionPath {
+                        index,
+                        value: entry.to_string(),
+                        problem,
+                    })?;
+            }
+        }
+        Ok(Config { mode, exclusions })
+    }
+}

@@ -1,0 +1,139 @@
+//! The decision: what the filter does with one request. This is the contract between the pure
+//! core and the host glue; the glue gathers the inputs, calls [`decide`] and applies the result.
+//!
+//! Whatever the decision, the glue has already removed every client-sent copy of
+//! [`FORWARDED_HEADER`] before it asks.
+
+use crate::cert::{CertError, LeafCertificate};
+use crate::config::{Config, Mode};
+
+/// The header Azure App Service uses to forward the client certificate (lower case, as the
+/// host stores header names).
+pub const FORWARDED_HEADER: &str = "x-arr-clientcert";
+
+/// What the glue knows about one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The `:path` pseudo-header, raw bytes.
+    pub path: &'a [u8],
+    /// The value of `connection.peer_certificate`; `None` when the client presented none.
+    pub peer_certificate: Option<&'a [u8]>,
+    /// The host's clock, Unix seconds.
+    pub now: i64,
+}
+
+/// What to do with the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Let the request through without a forwarded certificate.
+    Pass(PassReason),
+    /// Let the request through with `X-ARR-ClientCert` set to this value.
+    Forward { arr_client_cert: String },
+    /// Answer locally; the request never reaches the upstream.
+    Deny(DenyReason),
+}
+
+/// Why a request passes without a certificate header (for debug logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassReason {
+    Disabled,
+    NoCertificateOptional,
+    NoCertificateExcluded,
+    InvalidCertificateExcluded(CertError),
+}
+
+/// Why a request is denied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DenyReason {
+    /// `Required` mode, not excluded, and the client presented no certificate.
+    CertificateRequired,
+    /// The client presented a certificate that is not acceptable.
+    CertificateInvalid(CertError),
+    /// The host did not answer a call the decision depends on; failing closed.
+    HostFailure(&'static str),
+}
+
+/// The local reply for a denied request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u32,
+    pub body: &'static str,
+}
+
+impl DenyReason {
+    /// Maps every deny reason to its reply, in one place.
+    pub fn reply(&self) -> Reply {
+        match self {
+            DenyReason::CertificateRequired => Reply {
+                status: 401,
+                body: "client certificate required\n",
+            },
+            DenyReason::CertificateInvalid(_) => Reply {
+                status: 401,
+                body: "client certificate invalid\n",
+            },
+            DenyReason::HostFailure(_) => Reply {
+                status: 500,
+                body: "client certificate check failed\n",
+            },
+        }
+    }
+
+    /// The sentence written to the host log at info level.
+    pub fn log_message(&self) -> String {
+        match self {
+            DenyReason::CertificateRequired => {
+                "denied (401): client certificate required but none was presented".to_string()
+            }
+            DenyReason::CertificateInvalid(e) => {
+                format!(
+                    "denied (401): client certificate invalid ({}): {e}",
+                    e.kind()
+                )
+            }
+            DenyReason::HostFailure(what) => {
+                format!("denied (500): failing closed because the host call for {what} failed")
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Whether the decision needs the request path at all (lets the glue skip a host call).
+    pub fn needs_path(&self) -> bool {
+        self.mode != Mode::Disabled && !self.exclusions.is_empty()
+    }
+
+    /// Whether the decision needs the peer certificate at all.
+    pub fn needs_certificate(&self) -> bool {
+        self.mode != Mode::Disabled
+    }
+}
+
+/// Decides what happens to one request.
+pub fn decide(config: &Config, request: &Request<'_>) -> Decision {
+    if config.mode == Mode::Disabled {
+        return Decision::Pass(PassReason::Disabled);
+    }
+    let excluded = config.exclusions.matches(request.path);
+    let Some(raw) = request.peer_certificate else {
+        return if excluded {
+            Decision::Pass(PassReason::NoCertificateExcluded)
+        } else if config.mode == Mode::Required {
+            Decision::Deny(DenyReason::CertificateRequired)
+        } else {
+            Decision::Pass(PassReason::NoCertificateOptional)
+        };
+    };
+    let checked = LeafCertificate::from_property(raw).and_then(|leaf| {
+        leaf.check_dates(request.now)?;
+        Ok(leaf)
+    });
+    match checked {
+        Ok(leaf) => Decision::Forward {
+            arr_client_cert: leaf.arr_header_value(),
+        },
+        Err(e) if excluded => Decision::Pass(PassReason::InvalidCertificateExcluded(e)),
+        Err(e) => Decision::Deny(DenyReason::CertificateInvalid(e)),
+    }
+}

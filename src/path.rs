@@ -1,0 +1,157 @@
+//! Exclusion-path matching that a crafted path cannot fool.
+//!
+//! Azure matches exclusion paths with a case-insensitive "starts with". We keep the case
+//! insensitivity but match whole segments, and we exclude a request only when its path
+//! *unambiguously* lies under an excluded entry. The request path is first put in a canonical
+//! form by [`canonicalize`]; anything that an upstream could resolve to a different path makes
+//! the path ambiguous, and an ambiguous path is never excluded (enforcement stays on):
+//!
+//! * only the path counts: the query (`?...`) and fragment (`#...`) are cut off first;
+//! * the path must start with `/` (no `*`, no absolute-form URI);
+//! * a raw `\`, `;`, space, control character or non-ASCII byte makes it ambiguous;
+//! * a percent escape of `/`, `\`, `;`, `%`, `?`, `#`, a control character or a non-ASCII byte
+//!   makes it ambiguous (encoded separators, double encoding, overlong UTF-8); a malformed escape
+//!   too; every other escape is decoded (`%2e` becomes `.`, `%41` becomes `a`);
+//! * after decoding, a `.` or `..` segment, or an empty segment other than a trailing one
+//!   (`//`), makes it ambiguous;
+//! * letters are compared in lower case (ASCII).
+//!
+//! Exclusion entries are held to the same rules at configure time, so an entry can always be
+//! compared segment by segment with a canonical request path.
+
+use std::fmt;
+
+/// Why an exclusion entry was refused at configure time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathEntryError {
+    NotAbsolute,
+    HasQueryOrFragment,
+    Ambiguous,
+}
+
+impl fmt::Display for PathEntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathEntryError::NotAbsolute => "does not start with '/'",
+            PathEntryError::HasQueryOrFragment => {
+                "contains '?' or '#'; an exclusion path matches the path only"
+            }
+            PathEntryError::Ambiguous => {
+                "is not a plain path: dot segments, empty segments, ';', '\\', control or \
+                 non-ASCII characters and escaped separators are not allowed"
+            }
+        })
+    }
+}
+
+/// The compiled exclusion list: canonical, lower-case prefixes without a trailing slash
+/// (the root entry `/` is kept as the empty prefix, which matches every path).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExclusionPaths {
+    prefixes: Vec<String>,
+}
+
+impl ExclusionPaths {
+    /// Adds one entry after checking it is a plain absolute path.
+    pub fn add(&mut self, entry: &str) -> Result<(), PathEntryError> {
+        if !entry.starts_with('/') {
+            return Err(PathEntryError::NotAbsolute);
+        }
+        if entry.contains(['?', '#']) {
+            return Err(PathEntryError::HasQueryOrFragment);
+        }
+        let mut canonical = canonicalize(entry.as_bytes()).ok_or(PathEntryError::Ambiguous)?;
+        if canonical.ends_with('/') {
+            canonical.pop();
+        }
+        if !self.prefixes.contains(&canonical) {
+            self.prefixes.push(canonical);
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.prefixes.is_empty()
+    }
+
+    /// The canonical entries, for logs and the documentation of what was understood.
+    pub fn entries(&self) -> impl Iterator<Item = &str> {
+        self.prefixes
+            .iter()
+            .map(|p| if p.is_empty() { "/" } else { p.as_str() })
+    }
+
+    /// True only when the request path (`:path`, raw bytes) unambiguously lies at or under one
+    /// of the entries, on a segment boundary.
+    pub fn matches(&self, raw_path: &[u8]) -> bool {
+        if self.prefixes.is_empty() {
+            return false;
+        }
+        let Some(path) = canonicalize(raw_path) else {
+            return false;
+        };
+        self.prefixes
+            .iter()
+            .any(|prefix| under_prefix(&path, prefix))
+    }
+}
+
+fn under_prefix(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The canonical, lower-case form of the path part of a request target, or `None` when the path
+/// is ambiguous (see the module documentation for the rules).
+pub fn canonicalize(raw: &[u8]) -> Option<String> {
+    let end = raw
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(raw.len());
+    let raw = &raw[..end];
+    if raw.first() != Some(&b'/') {
+        return None;
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        let decoded = if b == b'%' {
+            let hi = hex_value(*raw.get(i + 1)?)?;
+            let lo = hex_value(*raw.get(i + 2)?)?;
+            i += 3;
+            let d = (hi << 4) | lo;
+            if matches!(d, b'/' | b'%' | b'?' | b'#') {
+                return None;
+            }
+            d
+        } else {
+            i += 1;
+            b
+        };
+        let printable = decoded.is_ascii_graphic() || (decoded == b' ' && b == b'%');
+        if !printable || matches!(decoded, b'\\' | b';') {
+            return None;
+        }
+        out.push(char::from(decoded.to_ascii_lowercase()));
+    }
+    // `out` starts with '/', so the first split element is the empty string before it.
+    let mut segments = out.split('/').skip(1).peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if segment == "." || segment == ".." || (segment.is_empty() && !last) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The value of one hexadecimal digit.
+pub(crate) fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
