@@ -46,7 +46,9 @@ def main():
     args = parser.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), Echo)
     server.daemon_threads = True
-    print(f"echo upstream listening on http://{args.host}:{args.port}", flush=True)
+    # With --port 0 the system picks a free port; the first line printed names it (tests read it).
+    port = server.server_address[1]
+    print(f"echo upstream listening on http://{args.host}:{port}", flush=True)
     server.serve_forever()
 
 

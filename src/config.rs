@@ -150,9 +150,15 @@ impl Config {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = e.path().to_string();
+            let inner = e.into_inner();
             ConfigError::Json {
-                field,
-                message: e.into_inner().to_string(),
+                // A syntax error has no meaningful field; a type error has one.
+                field: if inner.is_data() {
+                    field
+                } else {
+                    String::new()
+                },
+                message: inner.to_string(),
             }
         })?;
         de.end().map_err(|e| ConfigError::Json {

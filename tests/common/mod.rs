@@ -1,0 +1,2 @@
+pub mod envoy;
+pub mod pki;

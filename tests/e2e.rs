@@ -1,0 +1,393 @@
+//! End-to-end: the built module in the real Envoy, in front of the echo upstream, driven by curl
+//! over HTTP/1.1 and HTTP/2 with certificates generated for the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki, Response, curl};
+use common::pki::Ca;
+use time::{Duration, OffsetDateTime};
+
+const ARR: &str = "x-arr-clientcert";
+
+/// The client identities every scenario uses.
+struct Clients {
+    valid: ClientCert,
+    expired: ClientCert,
+    not_yet_valid: ClientCert,
+    /// Valid dates, issued by a CA Envoy does not trust: App Service forwards it all the same.
+    other_ca: ClientCert,
+}
+
+fn clients(pki: &Pki) -> Clients {
+    let now = OffsetDateTime::now_utc();
+    let other = Ca::new("some other CA");
+    Clients {
+        valid: pki.save("valid", &pki.ca.client("alice")),
+        expired: pki.save(
+            "expired",
+            &pki.ca
+                .client_between("old", now - Duration::days(30), now - Duration::days(1)),
+        ),
+        not_yet_valid: pki.save(
+            "notyet",
+            &pki.ca
+                .client_between("early", now + Duration::days(1), now + Duration::days(30)),
+        ),
+        other_ca: pki.save("other", &other.client("mallory")),
+    }
+}
+
+fn b64(der: &[u8]) -> String {
+    STANDARD.encode(der)
+}
+
+/// The request reached the upstream, which saw exactly this `X-ARR-ClientCert` (or none).
+fn assert_forwarded(r: &Response, expected: Option<&ClientCert>, what: &str) {
+    assert_eq!(
+        r.status, 200,
+        "{what}: expected the upstream's 200, got {r:?}"
+    );
+    let seen = r.upstream_header(ARR);
+    match expected {
+        Some(cert) => assert_eq!(seen, vec![b64(&cert.der)], "{what}: forwarded header"),
+        None => assert!(seen.is_empty(), "{what}: upstream saw {seen:?}"),
+    }
+}
+
+/// The filter answered locally; nothing reached the upstream.
+fn assert_denied(r: &Response, body: &str, what: &str) {
+    assert_eq!(r.status, 401, "{what}: expected 401, got {r:?}");
+    assert_eq!(r.body.trim(), body, "{what}: reply body");
+}
+
+const FORGERIES: [&str; 4] = [
+    "X-ARR-ClientCert: forged",
+    "x-arr-clientcert: forged-lower",
+    "X-Arr-Clientcert: forged-mixed",
+    "X-ARR-CLIENTCERT: forged-upper",
+];
+
+fn with_forgeries<'a>(mut call: Call<'a>) -> Call<'a> {
+    for forged in FORGERIES {
+        call = call.header(forged);
+    }
+    call
+}
+
+#[test]
+fn repository_envoy_yaml_enforces_required_mode_with_exclusions() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    // The plugin configuration is the one committed in envoy.yaml:
+    // Required, exclusions "/public;/healthz".
+    let envoy = Envoy::start(&pki, EnvoyOptions::default());
+    for http in [Http::V1, Http::V2] {
+        let go = |call: Call<'_>| curl(&envoy, &pki, &call.http(http));
+        let w = |s: &str| format!("{s} over {http:?}");
+
+        assert_denied(
+            &go(Call::new("/hello")),
+            "client certificate required",
+            &w("missing certificate"),
+        );
+        assert_denied(
+            &go(with_forgeries(Call::new("/hello"))),
+            "client certificate required",
+            &w("missing certificate with a forged header"),
+        );
+        assert_forwarded(
+            &go(Call::new("/hello").cert(&c.valid)),
+            Some(&c.valid),
+            &w("valid"),
+        );
+        assert_forwarded(
+            &go(with_forgeries(Call::new("/hello?x=1").cert(&c.valid))),
+            Some(&c.valid),
+            &w("valid certificate, every forged copy replaced"),
+        );
+        assert_forwarded(
+            &go(Call::new("/api").cert(&c.other_ca)),
+            Some(&c.other_ca),
+            &w("certificate of an unknown CA is forwarded, as App Service does"),
+        );
+        assert_denied(
+            &go(Call::new("/hello").cert(&c.expired)),
+            "client certificate invalid",
+            &w("expired"),
+        );
+        assert_denied(
+            &go(Call::new("/hello").cert(&c.not_yet_valid)),
+            "client certificate invalid",
+            &w("not yet valid"),
+        );
+
+        for excluded in [
+            "/public",
+            "/public/",
+            "/public/a/b",
+            "/PUBLIC/x",
+            "/Public?x=1",
+            "/healthz",
+        ] {
+            let r = go(with_forgeries(Call::new(excluded)));
+            assert_forwarded(
+                &r,
+                None,
+                &w(&format!("excluded {excluded} without certificate")),
+            );
+            assert_eq!(
+                r.upstream_path(),
+                excluded,
+                "{}",
+                w("path reaches upstream as sent")
+            );
+            assert_forwarded(
+                &go(Call::new(excluded).cert(&c.valid)),
+                Some(&c.valid),
+                &w(&format!(
+                    "excluded {excluded} still forwards a valid certificate"
+                )),
+            );
+            assert_forwarded(
+                &go(with_forgeries(Call::new(excluded).cert(&c.expired))),
+                None,
+                &w(&format!(
+                    "excluded {excluded} passes an expired certificate unforwarded"
+                )),
+            );
+        }
+        for not_excluded in ["/publicity", "/healthzz", "/api/public"] {
+            assert_denied(
+                &go(Call::new(not_excluded)),
+                "client certificate required",
+                &w(&format!("{not_excluded} is not under an exclusion")),
+            );
+        }
+    }
+    let log = envoy.log();
+    assert!(
+        log.contains("denied (401): client certificate required"),
+        "the reason is logged at info level"
+    );
+    assert!(
+        log.contains("client certificate invalid (expired)"),
+        "expiry reason logged"
+    );
+    assert!(
+        log.contains("client certificate invalid (not_yet_valid)"),
+        "not-yet-valid reason logged"
+    );
+}
+
+/// Request targets an upstream could resolve outside `/public`, or that are not unambiguously
+/// under it. None may skip enforcement.
+const PATH_TRICKS: [&str; 22] = [
+    "/public/../admin",
+    "/public/./../admin",
+    "/public/%2e%2e/admin",
+    "/public/%2E%2E/admin",
+    "/public/.%2e/admin",
+    "/public/%2e./admin",
+    "/public/..;/admin",
+    "/public;/../admin",
+    "/public;x=1/../admin",
+    "/public/%2e%2e;/admin",
+    "/public%2f..%2fadmin",
+    "/public%2F..%2Fadmin",
+    "/public/..%2fadmin",
+    "/public\\..\\admin",
+    "/public%5c..%5cadmin",
+    "/public/%252e%252e/admin",
+    "/public/%c0%ae%c0%ae/admin",
+    "/public%00/../admin",
+    "//public/../admin",
+    "/publicity",
+    "/public%2fx",
+    "/x/../public/../admin",
+];
+
+fn path_tricks_never_skip_enforcement(no_path_normalization: bool) {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            no_path_normalization,
+            ..EnvoyOptions::default()
+        },
+    );
+    for http in [Http::V1, Http::V2] {
+        for target in PATH_TRICKS {
+            let r = curl(&envoy, &pki, &with_forgeries(Call::new(target)).http(http));
+            // 401 from the filter, or 400 where Envoy itself refuses the request line: either
+            // way the upstream never sees it.
+            assert!(
+                r.status == 401 || r.status == 400,
+                "{target} over {http:?} (normalization {}) must not reach the upstream without a \
+                 certificate: {r:?}",
+                !no_path_normalization
+            );
+            // With a valid certificate the same request is forwarded with the real header only.
+            let r = curl(
+                &envoy,
+                &pki,
+                &with_forgeries(Call::new(target).cert(&c.valid)).http(http),
+            );
+            if r.status == 200 {
+                assert_forwarded(&r, Some(&c.valid), target);
+            }
+        }
+        // A plain excluded path still works in the same setup.
+        assert_forwarded(
+            &curl(&envoy, &pki, &Call::new("/public/ok").http(http)),
+            None,
+            "plain excluded path",
+        );
+    }
+}
+
+#[test]
+fn path_tricks_never_skip_enforcement_with_envoy_normalization() {
+    path_tricks_never_skip_enforcement(false);
+}
+
+#[test]
+fn path_tricks_never_skip_enforcement_without_envoy_normalization() {
+    path_tricks_never_skip_enforcement(true);
+}
+
+#[test]
+fn optional_modes_pass_without_certificate_and_reject_invalid_ones() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    for mode in ["Optional", "OptionalInteractiveUser", "optional"] {
+        let envoy = Envoy::start(
+            &pki,
+            EnvoyOptions {
+                plugin_config: Some(format!(r#"{{"clientCertMode": "{mode}"}}"#)),
+                ..EnvoyOptions::default()
+            },
+        );
+        for http in [Http::V1, Http::V2] {
+            let go = |call: Call<'_>| curl(&envoy, &pki, &call.http(http));
+            let w = |s: &str| format!("{mode}: {s} over {http:?}");
+            assert_forwarded(
+                &go(with_forgeries(Call::new("/x"))),
+                None,
+                &w("no certificate"),
+            );
+            assert_forwarded(
+                &go(with_forgeries(Call::new("/x").cert(&c.valid))),
+                Some(&c.valid),
+                &w("valid"),
+            );
+            assert_denied(
+                &go(Call::new("/x").cert(&c.expired)),
+                "client certificate invalid",
+                &w("expired"),
+            );
+            assert_denied(
+                &go(Call::new("/x").cert(&c.not_yet_valid)),
+                "client certificate invalid",
+                &w("not yet valid"),
+            );
+        }
+    }
+}
+
+#[test]
+fn disabled_filter_only_strips_the_client_header() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    for config in [
+        r#"{"clientCertEnabled": false, "clientCertMode": "Required"}"#,
+        r#"{"clientCertMode": "Ignore"}"#,
+    ] {
+        let envoy = Envoy::start(
+            &pki,
+            EnvoyOptions {
+                plugin_config: Some(config.to_string()),
+                ..EnvoyOptions::default()
+            },
+        );
+        for http in [Http::V1, Http::V2] {
+            let go = |call: Call<'_>| curl(&envoy, &pki, &call.http(http));
+            let w = |s: &str| format!("{config}: {s} over {http:?}");
+            assert_forwarded(
+                &go(with_forgeries(Call::new("/x"))),
+                None,
+                &w("no certificate"),
+            );
+            assert_forwarded(
+                &go(with_forgeries(Call::new("/x").cert(&c.valid))),
+                None,
+                &w("valid certificate is not forwarded"),
+            );
+            assert_forwarded(
+                &go(Call::new("/x").cert(&c.expired)),
+                None,
+                &w("expired certificate is not judged"),
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_configuration_keeps_envoy_from_serving() {
+    let pki = Pki::new();
+    let cases = [
+        (
+            r#"{"clientCertMode": "Requird"}"#,
+            "clientCertMode: unknown mode \"Requird\"",
+        ),
+        (
+            r#"{"clientCertEnabled": "yes"}"#,
+            "clientCertEnabled: invalid type",
+        ),
+        (
+            r#"{"clientCertExclusionPaths": "/ok;public"}"#,
+            "clientCertExclusionPaths[1]: \"public\" does not start with '/'",
+        ),
+        (
+            r#"{"clientCertModes": "Required"}"#,
+            "unknown field `clientCertModes`",
+        ),
+        (
+            r#"{"clientCertMode": "Required""#,
+            "configuration is not valid",
+        ),
+    ];
+    for (config, message) in cases {
+        let started = Envoy::try_start(
+            &pki,
+            EnvoyOptions {
+                plugin_config: Some(config.to_string()),
+                ..EnvoyOptions::default()
+            },
+        );
+        let failure = match started {
+            Ok(envoy) => panic!(
+                "Envoy served with the bad configuration {config}. Log:\n{}",
+                envoy.log()
+            ),
+            Err(failure) => failure,
+        };
+        assert!(
+            failure.exit_status.is_some_and(|s| !s.success()),
+            "{config}: Envoy must exit with an error, got {:?}",
+            failure.exit_status
+        );
+        assert!(
+            failure.log.contains(message),
+            "{config}: the log must name the problem ({message}). Log:\n{}",
+            failure.log
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", failure.port)).is_err(),
+            "{config}: nothing may listen (and pass requests) after a refused configuration"
+        );
+    }
+}
