@@ -144,8 +144,16 @@ impl Config {
     /// Parses and validates the plugin configuration. Empty input (or only whitespace) means
     /// the defaults: `Required`, no exclusions.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Config::from_raw(RawConfig::default());
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => return Config::from_raw(RawConfig::default()),
+            // serde would also read a struct from a positional array; only an object is valid.
+            Some(b'{') => {}
+            Some(_) => {
+                return Err(ConfigError::Json {
+                    field: String::new(),
+                    message: "expected a JSON object".to_string(),
+                });
+            }
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {

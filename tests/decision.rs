@@ -1,0 +1,196 @@
+//! The decision table: mode x path x certificate -> pass, forward or deny.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use client_cert_auth::cert::CertError;
+use client_cert_auth::config::Config;
+use client_cert_auth::decision::{Decision, DenyReason, PassReason, Request, decide};
+use common::pki::{Ca, Leaf, unix};
+use time::{Duration, OffsetDateTime};
+
+struct Fixture {
+    valid: Leaf,
+    expired: Leaf,
+    now: i64,
+}
+
+fn fixture() -> Fixture {
+    let ca = Ca::new("decision CA");
+    let now = OffsetDateTime::now_utc();
+    Fixture {
+        valid: ca.client("alice"),
+        expired: ca.client_between("old", now - Duration::days(10), now - Duration::days(1)),
+        now: unix(now),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Cert {
+    None,
+    Valid,
+    Expired,
+    Garbage,
+}
+
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Pass,
+    Forward,
+    DenyRequired,
+    DenyInvalid,
+}
+
+fn run(config: &Config, f: &Fixture, path: &str, cert: Cert) -> Decision {
+    let pem = match cert {
+        Cert::None => None,
+        Cert::Valid => Some(f.valid.cert_pem.as_bytes()),
+        Cert::Expired => Some(f.expired.cert_pem.as_bytes()),
+        Cert::Garbage => {
+            Some(&b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"[..])
+        }
+    };
+    decide(
+        config,
+        &Request {
+            path: path.as_bytes(),
+            peer_certificate: pem,
+            now: f.now,
+        },
+    )
+}
+
+fn classify(d: &Decision, f: &Fixture) -> Expect {
+    match d {
+        Decision::Pass(_) => Expect::Pass,
+        Decision::Forward { arr_client_cert } => {
+            assert_eq!(arr_client_cert, &STANDARD.encode(&f.valid.der));
+            Expect::Forward
+        }
+        Decision::Deny(DenyReason::CertificateRequired) => Expect::DenyRequired,
+        Decision::Deny(DenyReason::CertificateInvalid(_)) => Expect::DenyInvalid,
+        Decision::Deny(other) => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn decision_table_mode_by_path_by_certificate() {
+    use Cert::*;
+    use Expect::*;
+    let f = fixture();
+    let excl = r#""clientCertExclusionPaths": "/public""#;
+    let modes = [
+        (
+            "Required",
+            format!(r#"{{"clientCertMode": "Required", {excl}}}"#),
+        ),
+        (
+            "Optional",
+            format!(r#"{{"clientCertMode": "Optional", {excl}}}"#),
+        ),
+        (
+            "OptionalInteractiveUser",
+            format!(r#"{{"clientCertMode": "OptionalInteractiveUser", {excl}}}"#),
+        ),
+        (
+            "Ignore",
+            format!(r#"{{"clientCertMode": "Ignore", {excl}}}"#),
+        ),
+        (
+            "Disabled",
+            format!(r#"{{"clientCertEnabled": false, {excl}}}"#),
+        ),
+    ];
+    // (mode, path, certificate) -> expected
+    let table = [
+        ("Required", "/app", None, DenyRequired),
+        ("Required", "/app", Valid, Forward),
+        ("Required", "/app", Expired, DenyInvalid),
+        ("Required", "/app", Garbage, DenyInvalid),
+        ("Required", "/public/x", None, Pass),
+        ("Required", "/public/x", Valid, Forward),
+        ("Required", "/public/x", Expired, Pass),
+        ("Required", "/public/x", Garbage, Pass),
+        ("Required", "/public/../app", None, DenyRequired),
+        ("Required", "/publicity", None, DenyRequired),
+        ("Optional", "/app", None, Pass),
+        ("Optional", "/app", Valid, Forward),
+        ("Optional", "/app", Expired, DenyInvalid),
+        ("Optional", "/app", Garbage, DenyInvalid),
+        ("Optional", "/public", Expired, Pass),
+        ("Optional", "/public", Valid, Forward),
+        ("OptionalInteractiveUser", "/app", None, Pass),
+        ("OptionalInteractiveUser", "/app", Valid, Forward),
+        ("OptionalInteractiveUser", "/app", Expired, DenyInvalid),
+        ("OptionalInteractiveUser", "/public", Garbage, Pass),
+        ("Ignore", "/app", None, Pass),
+        ("Ignore", "/app", Valid, Pass),
+        ("Ignore", "/app", Expired, Pass),
+        ("Disabled", "/app", None, Pass),
+        ("Disabled", "/app", Valid, Pass),
+        ("Disabled", "/app", Garbage, Pass),
+    ];
+    for (mode, path, cert, expected) in table {
+        let json = &modes.iter().find(|(m, _)| *m == mode).unwrap().1;
+        let config = Config::from_json(json.as_bytes()).unwrap();
+        let decision = run(&config, &f, path, cert);
+        assert_eq!(
+            classify(&decision, &f),
+            expected,
+            "{mode} {path} {cert:?}: {decision:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_certificate_in_required_mode_is_denied_with_401_certificate_required() {
+    let f = fixture();
+    let d = run(&Config::default(), &f, "/", Cert::None);
+    let Decision::Deny(reason) = d else {
+        panic!("{d:?}")
+    };
+    let reply = reason.reply();
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body, "client certificate required\n");
+}
+
+#[test]
+fn expired_certificate_is_rejected_with_401_and_the_expiry_reason() {
+    let f = fixture();
+    let d = run(&Config::default(), &f, "/", Cert::Expired);
+    let Decision::Deny(DenyReason::CertificateInvalid(CertError::Expired { now, .. })) = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(*now, f.now);
+    let Decision::Deny(reason) = d else {
+        unreachable!()
+    };
+    assert_eq!(reason.reply().status, 401);
+    assert_eq!(reason.reply().body, "client certificate invalid\n");
+    assert!(reason.log_message().contains("(expired)"));
+}
+
+#[test]
+fn invalid_certificate_on_an_excluded_path_passes_without_the_header() {
+    let f = fixture();
+    let config = Config::from_json(br#"{"clientCertExclusionPaths": "/public"}"#).unwrap();
+    let d = run(&config, &f, "/public", Cert::Expired);
+    assert!(
+        matches!(
+            d,
+            Decision::Pass(PassReason::InvalidCertificateExcluded(
+                CertError::Expired { .. }
+            ))
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn host_failure_replies_500_and_never_passes() {
+    let reason = DenyReason::HostFailure("the clock");
+    assert_eq!(reason.reply().status, 500);
+    assert!(reason.log_message().contains("the clock"));
+}

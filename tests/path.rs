@@ -1,0 +1,153 @@
+//! Exclusion matching: segment boundaries, case, query and fragment, and every bypass class.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use client_cert_auth::path::{ExclusionPaths, canonicalize};
+
+fn exclusions(entries: &[&str]) -> ExclusionPaths {
+    let mut set = ExclusionPaths::default();
+    for entry in entries {
+        set.add(entry).unwrap();
+    }
+    set
+}
+
+#[test]
+fn excluded_paths_match_whole_segments_case_insensitively() {
+    let set = exclusions(&["/public", "/Api/Health/"]);
+    let excluded = [
+        "/public",
+        "/public/",
+        "/public/a/b.html",
+        "/PUBLIC",
+        "/Public/X",
+        "/public?x=1",
+        "/public?x=/../admin",
+        "/public#frag",
+        "/public/a?b#c",
+        "/api/health",
+        "/API/HEALTH/live",
+        "/%70ublic",
+        "/public/%41dmin",
+        "/public/a%20b",
+        "/public/a.b/...",
+        "/public/.well-known",
+    ];
+    for path in excluded {
+        assert!(set.matches(path.as_bytes()), "{path} should be excluded");
+    }
+    let enforced = [
+        "/",
+        "",
+        "/publicity",
+        "/publi",
+        "/pub",
+        "/api",
+        "/api/healthz",
+        "/x/public",
+        "public",
+        "*",
+        "https://host/public",
+        "?/public",
+    ];
+    for path in enforced {
+        assert!(!set.matches(path.as_bytes()), "{path} should be enforced");
+    }
+}
+
+/// Every class from the reference's attack list: none may be excluded.
+#[test]
+fn ambiguous_paths_are_never_excluded() {
+    let set = exclusions(&["/public"]);
+    let attacks = [
+        // dot segments, plain and encoded, with and without parameters
+        "/public/../admin",
+        "/public/./x",
+        "/public/.",
+        "/public/..",
+        "/public/%2e%2e/admin",
+        "/public/%2E%2E/admin",
+        "/public/.%2e/admin",
+        "/public/%2e./admin",
+        "/public/%2e/x",
+        "/public/..;/admin",
+        "/public/..;x=1/admin",
+        "/public;/../admin",
+        "/public;x=1/x",
+        "/public/%2e%2e%3b/admin",
+        // encoded slashes and backslashes
+        "/public%2f..%2fadmin",
+        "/public%2F..%2Fadmin",
+        "/public/..%2fadmin",
+        "/public%2fx",
+        "/public\\..\\admin",
+        "/public\\x",
+        "/public%5c..%5cadmin",
+        "/public%5Cx",
+        // double encoding
+        "/public/%252e%252e/admin",
+        "/public/%25",
+        // overlong UTF-8 and other non-ASCII
+        "/public/%c0%ae%c0%ae/admin",
+        "/public/%c0%af",
+        "/public/\u{00e9}",
+        // repeated slashes
+        "//public",
+        "//public/x",
+        "/public//x",
+        // control characters, raw and encoded
+        "/public%00/x",
+        "/public/%0a",
+        "/public/\t",
+        // malformed escapes
+        "/public/%",
+        "/public/%g0",
+        "/public/%2",
+        // encoded query or fragment delimiters
+        "/public%3fx",
+        "/public%23x",
+    ];
+    for path in attacks {
+        assert!(
+            !set.matches(path.as_bytes()),
+            "{path:?} must not be excluded"
+        );
+    }
+    // Raw bytes that are not UTF-8 at all.
+    assert!(!set.matches(b"/public/\xc0\xae\xc0\xae/admin"));
+    assert!(!set.matches(b"/public/\xff"));
+}
+
+#[test]
+fn root_exclusion_covers_every_plain_path_but_not_ambiguous_ones() {
+    let set = exclusions(&["/"]);
+    for path in ["/", "/a", "/a/b?c"] {
+        assert!(set.matches(path.as_bytes()), "{path}");
+    }
+    for path in ["/a/../b", "*", "//x"] {
+        assert!(!set.matches(path.as_bytes()), "{path}");
+    }
+}
+
+#[test]
+fn no_exclusions_match_nothing() {
+    let set = ExclusionPaths::default();
+    assert!(!set.matches(b"/"));
+    assert!(!set.matches(b"/public"));
+}
+
+#[test]
+fn canonical_form_is_lower_case_and_decoded() {
+    let table = [
+        ("/A/B", Some("/a/b")),
+        ("/a%2Db", Some("/a-b")),
+        ("/a/", Some("/a/")),
+        ("/a?q", Some("/a")),
+        ("/a%2e", Some("/a.")),
+        ("/a/%2e", None),
+        ("/a//b", None),
+        ("", None),
+    ];
+    for (raw, expected) in table {
+        assert_eq!(canonicalize(raw.as_bytes()).as_deref(), expected, "{raw}");
+    }
+}
