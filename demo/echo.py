@@ -19,14 +19,12 @@ class Echo(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         if length:
             self.rfile.read(length)
-        body = json.dumps(
-            {
-                "method": self.command,
-                "path": self.path,
-                "headers": [[k.lower(), v] for k, v in self.headers.items()],
-            },
-            indent=2,
-        ).encode() + b"\n"
+        # JSON with one header per line, readable in a terminal.
+        headers = ",\n    ".join(json.dumps([k.lower(), v]) for k, v in self.headers.items())
+        body = (
+            '{\n  "method": %s,\n  "path": %s,\n  "headers": [\n    %s\n  ]\n}\n'
+            % (json.dumps(self.command), json.dumps(self.path), headers)
+        ).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
