@@ -32,7 +32,7 @@ $(ENVOY):
 
 ## build: the wasm module
 build: .wasm-target
-	cargo build --release --target $(WASM_TARGET)
+	cargo build --release --lib --target $(WASM_TARGET)
 	@ls -l $(WASM)
 
 ## certs: fresh demo certificates in .demo-certs/
@@ -53,7 +53,7 @@ test: setup build lint tools
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --release --target $(WASM_TARGET) -- -D warnings
+	cargo clippy --release --lib --target $(WASM_TARGET) -- -D warnings
 
 # The end-to-end tests drive Envoy with curl; say so plainly rather than fail obscurely.
 tools:

@@ -10,10 +10,13 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::path::hex_value;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use x509_parser::extensions::GeneralName;
 
-const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-const PEM_END: &str = "-----END CERTIFICATE-----";
+use crate::dn::Dn;
+use crate::identity::{CertFacts, normalize_email, strip_leading_zeros};
+use crate::path::hex_value;
 
 /// Certificates larger than this are refused before any decoding work (a real leaf is 1-2 KB;
 /// Envoy's own header limit is 60 KB).
@@ -22,15 +25,43 @@ pub const MAX_CERTIFICATE_PEM_BYTES: usize = 64 * 1024;
 /// Why a presented certificate is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertError {
-    TooLarge { len: usize },
+    TooLarge {
+        len: usize,
+    },
     BadPercentEncoding,
     NotPem,
     MultipleBlocks,
     BadBase64,
-    Malformed { detail: String },
-    TrailingData { len: usize },
-    NotYetValid { not_before: i64, now: i64 },
-    Expired { not_after: i64, now: i64 },
+    Malformed {
+        detail: String,
+    },
+    TrailingData {
+        len: usize,
+    },
+    NotYetValid {
+        not_before: i64,
+        now: i64,
+    },
+    Expired {
+        not_after: i64,
+        now: i64,
+    },
+    /// The trust check found no valid path to a trusted CA.
+    Untrusted {
+        detail: String,
+    },
+    /// The certificate is listed in its issuer's CRL.
+    Revoked,
+    /// Revocation was required but could not be decided (no CRL of the issuer, expired CRL).
+    RevocationUnknown {
+        detail: String,
+    },
+    /// The extended key usage does not allow client authentication.
+    WrongUsage {
+        detail: String,
+    },
+    /// No configured identity matches.
+    IdentityNotMatched,
 }
 
 impl CertError {
@@ -46,6 +77,11 @@ impl CertError {
             | CertError::TrailingData { .. } => "malformed",
             CertError::NotYetValid { .. } => "not_yet_valid",
             CertError::Expired { .. } => "expired",
+            CertError::Untrusted { .. } => "untrusted",
+            CertError::Revoked => "revoked",
+            CertError::RevocationUnknown { .. } => "revocation_unknown",
+            CertError::WrongUsage { .. } => "wrong_usage",
+            CertError::IdentityNotMatched => "identity_not_matched",
         }
     }
 }
@@ -79,73 +115,120 @@ impl fmt::Display for CertError {
                 f,
                 "certificate has expired: notAfter {not_after} is before now {now} (Unix seconds)"
             ),
+            CertError::Untrusted { detail } => {
+                write!(f, "certificate does not chain to a trusted CA: {detail}")
+            }
+            CertError::Revoked => f.write_str("certificate is revoked by its issuer's CRL"),
+            CertError::RevocationUnknown { detail } => {
+                write!(f, "certificate revocation status is unknown: {detail}")
+            }
+            CertError::WrongUsage { detail } => {
+                write!(
+                    f,
+                    "certificate is not allowed for client authentication: {detail}"
+                )
+            }
+            CertError::IdentityNotMatched => {
+                f.write_str("certificate matches none of the configured identities")
+            }
         }
     }
 }
 
 impl std::error::Error for CertError {}
 
-/// A leaf certificate that decoded cleanly, with what the decision needs from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which date checks apply, and how much clock skew is tolerated (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatePolicy {
+    pub not_before: bool,
+    pub not_after: bool,
+    pub skew: i64,
+}
+
+impl Default for DatePolicy {
+    fn default() -> Self {
+        DatePolicy {
+            not_before: true,
+            not_after: true,
+            skew: 0,
+        }
+    }
+}
+
+/// A leaf certificate that decoded cleanly, with everything the checks need, extracted once.
+#[derive(Debug, Clone)]
 pub struct LeafCertificate {
     pub der: Vec<u8>,
     /// notBefore, Unix seconds.
     pub not_before: i64,
     /// notAfter, Unix seconds.
     pub not_after: i64,
+    /// What identity rules look at.
+    pub facts: CertFacts,
+    /// `None` without an EKU extension; otherwise whether it allows client authentication
+    /// (clientAuth or anyExtendedKeyUsage).
+    pub client_auth_eku: Option<bool>,
 }
 
 impl LeafCertificate {
     /// Decodes the value of `connection.peer_certificate`.
     pub fn from_property(raw: &[u8]) -> Result<LeafCertificate, CertError> {
-        if raw.len() > MAX_CERTIFICATE_PEM_BYTES {
-            return Err(CertError::TooLarge { len: raw.len() });
-        }
-        let unescaped;
-        let pem = if raw.contains(&b'%') {
-            unescaped = percent_decode(raw).ok_or(CertError::BadPercentEncoding)?;
-            unescaped.as_slice()
-        } else {
-            raw
-        };
-        let der = pem_to_der(pem)?;
-        LeafCertificate::from_der(der)
+        LeafCertificate::from_der(der_from_property(raw)?)
     }
 
     /// Parses DER; the whole input must be one certificate.
     pub fn from_der(der: Vec<u8>) -> Result<LeafCertificate, CertError> {
+        let malformed = |detail: String| CertError::Malformed { detail };
         let (rest, cert) =
-            x509_parser::parse_x509_certificate(&der).map_err(|e| CertError::Malformed {
-                detail: e.to_string(),
-            })?;
+            x509_parser::parse_x509_certificate(&der).map_err(|e| malformed(e.to_string()))?;
         if !rest.is_empty() {
             return Err(CertError::TrailingData { len: rest.len() });
         }
         let validity = cert.validity();
+        let mut facts = CertFacts {
+            sha1: Sha1::digest(&der).to_vec(),
+            sha256: Sha256::digest(&der).to_vec(),
+            spki_sha256: Sha256::digest(cert.public_key().raw).to_vec(),
+            serial: strip_leading_zeros(cert.raw_serial()),
+            common_names: cert
+                .subject()
+                .iter_common_name()
+                .filter_map(|cn| cn.as_str().ok().map(|s| s.trim().to_string()))
+                .collect(),
+            subject: Dn::from_x509(cert.subject()),
+            issuer: Dn::from_x509(cert.issuer()),
+            ..CertFacts::default()
+        };
+        let san = cert
+            .subject_alternative_name()
+            .map_err(|e| malformed(format!("subjectAltName: {e}")))?;
+        for name in san.iter().flat_map(|ext| ext.value.general_names.iter()) {
+            match name {
+                GeneralName::DNSName(d) => facts.dns_names.push(d.to_ascii_lowercase()),
+                GeneralName::URI(u) => facts.uris.push((*u).to_string()),
+                GeneralName::RFC822Name(e) => facts.emails.push(normalize_email(e)),
+                _ => {}
+            }
+        }
+        let client_auth_eku = cert
+            .extended_key_usage()
+            .map_err(|e| malformed(format!("extendedKeyUsage: {e}")))?
+            .map(|ext| ext.value.client_auth || ext.value.any);
         let not_before = validity.not_before.timestamp();
         let not_after = validity.not_after.timestamp();
+        drop(cert);
         Ok(LeafCertificate {
             der,
             not_before,
             not_after,
+            facts,
+            client_auth_eku,
         })
     }
 
     /// Checks the validity period; both bounds are inclusive.
     pub fn check_dates(&self, now: i64) -> Result<(), CertError> {
-        if now < self.not_before {
-            return Err(CertError::NotYetValid {
-                not_before: self.not_before,
-                now,
-            });
-        }
-        if now > self.not_after {
-            return Err(CertError::Expired {
-                not_after: self.not_after,
-                now,
-            });
-        }
-        Ok(())
+        check_dates(self.not_before, self.not_after, now, DatePolicy::default())
     }
 
     /// The value Azure App Service forwards in `X-ARR-ClientCert`: standard base64 of the DER,
@@ -155,13 +238,46 @@ impl LeafCertificate {
     }
 }
 
-/// Strict PEM: one `CERTIFICATE` block, surrounded by nothing but whitespace.
-fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, CertError> {
+/// The date check on its own, so a cached verdict can apply it without the certificate.
+pub fn check_dates(
+    not_before: i64,
+    not_after: i64,
+    now: i64,
+    policy: DatePolicy,
+) -> Result<(), CertError> {
+    if policy.not_before && now.saturating_add(policy.skew) < not_before {
+        return Err(CertError::NotYetValid { not_before, now });
+    }
+    if policy.not_after && now.saturating_sub(policy.skew) > not_after {
+        return Err(CertError::Expired { not_after, now });
+    }
+    Ok(())
+}
+
+/// Decodes the host's certificate property (PEM, maybe percent-escaped) to DER.
+pub fn der_from_property(raw: &[u8]) -> Result<Vec<u8>, CertError> {
+    if raw.len() > MAX_CERTIFICATE_PEM_BYTES {
+        return Err(CertError::TooLarge { len: raw.len() });
+    }
+    if raw.contains(&b'%') {
+        let unescaped = percent_decode(raw).ok_or(CertError::BadPercentEncoding)?;
+        pem_to_der(&unescaped, "CERTIFICATE")
+    } else {
+        pem_to_der(raw, "CERTIFICATE")
+    }
+}
+
+/// Strict PEM: one block with this label, surrounded by nothing but whitespace.
+pub fn pem_to_der(pem: &[u8], label: &str) -> Result<Vec<u8>, CertError> {
     let text = std::str::from_utf8(pem).map_err(|_| CertError::NotPem)?;
     let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
     let body = text
-        .strip_prefix(PEM_BEGIN)
-        .and_then(|t| t.strip_suffix(PEM_END))
+        .strip_prefix("-----BEGIN ")
+        .and_then(|t| t.strip_prefix(label))
+        .and_then(|t| t.strip_prefix("-----"))
+        .and_then(|t| t.strip_suffix("-----"))
+        .and_then(|t| t.strip_suffix(label))
+        .and_then(|t| t.strip_suffix("-----END "))
         .ok_or(CertError::NotPem)?;
     if body.contains("-----") {
         return Err(CertError::MultipleBlocks);

@@ -10,7 +10,12 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::cache::DEFAULT_CAPACITY;
 use crate::path::{ExclusionPaths, PathEntryError};
+use crate::validation::{RawValidation, Validation, ValidationConfigError};
+
+/// The largest `cacheSize` accepted.
+pub const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// The configuration exactly as written by the user.
 #[derive(Debug, Default, Deserialize)]
@@ -22,6 +27,10 @@ pub struct RawConfig {
     pub client_cert_mode: Option<String>,
     /// `"/a;/b,/c"` as Azure writes it, or `["/a", "/b"]`.
     pub client_cert_exclusion_paths: Option<RawPathList>,
+    /// APIM-style certificate validation.
+    pub validation: Option<RawValidation>,
+    /// Certificates whose verdict is remembered (0 turns the cache off).
+    pub cache_size: Option<usize>,
 }
 
 /// Azure stores exclusion paths as one delimited string; JSON users may prefer an array.
@@ -87,10 +96,12 @@ impl Mode {
 }
 
 /// The validated configuration the filter runs on.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Config {
     pub mode: Mode,
     pub exclusions: ExclusionPaths,
+    pub validation: Validation,
+    pub cache_size: usize,
 }
 
 impl Default for Config {
@@ -98,6 +109,8 @@ impl Default for Config {
         Config {
             mode: Mode::Required,
             exclusions: ExclusionPaths::default(),
+            validation: Validation::default(),
+            cache_size: DEFAULT_CAPACITY,
         }
     }
 }
@@ -115,6 +128,10 @@ pub enum ConfigError {
         value: String,
         problem: PathEntryError,
     },
+    /// The `validation` object is inconsistent or holds something that does not parse.
+    Validation(ValidationConfigError),
+    /// `cacheSize` is out of range.
+    CacheSize { value: usize },
 }
 
 impl fmt::Display for ConfigError {
@@ -134,6 +151,13 @@ impl fmt::Display for ConfigError {
                 value,
                 problem,
             } => write!(f, "clientCertExclusionPaths[{index}]: {value:?} {problem}"),
+            ConfigError::Validation(e) => e.fmt(f),
+            ConfigError::CacheSize { value } => {
+                write!(
+                    f,
+                    "cacheSize: {value} is more than the {MAX_CACHE_SIZE} allowed"
+                )
+            }
         }
     }
 }
@@ -201,6 +225,17 @@ impl Config {
                     })?;
             }
         }
-        Ok(Config { mode, exclusions })
+        let validation = Validation::compile(&raw.validation.unwrap_or_default())
+            .map_err(ConfigError::Validation)?;
+        let cache_size = raw.cache_size.unwrap_or(DEFAULT_CAPACITY);
+        if cache_size > MAX_CACHE_SIZE {
+            return Err(ConfigError::CacheSize { value: cache_size });
+        }
+        Ok(Config {
+            mode,
+            exclusions,
+            validation,
+            cache_size,
+        })
     }
 }

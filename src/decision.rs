@@ -4,8 +4,14 @@
 //! Whatever the decision, the glue has already removed every client-sent copy of
 //! [`FORWARDED_HEADER`] before it asks.
 
-use crate::cert::{CertError, LeafCertificate};
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+use crate::cache::{Entry, VerdictCache};
+use crate::cert::{CertError, LeafCertificate, check_dates, der_from_property};
 use crate::config::{Config, Mode};
+use crate::validation::Verdict;
 
 /// The header Azure App Service uses to forward the client certificate (lower case, as the
 /// host stores header names).
@@ -28,7 +34,7 @@ pub enum Decision {
     /// Let the request through without a forwarded certificate.
     Pass(PassReason),
     /// Let the request through with `X-ARR-ClientCert` set to this value.
-    Forward { arr_client_cert: String },
+    Forward { arr_client_cert: Rc<str> },
     /// Answer locally; the request never reaches the upstream.
     Deny(DenyReason),
 }
@@ -110,8 +116,8 @@ impl Config {
     }
 }
 
-/// Decides what happens to one request.
-pub fn decide(config: &Config, request: &Request<'_>) -> Decision {
+/// Decides what happens to one request. `cache` remembers certificates already judged.
+pub fn decide(config: &Config, request: &Request<'_>, cache: &mut VerdictCache) -> Decision {
     if config.mode == Mode::Disabled {
         return Decision::Pass(PassReason::Disabled);
     }
@@ -125,15 +131,52 @@ pub fn decide(config: &Config, request: &Request<'_>) -> Decision {
             Decision::Pass(PassReason::NoCertificateOptional)
         };
     };
-    let checked = LeafCertificate::from_property(raw).and_then(|leaf| {
-        leaf.check_dates(request.now)?;
-        Ok(leaf)
-    });
-    match checked {
-        Ok(leaf) => Decision::Forward {
-            arr_client_cert: leaf.arr_header_value(),
-        },
+    match judge_certificate(config, raw, request.now, cache) {
+        Ok(arr_client_cert) => Decision::Forward { arr_client_cert },
         Err(e) if excluded => Decision::Pass(PassReason::InvalidCertificateExcluded(e)),
         Err(e) => Decision::Deny(DenyReason::CertificateInvalid(e)),
     }
+}
+
+/// Judges a presented certificate: the header value to forward, or why it is invalid. The
+/// expensive part comes from the cache when it can; the dates are checked every time.
+fn judge_certificate(
+    config: &Config,
+    raw: &[u8],
+    now: i64,
+    cache: &mut VerdictCache,
+) -> Result<Rc<str>, CertError> {
+    let der = der_from_property(raw)?;
+    let key: [u8; 32] = Sha256::digest(&der).into();
+    let entry = match cache.get(&key, now) {
+        Some(entry) => entry.clone(),
+        None => {
+            let leaf = LeafCertificate::from_der(der)?;
+            let verdict = if config.validation.checks_beyond_dates() {
+                config.validation.judge(&leaf, &[], now)
+            } else {
+                Verdict {
+                    result: Ok(()),
+                    fresh_from: i64::MIN,
+                    fresh_until: i64::MAX,
+                }
+            };
+            let entry = Entry {
+                not_before: leaf.not_before,
+                not_after: leaf.not_after,
+                header: Rc::from(leaf.arr_header_value()),
+                verdict,
+            };
+            cache.insert(key, entry.clone());
+            entry
+        }
+    };
+    check_dates(
+        entry.not_before,
+        entry.not_after,
+        now,
+        config.validation.dates,
+    )?;
+    entry.verdict.result?;
+    Ok(entry.header)
 }

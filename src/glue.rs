@@ -1,14 +1,16 @@
 //! The proxy-wasm glue: the only module that talks to the host. It gathers the inputs of a
 //! request through fallible host calls, asks [`decide`], and applies the [`Decision`].
 
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 
+use crate::cache::VerdictCache;
 use crate::config::Config;
 use crate::decision::{Decision, DenyReason, FORWARDED_HEADER, PassReason, Request, decide};
 
@@ -20,11 +22,16 @@ proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
         let _ = hostcalls::log(LogLevel::Critical, &format!("client-cert-auth panicked: {info}"));
     }));
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { config: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(Root { config: None, cache: Rc::new(RefCell::new(VerdictCache::new(0))) })
+    });
 }}
 
 struct Root {
     config: Option<Rc<Config>>,
+    /// Verdicts by certificate, shared by every stream of this VM; a new configuration starts
+    /// a new cache.
+    cache: Rc<RefCell<VerdictCache>>,
 }
 
 impl Context for Root {}
@@ -47,6 +54,7 @@ impl RootContext for Root {
                     config.mode.name(),
                     exclusions
                 );
+                self.cache = Rc::new(RefCell::new(VerdictCache::new(config.cache_size)));
                 self.config = Some(Rc::new(config));
                 true
             }
@@ -60,6 +68,7 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Filter {
             config: self.config.clone(),
+            cache: Rc::clone(&self.cache),
         }))
     }
 
@@ -72,6 +81,7 @@ struct Filter {
     /// `None` only if the host creates a stream without a successful configuration; every
     /// request is then denied.
     config: Option<Rc<Config>>,
+    cache: Rc<RefCell<VerdictCache>>,
 }
 
 impl Context for Filter {}
@@ -88,7 +98,10 @@ impl HttpContext for Filter {
         let Some(config) = self.config.clone() else {
             return deny(&DenyReason::HostFailure("the plugin configuration"));
         };
-        let decision = match gather_and_decide(&config) {
+        let Ok(mut cache) = self.cache.try_borrow_mut() else {
+            return deny(&DenyReason::HostFailure("the verdict cache (busy)"));
+        };
+        let decision = match gather_and_decide(&config, &mut cache) {
             Ok(decision) => decision,
             Err(reason) => return deny(&reason),
         };
@@ -117,7 +130,7 @@ impl HttpContext for Filter {
 }
 
 /// Reads what the decision needs, skipping host calls the configuration makes unnecessary.
-fn gather_and_decide(config: &Config) -> Result<Decision, DenyReason> {
+fn gather_and_decide(config: &Config, cache: &mut VerdictCache) -> Result<Decision, DenyReason> {
     let path = if config.needs_path() {
         hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, ":path")
             .map_err(|_| DenyReason::HostFailure("the request path"))?
@@ -131,24 +144,45 @@ fn gather_and_decide(config: &Config) -> Result<Decision, DenyReason> {
     } else {
         None
     };
-    let now = if certificate.is_some() {
-        let time =
-            hostcalls::get_current_time().map_err(|_| DenyReason::HostFailure("the clock"))?;
-        match time.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(_) => return Err(DenyReason::HostFailure("the clock (before 1970)")),
-        }
+    let started = if certificate.is_some() {
+        Some(hostcalls::get_current_time().map_err(|_| DenyReason::HostFailure("the clock"))?)
     } else {
-        0
+        None
     };
-    Ok(decide(
+    let now = match started.map(|t| t.duration_since(UNIX_EPOCH)) {
+        None => 0,
+        Some(Ok(d)) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Some(Err(_)) => return Err(DenyReason::HostFailure("the clock (before 1970)")),
+    };
+    let misses = cache.misses();
+    let decision = decide(
         config,
         &Request {
             path: &path,
             peer_certificate: certificate.as_deref(),
             now,
         },
-    ))
+        cache,
+    );
+    if cache.misses() != misses {
+        log_first_sight(started, &decision, cache.len());
+    }
+    Ok(decision)
+}
+
+/// One line per certificate judged afresh (not per request): shows the cache working and what
+/// the full check costs.
+fn log_first_sight(started: Option<SystemTime>, decision: &Decision, cached: usize) {
+    let elapsed = started
+        .and_then(|s| hostcalls::get_current_time().ok()?.duration_since(s).ok())
+        .map_or(0, |d| d.as_micros());
+    let outcome = match decision {
+        Decision::Forward { .. } => "accepted",
+        _ => "not accepted",
+    };
+    info!(
+        "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {outcome} ({cached} cached)"
+    );
 }
 
 /// Answers locally and stops the request.

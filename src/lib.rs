@@ -5,10 +5,15 @@
 //! that builds and tests natively without any host, and a thin glue module, compiled only for
 //! the wasm target, that talks to Envoy.
 
+pub mod cache;
 pub mod cert;
 pub mod config;
+pub mod crypto;
 pub mod decision;
+pub mod dn;
+pub mod identity;
 pub mod path;
+pub mod validation;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

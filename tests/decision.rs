@@ -5,6 +5,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use client_cert_auth::cache::VerdictCache;
 use client_cert_auth::cert::CertError;
 use client_cert_auth::config::Config;
 use client_cert_auth::decision::{Decision, DenyReason, PassReason, Request, decide};
@@ -44,6 +45,16 @@ enum Expect {
 }
 
 fn run(config: &Config, f: &Fixture, path: &str, cert: Cert) -> Decision {
+    run_with(config, f, path, cert, &mut VerdictCache::new(16))
+}
+
+fn run_with(
+    config: &Config,
+    f: &Fixture,
+    path: &str,
+    cert: Cert,
+    cache: &mut VerdictCache,
+) -> Decision {
     let pem = match cert {
         Cert::None => None,
         Cert::Valid => Some(f.valid.cert_pem.as_bytes()),
@@ -59,6 +70,7 @@ fn run(config: &Config, f: &Fixture, path: &str, cert: Cert) -> Decision {
             peer_certificate: pem,
             now: f.now,
         },
+        cache,
     )
 }
 
@@ -66,7 +78,7 @@ fn classify(d: &Decision, f: &Fixture) -> Expect {
     match d {
         Decision::Pass(_) => Expect::Pass,
         Decision::Forward { arr_client_cert } => {
-            assert_eq!(arr_client_cert, &STANDARD.encode(&f.valid.der));
+            assert_eq!(**arr_client_cert, *STANDARD.encode(&f.valid.der));
             Expect::Forward
         }
         Decision::Deny(DenyReason::CertificateRequired) => Expect::DenyRequired,
@@ -193,4 +205,72 @@ fn host_failure_replies_500_and_never_passes() {
     let reason = DenyReason::HostFailure("the clock");
     assert_eq!(reason.reply().status, 500);
     assert!(reason.log_message().contains("the clock"));
+}
+
+#[test]
+fn second_request_with_the_same_certificate_is_a_cache_hit_with_the_same_decision() {
+    let f = fixture();
+    let config = Config::default();
+    let mut cache = VerdictCache::new(16);
+    let first = run_with(&config, &f, "/", Cert::Valid, &mut cache);
+    assert_eq!((cache.hits(), cache.misses(), cache.len()), (0, 1, 1));
+    let second = run_with(&config, &f, "/", Cert::Valid, &mut cache);
+    assert_eq!((cache.hits(), cache.misses(), cache.len()), (1, 1, 1));
+    assert_eq!(first, second);
+    assert!(matches!(second, Decision::Forward { .. }));
+}
+
+#[test]
+fn cached_certificate_still_has_its_dates_checked_on_every_request() {
+    let f = fixture();
+    let config = Config::default();
+    let mut cache = VerdictCache::new(16);
+    let pem = f.valid.cert_pem.as_bytes();
+    let at = |now: i64, cache: &mut VerdictCache| {
+        decide(
+            &config,
+            &Request {
+                path: b"/",
+                peer_certificate: Some(pem),
+                now,
+            },
+            cache,
+        )
+    };
+    assert!(matches!(at(f.now, &mut cache), Decision::Forward { .. }));
+    let later = f.now + 400 * 24 * 3600;
+    let d = at(later, &mut cache);
+    assert_eq!(cache.hits(), 1, "the verdict came from the cache");
+    assert!(
+        matches!(
+            d,
+            Decision::Deny(DenyReason::CertificateInvalid(CertError::Expired { .. }))
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn cache_is_bounded_and_can_be_turned_off() {
+    let ca = Ca::new("bounded");
+    let now = unix(OffsetDateTime::now_utc());
+    let leaves: Vec<Leaf> = (0..5).map(|i| ca.client(&format!("c{i}"))).collect();
+    let config = Config::default();
+    for (capacity, expected_len) in [(3, 3), (0, 0)] {
+        let mut cache = VerdictCache::new(capacity);
+        for leaf in &leaves {
+            let d = decide(
+                &config,
+                &Request {
+                    path: b"/",
+                    peer_certificate: Some(leaf.cert_pem.as_bytes()),
+                    now,
+                },
+                &mut cache,
+            );
+            assert!(matches!(d, Decision::Forward { .. }));
+        }
+        assert_eq!(cache.len(), expected_len, "capacity {capacity}");
+        assert_eq!(cache.misses(), 5);
+    }
 }

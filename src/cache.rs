@@ -1,0 +1,89 @@
+//! The verdict cache: what a certificate was judged to be, keyed by the SHA-256 of its DER,
+//! bounded in entries, first in first out. A hit gives the ready-made header value, the leaf's
+//! dates (checked again on every request) and the time-independent verdict, as long as the
+//! verdict is fresh at the request's time; a stale entry counts as a miss and is replaced.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use crate::validation::Verdict;
+
+/// Entries kept when the configuration does not say (about 3 KB each).
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// What is remembered about one certificate.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub not_before: i64,
+    pub not_after: i64,
+    /// The `X-ARR-ClientCert` value.
+    pub header: Rc<str>,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug)]
+pub struct VerdictCache {
+    capacity: usize,
+    entries: BTreeMap<[u8; 32], Entry>,
+    order: VecDeque<[u8; 32]>,
+    hits: u64,
+    misses: u64,
+}
+
+impl VerdictCache {
+    /// A cache of at most `capacity` entries; 0 turns caching off.
+    pub fn new(capacity: usize) -> VerdictCache {
+        VerdictCache {
+            capacity,
+            entries: BTreeMap::new(),
+            order: VecDeque::new(),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// The entry for `key` if its verdict holds at `now`.
+    pub fn get(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
+        match self.entries.get(key) {
+            Some(e) if e.verdict.fresh_from <= now && now <= e.verdict.fresh_until => {
+                self.hits += 1;
+                Some(e)
+            }
+            _ => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    pub fn insert(&mut self, key: [u8; 32], entry: Entry) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.insert(key, entry).is_some() {
+            return; // replaced a stale entry in place; its place in the order stays
+        }
+        self.order.push_back(key);
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses
+    }
+}

@@ -1,0 +1,239 @@
+//! Distinguished names as users write them, compared with the names in certificates.
+//!
+//! The rule: a DN is a set of `type=value` attributes, and two DNs match when they hold the same
+//! attributes, in any order.
+//!
+//! * Attributes are separated by `,` (RFC 4514), `;`, or `+` (multi-valued RDN); whitespace
+//!   around separators is ignored. So the .NET / Azure form `CN=alice, O=Contoso` and the RFC 4514
+//!   form `O=Contoso,CN=alice` name the same certificate.
+//! * Attribute types are case-insensitive keywords (`CN`, `O`, `OU`, `C`, `L`, `S`/`ST`,
+//!   `STREET`, `T`/`TITLE`, `SN`, `SERIALNUMBER`, `G`/`GN`/`GIVENNAME`, `INITIALS`, `DC`, `UID`,
+//!   `E`/`EMAIL`/`EMAILADDRESS`, `POSTALCODE`, `DNQUALIFIER`) or dotted OIDs (`2.5.4.3`,
+//!   `OID.2.5.4.3`).
+//! * Values are compared exactly (case-sensitive) after trimming unescaped spaces. A value may be
+//!   double-quoted (`O="Contoso, Ltd"`, with `\"` and `\\` inside), and may use RFC 4514 escapes:
+//!   `\` followed by one of `,+"\<>;=# ` or by two hex digits (one UTF-8 byte).
+//! * `#`-prefixed BER values are not supported and are refused in configuration.
+
+use std::fmt;
+
+use x509_parser::x509::X509Name;
+
+/// One attribute: the type as a dotted OID, and the value.
+pub type Attribute = (String, String);
+
+/// A parsed DN, attributes sorted so comparison ignores order. The default (no attributes)
+/// never equals a parsed DN, which has at least one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dn(Vec<Attribute>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnError {
+    Empty,
+    MissingEquals(String),
+    UnknownType(String),
+    BadEscape,
+    UnterminatedQuote,
+    TextAfterQuote,
+    HexValue,
+    NotUtf8,
+}
+
+impl fmt::Display for DnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnError::Empty => f.write_str("is an empty distinguished name"),
+            DnError::MissingEquals(part) => {
+                write!(f, "has {part:?} without '=' between type and value")
+            }
+            DnError::UnknownType(t) => write!(
+                f,
+                "has the unknown attribute type {t:?} (use a keyword such as CN, O, OU or a dotted OID)"
+            ),
+            DnError::BadEscape => f.write_str("has a malformed '\\' escape"),
+            DnError::UnterminatedQuote => f.write_str("has an unterminated quoted value"),
+            DnError::TextAfterQuote => f.write_str("has text after a quoted value"),
+            DnError::HexValue => {
+                f.write_str("uses a '#' BER-encoded value, which is not supported")
+            }
+            DnError::NotUtf8 => f.write_str("has escapes that do not form UTF-8"),
+        }
+    }
+}
+
+const KEYWORDS: &[(&str, &str)] = &[
+    ("cn", "2.5.4.3"),
+    ("sn", "2.5.4.4"),
+    ("serialnumber", "2.5.4.5"),
+    ("c", "2.5.4.6"),
+    ("l", "2.5.4.7"),
+    ("s", "2.5.4.8"),
+    ("st", "2.5.4.8"),
+    ("street", "2.5.4.9"),
+    ("o", "2.5.4.10"),
+    ("ou", "2.5.4.11"),
+    ("t", "2.5.4.12"),
+    ("title", "2.5.4.12"),
+    ("postalcode", "2.5.4.17"),
+    ("g", "2.5.4.42"),
+    ("gn", "2.5.4.42"),
+    ("givenname", "2.5.4.42"),
+    ("initials", "2.5.4.43"),
+    ("dnqualifier", "2.5.4.46"),
+    ("dc", "0.9.2342.19200300.100.1.25"),
+    ("uid", "0.9.2342.19200300.100.1.1"),
+    ("e", "1.2.840.113549.1.9.1"),
+    ("email", "1.2.840.113549.1.9.1"),
+    ("emailaddress", "1.2.840.113549.1.9.1"),
+];
+
+fn attribute_type(raw: &str) -> Result<String, DnError> {
+    let t = raw.trim();
+    let lower = t.to_ascii_lowercase();
+    if let Some((_, oid)) = KEYWORDS.iter().find(|(k, _)| *k == lower) {
+        return Ok((*oid).to_string());
+    }
+    let dotted = lower.strip_prefix("oid.").unwrap_or(&lower);
+    let is_oid = !dotted.is_empty()
+        && dotted
+            .split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+        && dotted.contains('.');
+    if is_oid {
+        Ok(dotted.to_string())
+    } else {
+        Err(DnError::UnknownType(t.to_string()))
+    }
+}
+
+impl Dn {
+    /// Parses a DN written by a user.
+    pub fn parse(text: &str) -> Result<Dn, DnError> {
+        let bytes = text.as_bytes();
+        let mut attrs = Vec::new();
+        let mut i = 0;
+        loop {
+            // type
+            let start = i;
+            while i < bytes.len() && bytes[i] != b'=' && !matches!(bytes[i], b',' | b';' | b'+') {
+                i += 1;
+            }
+            if i >= bytes.len() || bytes[i] != b'=' {
+                let part = text[start..i].trim();
+                if part.is_empty() && i >= bytes.len() && attrs.is_empty() {
+                    return Err(DnError::Empty);
+                }
+                return Err(DnError::MissingEquals(part.to_string()));
+            }
+            let oid = attribute_type(&text[start..i])?;
+            i += 1;
+            // value
+            let (value, next) = parse_value(bytes, i)?;
+            attrs.push((oid, value));
+            i = next;
+            if i >= bytes.len() {
+                break;
+            }
+            i += 1; // the separator
+        }
+        attrs.sort();
+        Ok(Dn(attrs))
+    }
+
+    /// The DN of a certificate's subject or issuer. Attributes whose value is not a string
+    /// keep a marker that no configured value can equal.
+    pub fn from_x509(name: &X509Name<'_>) -> Dn {
+        let mut attrs: Vec<Attribute> = name
+            .iter_attributes()
+            .map(|a| {
+                let value = a
+                    .as_str()
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_else(|_| "\u{0}<non-string value>".to_string());
+                (a.attr_type().to_id_string(), value)
+            })
+            .collect();
+        attrs.sort();
+        Dn(attrs)
+    }
+
+    pub fn attributes(&self) -> &[Attribute] {
+        &self.0
+    }
+}
+
+/// Reads one value starting at `i`; returns it and the index of the separator (or the end).
+fn parse_value(bytes: &[u8], mut i: usize) -> Result<(String, usize), DnError> {
+    while i < bytes.len() && bytes[i] == b' ' {
+        i += 1;
+    }
+    let mut out: Vec<u8> = Vec::new();
+    if bytes.get(i) == Some(&b'#') {
+        return Err(DnError::HexValue);
+    }
+    if bytes.get(i) == Some(&b'"') {
+        i += 1;
+        loop {
+            match bytes.get(i) {
+                None => return Err(DnError::UnterminatedQuote),
+                Some(b'"') => {
+                    i += 1;
+                    break;
+                }
+                Some(b'\\') => {
+                    let (b, next) = unescape(bytes, i)?;
+                    out.push(b);
+                    i = next;
+                }
+                Some(&b) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        if i < bytes.len() && !matches!(bytes[i], b',' | b';' | b'+') {
+            return Err(DnError::TextAfterQuote);
+        }
+        let value = String::from_utf8(out).map_err(|_| DnError::NotUtf8)?;
+        return Ok((value, i));
+    }
+    // Unquoted: trailing unescaped spaces are trimmed, escaped ones kept.
+    let mut keep = 0;
+    while i < bytes.len() && !matches!(bytes[i], b',' | b';' | b'+') {
+        if bytes[i] == b'\\' {
+            let (b, next) = unescape(bytes, i)?;
+            out.push(b);
+            keep = out.len();
+            i = next;
+        } else {
+            out.push(bytes[i]);
+            if bytes[i] != b' ' {
+                keep = out.len();
+            }
+            i += 1;
+        }
+    }
+    out.truncate(keep);
+    let value = String::from_utf8(out).map_err(|_| DnError::NotUtf8)?;
+    Ok((value, i))
+}
+
+/// `\c` for a special character, or `\XX` for a byte; `i` points at the backslash.
+fn unescape(bytes: &[u8], i: usize) -> Result<(u8, usize), DnError> {
+    let c = *bytes.get(i + 1).ok_or(DnError::BadEscape)?;
+    if matches!(
+        c,
+        b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | b'#' | b' '
+    ) {
+        return Ok((c, i + 2));
+    }
+    let hi = crate::path::hex_value(c).ok_or(DnError::BadEscape)?;
+    let lo = bytes
+        .get(i + 2)
+        .and_then(|&b| crate::path::hex_value(b))
+        .ok_or(DnError::BadEscape)?;
+    Ok(((hi << 4) | lo, i + 3))
+}

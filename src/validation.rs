@@ -1,0 +1,438 @@
+//! APIM-grade validation: dates, trust chain (rustls-webpki), revocation (CRLs), extended key
+//! usage and identities. Everything that can be prepared is prepared at configure time; the
+//! expensive part (signatures, path building, CRL lookups) runs once per certificate and its
+//! result is cached by [`crate::cache`].
+
+use std::fmt;
+
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use serde::Deserialize;
+use sha1::{Digest, Sha1};
+use webpki::{
+    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+
+use crate::cert::{CertError, DatePolicy, LeafCertificate, pem_to_der};
+use crate::crypto::ALGORITHMS;
+use crate::identity::{Identity, IdentityError, RawIdentity};
+
+/// The `validation` object as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawValidation {
+    pub validate_not_before: Option<bool>,
+    pub validate_not_after: Option<bool>,
+    pub clock_skew_seconds: Option<u32>,
+    pub validate_trust: Option<bool>,
+    pub trusted_ca_certificates: Option<Vec<String>>,
+    pub intermediate_certificates: Option<Vec<String>>,
+    pub validate_revocation: Option<bool>,
+    pub crls: Option<Vec<String>>,
+    pub require_client_auth_eku: Option<bool>,
+    pub identities: Option<Vec<RawIdentity>>,
+}
+
+/// Why the `validation` object was refused. [`ValidationConfigError::field`] names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidationConfigError {
+    TrustWithoutCa,
+    RevocationWithoutTrust,
+    RevocationWithoutCrl,
+    CrlsWithoutRevocation,
+    Certificate {
+        field: &'static str,
+        index: usize,
+        problem: String,
+    },
+    Crl {
+        index: usize,
+        problem: String,
+    },
+    Identity {
+        index: usize,
+        problem: IdentityError,
+    },
+}
+
+impl ValidationConfigError {
+    /// The configuration path of the field at fault.
+    pub fn field(&self) -> String {
+        match self {
+            ValidationConfigError::TrustWithoutCa => "validation.trustedCaCertificates".into(),
+            ValidationConfigError::RevocationWithoutTrust => "validation.validateRevocation".into(),
+            ValidationConfigError::RevocationWithoutCrl
+            | ValidationConfigError::CrlsWithoutRevocation => "validation.crls".into(),
+            ValidationConfigError::Certificate { field, index, .. } => {
+                format!("validation.{field}[{index}]")
+            }
+            ValidationConfigError::Crl { index, .. } => format!("validation.crls[{index}]"),
+            ValidationConfigError::Identity { index, problem } => match problem.attribute() {
+                Some(attr) => format!("validation.identities[{index}].{attr}"),
+                None => format!("validation.identities[{index}]"),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ValidationConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field();
+        match self {
+            ValidationConfigError::TrustWithoutCa => {
+                write!(
+                    f,
+                    "{field}: validateTrust is true but no trusted CA certificate is configured"
+                )
+            }
+            ValidationConfigError::RevocationWithoutTrust => write!(
+                f,
+                "{field}: validateRevocation needs validateTrust (a CRL is checked against the issuer the trust check finds)"
+            ),
+            ValidationConfigError::RevocationWithoutCrl => {
+                write!(
+                    f,
+                    "{field}: validateRevocation is true but no CRL is configured"
+                )
+            }
+            ValidationConfigError::CrlsWithoutRevocation => write!(
+                f,
+                "{field}: CRLs are configured but validateRevocation is not true, so they would be ignored"
+            ),
+            ValidationConfigError::Certificate { problem, .. } => write!(f, "{field}: {problem}"),
+            ValidationConfigError::Crl { problem, .. } => write!(f, "{field}: {problem}"),
+            ValidationConfigError::Identity { problem, .. } => write!(f, "{field}: {problem}"),
+        }
+    }
+}
+
+/// A trusted CA, with what webpki does not keep: its validity and thumbprint.
+#[derive(Debug, Clone)]
+struct Anchor {
+    anchor: TrustAnchor<'static>,
+    sha1: Vec<u8>,
+    not_before: i64,
+    not_after: i64,
+}
+
+#[derive(Debug)]
+struct Crl {
+    crl: CertRevocationList<'static>,
+    /// nextUpdate, Unix seconds (None: no nextUpdate in the CRL).
+    next_update: Option<i64>,
+}
+
+#[derive(Debug)]
+struct Trust {
+    anchors: Vec<Anchor>,
+    intermediates: Vec<CertificateDer<'static>>,
+    crls: Option<Vec<Crl>>,
+}
+
+/// The compiled validation settings.
+#[derive(Debug, Default)]
+pub struct Validation {
+    pub dates: DatePolicy,
+    trust: Option<Trust>,
+    pub require_client_auth_eku: bool,
+    pub identities: Vec<Identity>,
+}
+
+/// The time-independent part of a certificate's judgement, and the time window in which it
+/// holds (the trust path's own validity; a rejected certificate is re-examined after
+/// [`REJECTION_TTL`] seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub result: Result<(), CertError>,
+    pub fresh_from: i64,
+    pub fresh_until: i64,
+}
+
+/// How long a rejection stays cached, seconds.
+pub const REJECTION_TTL: i64 = 60;
+
+fn parse_certificate(
+    field: &'static str,
+    index: usize,
+    pem: &str,
+) -> Result<(CertificateDer<'static>, LeafCertificate), ValidationConfigError> {
+    let err = |problem: String| ValidationConfigError::Certificate {
+        field,
+        index,
+        problem,
+    };
+    let der = pem_to_der(pem.as_bytes(), "CERTIFICATE").map_err(|e| err(e.to_string()))?;
+    let parsed = LeafCertificate::from_der(der.clone()).map_err(|e| err(e.to_string()))?;
+    Ok((CertificateDer::from(der), parsed))
+}
+
+impl Validation {
+    pub fn compile(raw: &RawValidation) -> Result<Validation, ValidationConfigError> {
+        let dates = DatePolicy {
+            not_before: raw.validate_not_before.unwrap_or(true),
+            not_after: raw.validate_not_after.unwrap_or(true),
+            skew: i64::from(raw.clock_skew_seconds.unwrap_or(0)),
+        };
+        let trust_enabled = raw.validate_trust.unwrap_or(false);
+        let revocation = raw.validate_revocation.unwrap_or(false);
+        let cas = raw.trusted_ca_certificates.as_deref().unwrap_or_default();
+        let crls = raw.crls.as_deref().unwrap_or_default();
+        if trust_enabled && cas.is_empty() {
+            return Err(ValidationConfigError::TrustWithoutCa);
+        }
+        if revocation && !trust_enabled {
+            return Err(ValidationConfigError::RevocationWithoutTrust);
+        }
+        if revocation && crls.is_empty() {
+            return Err(ValidationConfigError::RevocationWithoutCrl);
+        }
+        if !revocation && !crls.is_empty() {
+            return Err(ValidationConfigError::CrlsWithoutRevocation);
+        }
+
+        // Every certificate and CRL is parsed now, even where unused, so a typo never waits
+        // for the day it matters.
+        let mut anchors = Vec::new();
+        for (index, pem) in cas.iter().enumerate() {
+            let field = "trustedCaCertificates";
+            let (der, parsed) = parse_certificate(field, index, pem)?;
+            let anchor = webpki::anchor_from_trusted_cert(&der)
+                .map_err(|e| ValidationConfigError::Certificate {
+                    field,
+                    index,
+                    problem: format!("not usable as a trust anchor: {e:?}"),
+                })?
+                .to_owned();
+            anchors.push(Anchor {
+                anchor,
+                sha1: Sha1::digest(&der).to_vec(),
+                not_before: parsed.not_before,
+                not_after: parsed.not_after,
+            });
+        }
+        let mut intermediates = Vec::new();
+        for (index, pem) in raw
+            .intermediate_certificates
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            intermediates.push(parse_certificate("intermediateCertificates", index, pem)?.0);
+        }
+        let mut compiled_crls = Vec::new();
+        for (index, pem) in crls.iter().enumerate() {
+            let err = |problem: String| ValidationConfigError::Crl { index, problem };
+            let der = pem_to_der(pem.as_bytes(), "X509 CRL").map_err(|e| err(e.to_string()))?;
+            let (rest, parsed) = x509_parser::parse_x509_crl(&der)
+                .map_err(|e| err(format!("does not parse: {e}")))?;
+            if !rest.is_empty() {
+                return Err(err("has trailing bytes after the CRL".into()));
+            }
+            let next_update = parsed.next_update().map(|t| t.timestamp());
+            let crl = OwnedCertRevocationList::from_der(&der)
+                .map_err(|e| err(format!("not usable: {e:?}")))?;
+            compiled_crls.push(Crl {
+                crl: CertRevocationList::Owned(crl),
+                next_update,
+            });
+        }
+        let mut identities = Vec::new();
+        for (index, raw_identity) in raw
+            .identities
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            identities.push(
+                Identity::compile(raw_identity, trust_enabled)
+                    .map_err(|problem| ValidationConfigError::Identity { index, problem })?,
+            );
+        }
+        let trust = trust_enabled.then_some(Trust {
+            anchors,
+            intermediates,
+            crls: revocation.then_some(compiled_crls),
+        });
+        Ok(Validation {
+            dates,
+            trust,
+            require_client_auth_eku: raw.require_client_auth_eku.unwrap_or(false),
+            identities,
+        })
+    }
+
+    /// Whether judging a certificate needs more than its dates.
+    pub fn checks_beyond_dates(&self) -> bool {
+        self.trust.is_some() || self.require_client_auth_eku || !self.identities.is_empty()
+    }
+
+    pub fn trust_enabled(&self) -> bool {
+        self.trust.is_some()
+    }
+
+    /// The expensive, time-independent part: trust path, revocation, EKU and identities.
+    /// `chain` adds intermediates presented with the certificate (e.g. XFCC `Chain`).
+    /// The leaf's own dates are not judged here (they are checked on every request); the
+    /// path is evaluated at `now`, clamped into the leaf's validity so that a disabled date
+    /// check on the leaf does not fail the chain.
+    pub fn judge(&self, leaf: &LeafCertificate, chain: &[CertificateDer<'_>], now: i64) -> Verdict {
+        let mut facts_issuer_sha1 = None;
+        let mut fresh_from = i64::MIN;
+        let mut fresh_until = i64::MAX;
+        if let Some(trust) = &self.trust {
+            match self.check_trust(trust, leaf, chain, now) {
+                Ok(path) => {
+                    facts_issuer_sha1 = Some(path.issuer_sha1);
+                    fresh_from = path.fresh_from;
+                    fresh_until = path.fresh_until;
+                }
+                Err(e) => return rejected(e, now),
+            }
+        }
+        if self.require_client_auth_eku && leaf.client_auth_eku != Some(true) {
+            let detail = match leaf.client_auth_eku {
+                None => "no extendedKeyUsage extension, and requireClientAuthEku is set",
+                Some(_) => "extendedKeyUsage does not include clientAuth",
+            };
+            return rejected(
+                CertError::WrongUsage {
+                    detail: detail.to_string(),
+                },
+                now,
+            );
+        }
+        if !self.identities.is_empty() {
+            let mut facts = leaf.facts.clone();
+            facts.issuer_ca_sha1 = facts_issuer_sha1;
+            if !self.identities.iter().any(|id| id.matches(&facts)) {
+                return rejected(CertError::IdentityNotMatched, now);
+            }
+        }
+        Verdict {
+            result: Ok(()),
+            fresh_from,
+            fresh_until,
+        }
+    }
+
+    fn check_trust(
+        &self,
+        trust: &Trust,
+        leaf: &LeafCertificate,
+        chain: &[CertificateDer<'_>],
+        now: i64,
+    ) -> Result<TrustedPath, CertError> {
+        let der = CertificateDer::from(leaf.der.as_slice());
+        let ee = EndEntityCert::try_from(&der).map_err(|e| CertError::Malformed {
+            detail: format!("{e:?}"),
+        })?;
+        let at = now.clamp(leaf.not_before, leaf.not_after.max(leaf.not_before));
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(at).unwrap_or(0),
+        ));
+        let mut intermediates: Vec<CertificateDer<'_>> = trust.intermediates.clone();
+        intermediates.extend(chain.iter().cloned());
+        let anchors: Vec<TrustAnchor<'_>> =
+            trust.anchors.iter().map(|a| a.anchor.clone()).collect();
+        let crl_refs: Vec<&CertRevocationList<'_>> =
+            trust.crls.iter().flatten().map(|c| &c.crl).collect();
+        let revocation = match &trust.crls {
+            Some(_) => Some(
+                RevocationOptionsBuilder::new(&crl_refs)
+                    .map_err(|_| CertError::RevocationUnknown {
+                        detail: "no CRL configured".into(),
+                    })?
+                    .with_depth(RevocationCheckDepth::EndEntity)
+                    .with_status_policy(UnknownStatusPolicy::Deny)
+                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .build(),
+            ),
+            None => None,
+        };
+        let path = ee
+            .verify_for_usage(
+                ALGORITHMS,
+                &anchors,
+                &intermediates,
+                time,
+                KeyUsage::client_auth(),
+                revocation,
+                None,
+            )
+            .map_err(map_webpki_error)?;
+
+        // webpki does not judge the trust anchor's own dates; we do.
+        let used = path.anchor();
+        let anchor = trust
+            .anchors
+            .iter()
+            .find(|a| {
+                a.anchor.subject == used.subject
+                    && a.anchor.subject_public_key_info == used.subject_public_key_info
+            })
+            .ok_or_else(|| CertError::Untrusted {
+                detail: "the trust anchor found is not a configured one".into(),
+            })?;
+        if at < anchor.not_before || at > anchor.not_after {
+            return Err(CertError::Untrusted {
+                detail: "the trusted CA certificate is outside its validity period".into(),
+            });
+        }
+        let mut fresh_from = anchor.not_before;
+        let mut fresh_until = anchor.not_after;
+        let mut issuer_sha1 = anchor.sha1.clone();
+        let mut first = true;
+        for cert in path.intermediate_certificates() {
+            let der = cert.der();
+            if first {
+                issuer_sha1 = Sha1::digest(der.as_ref()).to_vec();
+                first = false;
+            }
+            if let Ok((_, parsed)) = x509_parser::parse_x509_certificate(der.as_ref()) {
+                fresh_from = fresh_from.max(parsed.validity().not_before.timestamp());
+                fresh_until = fresh_until.min(parsed.validity().not_after.timestamp());
+            }
+        }
+        if let Some(crls) = &trust.crls {
+            for next in crls.iter().filter_map(|c| c.next_update) {
+                fresh_until = fresh_until.min(next);
+            }
+        }
+        Ok(TrustedPath {
+            issuer_sha1,
+            fresh_from,
+            fresh_until,
+        })
+    }
+}
+
+struct TrustedPath {
+    issuer_sha1: Vec<u8>,
+    fresh_from: i64,
+    fresh_until: i64,
+}
+
+fn rejected(e: CertError, now: i64) -> Verdict {
+    Verdict {
+        result: Err(e),
+        fresh_from: i64::MIN,
+        fresh_until: now.saturating_add(REJECTION_TTL),
+    }
+}
+
+/// Maps webpki's verdicts onto the filter's reasons, keeping webpki's words as detail.
+fn map_webpki_error(e: webpki::Error) -> CertError {
+    use webpki::Error as W;
+    let detail = format!("{e:?}");
+    match e {
+        W::CertRevoked => CertError::Revoked,
+        W::UnknownRevocationStatus | W::CrlExpired { .. } => {
+            CertError::RevocationUnknown { detail }
+        }
+        W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => CertError::WrongUsage { detail },
+        W::BadDer | W::BadDerTime | W::TrailingData(_) => CertError::Malformed { detail },
+        _ => CertError::Untrusted { detail },
+    }
+}

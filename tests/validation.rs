@@ -1,0 +1,459 @@
+//! APIM-grade validation: trust chains for every key type, CA and EKU rules, revocation,
+//! identities, date policy, and the configuration errors around them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use client_cert_auth::cache::VerdictCache;
+use client_cert_auth::cert::CertError;
+use client_cert_auth::config::{Config, ConfigError};
+use client_cert_auth::decision::{Decision, DenyReason, Request, decide};
+use client_cert_auth::validation::ValidationConfigError;
+use common::pki::{Alg, Ca, Leaf, unix};
+use rcgen::{ExtendedKeyUsagePurpose, SanType, SerialNumber};
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime};
+
+fn now() -> i64 {
+    unix(OffsetDateTime::now_utc())
+}
+
+fn config(validation: Value) -> Config {
+    let json = json!({"clientCertMode": "Required", "validation": validation});
+    Config::from_json(json.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn config_error(validation: Value) -> ConfigError {
+    let json = json!({"validation": validation});
+    Config::from_json(json.to_string().as_bytes()).unwrap_err()
+}
+
+/// Ok when the filter would forward the certificate, the reason when it denies it.
+fn judge(config: &Config, leaf: &Leaf, at: i64) -> Result<(), CertError> {
+    match decide(
+        config,
+        &Request {
+            path: b"/",
+            peer_certificate: Some(leaf.cert_pem.as_bytes()),
+            now: at,
+        },
+        &mut VerdictCache::new(0),
+    ) {
+        Decision::Forward { .. } => Ok(()),
+        Decision::Deny(DenyReason::CertificateInvalid(e)) => Err(e),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn trust(cas: &[&Ca], intermediates: &[&Ca]) -> Value {
+    json!({
+        "validateTrust": true,
+        "trustedCaCertificates": cas.iter().map(|c| c.cert_pem()).collect::<Vec<_>>(),
+        "intermediateCertificates": intermediates.iter().map(|c| c.cert_pem()).collect::<Vec<_>>(),
+    })
+}
+
+fn is_untrusted(r: &Result<(), CertError>) -> bool {
+    matches!(r, Err(CertError::Untrusted { .. }))
+}
+
+#[test]
+fn chains_of_every_key_type_verify_through_an_intermediate() {
+    for alg in Alg::ALL {
+        let root = Ca::root("root", alg);
+        let inter = root.intermediate("issuing", alg);
+        let leaf = inter.client_with("alice", alg, |_| {});
+        let with_intermediate = config(trust(&[&root], &[&inter]));
+        assert_eq!(judge(&with_intermediate, &leaf, now()), Ok(()), "{alg:?}");
+        // Without the intermediate there is no path.
+        let without = config(trust(&[&root], &[]));
+        assert!(
+            is_untrusted(&judge(&without, &leaf, now())),
+            "{alg:?} without intermediate"
+        );
+        // The intermediate itself is not a trust anchor.
+        let only_intermediate = config(trust(&[&inter], &[]));
+        assert_eq!(
+            judge(&only_intermediate, &leaf, now()),
+            Ok(()),
+            "{alg:?} anchored at the issuing CA"
+        );
+    }
+    // Mixed key types along one path.
+    let root = Ca::root("root", Alg::Rsa2048);
+    let inter = root.intermediate("issuing", Alg::EcdsaP384);
+    let leaf = inter.client_with("bob", Alg::Ed25519, |_| {});
+    assert_eq!(
+        judge(&config(trust(&[&root], &[&inter])), &leaf, now()),
+        Ok(())
+    );
+}
+
+#[test]
+fn untrusted_and_look_alike_issuers_are_rejected() {
+    let root = Ca::new("Contoso Root");
+    let other = Ca::new("Other Root");
+    let look_alike = Ca::new("Contoso Root"); // same subject, different key
+    let cfg = config(trust(&[&root], &[]));
+    assert!(is_untrusted(&judge(&cfg, &other.client("x"), now())));
+    assert!(is_untrusted(&judge(&cfg, &look_alike.client("x"), now())));
+    assert_eq!(judge(&cfg, &root.client("x"), now()), Ok(()));
+}
+
+#[test]
+fn a_ca_certificate_presented_as_a_leaf_fails_and_a_leaf_cannot_sign() {
+    let root = Ca::new("root");
+    let inter = root.intermediate("issuing", Alg::EcdsaP256);
+    let cfg = config(trust(&[&root], &[]));
+    let ca_as_leaf = Leaf {
+        cert_pem: inter.cert_pem(),
+        key_pem: String::new(),
+        der: inter.der(),
+    };
+    assert!(is_untrusted(&judge(&cfg, &ca_as_leaf, now())), "CA as leaf");
+
+    // A leaf (not a CA) used as the issuer of another certificate.
+    let fake_ca = root.leaf_acting_as_ca("leaf-as-ca");
+    let child = fake_ca.client("child");
+    let cfg = config(trust(&[&root], &[&fake_ca]));
+    assert!(is_untrusted(&judge(&cfg, &child, now())), "leaf used as CA");
+}
+
+#[test]
+fn extended_key_usage_follows_rfc_5280_with_trust_and_is_required_on_request() {
+    let root = Ca::new("root");
+    let server_only = root.client_with("srv", Alg::EcdsaP256, |p| {
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    });
+    let no_eku = root.client_with("plain", Alg::EcdsaP256, |p| p.extended_key_usages = vec![]);
+    let client = root.client("alice");
+    let trusted = config(trust(&[&root], &[]));
+    assert!(
+        matches!(
+            judge(&trusted, &server_only, now()),
+            Err(CertError::WrongUsage { .. })
+        ),
+        "EKU present without clientAuth fails the path check"
+    );
+    assert_eq!(
+        judge(&trusted, &no_eku, now()),
+        Ok(()),
+        "no EKU extension: any usage"
+    );
+    assert_eq!(judge(&trusted, &client, now()), Ok(()));
+
+    let required = config(json!({"requireClientAuthEku": true}));
+    assert!(matches!(
+        judge(&required, &no_eku, now()),
+        Err(CertError::WrongUsage { .. })
+    ));
+    assert!(matches!(
+        judge(&required, &server_only, now()),
+        Err(CertError::WrongUsage { .. })
+    ));
+    assert_eq!(
+        judge(&required, &client, now()),
+        Ok(()),
+        "without validateTrust too"
+    );
+
+    let neither = config(json!({}));
+    assert_eq!(
+        judge(&neither, &server_only, now()),
+        Ok(()),
+        "Azure parity: usage unchecked"
+    );
+}
+
+fn with_serial(ca: &Ca, serial: u64) -> Leaf {
+    ca.client_with(&format!("serial-{serial}"), Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from(serial));
+    })
+}
+
+fn revocation(root: &Ca, intermediates: &[&Ca], crls: &[String]) -> Config {
+    let mut v = trust(&[root], intermediates);
+    v["validateRevocation"] = json!(true);
+    v["crls"] = json!(crls);
+    config(v)
+}
+
+#[test]
+fn revoked_certificates_are_rejected_and_unknown_status_fails_closed() {
+    let root = Ca::new("root");
+    let later = OffsetDateTime::now_utc() + Duration::days(7);
+    let cfg = revocation(&root, &[], &[root.crl(&[42], later)]);
+    assert_eq!(
+        judge(&cfg, &with_serial(&root, 42), now()),
+        Err(CertError::Revoked)
+    );
+    assert_eq!(judge(&cfg, &with_serial(&root, 43), now()), Ok(()));
+
+    // An expired CRL (nextUpdate passed) cannot vouch for anything: fail closed.
+    let expired = revocation(
+        &root,
+        &[],
+        &[root.crl(&[], OffsetDateTime::now_utc() - Duration::hours(1))],
+    );
+    assert!(matches!(
+        judge(&expired, &with_serial(&root, 43), now()),
+        Err(CertError::RevocationUnknown { .. })
+    ));
+
+    // No CRL from the leaf's issuer: unknown status, fail closed.
+    let inter = root.intermediate("issuing", Alg::EcdsaP256);
+    let cfg = revocation(&root, &[&inter], &[root.crl(&[], later)]);
+    assert!(matches!(
+        judge(&cfg, &with_serial(&inter, 7), now()),
+        Err(CertError::RevocationUnknown { .. })
+    ));
+    // With the intermediate's CRL, the same leaf is fine, and a revoked one is caught.
+    let cfg = revocation(
+        &root,
+        &[&inter],
+        &[root.crl(&[], later), inter.crl(&[8], later)],
+    );
+    assert_eq!(judge(&cfg, &with_serial(&inter, 7), now()), Ok(()));
+    assert_eq!(
+        judge(&cfg, &with_serial(&inter, 8), now()),
+        Err(CertError::Revoked)
+    );
+}
+
+#[test]
+fn date_checks_follow_their_switches_and_the_clock_skew() {
+    let root = Ca::new("root");
+    let t = OffsetDateTime::now_utc();
+    let expired = root.client_between("old", t - Duration::days(10), t - Duration::days(1));
+    let early = root.client_between("early", t + Duration::seconds(30), t + Duration::days(10));
+
+    assert!(matches!(
+        judge(&config(json!({})), &expired, now()),
+        Err(CertError::Expired { .. })
+    ));
+    assert!(matches!(
+        judge(&config(json!({})), &early, now()),
+        Err(CertError::NotYetValid { .. })
+    ));
+
+    let no_after = config(json!({"validateNotAfter": false}));
+    assert_eq!(judge(&no_after, &expired, now()), Ok(()));
+    assert!(matches!(
+        judge(&no_after, &early, now()),
+        Err(CertError::NotYetValid { .. })
+    ));
+    let no_before = config(json!({"validateNotBefore": false}));
+    assert_eq!(judge(&no_before, &early, now()), Ok(()));
+
+    let skew = config(json!({"clockSkewSeconds": 60}));
+    assert_eq!(
+        judge(&skew, &early, now()),
+        Ok(()),
+        "30 s early is within 60 s of skew"
+    );
+
+    // With trust on, a disabled leaf date check still lets the chain verify.
+    let mut v = trust(&[&root], &[]);
+    v["validateNotAfter"] = json!(false);
+    assert_eq!(judge(&config(v), &expired, now()), Ok(()));
+    assert!(matches!(
+        judge(&config(trust(&[&root], &[])), &expired, now()),
+        Err(CertError::Expired { .. })
+    ));
+}
+
+fn hex(bytes: &[u8], sep: &str) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+#[test]
+fn identities_match_every_attribute_with_its_normalization() {
+    let root = Ca::new("Contoso Issuing CA");
+    let leaf = root.client_with("alice", Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from_slice(&[0x00, 0x0a, 0xbc]));
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationalUnitName, "Ops, West");
+        p.subject_alt_names = vec![
+            SanType::DnsName("Device-42.contoso.com".try_into().unwrap()),
+            SanType::URI("spiffe://contoso/alice".try_into().unwrap()),
+            SanType::Rfc822Name("Alice@Contoso.COM".try_into().unwrap()),
+        ];
+    });
+    let sha1 = Sha1::digest(&leaf.der);
+    let sha256 = Sha256::digest(&leaf.der);
+    let (_, parsed) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+    let spki = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        Sha256::digest(parsed.public_key().raw),
+    );
+    let root_sha1 = Sha1::digest(root.der());
+
+    let matching: Vec<Value> = vec![
+        json!({"thumbprint": hex(&sha1, "")}),
+        json!({"thumbprint": hex(&sha1, ":").to_lowercase()}),
+        json!({"thumbprint": hex(&sha1, " ")}),
+        json!({"thumbprintSha256": hex(&sha256, ":")}),
+        json!({"spkiSha256": spki}),
+        json!({"serialNumber": "0abc"}),
+        json!({"serialNumber": "00:00:0A:BC"}),
+        json!({"commonName": "alice"}),
+        json!({"subject": "CN=alice, O=client-cert-auth demo, OU=\"Ops, West\""}),
+        json!({"subject": "OU=Ops\\, West,O=client-cert-auth demo,CN=alice"}),
+        json!({"subject": "cn=alice;o=client-cert-auth demo;2.5.4.11=Ops\\2C West"}),
+        json!({"dnsName": "device-42.CONTOSO.com"}),
+        json!({"uri": "spiffe://contoso/alice"}),
+        json!({"email": "Alice@contoso.com"}),
+        json!({"issuerSubject": "O=client-cert-auth demo, CN=Contoso Issuing CA"}),
+        json!({"issuerThumbprint": hex(&root_sha1, "")}),
+        json!({"commonName": "alice", "issuerSubject": "CN=Contoso Issuing CA,O=client-cert-auth demo"}),
+    ];
+    let not_matching: Vec<Value> = vec![
+        json!({"thumbprint": hex(&Sha1::digest(b"other"), "")}),
+        json!({"thumbprintSha256": hex(&Sha256::digest(b"other"), "")}),
+        json!({"serialNumber": "0abd"}),
+        json!({"commonName": "Alice"}),
+        json!({"commonName": "alic"}),
+        json!({"subject": "CN=alice, O=client-cert-auth demo"}),
+        json!({"subject": "CN=alice, O=client-cert-auth demo, OU=Ops"}),
+        json!({"dnsName": "device-43.contoso.com"}),
+        json!({"uri": "spiffe://contoso/Alice"}),
+        json!({"email": "alice@contoso.com"}),
+        json!({"issuerSubject": "CN=Other CA, O=client-cert-auth demo"}),
+        json!({"issuerThumbprint": hex(&Sha1::digest(b"x"), "")}),
+        json!({"commonName": "alice", "dnsName": "nope.contoso.com"}),
+    ];
+    let with = |identities: Vec<Value>| {
+        let mut v = trust(&[&root], &[]);
+        v["identities"] = json!(identities);
+        config(v)
+    };
+    for identity in &matching {
+        assert_eq!(
+            judge(&with(vec![identity.clone()]), &leaf, now()),
+            Ok(()),
+            "{identity}"
+        );
+    }
+    for identity in &not_matching {
+        assert_eq!(
+            judge(&with(vec![identity.clone()]), &leaf, now()),
+            Err(CertError::IdentityNotMatched),
+            "{identity}"
+        );
+    }
+    // At least one identity must match.
+    let any = with(vec![not_matching[0].clone(), matching[7].clone()]);
+    assert_eq!(judge(&any, &leaf, now()), Ok(()));
+    let none = with(vec![not_matching[0].clone(), not_matching[3].clone()]);
+    assert_eq!(
+        judge(&none, &leaf, now()),
+        Err(CertError::IdentityNotMatched)
+    );
+}
+
+#[test]
+fn validation_configuration_errors_name_the_field() {
+    let root = Ca::new("root");
+    let cases: Vec<(Value, ValidationConfigError, &str)> = vec![
+        (
+            json!({"validateTrust": true}),
+            ValidationConfigError::TrustWithoutCa,
+            "validation.trustedCaCertificates: validateTrust is true but no trusted CA",
+        ),
+        (
+            json!({"validateRevocation": true, "crls": [root.crl(&[], OffsetDateTime::now_utc())]}),
+            ValidationConfigError::RevocationWithoutTrust,
+            "validation.validateRevocation: validateRevocation needs validateTrust",
+        ),
+        (
+            json!({"validateTrust": true, "trustedCaCertificates": [root.cert_pem()], "validateRevocation": true}),
+            ValidationConfigError::RevocationWithoutCrl,
+            "validation.crls: validateRevocation is true but no CRL",
+        ),
+        (
+            json!({"identities": [{"issuerThumbprint": "00".repeat(20)}]}),
+            ValidationConfigError::Identity {
+                index: 0,
+                problem: client_cert_auth::identity::IdentityError::IssuerThumbprintNeedsTrust,
+            },
+            "validation.identities[0].issuerThumbprint: needs validation.validateTrust",
+        ),
+    ];
+    for (v, variant, message) in cases {
+        let err = config_error(v.clone());
+        assert_eq!(err, ConfigError::Validation(variant), "{v}");
+        assert!(err.to_string().starts_with(message), "{v}: {err}");
+    }
+
+    let messages: Vec<(Value, &str)> = vec![
+        (
+            json!({"validateTrust": true, "trustedCaCertificates": [root.cert_pem(), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"]}),
+            "validation.trustedCaCertificates[1]: certificate DER does not parse",
+        ),
+        (
+            json!({"intermediateCertificates": ["junk"]}),
+            "validation.intermediateCertificates[0]: certificate is not a single PEM",
+        ),
+        (
+            json!({"validateTrust": true, "trustedCaCertificates": [root.cert_pem()], "validateRevocation": true, "crls": ["-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----"]}),
+            "validation.crls[0]: does not parse",
+        ),
+        (
+            json!({"identities": [{}]}),
+            "validation.identities[0]: an identity needs at least one attribute",
+        ),
+        (
+            json!({"identities": [{"commonName": "a"}, {"thumbprint": "abcd"}]}),
+            "validation.identities[1].thumbprint: \"abcd\" is not 40 hex digits",
+        ),
+        (
+            json!({"identities": [{"thumbprintSha256": "00".repeat(20)}]}),
+            "validation.identities[0].thumbprintSha256: \"0000000000000000000000000000000000000000\" is not 64 hex digits",
+        ),
+        (
+            json!({"identities": [{"spkiSha256": "AAAA"}]}),
+            "validation.identities[0].spkiSha256: \"AAAA\" is not the base64 of a 32-byte SHA-256",
+        ),
+        (
+            json!({"identities": [{"serialNumber": "xyz"}]}),
+            "validation.identities[0].serialNumber: \"xyz\" is not hexadecimal",
+        ),
+        (
+            json!({"identities": [{"subject": "CN=a, Q=b"}]}),
+            "validation.identities[0].subject: \"CN=a, Q=b\" has the unknown attribute type \"Q\"",
+        ),
+        (
+            json!({"identities": [{"subject": "CN=\"a"}]}),
+            "validation.identities[0].subject: \"CN=\\\"a\" has an unterminated quoted value",
+        ),
+        (
+            json!({"identities": [{"commonName": "  "}]}),
+            "validation.identities[0].commonName: is empty",
+        ),
+        (
+            json!({"identities": [{"cn": "a"}]}),
+            "validation.identities[0].cn: unknown field `cn`",
+        ),
+        (
+            json!({"validateTrust": "yes"}),
+            "validation.validateTrust: invalid type",
+        ),
+        (
+            json!({"clockSkewSeconds": -1}),
+            "validation.clockSkewSeconds: invalid value",
+        ),
+    ];
+    for (v, message) in messages {
+        let err = config_error(v.clone()).to_string();
+        assert!(
+            err.starts_with(message),
+            "{v}:\n  got      {err}\n  expected {message}"
+        );
+    }
+}
