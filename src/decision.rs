@@ -6,6 +6,7 @@
 
 use std::rc::Rc;
 
+use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 
 use crate::cache::{Entry, VerdictCache};
@@ -26,6 +27,9 @@ pub struct Request<'a> {
     pub peer_certificate: Option<&'a [u8]>,
     /// The host's clock, Unix seconds.
     pub now: i64,
+    /// Intermediate certificates presented with the leaf (DER), used by the trust check
+    /// beside the configured ones.
+    pub chain: &'a [Vec<u8>],
 }
 
 /// What to do with the request.
@@ -46,6 +50,24 @@ pub enum PassReason {
     NoCertificateOptional,
     NoCertificateExcluded,
     InvalidCertificateExcluded(CertError),
+}
+
+impl PassReason {
+    /// One sentence for logs and the command-line tool.
+    pub fn describe(&self) -> String {
+        match self {
+            PassReason::Disabled => "client certificates are disabled".to_string(),
+            PassReason::NoCertificateOptional => {
+                "no client certificate, and the mode makes it optional".to_string()
+            }
+            PassReason::NoCertificateExcluded => {
+                "no client certificate, on an excluded path".to_string()
+            }
+            PassReason::InvalidCertificateExcluded(e) => {
+                format!("excluded path; the invalid certificate is not forwarded ({e})")
+            }
+        }
+    }
 }
 
 /// Why a request is denied.
@@ -131,7 +153,7 @@ pub fn decide(config: &Config, request: &Request<'_>, cache: &mut VerdictCache) 
             Decision::Pass(PassReason::NoCertificateOptional)
         };
     };
-    match judge_certificate(config, raw, request.now, cache) {
+    match judge_certificate(config, raw, request.chain, request.now, cache) {
         Ok(arr_client_cert) => Decision::Forward { arr_client_cert },
         Err(e) if excluded => Decision::Pass(PassReason::InvalidCertificateExcluded(e)),
         Err(e) => Decision::Deny(DenyReason::CertificateInvalid(e)),
@@ -143,17 +165,28 @@ pub fn decide(config: &Config, request: &Request<'_>, cache: &mut VerdictCache) 
 fn judge_certificate(
     config: &Config,
     raw: &[u8],
+    chain: &[Vec<u8>],
     now: i64,
     cache: &mut VerdictCache,
 ) -> Result<Rc<str>, CertError> {
     let der = der_from_property(raw)?;
-    let key: [u8; 32] = Sha256::digest(&der).into();
+    // The key covers the presented chain too: another chain may give another verdict.
+    let mut hasher = Sha256::new();
+    hasher.update(&der);
+    for intermediate in chain {
+        hasher.update(intermediate);
+    }
+    let key: [u8; 32] = hasher.finalize().into();
     let entry = match cache.get(&key, now) {
         Some(entry) => entry.clone(),
         None => {
             let leaf = LeafCertificate::from_der(der)?;
             let verdict = if config.validation.checks_beyond_dates() {
-                config.validation.judge(&leaf, &[], now)
+                let chain: Vec<CertificateDer<'_>> = chain
+                    .iter()
+                    .map(|c| CertificateDer::from(c.as_slice()))
+                    .collect();
+                config.validation.judge(&leaf, &chain, now)
             } else {
                 Verdict {
                     result: Ok(()),

@@ -161,6 +161,7 @@ fn gather_and_decide(config: &Config, cache: &mut VerdictCache) -> Result<Decisi
             path: &path,
             peer_certificate: certificate.as_deref(),
             now,
+            chain: &[],
         },
         cache,
     );

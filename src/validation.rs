@@ -272,6 +272,53 @@ impl Validation {
         self.trust.is_some()
     }
 
+    /// What was understood, one line per setting, for `client-cert-auth lint`.
+    pub fn describe(&self) -> Vec<String> {
+        let on = |b: bool| if b { "on" } else { "off" };
+        let mut lines = vec![
+            format!(
+                "dates: notBefore {}, notAfter {}, clock skew {} s",
+                on(self.dates.not_before),
+                on(self.dates.not_after),
+                self.dates.skew
+            ),
+            match &self.trust {
+                None => "trust: off (any issuer, as App Service)".to_string(),
+                Some(t) => format!(
+                    "trust: on, {} trusted CA(s), {} configured intermediate(s)",
+                    t.anchors.len(),
+                    t.intermediates.len()
+                ),
+            },
+            match self.trust.as_ref().and_then(|t| t.crls.as_ref()) {
+                None => "revocation: off".to_string(),
+                Some(crls) => format!(
+                    "revocation: on, {} CRL(s); leaf only; no CRL of the issuer or an expired CRL denies",
+                    crls.len()
+                ),
+            },
+            format!(
+                "client-auth EKU: {}",
+                if self.require_client_auth_eku {
+                    "required"
+                } else if self.trust.is_some() {
+                    "must allow clientAuth when the extension is present (RFC 5280)"
+                } else {
+                    "not checked"
+                }
+            ),
+        ];
+        if self.identities.is_empty() {
+            lines.push("identities: any".to_string());
+        } else {
+            lines.push(format!(
+                "identities: {} (at least one must match; all attributes of one)",
+                self.identities.len()
+            ));
+        }
+        lines
+    }
+
     /// The expensive, time-independent part: trust path, revocation, EKU and identities.
     /// `chain` adds intermediates presented with the certificate (e.g. XFCC `Chain`).
     /// The leaf's own dates are not judged here (they are checked on every request); the

@@ -69,6 +69,7 @@ fn run_with(
             path: path.as_bytes(),
             peer_certificate: pem,
             now: f.now,
+            chain: &[],
         },
         cache,
     )
@@ -233,6 +234,7 @@ fn cached_certificate_still_has_its_dates_checked_on_every_request() {
                 path: b"/",
                 peer_certificate: Some(pem),
                 now,
+                chain: &[],
             },
             cache,
         )
@@ -265,6 +267,7 @@ fn cache_is_bounded_and_can_be_turned_off() {
                     path: b"/",
                     peer_certificate: Some(leaf.cert_pem.as_bytes()),
                     now,
+                    chain: &[],
                 },
                 &mut cache,
             );

@@ -1,0 +1,260 @@
+//! `client-cert-auth`: try a configuration before deploying it, with the filter's own core.
+//!
+//! ```text
+//! client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
+//!                        [--path /some/path] [--at 2027-01-01T00:00:00Z] [--json]
+//! client-cert-auth lint CONFIG.json
+//! ```
+//! Exit codes: 0 pass or forward, 1 deny, 2 bad configuration, unreadable input or bad usage.
+
+use std::process::ExitCode;
+
+use client_cert_auth::cache::VerdictCache;
+use client_cert_auth::cert::pem_to_der;
+use client_cert_auth::config::Config;
+use client_cert_auth::decision::{Decision, Request, decide};
+
+const USAGE: &str = "usage:
+  client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
+                         [--path /some/path] [--at 2027-01-01T00:00:00Z] [--json]
+  client-cert-auth lint CONFIG.json";
+
+/// A failure that ends the program with exit code 2.
+struct Fatal(String);
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("check") => check(&args[1..]),
+        Some("lint") => lint(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(Fatal(USAGE.to_string())),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("client-cert-auth: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read(path: &str, what: &str) -> Result<Vec<u8>, Fatal> {
+    std::fs::read(path).map_err(|e| Fatal(format!("cannot read the {what} {path}: {e}")))
+}
+
+fn load_config(path: &str) -> Result<Config, Fatal> {
+    let bytes = read(path, "configuration")?;
+    Config::from_json(&bytes).map_err(|e| Fatal(format!("invalid configuration {path}: {e}")))
+}
+
+fn lint(args: &[String]) -> Result<ExitCode, Fatal> {
+    let [path] = args else {
+        return Err(Fatal(USAGE.to_string()));
+    };
+    let config = load_config(path)?;
+    println!("{path}: valid");
+    println!("mode: {}", config.mode.name());
+    let exclusions: Vec<&str> = config.exclusions.entries().collect();
+    if exclusions.is_empty() {
+        println!("exclusion paths: none");
+    } else {
+        println!("exclusion paths: {}", exclusions.join(", "));
+    }
+    for line in config.validation.describe() {
+        println!("{line}");
+    }
+    println!("verdict cache: {} entries", config.cache_size);
+    Ok(ExitCode::SUCCESS)
+}
+
+struct CheckArgs {
+    config: String,
+    cert: Option<String>,
+    chain: Option<String>,
+    path: String,
+    at: Option<String>,
+    json: bool,
+}
+
+fn parse_check_args(args: &[String]) -> Result<CheckArgs, Fatal> {
+    let mut out = CheckArgs {
+        config: String::new(),
+        cert: None,
+        chain: None,
+        path: "/".to_string(),
+        at: None,
+        json: false,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| Fatal(format!("{flag} needs a value\n{USAGE}")))
+        };
+        match flag.as_str() {
+            "--config" => out.config = value()?,
+            "--cert" => out.cert = Some(value()?),
+            "--chain" => out.chain = Some(value()?),
+            "--path" => out.path = value()?,
+            "--at" => out.at = Some(value()?),
+            "--json" => out.json = true,
+            other => return Err(Fatal(format!("unknown argument {other:?}\n{USAGE}"))),
+        }
+    }
+    if out.config.is_empty() {
+        return Err(Fatal(format!("--config is required\n{USAGE}")));
+    }
+    Ok(out)
+}
+
+/// The PEM certificates of a bundle, as DER.
+fn read_chain(path: &str) -> Result<Vec<Vec<u8>>, Fatal> {
+    let text = String::from_utf8(read(path, "chain")?)
+        .map_err(|_| Fatal(format!("the chain {path} is not PEM text")))?;
+    let end = "-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    for block in text.split_inclusive(end).filter(|b| !b.trim().is_empty()) {
+        let der = pem_to_der(block.as_bytes(), "CERTIFICATE")
+            .map_err(|e| Fatal(format!("the chain {path}, certificate {}: {e}", out.len())))?;
+        out.push(der);
+    }
+    if out.is_empty() {
+        return Err(Fatal(format!("the chain {path} holds no certificate")));
+    }
+    Ok(out)
+}
+
+fn check(args: &[String]) -> Result<ExitCode, Fatal> {
+    let args = parse_check_args(args)?;
+    let config = load_config(&args.config)?;
+    let cert = args
+        .cert
+        .as_deref()
+        .map(|p| read(p, "certificate"))
+        .transpose()?;
+    let chain = args
+        .chain
+        .as_deref()
+        .map(read_chain)
+        .transpose()?
+        .unwrap_or_default();
+    let now = match &args.at {
+        Some(at) => parse_rfc3339(at).ok_or_else(|| {
+            Fatal(format!(
+                "--at {at:?} is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
+            ))
+        })?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .map_err(|_| Fatal("the system clock is before 1970".to_string()))?,
+    };
+    let decision = decide(
+        &config,
+        &Request {
+            path: args.path.as_bytes(),
+            peer_certificate: cert.as_deref(),
+            now,
+            chain: &chain,
+        },
+        &mut VerdictCache::new(0),
+    );
+    let (name, status, reason, header) = match &decision {
+        Decision::Pass(reason) => ("pass", None, Some(reason.describe()), None),
+        Decision::Forward { arr_client_cert } => {
+            ("forward", None, None, Some(arr_client_cert.to_string()))
+        }
+        Decision::Deny(reason) => (
+            "deny",
+            Some(reason.reply().status),
+            Some(reason.log_message()),
+            None,
+        ),
+    };
+    if args.json {
+        let value = serde_json::json!({
+            "decision": name,
+            "status": status,
+            "reason": reason,
+            "header": header,
+        });
+        println!("{value}");
+    } else {
+        println!("decision: {name}");
+        if let Some(status) = status {
+            println!("status: {status}");
+        }
+        if let Some(reason) = &reason {
+            println!("reason: {reason}");
+        }
+        if let Some(header) = &header {
+            println!("header: X-ARR-ClientCert: {header}");
+        }
+    }
+    Ok(match decision {
+        Decision::Deny(_) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` to Unix seconds.
+fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset = match s.get(i..)? {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
+            let minutes = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            if tz.starts_with('-') {
+                -minutes * 60
+            } else {
+                minutes * 60
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}

@@ -1,0 +1,173 @@
+//! The dry-run tool, run as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::envoy::TempDir;
+use common::pki::{Alg, Ca};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn path(dir: &TempDir, name: &str, contents: &str) -> String {
+    dir.write(name, contents).display().to_string()
+}
+
+#[test]
+fn lint_prints_what_it_understood_and_names_bad_fields() {
+    let dir = TempDir::new("cli-lint");
+    let good = path(
+        &dir,
+        "good.json",
+        r#"{"clientCertMode": "optional", "clientCertExclusionPaths": "/public;/Health/"}"#,
+    );
+    let r = run(&["lint", &good]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("mode: Optional"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("exclusion paths: /public, /health"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("trust: off"), "{}", r.stdout);
+
+    let bad = path(&dir, "bad.json", r#"{"clientCertMode": "Sometimes"}"#);
+    let r = run(&["lint", &bad]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("clientCertMode: unknown mode \"Sometimes\""),
+        "{}",
+        r.stderr
+    );
+
+    let r = run(&["lint", "/nonexistent/config.json"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot read the configuration"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(run(&["frobnicate"]).code, 2);
+}
+
+#[test]
+fn check_applies_the_filters_decision_with_exit_codes_and_json() {
+    let dir = TempDir::new("cli-check");
+    let ca = Ca::new("cli CA");
+    let leaf = ca.client("alice");
+    let cert = path(&dir, "alice.pem", &leaf.cert_pem);
+    let config = path(&dir, "c.json", r#"{"clientCertExclusionPaths": "/public"}"#);
+
+    let r = run(&["check", "--config", &config]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("decision: deny\nstatus: 401\n"),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(&["check", "--config", &config, "--path", "/public/x"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("decision: pass"), "{}", r.stdout);
+
+    let r = run(&["check", "--config", &config, "--cert", &cert, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v,
+        json!({"decision": "forward", "status": null, "reason": null, "header": STANDARD.encode(&leaf.der)})
+    );
+
+    // --at moves the clock: two years on, the certificate has expired.
+    let later = (OffsetDateTime::now_utc() + Duration::days(730))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let r = run(&[
+        "check", "--config", &config, "--cert", &cert, "--at", &later, "--json",
+    ]);
+    assert_eq!(r.code, 1);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["status"], 401);
+    assert!(v["reason"].as_str().unwrap().contains("(expired)"), "{v}");
+
+    for bad_time in ["tomorrow", "2027-13-01T00:00:00Z", "2027-01-01T00:00:00"] {
+        let r = run(&[
+            "check", "--config", &config, "--cert", &cert, "--at", bad_time,
+        ]);
+        assert_eq!(r.code, 2, "{bad_time}");
+        assert!(r.stderr.contains("is not an RFC 3339 time"), "{}", r.stderr);
+    }
+    let r = run(&["check", "--config", &config, "--cert", "/nonexistent.pem"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn check_at_a_fixed_time_matches_the_certificates_bounds() {
+    let dir = TempDir::new("cli-at");
+    let ca = Ca::new("cli CA");
+    let nb = OffsetDateTime::from_unix_timestamp(1_893_456_000).unwrap(); // 2030-01-01T00:00:00Z
+    let leaf = ca.client_between("edge", nb, nb + Duration::days(1));
+    let cert = path(&dir, "edge.pem", &leaf.cert_pem);
+    let config = path(&dir, "c.json", "{}");
+    for (at, code) in [
+        ("2029-12-31T23:59:59Z", 1),
+        ("2030-01-01T00:00:00Z", 0),
+        ("2030-01-01T01:00:00+01:00", 0),
+        ("2030-01-02T00:00:00.999Z", 0),
+        ("2030-01-02T00:00:01Z", 1),
+    ] {
+        let r = run(&["check", "--config", &config, "--cert", &cert, "--at", at]);
+        assert_eq!(r.code, code, "{at}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn check_uses_a_presented_chain_for_the_trust_check() {
+    let dir = TempDir::new("cli-chain");
+    let root = Ca::root("cli root", Alg::EcdsaP384);
+    let inter = root.intermediate("cli issuing", Alg::Rsa2048);
+    let leaf = inter.client("alice");
+    let cert = path(&dir, "alice.pem", &leaf.cert_pem);
+    let chain = path(
+        &dir,
+        "chain.pem",
+        &format!("{}{}", inter.cert_pem(), root.cert_pem()),
+    );
+    let config = path(
+        &dir,
+        "trust.json",
+        &json!({"validation": {"validateTrust": true, "trustedCaCertificates": [root.cert_pem()]}})
+            .to_string(),
+    );
+    let r = run(&["check", "--config", &config, "--cert", &cert]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("(untrusted)"), "{}", r.stdout);
+    let r = run(&[
+        "check", "--config", &config, "--cert", &cert, "--chain", &chain,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("decision: forward"), "{}", r.stdout);
+}
