@@ -17,6 +17,7 @@ use x509_parser::extensions::GeneralName;
 use crate::dn::Dn;
 use crate::identity::{CertFacts, normalize_email, strip_leading_zeros};
 use crate::path::hex_value;
+use crate::rfc3339;
 
 /// Certificates larger than this are refused before any decoding work (a real leaf is 1-2 KB;
 /// Envoy's own header limit is 60 KB).
@@ -109,11 +110,15 @@ impl fmt::Display for CertError {
             }
             CertError::NotYetValid { not_before, now } => write!(
                 f,
-                "certificate is not valid yet: notBefore {not_before} is after now {now} (Unix seconds)"
+                "certificate is not valid yet: notBefore {} is after now {}",
+                rfc3339::format(*not_before),
+                rfc3339::format(*now)
             ),
             CertError::Expired { not_after, now } => write!(
                 f,
-                "certificate has expired: notAfter {not_after} is before now {now} (Unix seconds)"
+                "certificate has expired: notAfter {} is before now {}",
+                rfc3339::format(*not_after),
+                rfc3339::format(*now)
             ),
             CertError::Untrusted { detail } => {
                 write!(f, "certificate does not chain to a trusted CA: {detail}")

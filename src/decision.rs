@@ -107,22 +107,24 @@ impl DenyReason {
         }
     }
 
-    /// The sentence written to the host log at info level.
-    pub fn log_message(&self) -> String {
+    /// Why, in one sentence.
+    pub fn describe(&self) -> String {
         match self {
             DenyReason::CertificateRequired => {
-                "denied (401): client certificate required but none was presented".to_string()
+                "client certificate required but none was presented".to_string()
             }
             DenyReason::CertificateInvalid(e) => {
-                format!(
-                    "denied (401): client certificate invalid ({}): {e}",
-                    e.kind()
-                )
+                format!("client certificate invalid ({}): {e}", e.kind())
             }
             DenyReason::HostFailure(what) => {
-                format!("denied (500): failing closed because the host call for {what} failed")
+                format!("failing closed because the host call for {what} failed")
             }
         }
+    }
+
+    /// The sentence written to the host log at info level.
+    pub fn log_message(&self) -> String {
+        format!("denied ({}): {}", self.reply().status, self.describe())
     }
 }
 

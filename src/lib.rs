@@ -13,6 +13,7 @@ pub mod decision;
 pub mod dn;
 pub mod identity;
 pub mod path;
+pub mod rfc3339;
 pub mod validation;
 
 #[cfg(target_arch = "wasm32")]

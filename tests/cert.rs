@@ -177,7 +177,7 @@ fn error_messages_read_as_sentences_with_context() {
     };
     assert_eq!(
         e.to_string(),
-        "certificate has expired: notAfter 10 is before now 11 (Unix seconds)"
+        "certificate has expired: notAfter 1970-01-01T00:00:10Z is before now 1970-01-01T00:00:11Z"
     );
     assert_eq!(e.kind(), "expired");
     assert_eq!(

@@ -171,3 +171,25 @@ fn check_uses_a_presented_chain_for_the_trust_check() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("decision: forward"), "{}", r.stdout);
 }
+
+#[test]
+fn rfc3339_round_trips_across_eras() {
+    use client_cert_auth::rfc3339;
+    for t in [
+        0,
+        1,
+        951_782_400,
+        1_893_456_000,
+        4_107_542_399,
+        -86_400,
+        253_402_300_799,
+    ] {
+        let text = rfc3339::format(t);
+        assert_eq!(rfc3339::parse(&text), Some(t), "{text}");
+    }
+    assert_eq!(rfc3339::format(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(
+        rfc3339::parse("2000-02-29T01:00:00+01:00"),
+        Some(951_782_400)
+    );
+}

@@ -13,6 +13,7 @@ use client_cert_auth::cache::VerdictCache;
 use client_cert_auth::cert::pem_to_der;
 use client_cert_auth::config::Config;
 use client_cert_auth::decision::{Decision, Request, decide};
+use client_cert_auth::rfc3339;
 
 const USAGE: &str = "usage:
   client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
@@ -144,7 +145,7 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
         .transpose()?
         .unwrap_or_default();
     let now = match &args.at {
-        Some(at) => parse_rfc3339(at).ok_or_else(|| {
+        Some(at) => rfc3339::parse(at).ok_or_else(|| {
             Fatal(format!(
                 "--at {at:?} is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
             ))
@@ -172,7 +173,7 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
         Decision::Deny(reason) => (
             "deny",
             Some(reason.reply().status),
-            Some(reason.log_message()),
+            Some(reason.describe()),
             None,
         ),
     };
@@ -200,61 +201,4 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
         Decision::Deny(_) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` to Unix seconds.
-fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    let offset = match s.get(i..)? {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
-            let minutes = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-            if tz.starts_with('-') {
-                -minutes * 60
-            } else {
-                minutes * 60
-            }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
 }
