@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use crate::forward::Header;
+use crate::identity::CertFacts;
 use crate::validation::Verdict;
 
 /// Entries kept when the configuration does not say (about 3 KB each).
@@ -16,9 +18,11 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 pub struct Entry {
     pub not_before: i64,
     pub not_after: i64,
-    /// The `X-ARR-ClientCert` value.
-    pub header: Rc<str>,
+    /// The headers to forward for this certificate (under the current configuration).
+    pub headers: Rc<Vec<Header>>,
     pub verdict: Verdict,
+    /// What identity rules look at (with the issuing CA's thumbprint when trust found one).
+    pub facts: Rc<CertFacts>,
 }
 
 #[derive(Debug)]

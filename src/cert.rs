@@ -63,6 +63,16 @@ pub enum CertError {
     },
     /// No configured identity matches.
     IdentityNotMatched,
+    /// The certificate came in `x-forwarded-client-cert` that cannot be trusted (see the README's
+    /// XFCC section): wrong hash, no mTLS on the connection, a digest mismatch, ambiguity.
+    XfccUntrusted {
+        detail: String,
+    },
+    /// The client presented a certificate (`connection.mtls`) that the host does not show the
+    /// filter: an older Envoy without `connection.peer_certificate` and no XFCC configured.
+    NotVisible {
+        detail: String,
+    },
 }
 
 impl CertError {
@@ -83,6 +93,8 @@ impl CertError {
             CertError::RevocationUnknown { .. } => "revocation_unknown",
             CertError::WrongUsage { .. } => "wrong_usage",
             CertError::IdentityNotMatched => "identity_not_matched",
+            CertError::XfccUntrusted { .. } => "xfcc_untrusted",
+            CertError::NotVisible { .. } => "not_visible",
         }
     }
 }
@@ -135,6 +147,15 @@ impl fmt::Display for CertError {
             }
             CertError::IdentityNotMatched => {
                 f.write_str("certificate matches none of the configured identities")
+            }
+            CertError::XfccUntrusted { detail } => {
+                write!(f, "x-forwarded-client-cert cannot be trusted: {detail}")
+            }
+            CertError::NotVisible { detail } => {
+                write!(
+                    f,
+                    "a client certificate was presented but is not visible to the filter: {detail}"
+                )
             }
         }
     }
@@ -295,7 +316,7 @@ pub fn pem_to_der(pem: &[u8], label: &str) -> Result<Vec<u8>, CertError> {
 }
 
 /// Decodes `%XX` escapes; a malformed escape fails.
-fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {

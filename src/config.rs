@@ -11,7 +11,10 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::cache::DEFAULT_CAPACITY;
+use crate::forward::{Forward, ForwardConfigError, RawForward};
 use crate::path::{ExclusionPaths, PathEntryError};
+use crate::responses::{RawResponses, Responses, ResponsesError};
+use crate::rules::{RawRule, Rule, RuleError};
 use crate::validation::{RawValidation, Validation, ValidationConfigError};
 
 /// The largest `cacheSize` accepted.
@@ -31,6 +34,28 @@ pub struct RawConfig {
     pub validation: Option<RawValidation>,
     /// Certificates whose verdict is remembered (0 turns the cache off).
     pub cache_size: Option<usize>,
+    /// Ordered per-route rules; the first that matches decides the mode.
+    pub rules: Option<Vec<RawRule>>,
+    /// `connection` (default) | `xfcc` | `auto`.
+    pub certificate_source: Option<String>,
+    /// Remove `x-forwarded-client-cert` before the upstream (default: true when XFCC can be
+    /// the source).
+    pub strip_xfcc: Option<bool>,
+    /// What the upstream receives.
+    pub forward: Option<RawForward>,
+    /// Local replies per reason.
+    pub responses: Option<RawResponses>,
+}
+
+/// Where the client certificate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Envoy's `connection.peer_certificate` property (Envoy >= 1.38).
+    Connection,
+    /// `x-forwarded-client-cert`, as set by this proxy's connection manager (`SANITIZE_SET`).
+    Xfcc,
+    /// The connection property when present, else XFCC.
+    Auto,
 }
 
 /// Azure stores exclusion paths as one delimited string; JSON users may prefer an array.
@@ -74,7 +99,7 @@ pub enum Mode {
 impl Mode {
     const NAMES: &'static str = "Required, Optional, OptionalInteractiveUser, Ignore";
 
-    fn parse(value: &str) -> Option<Mode> {
+    pub(crate) fn parse(value: &str) -> Option<Mode> {
         match value.to_ascii_lowercase().as_str() {
             "required" => Some(Mode::Required),
             "optional" => Some(Mode::Optional),
@@ -98,19 +123,33 @@ impl Mode {
 /// The validated configuration the filter runs on.
 #[derive(Debug)]
 pub struct Config {
+    /// `clientCertEnabled`; when false nothing but the header strip happens, rules included.
+    pub enabled: bool,
+    /// The mode of requests no rule matches (`Disabled` for `Ignore` or when not enabled).
     pub mode: Mode,
     pub exclusions: ExclusionPaths,
+    pub rules: Vec<Rule>,
     pub validation: Validation,
     pub cache_size: usize,
+    pub source: Source,
+    pub strip_xfcc: bool,
+    pub forward: Forward,
+    pub responses: Responses,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
+            enabled: true,
             mode: Mode::Required,
             exclusions: ExclusionPaths::default(),
+            rules: Vec::new(),
             validation: Validation::default(),
             cache_size: DEFAULT_CAPACITY,
+            source: Source::Connection,
+            strip_xfcc: false,
+            forward: Forward::default(),
+            responses: Responses::default(),
         }
     }
 }
@@ -119,9 +158,14 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     /// The text is not JSON, or a field has the wrong type, or a key is unknown.
-    Json { field: String, message: String },
+    Json {
+        field: String,
+        message: String,
+    },
     /// `clientCertMode` is not one of the known names.
-    UnknownMode { value: String },
+    UnknownMode {
+        value: String,
+    },
     /// One exclusion path is not usable.
     ExclusionPath {
         index: usize,
@@ -131,7 +175,20 @@ pub enum ConfigError {
     /// The `validation` object is inconsistent or holds something that does not parse.
     Validation(ValidationConfigError),
     /// `cacheSize` is out of range.
-    CacheSize { value: usize },
+    CacheSize {
+        value: usize,
+    },
+    /// One rule is not usable.
+    Rule {
+        index: usize,
+        problem: RuleError,
+    },
+    /// `certificateSource` is not a known source.
+    UnknownSource {
+        value: String,
+    },
+    Forward(ForwardConfigError),
+    Responses(ResponsesError),
 }
 
 impl fmt::Display for ConfigError {
@@ -158,6 +215,13 @@ impl fmt::Display for ConfigError {
                     "cacheSize: {value} is more than the {MAX_CACHE_SIZE} allowed"
                 )
             }
+            ConfigError::Rule { index, problem } => write!(f, "rules[{index}].{problem}"),
+            ConfigError::UnknownSource { value } => write!(
+                f,
+                "certificateSource: unknown source {value:?}, expected connection, xfcc or auto"
+            ),
+            ConfigError::Forward(e) => e.fmt(f),
+            ConfigError::Responses(e) => e.fmt(f),
         }
     }
 }
@@ -208,11 +272,8 @@ impl Config {
                 value: value.clone(),
             })?,
         };
-        let mode = if raw.client_cert_enabled == Some(false) {
-            Mode::Disabled
-        } else {
-            mode
-        };
+        let enabled = raw.client_cert_enabled != Some(false);
+        let mode = if enabled { mode } else { Mode::Disabled };
         let mut exclusions = ExclusionPaths::default();
         if let Some(list) = &raw.client_cert_exclusion_paths {
             for (index, entry) in list.entries().into_iter().enumerate() {
@@ -231,11 +292,42 @@ impl Config {
         if cache_size > MAX_CACHE_SIZE {
             return Err(ConfigError::CacheSize { value: cache_size });
         }
+        let rules = raw
+            .rules
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, rule)| {
+                Rule::compile(rule, validation.trust_enabled())
+                    .map_err(|problem| ConfigError::Rule { index, problem })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let source = match raw.certificate_source.as_deref() {
+            None | Some("connection") => Source::Connection,
+            Some("xfcc") => Source::Xfcc,
+            Some("auto") => Source::Auto,
+            Some(other) => {
+                return Err(ConfigError::UnknownSource {
+                    value: other.to_string(),
+                });
+            }
+        };
+        let strip_xfcc = raw.strip_xfcc.unwrap_or(source != Source::Connection);
+        let forward =
+            Forward::compile(&raw.forward.unwrap_or_default()).map_err(ConfigError::Forward)?;
+        let responses = Responses::compile(&raw.responses.unwrap_or_default())
+            .map_err(ConfigError::Responses)?;
         Ok(Config {
+            enabled,
             mode,
             exclusions,
+            rules,
             validation,
             cache_size,
+            source,
+            strip_xfcc,
+            forward,
+            responses,
         })
     }
 }

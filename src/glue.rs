@@ -1,20 +1,22 @@
 //! The proxy-wasm glue: the only module that talks to the host. It gathers the inputs of a
-//! request through fallible host calls, asks [`decide`], and applies the [`Decision`].
+//! request through fallible host calls, asks [`decide_detailed`], applies the [`Decision`],
+//! and keeps Envoy's stats and log.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use log::{debug, error, info, warn};
+use log::{error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use crate::cache::VerdictCache;
 use crate::config::Config;
-use crate::decision::{Decision, DenyReason, FORWARDED_HEADER, PassReason, Request, decide};
+use crate::decision::{CacheUse, Decision, DenyReason, Outcome, Request, decide_detailed};
+use crate::responses::REASONS;
 
-const PEER_CERTIFICATE: [&str; 2] = ["connection", "peer_certificate"];
+const XFCC: &str = "x-forwarded-client-cert";
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -23,12 +25,84 @@ proxy_wasm::main! {{
         let _ = hostcalls::log(LogLevel::Critical, &format!("client-cert-auth panicked: {info}"));
     }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { config: None, cache: Rc::new(RefCell::new(VerdictCache::new(0))) })
+        Box::new(Root {
+            state: None,
+            cache: Rc::new(RefCell::new(VerdictCache::new(0))),
+        })
     });
 }}
 
+/// Counter ids in Envoy's stats (names in the README). `None` where the host refused one.
+#[derive(Debug, Default)]
+struct Metrics {
+    passed: Option<u32>,
+    forwarded: Option<u32>,
+    excluded: Option<u32>,
+    cache_hits: Option<u32>,
+    cache_misses: Option<u32>,
+    /// Indexed like [`REASONS`] minus the `invalid` class, then `host_failure`.
+    denied: Vec<(&'static str, Option<u32>)>,
+}
+
+impl Metrics {
+    fn define() -> Metrics {
+        let counter = |name: &str| {
+            hostcalls::define_metric(MetricType::Counter, &format!("client_cert_auth.{name}")).ok()
+        };
+        let mut denied: Vec<(&'static str, Option<u32>)> = REASONS
+            .iter()
+            .filter(|(key, _)| *key != "invalid")
+            .map(|(_, name)| (*name, counter(&format!("denied.{name}"))))
+            .collect();
+        denied.push(("host_failure", counter("denied.host_failure")));
+        Metrics {
+            passed: counter("passed"),
+            forwarded: counter("forwarded"),
+            excluded: counter("excluded"),
+            cache_hits: counter("cache_hits"),
+            cache_misses: counter("cache_misses"),
+            denied,
+        }
+    }
+
+    fn bump(id: Option<u32>) {
+        if let Some(id) = id {
+            let _ = hostcalls::increment_metric(id, 1);
+        }
+    }
+
+    fn record(&self, outcome: &Outcome) {
+        match &outcome.decision {
+            Decision::Pass(_) => Metrics::bump(self.passed),
+            Decision::Forward { .. } => Metrics::bump(self.forwarded),
+            Decision::Deny(reason) => self.record_denied(reason),
+        }
+        if outcome.excluded {
+            Metrics::bump(self.excluded);
+        }
+        match outcome.cache {
+            CacheUse::Hit => Metrics::bump(self.cache_hits),
+            CacheUse::Miss => Metrics::bump(self.cache_misses),
+            CacheUse::NotConsulted => {}
+        }
+    }
+
+    fn record_denied(&self, reason: &DenyReason) {
+        let name = reason.name();
+        if let Some((_, id)) = self.denied.iter().find(|(n, _)| *n == name) {
+            Metrics::bump(*id);
+        }
+    }
+}
+
+/// What a successful configuration gives every stream.
+struct State {
+    config: Config,
+    metrics: Metrics,
+}
+
 struct Root {
-    config: Option<Rc<Config>>,
+    state: Option<Rc<State>>,
     /// Verdicts by certificate, shared by every stream of this VM; a new configuration starts
     /// a new cache.
     cache: Rc<RefCell<VerdictCache>>,
@@ -38,7 +112,7 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        self.config = None;
+        self.state = None;
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
@@ -50,12 +124,17 @@ impl RootContext for Root {
             Ok(config) => {
                 let exclusions: Vec<&str> = config.exclusions.entries().collect();
                 info!(
-                    "client-cert-auth: configured, mode {}, exclusion paths {:?}",
+                    "client-cert-auth: configured, mode {}, exclusion paths {:?}, {} rule(s), certificate source {:?}",
                     config.mode.name(),
-                    exclusions
+                    exclusions,
+                    config.rules.len(),
+                    config.source
                 );
                 self.cache = Rc::new(RefCell::new(VerdictCache::new(config.cache_size)));
-                self.config = Some(Rc::new(config));
+                self.state = Some(Rc::new(State {
+                    config,
+                    metrics: Metrics::define(),
+                }));
                 true
             }
             Err(e) => {
@@ -67,7 +146,7 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Filter {
-            config: self.config.clone(),
+            state: self.state.clone(),
             cache: Rc::clone(&self.cache),
         }))
     }
@@ -80,7 +159,7 @@ impl RootContext for Root {
 struct Filter {
     /// `None` only if the host creates a stream without a successful configuration; every
     /// request is then denied.
-    config: Option<Rc<Config>>,
+    state: Option<Rc<State>>,
     cache: Rc<RefCell<VerdictCache>>,
 }
 
@@ -88,63 +167,122 @@ impl Context for Filter {}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let Some(state) = self.state.clone() else {
+            return deny_unconfigured();
+        };
+        let config = &state.config;
         // Always first, in every mode and on every path: the upstream must only ever see the
-        // value this filter sets. The host removes every copy, whatever its letter case.
-        if hostcalls::set_map_value(MapType::HttpRequestHeaders, FORWARDED_HEADER, None).is_err() {
-            return deny(&DenyReason::HostFailure(
-                "removing the client's X-ARR-ClientCert",
-            ));
+        // values this filter sets. The host removes every copy, whatever its letter case.
+        for name in config.forward.strip_list() {
+            if hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None).is_err() {
+                return deny(
+                    &state,
+                    &DenyReason::HostFailure("removing client-sent headers"),
+                    None,
+                );
+            }
         }
-        let Some(config) = self.config.clone() else {
-            return deny(&DenyReason::HostFailure("the plugin configuration"));
-        };
         let Ok(mut cache) = self.cache.try_borrow_mut() else {
-            return deny(&DenyReason::HostFailure("the verdict cache (busy)"));
+            return deny(
+                &state,
+                &DenyReason::HostFailure("the verdict cache (busy)"),
+                None,
+            );
         };
-        let decision = match gather_and_decide(&config, &mut cache) {
-            Ok(decision) => decision,
-            Err(reason) => return deny(&reason),
+        let (outcome, path) = match gather_and_decide(config, &mut cache) {
+            Ok(result) => result,
+            Err(reason) => return deny(&state, &reason, None),
         };
-        match decision {
-            Decision::Pass(reason) => {
-                if let PassReason::InvalidCertificateExcluded(e) = &reason {
-                    debug!(
-                        "client-cert-auth: excluded path, invalid certificate not forwarded: {e}"
-                    );
-                }
-                Action::Continue
-            }
-            Decision::Forward { arr_client_cert } => {
-                match hostcalls::set_map_value(
-                    MapType::HttpRequestHeaders,
-                    FORWARDED_HEADER,
-                    Some(&arr_client_cert),
-                ) {
-                    Ok(()) => Action::Continue,
-                    Err(_) => deny(&DenyReason::HostFailure("setting X-ARR-ClientCert")),
-                }
-            }
-            Decision::Deny(reason) => deny(&reason),
+        drop(cache);
+        if config.strip_xfcc
+            && hostcalls::set_map_value(MapType::HttpRequestHeaders, XFCC, None).is_err()
+        {
+            return deny(
+                &state,
+                &DenyReason::HostFailure("removing x-forwarded-client-cert"),
+                None,
+            );
         }
+        state.metrics.record(&outcome);
+        let headers = match &outcome.decision {
+            Decision::Deny(reason) => {
+                return deny(&state, reason, Some((&path, outcome.certificate_sha256)));
+            }
+            Decision::Forward { headers } => headers.as_slice(),
+            Decision::Pass(_) => outcome.pass_headers.as_slice(),
+        };
+        for (name, value) in headers {
+            if hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value)).is_err() {
+                return deny(
+                    &state,
+                    &DenyReason::HostFailure("setting forwarded headers"),
+                    None,
+                );
+            }
+        }
+        Action::Continue
     }
 }
 
+fn property(path: &[&str], what: &'static str) -> Result<Option<Vec<u8>>, DenyReason> {
+    hostcalls::get_property(path.to_vec()).map_err(|_| DenyReason::HostFailure(what))
+}
+
+fn header(name: &str, what: &'static str) -> Result<Option<Vec<u8>>, DenyReason> {
+    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
+        .map_err(|_| DenyReason::HostFailure(what))
+}
+
 /// Reads what the decision needs, skipping host calls the configuration makes unnecessary.
-fn gather_and_decide(config: &Config, cache: &mut VerdictCache) -> Result<Decision, DenyReason> {
-    let path = if config.needs_path() {
-        hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, ":path")
-            .map_err(|_| DenyReason::HostFailure("the request path"))?
-            .unwrap_or_default()
+fn gather_and_decide(
+    config: &Config,
+    cache: &mut VerdictCache,
+) -> Result<(Outcome, Vec<u8>), DenyReason> {
+    let needs = config.needs();
+    let path = if needs.path {
+        header(":path", "the request path")?.unwrap_or_default()
     } else {
         Vec::new()
     };
-    let certificate = if config.needs_certificate() {
-        hostcalls::get_property(PEER_CERTIFICATE.to_vec())
-            .map_err(|_| DenyReason::HostFailure("connection.peer_certificate"))?
+    let method = if needs.method {
+        header(":method", "the request method")?.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let authority = if needs.authority {
+        header(":authority", "the request host")?.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let certificate = if needs.peer_certificate {
+        property(
+            &["connection", "peer_certificate"],
+            "connection.peer_certificate",
+        )?
     } else {
         None
     };
-    let started = if certificate.is_some() {
+    let xfcc = if needs.xfcc && certificate.is_none() {
+        header(XFCC, "x-forwarded-client-cert")?
+    } else {
+        None
+    };
+    // Whether a certificate was presented matters only when none is in hand.
+    let active = needs.peer_certificate || needs.xfcc;
+    let mtls = if active && (certificate.is_none() || xfcc.is_some()) {
+        property(&["connection", "mtls"], "connection.mtls")?.map(|v| v.first() == Some(&1))
+    } else {
+        None
+    };
+    let peer_digest = if xfcc.is_some() {
+        property(
+            &["connection", "sha256_peer_certificate_digest"],
+            "connection.sha256_peer_certificate_digest",
+        )?
+    } else {
+        None
+    };
+    let started = if certificate.is_some() || xfcc.is_some() {
         Some(hostcalls::get_current_time().map_err(|_| DenyReason::HostFailure("the clock"))?)
     } else {
         None
@@ -154,48 +292,100 @@ fn gather_and_decide(config: &Config, cache: &mut VerdictCache) -> Result<Decisi
         Some(Ok(d)) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Some(Err(_)) => return Err(DenyReason::HostFailure("the clock (before 1970)")),
     };
-    let misses = cache.misses();
-    let decision = decide(
+    let outcome = decide_detailed(
         config,
         &Request {
             path: &path,
+            method: &method,
+            authority: &authority,
             peer_certificate: certificate.as_deref(),
+            xfcc: xfcc.as_deref(),
+            mtls,
+            peer_digest: peer_digest.as_deref(),
             now,
             chain: &[],
         },
         cache,
     );
-    if cache.misses() != misses {
-        log_first_sight(started, &decision, cache.len());
+    if outcome.cache == CacheUse::Miss {
+        log_first_sight(started, &outcome, cache.len());
     }
-    Ok(decision)
+    Ok((outcome, path))
 }
 
 /// One line per certificate judged afresh (not per request): shows the cache working and what
 /// the full check costs.
-fn log_first_sight(started: Option<SystemTime>, decision: &Decision, cached: usize) {
+fn log_first_sight(started: Option<SystemTime>, outcome: &Outcome, cached: usize) {
     let elapsed = started
         .and_then(|s| hostcalls::get_current_time().ok()?.duration_since(s).ok())
         .map_or(0, |d| d.as_micros());
-    let outcome = match decision {
+    let verdict = match &outcome.decision {
         Decision::Forward { .. } => "accepted",
         _ => "not accepted",
     };
     info!(
-        "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {outcome} ({cached} cached)"
+        "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {verdict} ({cached} cached)"
     );
 }
 
-/// Answers locally and stops the request.
-fn deny(reason: &DenyReason) -> Action {
-    let reply = reason.reply();
-    info!("client-cert-auth: {}", reason.log_message());
-    if let Err(status) = hostcalls::send_http_response(
+/// Printable ASCII only, quotes and backslashes escaped, at most 256 bytes: safe in a log line.
+fn log_safe(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes.iter().take(256) {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if bytes.len() > 256 {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Answers locally, logs one structured line, and stops the request.
+fn deny(state: &State, reason: &DenyReason, request: Option<(&[u8], Option<[u8; 32]>)>) -> Action {
+    let reply = state.config.reply(reason);
+    if request.is_none() {
+        state.metrics.record_denied(reason);
+    }
+    let (path, sha256) = request.unwrap_or((b"", None));
+    let sha256 = sha256.map_or_else(
+        || "-".to_string(),
+        |d| d.iter().map(|b| format!("{b:02x}")).collect(),
+    );
+    info!(
+        "client-cert-auth: denied status={} reason={} path=\"{}\" cert_sha256={} detail=\"{}\"",
         reply.status,
-        vec![("content-type", "text/plain; charset=utf-8")],
-        Some(reply.body.as_bytes()),
-    ) {
+        reason.name(),
+        log_safe(path),
+        sha256,
+        log_safe(reason.describe().as_bytes())
+    );
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    if let Err(status) =
+        hostcalls::send_http_response(reply.status, headers, Some(reply.body.as_bytes()))
+    {
         warn!("client-cert-auth: could not send the local reply: {status:?}");
     }
+    Action::Pause
+}
+
+/// No configuration reached this stream: fail closed with a 500.
+fn deny_unconfigured() -> Action {
+    error!("client-cert-auth: denied status=500 reason=host_failure detail=\"no configuration\"");
+    let _ = hostcalls::send_http_response(
+        500,
+        vec![("content-type", "text/plain; charset=utf-8")],
+        Some(b"client certificate check failed\n"),
+    );
     Action::Pause
 }

@@ -11,10 +11,14 @@ pub mod config;
 pub mod crypto;
 pub mod decision;
 pub mod dn;
+pub mod forward;
 pub mod identity;
 pub mod path;
+pub mod responses;
 pub mod rfc3339;
+pub mod rules;
 pub mod validation;
+pub mod xfcc;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

@@ -54,16 +54,7 @@ pub struct ExclusionPaths {
 impl ExclusionPaths {
     /// Adds one entry after checking it is a plain absolute path.
     pub fn add(&mut self, entry: &str) -> Result<(), PathEntryError> {
-        if !entry.starts_with('/') {
-            return Err(PathEntryError::NotAbsolute);
-        }
-        if entry.contains(['?', '#']) {
-            return Err(PathEntryError::HasQueryOrFragment);
-        }
-        let mut canonical = canonicalize(entry.as_bytes()).ok_or(PathEntryError::Ambiguous)?;
-        if canonical.ends_with('/') {
-            canonical.pop();
-        }
+        let canonical = canonical_entry(entry)?;
         if !self.prefixes.contains(&canonical) {
             self.prefixes.push(canonical);
         }
@@ -87,16 +78,37 @@ impl ExclusionPaths {
         if self.prefixes.is_empty() {
             return false;
         }
-        let Some(path) = canonicalize(raw_path) else {
-            return false;
-        };
-        self.prefixes
-            .iter()
-            .any(|prefix| under_prefix(&path, prefix))
+        self.matches_canonical(canonicalize(raw_path).as_deref())
+    }
+
+    /// As [`ExclusionPaths::matches`], for a path already canonicalized (`None`: ambiguous).
+    pub fn matches_canonical(&self, path: Option<&str>) -> bool {
+        path.is_some_and(|path| {
+            self.prefixes
+                .iter()
+                .any(|prefix| under_prefix(path, prefix))
+        })
     }
 }
 
-fn under_prefix(path: &str, prefix: &str) -> bool {
+/// A configured path (exclusion entry or rule path) in canonical form without a trailing
+/// slash; the root `/` becomes the empty string. Refuses anything that is not a plain path.
+pub fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
+    if !entry.starts_with('/') {
+        return Err(PathEntryError::NotAbsolute);
+    }
+    if entry.contains(['?', '#']) {
+        return Err(PathEntryError::HasQueryOrFragment);
+    }
+    let mut canonical = canonicalize(entry.as_bytes()).ok_or(PathEntryError::Ambiguous)?;
+    if canonical.ends_with('/') {
+        canonical.pop();
+    }
+    Ok(canonical)
+}
+
+/// True when a canonical path is at or under a canonical prefix, on a segment boundary.
+pub fn under_prefix(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }

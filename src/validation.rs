@@ -15,7 +15,7 @@ use webpki::{
 
 use crate::cert::{CertError, DatePolicy, LeafCertificate, pem_to_der};
 use crate::crypto::ALGORITHMS;
-use crate::identity::{Identity, IdentityError, RawIdentity};
+use crate::identity::{CertFacts, Identity, IdentityError, RawIdentity};
 
 /// The `validation` object as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -146,6 +146,20 @@ pub struct Verdict {
     pub result: Result<(), CertError>,
     pub fresh_from: i64,
     pub fresh_until: i64,
+    /// SHA-1 of the issuing CA certificate the trust check found.
+    pub issuer_ca_sha1: Option<Vec<u8>>,
+}
+
+impl Verdict {
+    /// Accepted, for all time (no check beyond the dates).
+    pub fn accepted() -> Verdict {
+        Verdict {
+            result: Ok(()),
+            fresh_from: i64::MIN,
+            fresh_until: i64::MAX,
+            issuer_ca_sha1: None,
+        }
+    }
 }
 
 /// How long a rejection stays cached, seconds.
@@ -263,9 +277,9 @@ impl Validation {
         })
     }
 
-    /// Whether judging a certificate needs more than its dates.
+    /// Whether judging a certificate needs more than its dates and identities.
     pub fn checks_beyond_dates(&self) -> bool {
-        self.trust.is_some() || self.require_client_auth_eku || !self.identities.is_empty()
+        self.trust.is_some() || self.require_client_auth_eku
     }
 
     pub fn trust_enabled(&self) -> bool {
@@ -319,21 +333,20 @@ impl Validation {
         lines
     }
 
-    /// The expensive, time-independent part: trust path, revocation, EKU and identities.
+    /// The expensive, time-independent part: trust path, revocation and EKU. Identities are
+    /// matched per request ([`Validation::identities_match`]), since rules may choose others.
     /// `chain` adds intermediates presented with the certificate (e.g. XFCC `Chain`).
     /// The leaf's own dates are not judged here (they are checked on every request); the
     /// path is evaluated at `now`, clamped into the leaf's validity so that a disabled date
     /// check on the leaf does not fail the chain.
     pub fn judge(&self, leaf: &LeafCertificate, chain: &[CertificateDer<'_>], now: i64) -> Verdict {
-        let mut facts_issuer_sha1 = None;
-        let mut fresh_from = i64::MIN;
-        let mut fresh_until = i64::MAX;
+        let mut verdict = Verdict::accepted();
         if let Some(trust) = &self.trust {
             match self.check_trust(trust, leaf, chain, now) {
                 Ok(path) => {
-                    facts_issuer_sha1 = Some(path.issuer_sha1);
-                    fresh_from = path.fresh_from;
-                    fresh_until = path.fresh_until;
+                    verdict.issuer_ca_sha1 = Some(path.issuer_sha1);
+                    verdict.fresh_from = path.fresh_from;
+                    verdict.fresh_until = path.fresh_until;
                 }
                 Err(e) => return rejected(e, now),
             }
@@ -350,18 +363,16 @@ impl Validation {
                 now,
             );
         }
-        if !self.identities.is_empty() {
-            let mut facts = leaf.facts.clone();
-            facts.issuer_ca_sha1 = facts_issuer_sha1;
-            if !self.identities.iter().any(|id| id.matches(&facts)) {
-                return rejected(CertError::IdentityNotMatched, now);
-            }
-        }
-        Verdict {
-            result: Ok(()),
-            fresh_from,
-            fresh_until,
-        }
+        verdict
+    }
+
+    /// Every list must be met (a list is met when it is empty or one of its identities
+    /// matches); `None` stands for the global `validation.identities`.
+    pub fn identities_match(&self, lists: &[Option<&[Identity]>], facts: &CertFacts) -> bool {
+        lists.iter().all(|list| {
+            let list = list.unwrap_or(&self.identities);
+            list.is_empty() || list.iter().any(|id| id.matches(facts))
+        })
     }
 
     fn check_trust(
@@ -466,6 +477,7 @@ fn rejected(e: CertError, now: i64) -> Verdict {
         result: Err(e),
         fresh_from: i64::MIN,
         fresh_until: now.saturating_add(REJECTION_TTL),
+        issuer_ca_sha1: None,
     }
 }
 

@@ -40,6 +40,14 @@ fn clients(pki: &Pki) -> Clients {
     }
 }
 
+fn sha256_hex(der: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn b64(der: &[u8]) -> String {
     STANDARD.encode(der)
 }
@@ -169,15 +177,21 @@ fn repository_envoy_yaml_enforces_required_mode_with_exclusions() {
     }
     let log = envoy.log();
     assert!(
-        log.contains("denied (401): client certificate required"),
-        "the reason is logged at info level"
+        log.contains("[info][wasm]")
+            && log.contains(
+                "denied status=401 reason=missing path=\"/hello\" cert_sha256=- detail=\"client certificate required"
+            ),
+        "one structured line per denial at info level"
+    );
+    let expired_sha = sha256_hex(&c.expired.der);
+    assert!(
+        log.contains(&format!(
+            "reason=expired path=\"/hello\" cert_sha256={expired_sha} detail=\"client certificate invalid (expired)"
+        )),
+        "expiry reason logged with the certificate's digest"
     );
     assert!(
-        log.contains("client certificate invalid (expired)"),
-        "expiry reason logged"
-    );
-    assert!(
-        log.contains("client certificate invalid (not_yet_valid)"),
+        log.contains("reason=not_yet_valid"),
         "not-yet-valid reason logged"
     );
 }

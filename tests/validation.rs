@@ -38,7 +38,7 @@ fn judge(config: &Config, leaf: &Leaf, at: i64) -> Result<(), CertError> {
             path: b"/",
             peer_certificate: Some(leaf.cert_pem.as_bytes()),
             now: at,
-            chain: &[],
+            ..Request::default()
         },
         &mut VerdictCache::new(0),
     ) {

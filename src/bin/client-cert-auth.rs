@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
-//!                        [--path /some/path] [--at 2027-01-01T00:00:00Z] [--json]
+//!                        [--path /some/path] [--method GET] [--host example.com]
+//!                        [--xfcc HEADER-VALUE] [--at 2027-01-01T00:00:00Z] [--json]
 //! client-cert-auth lint CONFIG.json
 //! ```
 //! Exit codes: 0 pass or forward, 1 deny, 2 bad configuration, unreadable input or bad usage.
@@ -12,12 +13,14 @@ use std::process::ExitCode;
 use client_cert_auth::cache::VerdictCache;
 use client_cert_auth::cert::pem_to_der;
 use client_cert_auth::config::Config;
-use client_cert_auth::decision::{Decision, Request, decide};
+use client_cert_auth::config::Source;
+use client_cert_auth::decision::{Decision, FORWARDED_HEADER, Request, decide};
 use client_cert_auth::rfc3339;
 
 const USAGE: &str = "usage:
   client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
-                         [--path /some/path] [--at 2027-01-01T00:00:00Z] [--json]
+                         [--path /some/path] [--method GET] [--host example.com]
+                         [--xfcc HEADER-VALUE] [--at 2027-01-01T00:00:00Z] [--json]
   client-cert-auth lint CONFIG.json";
 
 /// A failure that ends the program with exit code 2.
@@ -77,6 +80,9 @@ struct CheckArgs {
     cert: Option<String>,
     chain: Option<String>,
     path: String,
+    method: String,
+    host: String,
+    xfcc: Option<String>,
     at: Option<String>,
     json: bool,
 }
@@ -87,6 +93,9 @@ fn parse_check_args(args: &[String]) -> Result<CheckArgs, Fatal> {
         cert: None,
         chain: None,
         path: "/".to_string(),
+        method: "GET".to_string(),
+        host: "localhost".to_string(),
+        xfcc: None,
         at: None,
         json: false,
     };
@@ -102,6 +111,9 @@ fn parse_check_args(args: &[String]) -> Result<CheckArgs, Fatal> {
             "--cert" => out.cert = Some(value()?),
             "--chain" => out.chain = Some(value()?),
             "--path" => out.path = value()?,
+            "--method" => out.method = value()?,
+            "--host" => out.host = value()?,
+            "--xfcc" => out.xfcc = Some(value()?),
             "--at" => out.at = Some(value()?),
             "--json" => out.json = true,
             other => return Err(Fatal(format!("unknown argument {other:?}\n{USAGE}"))),
@@ -111,6 +123,22 @@ fn parse_check_args(args: &[String]) -> Result<CheckArgs, Fatal> {
         return Err(Fatal(format!("--config is required\n{USAGE}")));
     }
     Ok(out)
+}
+
+/// Envoy's URL encoding of a PEM in XFCC: newline, space, '+', '/', '=' escaped.
+fn envoy_url_encode(pem: &str) -> String {
+    let mut out = String::with_capacity(pem.len() + 64);
+    for c in pem.chars() {
+        match c {
+            '\n' => out.push_str("%0A"),
+            ' ' => out.push_str("%20"),
+            '+' => out.push_str("%2B"),
+            '/' => out.push_str("%2F"),
+            '=' => out.push_str("%3D"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The PEM certificates of a bundle, as DER.
@@ -155,11 +183,30 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .map_err(|_| Fatal("the system clock is before 1970".to_string()))?,
     };
+    // What Envoy would hand the filter: the property for the connection source, or the XFCC
+    // element a SANITIZE_SET connection manager writes for the xfcc source.
+    let synthesized_xfcc = match (&args.xfcc, &cert, config.source) {
+        (Some(v), _, _) => Some(v.clone()),
+        (None, Some(pem), Source::Xfcc) => Some(format!(
+            "Cert=\"{}\"",
+            envoy_url_encode(&String::from_utf8_lossy(pem))
+        )),
+        _ => None,
+    };
     let decision = decide(
         &config,
         &Request {
             path: args.path.as_bytes(),
-            peer_certificate: cert.as_deref(),
+            method: args.method.as_bytes(),
+            authority: args.host.as_bytes(),
+            peer_certificate: if config.source == Source::Xfcc {
+                None
+            } else {
+                cert.as_deref()
+            },
+            xfcc: synthesized_xfcc.as_deref().map(str::as_bytes),
+            mtls: Some(cert.is_some() || args.xfcc.is_some()),
+            peer_digest: None,
             now,
             chain: &chain,
         },
@@ -167,12 +214,18 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
     );
     let (name, status, reason, header) = match &decision {
         Decision::Pass(reason) => ("pass", None, Some(reason.describe()), None),
-        Decision::Forward { arr_client_cert } => {
-            ("forward", None, None, Some(arr_client_cert.to_string()))
-        }
+        Decision::Forward { headers } => (
+            "forward",
+            None,
+            None,
+            decision
+                .header(FORWARDED_HEADER)
+                .map(str::to_string)
+                .or_else(|| headers.first().map(|(_, v)| v.clone())),
+        ),
         Decision::Deny(reason) => (
             "deny",
-            Some(reason.reply().status),
+            Some(config.reply(reason).status),
             Some(reason.describe()),
             None,
         ),
@@ -193,8 +246,10 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
         if let Some(reason) = &reason {
             println!("reason: {reason}");
         }
-        if let Some(header) = &header {
-            println!("header: X-ARR-ClientCert: {header}");
+        if let Decision::Forward { headers } = &decision {
+            for (name, value) in headers.iter() {
+                println!("header: {name}: {value}");
+            }
         }
     }
     Ok(match decision {

@@ -1,0 +1,282 @@
+//! What the upstream receives about the certificate: `X-ARR-ClientCert` (Azure), RFC 9440
+//! `Client-Cert` / `Client-Cert-Chain`, and informational headers in the Application Gateway /
+//! nginx vocabulary. Header names are fixed at configure time; values are computed once per
+//! certificate (and cached with its verdict). Every value is a safe header value: printable
+//! ASCII only.
+
+use std::fmt;
+use std::rc::Rc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use x509_parser::x509::X509Name;
+
+use crate::cert::{CertError, LeafCertificate};
+use crate::decision::PassReason;
+use crate::rfc3339;
+
+pub const DEFAULT_ARR_HEADER: &str = "x-arr-clientcert";
+pub const DEFAULT_INFO_PREFIX: &str = "x-client-cert-";
+const RFC9440_CERT: &str = "client-cert";
+const RFC9440_CHAIN: &str = "client-cert-chain";
+const INFO_SUFFIXES: [&str; 8] = [
+    "subject",
+    "issuer",
+    "serial",
+    "sha1",
+    "sha256",
+    "not-before",
+    "not-after",
+    "verify",
+];
+
+/// The `forward` object as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawForward {
+    pub arr_client_cert: Option<bool>,
+    pub arr_header_name: Option<String>,
+    pub rfc9440: Option<bool>,
+    pub info_headers: Option<bool>,
+    pub info_header_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForwardConfigError {
+    BadHeaderName { field: &'static str, value: String },
+}
+
+impl fmt::Display for ForwardConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForwardConfigError::BadHeaderName { field, value } => write!(
+                f,
+                "forward.{field}: {value:?} is not a usable header name (letters, digits and '-', not a pseudo-header or hop-by-hop header)"
+            ),
+        }
+    }
+}
+
+/// A header to set: lower-case name, value.
+pub type Header = (Rc<str>, String);
+
+/// The compiled forwarding settings.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    arr: Option<Rc<str>>,
+    rfc9440: bool,
+    info: Option<[Rc<str>; 8]>,
+    /// Every header name this filter can set under this configuration, plus the Azure default:
+    /// removed from every client request.
+    strip: Vec<Rc<str>>,
+}
+
+fn header_name(field: &'static str, value: &str) -> Result<String, ForwardConfigError> {
+    let lower = value.trim().to_ascii_lowercase();
+    let reserved = matches!(
+        lower.as_str(),
+        "host"
+            | "connection"
+            | "content-length"
+            | "transfer-encoding"
+            | "te"
+            | "upgrade"
+            | "keep-alive"
+            | "proxy-connection"
+    );
+    let ok = !lower.is_empty()
+        && !reserved
+        && lower
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(lower)
+    } else {
+        Err(ForwardConfigError::BadHeaderName {
+            field,
+            value: value.to_string(),
+        })
+    }
+}
+
+impl Default for Forward {
+    fn default() -> Self {
+        // The default configuration always compiles.
+        match Forward::compile(&RawForward::default()) {
+            Ok(f) => f,
+            Err(_) => Forward {
+                arr: Some(Rc::from(DEFAULT_ARR_HEADER)),
+                rfc9440: false,
+                info: None,
+                strip: vec![Rc::from(DEFAULT_ARR_HEADER)],
+            },
+        }
+    }
+}
+
+impl Forward {
+    pub fn compile(raw: &RawForward) -> Result<Forward, ForwardConfigError> {
+        let arr_name: Rc<str> = Rc::from(header_name(
+            "arrHeaderName",
+            raw.arr_header_name.as_deref().unwrap_or(DEFAULT_ARR_HEADER),
+        )?);
+        let prefix = header_name(
+            "infoHeaderPrefix",
+            raw.info_header_prefix
+                .as_deref()
+                .unwrap_or(DEFAULT_INFO_PREFIX),
+        )?;
+        let info_names: [Rc<str>; 8] = INFO_SUFFIXES.map(|s| Rc::from(format!("{prefix}{s}")));
+        let mut strip: Vec<Rc<str>> = vec![Rc::clone(&arr_name)];
+        if &*arr_name != DEFAULT_ARR_HEADER {
+            strip.push(Rc::from(DEFAULT_ARR_HEADER));
+        }
+        strip.push(Rc::from(RFC9440_CERT));
+        strip.push(Rc::from(RFC9440_CHAIN));
+        strip.extend(info_names.iter().cloned());
+        Ok(Forward {
+            arr: raw.arr_client_cert.unwrap_or(true).then_some(arr_name),
+            rfc9440: raw.rfc9440.unwrap_or(false),
+            info: raw.info_headers.unwrap_or(false).then_some(info_names),
+            strip,
+        })
+    }
+
+    /// The names to remove from every client request.
+    pub fn strip_list(&self) -> &[Rc<str>] {
+        &self.strip
+    }
+
+    /// The headers for a valid certificate (computed once per certificate).
+    pub fn headers_for(&self, leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Header> {
+        let mut out = Vec::new();
+        if let Some(name) = &self.arr {
+            out.push((Rc::clone(name), leaf.arr_header_value()));
+        }
+        if self.rfc9440 {
+            out.push((
+                Rc::from(RFC9440_CERT),
+                format!(":{}:", STANDARD.encode(&leaf.der)),
+            ));
+            if !chain.is_empty() {
+                let items: Vec<String> = chain
+                    .iter()
+                    .map(|c| format!(":{}:", STANDARD.encode(c)))
+                    .collect();
+                out.push((Rc::from(RFC9440_CHAIN), items.join(", ")));
+            }
+        }
+        if let Some(names) = &self.info {
+            let info = info_values(leaf);
+            for (name, value) in names.iter().zip(info) {
+                out.push((Rc::clone(name), value));
+            }
+        }
+        out
+    }
+
+    /// The verification header for a request that passes without a forwarded certificate.
+    pub fn pass_headers(&self, reason: &PassReason) -> Vec<Header> {
+        let Some(names) = &self.info else {
+            return Vec::new();
+        };
+        let value = match reason {
+            PassReason::InvalidCertificateExcluded(e) => failed(e),
+            PassReason::Disabled => return Vec::new(),
+            PassReason::NoCertificateOptional | PassReason::NoCertificateExcluded => {
+                "NONE".to_string()
+            }
+        };
+        vec![(Rc::clone(&names[7]), value)]
+    }
+}
+
+/// `FAILED:<reason>`, as Application Gateway writes it.
+pub fn failed(e: &CertError) -> String {
+    format!("FAILED:{}", e.kind())
+}
+
+fn info_values(leaf: &LeafCertificate) -> [String; 8] {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let (subject, issuer) = match x509_parser::parse_x509_certificate(&leaf.der) {
+        Ok((_, cert)) => (rfc4514(cert.subject()), rfc4514(cert.issuer())),
+        Err(_) => (String::new(), String::new()),
+    };
+    [
+        subject,
+        issuer,
+        hex(&leaf.facts.serial),
+        hex(&leaf.facts.sha1),
+        hex(&leaf.facts.sha256),
+        rfc3339::format(leaf.not_before),
+        rfc3339::format(leaf.not_after),
+        "SUCCESS".to_string(),
+    ]
+}
+
+/// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
+/// short names where RFC 4514 defines them, dotted OIDs otherwise, and values escaped. Bytes
+/// outside printable ASCII are written as `\XX` escapes, so the result is a safe header value.
+pub fn rfc4514(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|attr| {
+                    let oid = attr.attr_type().to_id_string();
+                    let key = match oid.as_str() {
+                        "2.5.4.3" => "CN",
+                        "2.5.4.7" => "L",
+                        "2.5.4.8" => "ST",
+                        "2.5.4.10" => "O",
+                        "2.5.4.11" => "OU",
+                        "2.5.4.6" => "C",
+                        "2.5.4.9" => "STREET",
+                        "0.9.2342.19200300.100.1.25" => "DC",
+                        "0.9.2342.19200300.100.1.1" => "UID",
+                        _ => "",
+                    };
+                    let key = if key.is_empty() {
+                        oid.clone()
+                    } else {
+                        key.to_string()
+                    };
+                    let value = match attr.as_str() {
+                        Ok(s) => escape_value(s),
+                        Err(_) => format!(
+                            "#{}",
+                            attr.attr_value()
+                                .data
+                                .iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect::<String>()
+                        ),
+                    };
+                    format!("{key}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.len().saturating_sub(1);
+    for (i, b) in value.bytes().enumerate() {
+        let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=')
+            || (i == 0 && (b == b'#' || b == b' '))
+            || (i == last && b == b' ');
+        if special {
+            out.push('\\');
+            out.push(char::from(b));
+        } else if b.is_ascii_graphic() || b == b' ' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,294 @@
+//! Per-route rules: the first rule that matches a request decides its mode and, optionally,
+//! its identities; requests no rule matches use `clientCertMode`.
+//!
+//! A rule matches on path prefix (whole segments), exact path, host (exact or `*.` wildcard,
+//! port ignored, case-insensitive) and method; every condition given must hold. Paths use the
+//! same canonical form as the exclusion paths. When the request path is ambiguous (see
+//! [`crate::path`]), a path condition can neither be said to hold nor not to hold; then every
+//! rule that could match is a candidate, up to the first one without a path condition, and the
+//! strictest candidate decides (its mode, and the identities of every candidate must be met).
+//! A crafted path can therefore never select a weaker rule.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::config::Mode;
+use crate::identity::{Identity, IdentityError, RawIdentity};
+use crate::path::{PathEntryError, canonical_entry, under_prefix};
+
+/// One rule as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRule {
+    pub path_prefix: Option<String>,
+    pub path_exact: Option<String>,
+    pub hosts: Option<Vec<String>>,
+    pub methods: Option<Vec<String>>,
+    pub mode: String,
+    pub identities: Option<Vec<RawIdentity>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleError {
+    BothPaths,
+    Path {
+        field: &'static str,
+        value: String,
+        problem: PathEntryError,
+    },
+    Host(String),
+    Method(String),
+    Mode(String),
+    Identity {
+        index: usize,
+        problem: IdentityError,
+    },
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleError::BothPaths => f.write_str("pathPrefix and pathExact cannot both be set"),
+            RuleError::Path {
+                field,
+                value,
+                problem,
+            } => write!(f, "{field}: {value:?} {problem}"),
+            RuleError::Host(h) => write!(
+                f,
+                "hosts: {h:?} is not a host name (letters, digits, '-', '.', optionally starting with '*.')"
+            ),
+            RuleError::Method(m) => write!(f, "methods: {m:?} is not an HTTP method token"),
+            RuleError::Mode(m) => write!(
+                f,
+                "mode: unknown mode {m:?}, expected one of Required, Optional, OptionalInteractiveUser, Ignore"
+            ),
+            RuleError::Identity { index, problem } => match problem.attribute() {
+                Some(attr) => write!(f, "identities[{index}].{attr}: {problem}"),
+                None => write!(f, "identities[{index}]: {problem}"),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathMatch {
+    Any,
+    /// Canonical prefix without trailing slash ("" is the root).
+    Prefix(String),
+    Exact(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostMatch {
+    Exact(String),
+    /// `*.example.com` stored as `.example.com`.
+    Suffix(String),
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    path: PathMatch,
+    hosts: Vec<HostMatch>,
+    methods: Vec<String>,
+    pub mode: Mode,
+    /// `None`: the global `validation.identities` apply.
+    pub identities: Option<Vec<Identity>>,
+}
+
+fn host_pattern(raw: &str) -> Result<HostMatch, RuleError> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let (wild, name) = match lower.strip_prefix("*.") {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, lower.clone()),
+    };
+    let ok = !name.is_empty()
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !ok {
+        return Err(RuleError::Host(raw.to_string()));
+    }
+    Ok(if wild {
+        HostMatch::Suffix(format!(".{name}"))
+    } else {
+        HostMatch::Exact(name)
+    })
+}
+
+/// The host of an `:authority`, lower case, without port or trailing dot.
+pub fn request_host(authority: &[u8]) -> String {
+    let text = String::from_utf8_lossy(authority).to_ascii_lowercase();
+    let host = if text.starts_with('[') {
+        text.split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        text.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(text.clone(), |(h, _)| h.to_string())
+    };
+    host.trim_end_matches('.').to_string()
+}
+
+impl Rule {
+    pub fn compile(raw: &RawRule, trust_enabled: bool) -> Result<Rule, RuleError> {
+        let entry = |field: &'static str, value: &str| {
+            canonical_entry(value).map_err(|problem| RuleError::Path {
+                field,
+                value: value.to_string(),
+                problem,
+            })
+        };
+        let path = match (&raw.path_prefix, &raw.path_exact) {
+            (Some(_), Some(_)) => return Err(RuleError::BothPaths),
+            (Some(p), None) => PathMatch::Prefix(entry("pathPrefix", p)?),
+            (None, Some(p)) => {
+                let mut canonical = entry("pathExact", p)?;
+                if canonical.is_empty() {
+                    canonical.push('/');
+                }
+                PathMatch::Exact(canonical)
+            }
+            (None, None) => PathMatch::Any,
+        };
+        let hosts = raw
+            .hosts
+            .iter()
+            .flatten()
+            .map(|h| host_pattern(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let methods = raw
+            .methods
+            .iter()
+            .flatten()
+            .map(|m| {
+                let upper = m.trim().to_ascii_uppercase();
+                if !upper.is_empty()
+                    && upper
+                        .bytes()
+                        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+                {
+                    Ok(upper)
+                } else {
+                    Err(RuleError::Method(m.clone()))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mode = Mode::parse(&raw.mode).ok_or_else(|| RuleError::Mode(raw.mode.clone()))?;
+        let identities = match &raw.identities {
+            None => None,
+            Some(list) => Some(
+                list.iter()
+                    .enumerate()
+                    .map(|(index, id)| {
+                        Identity::compile(id, trust_enabled)
+                            .map_err(|problem| RuleError::Identity { index, problem })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(Rule {
+            path,
+            hosts,
+            methods,
+            mode,
+            identities,
+        })
+    }
+
+    /// Host and method conditions.
+    fn matches_host_and_method(&self, host: &str, method: &[u8]) -> bool {
+        let host_ok = self.hosts.is_empty()
+            || self.hosts.iter().any(|h| match h {
+                HostMatch::Exact(name) => host == name,
+                HostMatch::Suffix(suffix) => {
+                    host.len() > suffix.len() && host.ends_with(suffix.as_str())
+                }
+            });
+        let method_ok = self.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|m| m.as_bytes().eq_ignore_ascii_case(method));
+        host_ok && method_ok
+    }
+
+    /// The path condition against a canonical path; `None` when the path is ambiguous and
+    /// the rule has a path condition.
+    fn matches_path(&self, canonical: Option<&str>) -> Option<bool> {
+        match (&self.path, canonical) {
+            (PathMatch::Any, _) => Some(true),
+            (_, None) => None,
+            (PathMatch::Prefix(prefix), Some(path)) => Some(under_prefix(path, prefix)),
+            (PathMatch::Exact(exact), Some(path)) => Some(path == exact),
+        }
+    }
+
+    pub fn uses_host(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
+    pub fn uses_method(&self) -> bool {
+        !self.methods.is_empty()
+    }
+}
+
+/// How strict a mode is: Required > Optional modes > disabled.
+fn strictness(mode: Mode) -> u8 {
+    match mode {
+        Mode::Disabled => 0,
+        Mode::Optional | Mode::OptionalInteractiveUser => 1,
+        Mode::Required => 2,
+    }
+}
+
+/// What the rules decided for one request: the mode, and which identity lists must be met
+/// (`None` in the list stands for the global identities).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection<'r> {
+    pub mode: Mode,
+    pub identities: Vec<Option<&'r [Identity]>>,
+}
+
+/// Applies the rules to a request. `canonical` is the canonical path (`None` if ambiguous).
+pub fn select<'r>(
+    rules: &'r [Rule],
+    default_mode: Mode,
+    canonical: Option<&str>,
+    host: &str,
+    method: &[u8],
+) -> Selection<'r> {
+    let mut candidates: Vec<(Mode, Option<&'r [Identity]>)> = Vec::new();
+    let mut settled = false;
+    for rule in rules {
+        if !rule.matches_host_and_method(host, method) {
+            continue;
+        }
+        match rule.matches_path(canonical) {
+            Some(true) => {
+                candidates.push((rule.mode, rule.identities.as_deref()));
+                settled = true;
+                break;
+            }
+            Some(false) => {}
+            // Ambiguous: this rule may apply; keep looking for one that surely does.
+            None => candidates.push((rule.mode, rule.identities.as_deref())),
+        }
+    }
+    if !settled {
+        candidates.push((default_mode, None));
+    }
+    let mode = candidates
+        .iter()
+        .map(|(m, _)| *m)
+        .max_by_key(|m| strictness(*m))
+        .unwrap_or(default_mode);
+    Selection {
+        mode,
+        identities: candidates.into_iter().map(|(_, ids)| ids).collect(),
+    }
+}
