@@ -510,3 +510,178 @@ fn c_expired(pki: &Pki, ca: &Ca) -> ClientCert {
         &ca.client_between("alice", now - Duration::days(30), now - Duration::days(1)),
     )
 }
+
+#[test]
+fn rules_formats_responses_and_stats_in_envoy() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let config = serde_json::json!({
+        "clientCertMode": "Optional",
+        "clientCertExclusionPaths": "/public",
+        "rules": [
+            {"pathPrefix": "/admin", "methods": ["POST"], "mode": "Required",
+             "identities": [{"commonName": "ops"}]},
+            {"pathPrefix": "/admin", "mode": "Required"},
+            {"pathExact": "/open", "mode": "Ignore"}
+        ],
+        "forward": {"rfc9440": true, "infoHeaders": true},
+        "responses": {"preset": "appService", "invalid": {"format": "json", "body": "Invalid client certificate"}}
+    });
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(serde_json::to_string_pretty(&config).unwrap()),
+            no_path_normalization: true,
+            ..EnvoyOptions::default()
+        },
+    );
+    let ops = pki.save("ops", &pki.ca.client("ops"));
+    for http in [Http::V1, Http::V2] {
+        let go = |call: Call<'_>| curl(&envoy, &pki, &call.http(http));
+        let w = |s: &str| format!("{s} over {http:?}");
+        // Optional by default: no certificate passes, with the verification header NONE.
+        let r = go(Call::new("/app")
+            .header("X-Client-Cert-Verify: SUCCESS")
+            .header("Client-Cert: :Zm9yZ2Vk:"));
+        assert_eq!(r.status, 200, "{}", w("optional"));
+        assert_eq!(
+            r.upstream_header("x-client-cert-verify"),
+            vec!["NONE"],
+            "{}",
+            w("verify")
+        );
+        assert!(
+            r.upstream_header("client-cert").is_empty(),
+            "{}",
+            w("forged Client-Cert removed")
+        );
+        // Required under /admin: App Service's 403 for a missing certificate.
+        let r = go(Call::new("/admin/x"));
+        assert_eq!(
+            (r.status, r.body.trim()),
+            (403, "Client Certificate Required"),
+            "{}",
+            w("admin")
+        );
+        let r = go(Call::new("/public/../admin/x"));
+        assert_eq!(
+            r.status,
+            403,
+            "{}",
+            w("a crafted path does not select the weaker default")
+        );
+        // POST /admin needs the ops identity: JSON body for the invalid class.
+        let r = go(Call::new("/admin/x").cert(&c.valid));
+        assert_eq!(
+            r.status,
+            200,
+            "{}",
+            w("GET admin with any valid certificate")
+        );
+        let r = curl(
+            &envoy,
+            &pki,
+            &Call::new("/admin/x")
+                .cert(&c.valid)
+                .http(http)
+                .method("POST"),
+        );
+        assert_eq!(r.status, 401, "{}", w("POST admin as alice"));
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"statusCode": 401, "message": "Invalid client certificate"})
+        );
+        let r = curl(
+            &envoy,
+            &pki,
+            &Call::new("/admin/x").cert(&ops).http(http).method("POST"),
+        );
+        assert_eq!(r.status, 200, "{}", w("POST admin as ops"));
+        // Every format arrives upstream, and only the filter's values.
+        let b64 = b64(&ops.der);
+        assert_eq!(r.upstream_header("x-arr-clientcert"), vec![b64.clone()]);
+        assert_eq!(r.upstream_header("client-cert"), vec![format!(":{b64}:")]);
+        assert_eq!(r.upstream_header("x-client-cert-verify"), vec!["SUCCESS"]);
+        assert_eq!(
+            r.upstream_header("x-client-cert-subject"),
+            vec!["O=client-cert-auth demo,CN=ops"]
+        );
+        assert_eq!(
+            r.upstream_header("x-client-cert-sha256"),
+            vec![sha256_hex(&ops.der).to_uppercase()]
+        );
+        // Ignore on one exact path: an expired certificate is not even looked at.
+        let r = go(Call::new("/open").cert(&c.expired));
+        assert_forwarded(&r, None, &w("ignored path"));
+        assert!(
+            r.upstream_header("x-client-cert-verify").is_empty(),
+            "{}",
+            w("nothing set when disabled")
+        );
+    }
+    // The counters moved, and are on the admin /stats page.
+    let stats = envoy.stats("client_cert_auth");
+    assert!(!stats.is_empty(), "client_cert_auth counters on /stats");
+    // Per protocol: 2 missing, 1 identity mismatch, 2 forwarded, 2 passed; the two
+    // certificates are judged once each, every other presentation is a cache hit.
+    for (name, expected) in [
+        ("wasmcustom.client_cert_auth.denied.missing", 4),
+        ("wasmcustom.client_cert_auth.denied.identity_not_matched", 2),
+        ("wasmcustom.client_cert_auth.denied.expired", 0),
+        ("wasmcustom.client_cert_auth.forwarded", 4),
+        ("wasmcustom.client_cert_auth.passed", 4),
+        ("wasmcustom.client_cert_auth.cache_misses", 2),
+        ("wasmcustom.client_cert_auth.cache_hits", 4),
+    ] {
+        assert_eq!(envoy.counter(name), expected, "{name}: {stats:?}");
+    }
+}
+
+#[test]
+fn xfcc_source_behind_a_sanitize_set_connection_manager() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(r#"{"certificateSource": "xfcc", "forward": {"rfc9440": true}}"#.to_string()),
+            connection_manager: vec![
+                "forward_client_cert_details: SANITIZE_SET".to_string(),
+                "set_current_client_cert_details: { cert: true, chain: true, subject: true, uri: true, dns: true }".to_string(),
+            ],
+            ..EnvoyOptions::default()
+        },
+    );
+    let forged = format!(
+        "X-Forwarded-Client-Cert: Hash=00;Cert=\"{}\"",
+        c.valid.cert.display()
+    );
+    for http in [Http::V1, Http::V2] {
+        let go = |call: Call<'_>| curl(&envoy, &pki, &call.http(http));
+        let w = |s: &str| format!("{s} over {http:?}");
+        let r = go(with_forgeries(Call::new("/x").cert(&c.valid)).header(&forged));
+        assert_forwarded(&r, Some(&c.valid), &w("certificate from XFCC"));
+        assert!(
+            r.upstream_header("x-forwarded-client-cert").is_empty(),
+            "{}",
+            w("XFCC stripped")
+        );
+        assert_eq!(
+            r.upstream_header("client-cert"),
+            vec![format!(":{}:", b64(&c.valid.der))]
+        );
+        // No certificate, forged XFCC: the connection manager drops it; the filter sees none.
+        let r = go(Call::new("/x").header(&forged));
+        assert_denied(
+            &r,
+            "client certificate required",
+            &w("forged XFCC without mTLS"),
+        );
+        assert_denied(
+            &go(Call::new("/x").cert(&c.expired)),
+            "client certificate invalid",
+            &w("expired via XFCC"),
+        );
+    }
+}

@@ -156,6 +156,8 @@ pub struct EnvoyOptions {
     pub plugin_config: Option<String>,
     /// Turns off Envoy's path normalization (`normalize_path`, `merge_slashes`).
     pub no_path_normalization: bool,
+    /// Extra connection-manager settings (YAML lines, no indentation), e.g. XFCC handling.
+    pub connection_manager: Vec<String>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
@@ -193,6 +195,15 @@ pub fn render_config(
     if options.no_path_normalization {
         yaml = replace_once(&yaml, "normalize_path: true", "normalize_path: false");
         yaml = replace_once(&yaml, "merge_slashes: true", "merge_slashes: false");
+    }
+    if !options.connection_manager.is_empty() {
+        let anchor = "          stat_prefix: ingress\n";
+        let extra: String = options
+            .connection_manager
+            .iter()
+            .map(|l| format!("          {l}\n"))
+            .collect();
+        yaml = replace_once(&yaml, anchor, &format!("{anchor}{extra}"));
     }
     if let Some(json) = &options.plugin_config {
         yaml = replace_plugin_config(&yaml, json);
@@ -331,6 +342,26 @@ impl Envoy {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Envoy's counters whose names contain `filter`, as name -> value.
+    pub fn stats(&self, filter: &str) -> Vec<(String, u64)> {
+        let body =
+            admin_get(self.admin_port, &format!("/stats?filter={filter}")).unwrap_or_default();
+        body.lines()
+            .filter_map(|l| {
+                let (name, value) = l.split_once(": ")?;
+                Some((name.trim().to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// One counter's value (0 when absent), by the end of its name.
+    pub fn counter(&self, suffix: &str) -> u64 {
+        self.stats("client_cert_auth")
+            .into_iter()
+            .find(|(n, _)| n.ends_with(suffix))
+            .map_or(0, |(_, v)| v)
+    }
+
     pub fn url(&self) -> String {
         format!("https://localhost:{}", self.port)
     }
@@ -373,6 +404,7 @@ pub enum Http {
 /// One request through curl; the request target is sent exactly as given.
 pub struct Call<'a> {
     pub target: &'a str,
+    pub method: &'a str,
     pub http: Http,
     pub cert: Option<&'a ClientCert>,
     pub headers: Vec<String>,
@@ -382,6 +414,7 @@ impl<'a> Call<'a> {
     pub fn new(target: &'a str) -> Call<'a> {
         Call {
             target,
+            method: "GET",
             http: Http::V1,
             cert: None,
             headers: Vec::new(),
@@ -389,6 +422,10 @@ impl<'a> Call<'a> {
     }
     pub fn cert(mut self, cert: &'a ClientCert) -> Self {
         self.cert = Some(cert);
+        self
+    }
+    pub fn method(mut self, method: &'a str) -> Self {
+        self.method = method;
         self
     }
     pub fn http(mut self, http: Http) -> Self {
@@ -449,6 +486,7 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
         .arg("--cacert")
         .arg(pki.dir.0.join("ca.pem"))
         .args(["--request-target", call.target])
+        .args(["-X", call.method])
         .args(["-w", "\n%{http_code}"]);
     cmd.arg(match call.http {
         Http::V1 => "--http1.1",

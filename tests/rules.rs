@@ -1,0 +1,191 @@
+//! Per-route rules: matching, first match wins, and no crafted path selects a weaker rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use client_cert_auth::cache::VerdictCache;
+use client_cert_auth::cert::CertError;
+use client_cert_auth::config::{Config, Mode};
+use client_cert_auth::decision::{Decision, DenyReason, Request, decide};
+use client_cert_auth::path::canonicalize;
+use client_cert_auth::rules::{request_host, select};
+use common::pki::{Ca, unix};
+use serde_json::json;
+use time::OffsetDateTime;
+
+fn config(v: serde_json::Value) -> Config {
+    Config::from_json(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn mode_for(config: &Config, path: &str, host: &str, method: &str) -> Mode {
+    let canonical = canonicalize(path.as_bytes());
+    select(
+        &config.rules,
+        config.mode,
+        canonical.as_deref(),
+        &request_host(host.as_bytes()),
+        method.as_bytes(),
+    )
+    .mode
+}
+
+#[test]
+fn first_matching_rule_decides_by_path_host_and_method() {
+    let c = config(json!({
+        "clientCertMode": "Ignore",
+        "rules": [
+            {"pathPrefix": "/admin", "methods": ["POST", "delete"], "mode": "Required"},
+            {"pathExact": "/login", "mode": "Optional"},
+            {"hosts": ["api.contoso.com", "*.internal.contoso.com"], "pathPrefix": "/", "mode": "Required"},
+            {"pathPrefix": "/admin", "mode": "OptionalInteractiveUser"}
+        ]
+    }));
+    let table = [
+        ("/admin/users", "www.contoso.com", "POST", Mode::Required),
+        ("/ADMIN", "www.contoso.com", "DELETE", Mode::Required),
+        (
+            "/admin/users",
+            "www.contoso.com",
+            "GET",
+            Mode::OptionalInteractiveUser,
+        ),
+        ("/administrator", "www.contoso.com", "POST", Mode::Disabled),
+        ("/login", "www.contoso.com", "GET", Mode::Optional),
+        ("/login/", "www.contoso.com", "GET", Mode::Disabled),
+        ("/login?next=/", "www.contoso.com", "GET", Mode::Optional),
+        ("/login/x", "www.contoso.com", "GET", Mode::Disabled),
+        ("/anything", "api.contoso.com", "GET", Mode::Required),
+        ("/anything", "API.Contoso.com:8443", "GET", Mode::Required),
+        ("/anything", "api.contoso.com.", "GET", Mode::Required),
+        ("/anything", "a.internal.contoso.com", "GET", Mode::Required),
+        ("/anything", "internal.contoso.com", "GET", Mode::Disabled),
+        ("/anything", "evilapi.contoso.com", "GET", Mode::Disabled),
+        ("/anything", "www.contoso.com", "GET", Mode::Disabled),
+    ];
+    for (path, host, method, expected) in table {
+        assert_eq!(
+            mode_for(&c, path, host, method),
+            expected,
+            "{method} {host}{path}"
+        );
+    }
+}
+
+#[test]
+fn ambiguous_paths_never_select_a_weaker_rule() {
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [
+            {"pathPrefix": "/admin", "mode": "Required"},
+            {"pathExact": "/health", "mode": "Ignore"},
+            {"pathPrefix": "/", "mode": "Optional"}
+        ]
+    }));
+    for path in [
+        "/public/../admin",
+        "/public/%2e%2e/admin",
+        "/x/..;/admin",
+        "/admin%2fx",
+        "//admin",
+        "/x\\..\\admin",
+        "/health/..",
+    ] {
+        assert_eq!(mode_for(&c, path, "h", "GET"), Mode::Required, "{path}");
+    }
+    assert_eq!(mode_for(&c, "/admin/x", "h", "GET"), Mode::Required);
+    assert_eq!(mode_for(&c, "/health", "h", "GET"), Mode::Disabled);
+    assert_eq!(mode_for(&c, "/other", "h", "GET"), Mode::Optional);
+}
+
+#[test]
+fn a_rule_can_require_its_own_identities() {
+    let ca = Ca::new("rules CA");
+    let ops = ca.client("ops");
+    let dev = ca.client("dev");
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [{"pathPrefix": "/admin", "mode": "Required", "identities": [{"commonName": "ops"}]}],
+        "validation": {"identities": [{"commonName": "dev"}, {"commonName": "ops"}]}
+    }));
+    let now = unix(OffsetDateTime::now_utc());
+    let run = |path: &str, pem: &str| {
+        decide(
+            &c,
+            &Request {
+                path: path.as_bytes(),
+                peer_certificate: Some(pem.as_bytes()),
+                now,
+                ..Request::default()
+            },
+            &mut VerdictCache::new(8),
+        )
+    };
+    assert!(matches!(
+        run("/admin", &ops.cert_pem),
+        Decision::Forward { .. }
+    ));
+    assert_eq!(
+        run("/admin", &dev.cert_pem),
+        Decision::Deny(DenyReason::CertificateInvalid(
+            CertError::IdentityNotMatched
+        ))
+    );
+    assert!(
+        matches!(run("/app", &dev.cert_pem), Decision::Forward { .. }),
+        "global identities elsewhere"
+    );
+    // An ambiguous path must meet the /admin rule's identities too.
+    assert_eq!(
+        run("/x/../admin", &dev.cert_pem),
+        Decision::Deny(DenyReason::CertificateInvalid(
+            CertError::IdentityNotMatched
+        ))
+    );
+}
+
+#[test]
+fn bad_rules_are_configuration_errors_naming_the_index() {
+    let table = [
+        (
+            json!([{"mode": "Required"}, {"pathPrefix": "admin", "mode": "Required"}]),
+            "rules[1].pathPrefix: \"admin\" does not start with '/'",
+        ),
+        (
+            json!([{"pathPrefix": "/a", "pathExact": "/b", "mode": "Required"}]),
+            "rules[0].pathPrefix and pathExact cannot both be set",
+        ),
+        (
+            json!([{"hosts": ["bad host"], "mode": "Required"}]),
+            "rules[0].hosts: \"bad host\" is not a host name",
+        ),
+        (
+            json!([{"methods": ["GE T"], "mode": "Required"}]),
+            "rules[0].methods: \"GE T\" is not an HTTP method",
+        ),
+        (
+            json!([{"mode": "Always"}]),
+            "rules[0].mode: unknown mode \"Always\"",
+        ),
+        (
+            json!([{"pathPrefix": "/a"}]),
+            "rules[0]: missing field `mode`",
+        ),
+        (
+            json!([{"mode": "Required", "identities": [{"thumbprint": "12"}]}]),
+            "rules[0].identities[0].thumbprint: \"12\" is not 40 hex digits",
+        ),
+        (
+            json!([{"mode": "Required", "paths": "/a"}]),
+            "rules[0].paths: unknown field `paths`",
+        ),
+    ];
+    for (rules, message) in table {
+        let err = Config::from_json(json!({"rules": rules}).to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(message),
+            "{rules}:\n  got      {err}\n  expected {message}"
+        );
+    }
+}
