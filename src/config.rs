@@ -21,6 +21,7 @@ use crate::validation::{RawValidation, Validation, ValidationConfigError};
 pub const MAX_CACHE_SIZE: usize = 1_000_000;
 
 /// The configuration exactly as written by the user.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawConfig {
@@ -59,6 +60,7 @@ pub enum Source {
 }
 
 /// Azure stores exclusion paths as one delimited string; JSON users may prefer an array.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(
     untagged,

@@ -32,6 +32,7 @@ const INFO_SUFFIXES: [&str; 8] = [
 ];
 
 /// The `forward` object as written.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawForward {

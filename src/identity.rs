@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::dn::{Dn, DnError};
 
 /// One identity as written in the configuration (APIM's attribute names, camelCase).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawIdentity {

@@ -30,6 +30,7 @@ pub const REASONS: [(&str, &str); 12] = [
     ("notVisible", "not_visible"),
 ];
 
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawReply {
@@ -43,6 +44,7 @@ pub struct RawReply {
 }
 
 /// The `responses` object: `preset` plus a reply per reason.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawResponses {

@@ -18,6 +18,7 @@ use crate::identity::{Identity, IdentityError, RawIdentity};
 use crate::path::{PathEntryError, canonical_entry, under_prefix};
 
 /// One rule as written.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRule {

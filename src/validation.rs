@@ -18,6 +18,7 @@ use crate::crypto::ALGORITHMS;
 use crate::identity::{CertFacts, Identity, IdentityError, RawIdentity};
 
 /// The `validation` object as written.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawValidation {

@@ -1,0 +1,71 @@
+//! The JSON Schema of the plugin configuration is generated from the Rust types and committed;
+//! every example configuration in the repository passes both the schema and the plugin's parser.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use client_cert_auth::config::RawConfig;
+use common::envoy::{TempDir, repo};
+use common::pki::Ca;
+use time::{Duration, OffsetDateTime};
+
+const SCHEMA: &str = "schema/client-cert-auth.schema.json";
+
+fn generated() -> String {
+    let schema = schemars::schema_for!(RawConfig);
+    serde_json::to_string_pretty(&schema).unwrap() + "\n"
+}
+
+#[test]
+fn committed_schema_is_generated_from_the_rust_types() {
+    let path = repo().join(SCHEMA);
+    let fresh = generated();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{SCHEMA} is out of date with the configuration types: run `make schema` and commit it"
+    );
+}
+
+#[test]
+fn every_example_configuration_passes_the_schema_and_the_plugin() {
+    let python = std::env::var_os("VENV_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run `make test` (it creates .venv with jsonschema and PyYAML)",
+        python.display()
+    );
+    let dir = TempDir::new("examples");
+    let ca = Ca::new("examples CA");
+    let ca_path = dir.write("ca.pem", &ca.cert_pem());
+    let crl_path = dir.write(
+        "crl.pem",
+        &ca.crl(&[], OffsetDateTime::now_utc() + Duration::days(7)),
+    );
+    let out = Command::new(python)
+        .arg(repo().join("tests/check_examples.py"))
+        .arg("--repo")
+        .arg(repo())
+        .arg("--cli")
+        .arg(env!("CARGO_BIN_EXE_client-cert-auth"))
+        .arg("--ca")
+        .arg(ca_path)
+        .arg("--crl")
+        .arg(crl_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("ok  envoy.yaml"), "{stdout}");
+    assert!(stdout.contains("ok  deploy/"), "{stdout}");
+}
