@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test lint tools size schema clean
+.PHONY: all setup build certs run test lint tools size schema oci manifests clean
 
 all: build
 
@@ -70,6 +70,36 @@ tools:
 size:
 	@size=$$(wc -c < $(WASM)); echo "$(WASM): $$size bytes (budget $(MAX_WASM_BYTES))"; \
 	  test $$size -le $(MAX_WASM_BYTES) || { echo "module is larger than its budget"; exit 1; }
+
+## oci: the module as an OCI image (FROM scratch, plugin.wasm) for Istio and Envoy Gateway
+WASM_IMAGE ?= localhost/client-cert-auth:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+OCI_TOOL   := $(shell command -v docker || command -v podman || command -v buildah)
+oci: build
+	@mkdir -p target/oci
+	cp deploy/oci/Dockerfile $(WASM) target/oci/
+	@if [ -z "$(OCI_TOOL)" ] || ! $(OCI_TOOL) info >/dev/null 2>&1; then \
+	  echo "No working container tool (docker with a running engine, podman or buildah) on this"; \
+	  echo "machine: the build context is ready in target/oci/. Where one works, run:"; \
+	  echo "  docker buildx build --provenance=false --sbom=false -t $(WASM_IMAGE) target/oci"; \
+	  exit 1; \
+	fi
+	@case "$(OCI_TOOL)" in \
+	  *docker) $(OCI_TOOL) buildx build --provenance=false --sbom=false -t $(WASM_IMAGE) target/oci ;; \
+	  *) $(OCI_TOOL) build -t $(WASM_IMAGE) target/oci ;; \
+	esac
+	@echo "Built $(WASM_IMAGE). Push it, then render the manifests with the pushed digest:"
+	@echo "  make manifests WASM_IMAGE=<registry/name:tag> WASM_SHA256=<hex after sha256: of the pushed manifest>"
+
+## manifests: render deploy/ templates into target/deploy/ with WASM_IMAGE and WASM_SHA256
+manifests:
+	@test -n "$(WASM_SHA256)" || { echo "WASM_SHA256 is required: the digest of the pushed image manifest (see deploy/oci/Dockerfile)"; exit 1; }
+	@rm -rf target/deploy && mkdir -p target/deploy
+	@for f in $$(cd deploy && find . -name '*.yaml'); do \
+	  mkdir -p target/deploy/$$(dirname $$f); \
+	  sed -e 's|$${WASM_IMAGE}|$(WASM_IMAGE)|g' -e 's|$${WASM_SHA256}|$(WASM_SHA256)|g' deploy/$$f > target/deploy/$$f; \
+	done
+	@if grep -rq '$${WASM' target/deploy; then echo "placeholders left in target/deploy"; exit 1; fi
+	@echo "rendered into target/deploy/"
 
 ## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
 schema:

@@ -238,7 +238,14 @@ impl Validation {
         let mut compiled_crls = Vec::new();
         for (index, pem) in crls.iter().enumerate() {
             let err = |problem: String| ValidationConfigError::Crl { index, problem };
-            let der = pem_to_der(pem.as_bytes(), "X509 CRL").map_err(|e| err(e.to_string()))?;
+            let der = pem_to_der(pem.as_bytes(), "X509 CRL").map_err(|e| {
+                err(match e {
+                    CertError::NotPem | CertError::MultipleBlocks => {
+                        "is not a single PEM X509 CRL block".to_string()
+                    }
+                    other => other.to_string(),
+                })
+            })?;
             let (rest, parsed) = x509_parser::parse_x509_crl(&der)
                 .map_err(|e| err(format!("does not parse: {e}")))?;
             if !rest.is_empty() {

@@ -685,3 +685,46 @@ fn xfcc_source_behind_a_sanitize_set_connection_manager() {
         );
     }
 }
+
+#[test]
+fn repository_envoy_configuration_passes_envoy_validate_with_the_built_module() {
+    use common::envoy::{TempDir, envoy_bin, free_port, render_config};
+    let pki = Pki::new();
+    let dir = TempDir::new("validate");
+    let variants = [
+        ("as committed", EnvoyOptions::default()),
+        (
+            "with the XFCC settings the README documents",
+            EnvoyOptions {
+                plugin_config: Some(r#"{"certificateSource": "xfcc"}"#.to_string()),
+                connection_manager: vec![
+                    "forward_client_cert_details: SANITIZE_SET".to_string(),
+                    "set_current_client_cert_details: { cert: true, chain: true }".to_string(),
+                ],
+                ..EnvoyOptions::default()
+            },
+        ),
+    ];
+    for (name, options) in variants {
+        let yaml = render_config(&pki.dir.0, free_port(), free_port(), free_port(), &options);
+        let path = dir.write("envoy.yaml", &yaml);
+        let out = std::process::Command::new(envoy_bin())
+            .args(["--mode", "validate", "--use-dynamic-base-id", "-c"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "envoy.yaml {name} does not validate:\n{text}"
+        );
+        assert!(
+            text.contains("configuration '") && text.contains("OK"),
+            "{name}: {text}"
+        );
+    }
+}

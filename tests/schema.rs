@@ -34,8 +34,7 @@ fn committed_schema_is_generated_from_the_rust_types() {
     );
 }
 
-#[test]
-fn every_example_configuration_passes_the_schema_and_the_plugin() {
+fn check_examples(repo_dir: &std::path::Path) -> std::process::Output {
     let python = std::env::var_os("VENV_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(".venv/bin/python"));
@@ -51,10 +50,10 @@ fn every_example_configuration_passes_the_schema_and_the_plugin() {
         "crl.pem",
         &ca.crl(&[], OffsetDateTime::now_utc() + Duration::days(7)),
     );
-    let out = Command::new(python)
+    Command::new(python)
         .arg(repo().join("tests/check_examples.py"))
         .arg("--repo")
-        .arg(repo())
+        .arg(repo_dir)
         .arg("--cli")
         .arg(env!("CARGO_BIN_EXE_client-cert-auth"))
         .arg("--ca")
@@ -62,10 +61,47 @@ fn every_example_configuration_passes_the_schema_and_the_plugin() {
         .arg("--crl")
         .arg(crl_path)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn every_example_configuration_passes_the_schema_and_the_plugin() {
+    let out = check_examples(&repo());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("ok  envoy.yaml"), "{stdout}");
     assert!(stdout.contains("ok  deploy/"), "{stdout}");
+}
+
+#[test]
+fn the_example_checker_catches_a_bad_example() {
+    let copy = TempDir::new("examples-bad");
+    for dir in ["schema", "deploy/istio", "deploy/envoy-gateway"] {
+        std::fs::create_dir_all(copy.0.join(dir)).unwrap();
+    }
+    for file in [
+        SCHEMA,
+        "envoy.yaml",
+        "deploy/istio/wasmplugin-gateway.yaml",
+        "deploy/istio/wasmplugin-sidecar.yaml",
+        "deploy/envoy-gateway/envoy-extension-policy.yaml",
+    ] {
+        std::fs::copy(repo().join(file), copy.0.join(file)).unwrap();
+    }
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let bad = readme.replacen(
+        "\"clientCertMode\": \"Required\"",
+        "\"clientCertMode\": \"Requird\"",
+        1,
+    ) + "\n```json\n{\"clientCertModes\": \"Required\"}\n```\n";
+    std::fs::write(copy.0.join("README.md"), bad).unwrap();
+    let out = check_examples(&copy.0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("unknown mode \"Requird\""), "{stderr}");
+    assert!(
+        stderr.contains("schema: Additional properties are not allowed ('clientCertModes'"),
+        "{stderr}"
+    );
 }
