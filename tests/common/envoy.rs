@@ -33,6 +33,25 @@ pub fn envoy_bin() -> PathBuf {
     path
 }
 
+/// The (major, minor) version of the Envoy under test, from `envoy --version`.
+pub fn envoy_version() -> (u32, u32) {
+    let out = Command::new(envoy_bin())
+        .arg("--version")
+        .output()
+        .expect("running envoy --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"
+    text.split('/')
+        .find_map(|part| {
+            let mut nums = part.split('.').map(|n| n.parse::<u32>());
+            match (nums.next(), nums.next(), nums.next()) {
+                (Some(Ok(a)), Some(Ok(b)), Some(Ok(_))) => Some((a, b)),
+                _ => None,
+            }
+        })
+        .unwrap_or_else(|| panic!("cannot read Envoy's version from {text:?}"))
+}
+
 /// The built module: `$CLIENT_CERT_AUTH_WASM`, else the release build.
 pub fn wasm_module() -> PathBuf {
     let path = std::env::var_os("CLIENT_CERT_AUTH_WASM")
