@@ -102,7 +102,7 @@ manifests:
 	@echo "rendered into target/deploy/"
 
 ## test-matrix: the end-to-end suite against every Envoy release line on PyPI (see README)
-MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.3 1.39.3 1.40.0
+MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.38.3 1.39.3 1.40.0
 test-matrix: setup build
 	sh tests/matrix.sh $(MATRIX_VERSIONS)
 
