@@ -421,6 +421,7 @@ pub enum Http {
 }
 
 /// One request through curl; the request target is sent exactly as given.
+#[derive(Clone)]
 pub struct Call<'a> {
     pub target: &'a str,
     pub method: &'a str,
