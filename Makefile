@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test test-matrix lint tools size schema oci manifests clean
+.PHONY: all setup build certs run test test-matrix fuzz lint tools size schema oci manifests clean
 
 all: build
 
@@ -53,10 +53,32 @@ $(CERTS)/ca.pem:
 run: setup build certs
 	@sh demo/run.sh
 
-## test: lint, every test (native and end-to-end through the real Envoy), module size
+## test: lint, every test (native and end-to-end through the real Envoy), module size, and a
+## few seconds of each fuzz target so they never rot
 test: setup build lint tools
 	cargo test --all-targets --features schemars
 	@$(MAKE) --no-print-directory size
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+## fuzz: run every fuzz target (cargo fuzz, nightly) for FUZZ_SECONDS each
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := config path xfcc certificate decision
+CARGO_FUZZ   := .tools/bin/cargo-fuzz
+$(CARGO_FUZZ):
+	@rustup toolchain list | grep -q '^nightly' || { echo "cargo fuzz needs the nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	cargo install cargo-fuzz --version 0.13.2 --locked --root .tools
+fuzz: $(CARGO_FUZZ) certs
+	@mkdir -p fuzz/corpus/certificate fuzz/corpus/decision
+	@cp .demo-certs/*.pem fuzz/corpus/certificate/
+	@mkdir -p target/fuzz-logs
+	@for t in $(FUZZ_TARGETS); do \
+	  log=target/fuzz-logs/$$t.log; \
+	  if PATH="$(CURDIR)/.tools/bin:$$PATH" cargo +nightly fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) >$$log 2>&1; then \
+	    echo "fuzz $$t: $$(grep -E '^Done' $$log)"; \
+	  else \
+	    tail -40 $$log; echo "fuzz $$t FAILED: the input is in fuzz/artifacts/$$t/; make it a regression test"; exit 1; \
+	  fi; \
+	done
 
 lint:
 	cargo fmt --all -- --check

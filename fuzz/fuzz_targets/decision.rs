@@ -3,16 +3,13 @@
 //! never lets a certificate-less request through a path that a Required rule covers.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use client_cert_auth::cache::VerdictCache;
 use client_cert_auth::config::Config;
 use client_cert_auth::decision::{Decision, Request, decide};
 use libfuzzer_sys::fuzz_target;
 
-fn config() -> &'static Config {
-    static CONFIG: OnceLock<Config> = OnceLock::new();
-    CONFIG.get_or_init(|| {
+thread_local! {
+    static CONFIG: Config = {
         let json = br#"{
             "clientCertMode": "Optional",
             "clientCertExclusionPaths": "/public;/healthz",
@@ -28,7 +25,7 @@ fn config() -> &'static Config {
             Ok(c) => c,
             Err(e) => panic!("fuzz configuration: {e}"),
         }
-    })
+    };
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -41,8 +38,8 @@ fuzz_target!(|data: &[u8]| {
     let xfcc = fields.next();
     let mtls = fields.next().map(|f| f.first() == Some(&1));
     let mut cache = VerdictCache::new(4);
-    let decision = decide(
-        config(),
+    let decision = CONFIG.with(|config| decide(
+        config,
         &Request {
             path,
             method,
@@ -55,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
             chain: &[],
         },
         &mut cache,
-    );
+    ));
     if cert.is_none() && xfcc.is_none() && matches!(decision, Decision::Pass(_)) {
         // A certificate-less pass must not be for anything under /admin.
         let text = String::from_utf8_lossy(path).to_ascii_lowercase();
