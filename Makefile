@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test test-matrix fuzz lint tools size schema oci manifests clean
+.PHONY: all setup build certs run test test-matrix fuzz soak lint tools size schema oci manifests clean
 
 all: build
 
@@ -127,6 +127,11 @@ manifests:
 MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.38.3 1.39.3 1.40.0
 test-matrix: setup build
 	sh tests/matrix.sh $(MATRIX_VERSIONS)
+
+## soak: a long mixed workload through Envoy; wrong decisions, 5xx and memory growth fail it
+SOAK_REQUESTS ?= 6000
+soak: setup build
+	cargo run --release --example soak -- $(SOAK_REQUESTS)
 
 ## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
 schema:

@@ -40,6 +40,9 @@ struct Metrics {
     excluded: Option<u32>,
     cache_hits: Option<u32>,
     cache_misses: Option<u32>,
+    /// Gauges, updated when a certificate is judged afresh (not on every request).
+    cache_entries: Option<u32>,
+    memory_bytes: Option<u32>,
     /// Indexed like [`REASONS`] minus the `invalid` class, then `host_failure`.
     denied: Vec<(&'static str, Option<u32>)>,
 }
@@ -55,7 +58,12 @@ impl Metrics {
             .map(|(_, name)| (*name, counter(&format!("denied.{name}"))))
             .collect();
         denied.push(("host_failure", counter("denied.host_failure")));
+        let gauge = |name: &str| {
+            hostcalls::define_metric(MetricType::Gauge, &format!("client_cert_auth.{name}")).ok()
+        };
         Metrics {
+            cache_entries: gauge("cache_entries"),
+            memory_bytes: gauge("memory_bytes"),
             passed: counter("passed"),
             forwarded: counter("forwarded"),
             excluded: counter("excluded"),
@@ -85,6 +93,19 @@ impl Metrics {
             CacheUse::Miss => Metrics::bump(self.cache_misses),
             CacheUse::NotConsulted => {}
         }
+    }
+
+    /// The cache size and the module's linear memory (which only grows): flat once the cache
+    /// is full, if nothing leaks.
+    fn record_memory(&self, cache_entries: usize) {
+        let pages = core::arch::wasm32::memory_size(0);
+        let set = |id: Option<u32>, value: usize| {
+            if let Some(id) = id {
+                let _ = hostcalls::record_metric(id, u64::try_from(value).unwrap_or(u64::MAX));
+            }
+        };
+        set(self.cache_entries, cache_entries);
+        set(self.memory_bytes, pages.saturating_mul(65_536));
     }
 
     fn record_denied(&self, reason: &DenyReason) {
@@ -193,6 +214,9 @@ impl HttpContext for Filter {
             Ok(result) => result,
             Err(reason) => return deny(&state, &reason, None),
         };
+        if outcome.cache == CacheUse::Miss {
+            state.metrics.record_memory(cache.len());
+        }
         drop(cache);
         if config.strip_xfcc
             && hostcalls::set_map_value(MapType::HttpRequestHeaders, XFCC, None).is_err()

@@ -381,6 +381,11 @@ impl Envoy {
             .map_or(0, |(_, v)| v)
     }
 
+    /// A gauge of the filter (`client_cert_auth.<name>`), 0 when absent.
+    pub fn gauge(&self, name: &str) -> u64 {
+        self.counter(&format!("client_cert_auth.{name}"))
+    }
+
     pub fn url(&self) -> String {
         format!("https://localhost:{}", self.port)
     }
