@@ -60,6 +60,18 @@ impl VerdictCache {
         }
     }
 
+    /// Like [`VerdictCache::get`], but a miss is not counted (the caller will look again with
+    /// the certificate in hand, and that lookup counts).
+    pub fn peek(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
+        match self.entries.get(key) {
+            Some(e) if e.verdict.fresh_from <= now && now <= e.verdict.fresh_until => {
+                self.hits += 1;
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+
     pub fn insert(&mut self, key: [u8; 32], entry: Entry) {
         if self.capacity == 0 {
             return;

@@ -16,8 +16,9 @@ use crate::cert::{
 use crate::config::{Config, Mode, Source};
 use crate::forward::Header;
 use crate::path::canonicalize;
+use crate::path::hex_value;
 use crate::responses::Reply;
-use crate::rules::{request_host, select};
+use crate::rules::{Selection, request_host, select};
 use crate::validation::Verdict;
 use crate::xfcc;
 
@@ -215,21 +216,26 @@ struct Presented {
     chain: Vec<Vec<u8>>,
 }
 
-/// [`decide`], with what the glue needs for logs, metrics and the verification header.
-pub fn decide_detailed(
-    config: &Config,
-    request: &Request<'_>,
-    cache: &mut VerdictCache,
-) -> Outcome {
-    let mut outcome = Outcome {
+/// What the request's path, host and method decide before any certificate is looked at.
+struct Scope<'c> {
+    excluded: bool,
+    selection: Selection<'c>,
+}
+
+fn empty_outcome() -> Outcome {
+    Outcome {
         decision: Decision::Pass(PassReason::Disabled),
         pass_headers: Vec::new(),
         certificate_sha256: None,
         excluded: false,
         cache: CacheUse::NotConsulted,
-    };
+    }
+}
+
+/// `Err` holds the outcome when no certificate can matter (disabled, or a disabled rule).
+fn scope<'c>(config: &'c Config, request: &Request<'_>) -> Result<Scope<'c>, Outcome> {
     if !config.enabled {
-        return outcome;
+        return Err(empty_outcome());
     }
     let needs = config.needs();
     let canonical = if needs.path {
@@ -251,85 +257,168 @@ pub fn decide_detailed(
         request.method,
     );
     if selection.mode == Mode::Disabled {
-        return outcome;
+        return Err(empty_outcome());
     }
-    outcome.excluded = excluded;
+    Ok(Scope {
+        excluded,
+        selection,
+    })
+}
 
-    let presented = match presented_certificate(config.source, request) {
-        Ok(p) => p,
-        Err(e) => {
-            outcome.decision = invalid(e, excluded);
-            outcome.pass_headers = pass_headers(config, &outcome.decision);
-            return outcome;
-        }
-    };
-    let Some(presented) = presented else {
-        outcome.decision = if excluded {
-            Decision::Pass(PassReason::NoCertificateExcluded)
-        } else if selection.mode == Mode::Required {
-            Decision::Deny(DenyReason::CertificateRequired)
-        } else {
-            Decision::Pass(PassReason::NoCertificateOptional)
-        };
-        outcome.pass_headers = pass_headers(config, &outcome.decision);
-        return outcome;
-    };
-
-    // The key covers the presented chain too: another chain may give another verdict.
-    let mut hasher = Sha256::new();
-    hasher.update(&presented.der);
-    let leaf_sha256: [u8; 32] = Sha256::digest(&presented.der).into();
-    for intermediate in &presented.chain {
-        hasher.update(intermediate);
-    }
-    let key: [u8; 32] = hasher.finalize().into();
-    outcome.certificate_sha256 = Some(leaf_sha256);
-
-    let entry = match cache.get(&key, request.now) {
-        Some(entry) => {
-            outcome.cache = CacheUse::Hit;
-            entry.clone()
-        }
-        None => {
-            outcome.cache = CacheUse::Miss;
-            match judge_afresh(config, presented, request.now) {
-                Ok(entry) => {
-                    cache.insert(key, entry.clone());
-                    entry
-                }
-                Err(e) => {
-                    outcome.decision = invalid(e, excluded);
-                    outcome.pass_headers = pass_headers(config, &outcome.decision);
-                    return outcome;
-                }
-            }
-        }
-    };
+/// The per-request checks on a judged certificate: dates, the verdict, the identities.
+fn finish(
+    config: &Config,
+    scope: &Scope<'_>,
+    entry: &Entry,
+    now: i64,
+    certificate_sha256: [u8; 32],
+    cache: CacheUse,
+) -> Outcome {
     let checked = check_dates(
         entry.not_before,
         entry.not_after,
-        request.now,
+        now,
         config.validation.dates,
     )
     .and_then(|()| entry.verdict.result.clone())
     .and_then(|()| {
         if config
             .validation
-            .identities_match(&selection.identities, &entry.facts)
+            .identities_match(&scope.selection.identities, &entry.facts)
         {
             Ok(())
         } else {
             Err(CertError::IdentityNotMatched)
         }
     });
-    outcome.decision = match checked {
+    let decision = match checked {
         Ok(()) => Decision::Forward {
             headers: Rc::clone(&entry.headers),
         },
-        Err(e) => invalid(e, excluded),
+        Err(e) => invalid(e, scope.excluded),
     };
-    outcome.pass_headers = pass_headers(config, &outcome.decision);
-    outcome
+    Outcome {
+        pass_headers: pass_headers(config, &decision),
+        decision,
+        certificate_sha256: Some(certificate_sha256),
+        excluded: scope.excluded,
+        cache,
+    }
+}
+
+/// The fast path: decide from the connection's certificate digest
+/// (`connection.sha256_peer_certificate_digest`) and the verdict cache alone, without the
+/// certificate itself. `None` when the certificate is needed (no digest, XFCC source, or not
+/// cached); then call [`decide_detailed`] with it. The digest is SHA-256 of the DER, the very
+/// key the cache uses for a certificate presented without a chain.
+pub fn decide_if_cached(
+    config: &Config,
+    request: &Request<'_>,
+    cache: &mut VerdictCache,
+) -> Option<Outcome> {
+    if config.source == Source::Xfcc || request.peer_certificate.is_some() {
+        return None;
+    }
+    let key = hex32(request.peer_digest?)?;
+    let scope = match scope(config, request) {
+        Ok(scope) => scope,
+        Err(outcome) => return Some(outcome),
+    };
+    let entry = cache.peek(&key, request.now)?;
+    Some(finish(
+        config,
+        &scope,
+        entry,
+        request.now,
+        key,
+        CacheUse::Hit,
+    ))
+}
+
+fn hex32(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in text.chunks(2).enumerate() {
+        out[i] = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+    }
+    Some(out)
+}
+
+/// [`decide`], with what the glue needs for logs, metrics and the verification header.
+pub fn decide_detailed(
+    config: &Config,
+    request: &Request<'_>,
+    cache: &mut VerdictCache,
+) -> Outcome {
+    let scope = match scope(config, request) {
+        Ok(scope) => scope,
+        Err(outcome) => return outcome,
+    };
+    let excluded = scope.excluded;
+    let early = |decision: Decision| Outcome {
+        pass_headers: pass_headers(config, &decision),
+        decision,
+        certificate_sha256: None,
+        excluded,
+        cache: CacheUse::NotConsulted,
+    };
+    let presented = match presented_certificate(config.source, request) {
+        Ok(p) => p,
+        Err(e) => return early(invalid(e, excluded)),
+    };
+    let Some(presented) = presented else {
+        return early(if excluded {
+            Decision::Pass(PassReason::NoCertificateExcluded)
+        } else if scope.selection.mode == Mode::Required {
+            Decision::Deny(DenyReason::CertificateRequired)
+        } else {
+            Decision::Pass(PassReason::NoCertificateOptional)
+        });
+    };
+
+    // The key covers the presented chain too: another chain may give another verdict.
+    let leaf_sha256: [u8; 32] = Sha256::digest(&presented.der).into();
+    let key: [u8; 32] = if presented.chain.is_empty() {
+        leaf_sha256
+    } else {
+        let mut hasher = Sha256::new();
+        hasher.update(&presented.der);
+        for intermediate in &presented.chain {
+            hasher.update(intermediate);
+        }
+        hasher.finalize().into()
+    };
+    if let Some(entry) = cache.get(&key, request.now) {
+        return finish(
+            config,
+            &scope,
+            entry,
+            request.now,
+            leaf_sha256,
+            CacheUse::Hit,
+        );
+    }
+    match judge_afresh(config, presented, request.now) {
+        Ok(entry) => {
+            let outcome = finish(
+                config,
+                &scope,
+                &entry,
+                request.now,
+                leaf_sha256,
+                CacheUse::Miss,
+            );
+            cache.insert(key, entry);
+            outcome
+        }
+        Err(e) => Outcome {
+            certificate_sha256: Some(leaf_sha256),
+            cache: CacheUse::Miss,
+            ..early(invalid(e, excluded))
+        },
+    }
 }
 
 fn invalid(e: CertError, excluded: bool) -> Decision {

@@ -13,7 +13,9 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 
 use crate::cache::VerdictCache;
 use crate::config::Config;
-use crate::decision::{CacheUse, Decision, DenyReason, Outcome, Request, decide_detailed};
+use crate::decision::{
+    CacheUse, Decision, DenyReason, Outcome, Request, decide_detailed, decide_if_cached,
+};
 use crate::responses::REASONS;
 
 const XFCC: &str = "x-forwarded-client-cert";
@@ -193,15 +195,14 @@ impl HttpContext for Filter {
         };
         let config = &state.config;
         // Always first, in every mode and on every path: the upstream must only ever see the
-        // values this filter sets. The host removes every copy, whatever its letter case.
-        for name in config.forward.strip_list() {
-            if hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None).is_err() {
-                return deny(
-                    &state,
-                    &DenyReason::HostFailure("removing client-sent headers"),
-                    None,
-                );
-            }
+        // values this filter sets. One call reads the header names; only names the filter can
+        // set are then removed (the host removes every copy, whatever its letter case).
+        if strip_client_headers(config).is_err() {
+            return deny(
+                &state,
+                &DenyReason::HostFailure("removing client-sent headers"),
+                None,
+            );
         }
         let Ok(mut cache) = self.cache.try_borrow_mut() else {
             return deny(
@@ -248,6 +249,22 @@ impl HttpContext for Filter {
     }
 }
 
+/// Removes every client-sent copy of a header this filter can set. Reading the header map once
+/// costs one host call; removing each possible name blindly would cost one per name.
+fn strip_client_headers(config: &Config) -> Result<(), proxy_wasm::types::Status> {
+    let present = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)?;
+    let strip = config.forward.strip_list();
+    let mut removed: Vec<&str> = Vec::new();
+    for (name, _) in &present {
+        let target = strip.iter().find(|s| s.eq_ignore_ascii_case(name));
+        if let Some(target) = target.filter(|t| !removed.contains(&&***t)) {
+            hostcalls::set_map_value(MapType::HttpRequestHeaders, target, None)?;
+            removed.push(target);
+        }
+    }
+    Ok(())
+}
+
 fn property(path: &[&str], what: &'static str) -> Result<Option<Vec<u8>>, DenyReason> {
     hostcalls::get_property(path.to_vec()).map_err(|_| DenyReason::HostFailure(what))
 }
@@ -278,6 +295,31 @@ fn gather_and_decide(
     } else {
         Vec::new()
     };
+    // With the connection as the source, the certificate's digest (64 bytes) keys the verdict
+    // cache; on a hit the certificate itself (1-2 KB of PEM) is never fetched.
+    let digest = if needs.peer_certificate {
+        property(
+            &["connection", "sha256_peer_certificate_digest"],
+            "connection.sha256_peer_certificate_digest",
+        )?
+        .filter(|d| !d.is_empty())
+    } else {
+        None
+    };
+    let now = if digest.is_some() { now_seconds()? } else { 0 };
+    if let Some(digest) = &digest {
+        let request = Request {
+            path: &path,
+            method: &method,
+            authority: &authority,
+            peer_digest: Some(digest),
+            now,
+            ..Request::default()
+        };
+        if let Some(outcome) = decide_if_cached(config, &request, cache) {
+            return Ok((outcome, path));
+        }
+    }
     let certificate = if needs.peer_certificate {
         property(
             &["connection", "peer_certificate"],
@@ -298,13 +340,13 @@ fn gather_and_decide(
     } else {
         None
     };
-    let peer_digest = if xfcc.is_some() {
-        property(
+    let peer_digest = match (&xfcc, digest) {
+        (None, _) => None,
+        (Some(_), Some(d)) => Some(d),
+        (Some(_), None) => property(
             &["connection", "sha256_peer_certificate_digest"],
             "connection.sha256_peer_certificate_digest",
-        )?
-    } else {
-        None
+        )?,
     };
     let started = if certificate.is_some() || xfcc.is_some() {
         Some(hostcalls::get_current_time().map_err(|_| DenyReason::HostFailure("the clock"))?)
@@ -312,7 +354,7 @@ fn gather_and_decide(
         None
     };
     let now = match started.map(|t| t.duration_since(UNIX_EPOCH)) {
-        None => 0,
+        None => now,
         Some(Ok(d)) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Some(Err(_)) => return Err(DenyReason::HostFailure("the clock (before 1970)")),
     };
@@ -335,6 +377,13 @@ fn gather_and_decide(
         log_first_sight(started, &outcome, cache.len());
     }
     Ok((outcome, path))
+}
+
+fn now_seconds() -> Result<i64, DenyReason> {
+    let time = hostcalls::get_current_time().map_err(|_| DenyReason::HostFailure("the clock"))?;
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .map_err(|_| DenyReason::HostFailure("the clock (before 1970)"))
 }
 
 /// One line per certificate judged afresh (not per request): shows the cache working and what

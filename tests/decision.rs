@@ -281,3 +281,76 @@ fn cache_is_bounded_and_can_be_turned_off() {
         assert_eq!(cache.misses(), 5);
     }
 }
+
+#[test]
+fn a_cached_certificate_is_decided_from_the_connection_digest_alone() {
+    use client_cert_auth::decision::decide_if_cached;
+    use sha2::{Digest, Sha256};
+    let f = fixture();
+    let config = Config::default();
+    let mut cache = VerdictCache::new(16);
+    let digest: String = Sha256::digest(&f.valid.der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let by_digest = |cache: &mut VerdictCache, digest: &str| {
+        decide_if_cached(
+            &config,
+            &Request {
+                peer_digest: Some(digest.as_bytes()),
+                now: f.now,
+                ..Request::default()
+            },
+            cache,
+        )
+    };
+    assert!(
+        by_digest(&mut cache, &digest).is_none(),
+        "not cached yet: the certificate is needed"
+    );
+    let full = run_with(&config, &f, "/", Cert::Valid, &mut cache);
+    let fast = by_digest(&mut cache, &digest).expect("decided from the cache");
+    assert_eq!(fast.decision, full);
+    assert_eq!(
+        fast.certificate_sha256.map(|d| d.to_vec()),
+        Some(Sha256::digest(&f.valid.der).to_vec())
+    );
+    assert!(
+        by_digest(&mut cache, &digest.to_uppercase()).is_some(),
+        "hex case does not matter"
+    );
+    assert!(
+        by_digest(&mut cache, &"0".repeat(64)).is_none(),
+        "another certificate"
+    );
+    assert!(by_digest(&mut cache, "abc").is_none(), "not a digest");
+    // Later than the certificate's notAfter: the cached entry still has its dates checked.
+    let late = decide_if_cached(
+        &config,
+        &Request {
+            peer_digest: Some(digest.as_bytes()),
+            now: f.now + 400 * 86_400,
+            ..Request::default()
+        },
+        &mut cache,
+    )
+    .expect("cached");
+    assert!(matches!(
+        late.decision,
+        Decision::Deny(DenyReason::CertificateInvalid(CertError::Expired { .. }))
+    ));
+    let xfcc = Config::from_json(br#"{"certificateSource": "xfcc"}"#).unwrap();
+    assert!(
+        decide_if_cached(
+            &xfcc,
+            &Request {
+                peer_digest: Some(digest.as_bytes()),
+                now: f.now,
+                ..Request::default()
+            },
+            &mut cache
+        )
+        .is_none(),
+        "the XFCC source always reads the header"
+    );
+}
