@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test test-matrix fuzz soak lint tools size schema oci manifests clean
+.PHONY: all setup build certs run test test-matrix fuzz soak bench lint tools size schema oci manifests clean
 
 all: build
 
@@ -132,6 +132,21 @@ test-matrix: setup build
 SOAK_REQUESTS ?= 6000
 soak: setup build
 	cargo run --release --example soak -- $(SOAK_REQUESTS)
+
+## bench: micro benchmarks of the core, then Envoy with side-by-side listeners (no filter, no-op
+## wasm, Lua peer, native XFCC, this filter twice) under oha; writes BENCHMARKS.md
+OHA      := .tools/bin/oha
+NOOP     := benches/noop/target/wasm32-wasip1/release/noop_filter.wasm
+$(OHA):
+	cargo install oha --version 1.16.0 --locked --root .tools
+$(NOOP): benches/noop/src/lib.rs benches/noop/Cargo.toml
+	cargo build --release --target $(WASM_TARGET) --manifest-path benches/noop/Cargo.toml
+bench: setup build $(OHA) $(NOOP)
+	@mkdir -p target/bench
+	cargo run --quiet --example bench_certs -- target/bench/certs
+	cargo bench --bench core 2>&1 | tee target/bench/micro.txt
+	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
+	  --noop $(NOOP) --certs target/bench/certs --micro target/bench/micro.txt --out BENCHMARKS.md
 
 ## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
 schema:

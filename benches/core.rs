@@ -1,0 +1,108 @@
+//! Micro benchmarks of the core, natively (`cargo bench --bench core`, part of `make bench`):
+//! the decision on a cache hit, the full judgement of RSA-2048, P-256 and Ed25519 leaves with the
+//! trust check, path canonicalization and XFCC parsing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/common/pki.rs"]
+mod pki;
+
+use client_cert_auth::cache::VerdictCache;
+use client_cert_auth::config::Config;
+use client_cert_auth::decision::{Request, decide_detailed, decide_if_cached};
+use client_cert_auth::path::canonicalize;
+use client_cert_auth::xfcc::parse_single;
+use divan::{Bencher, black_box};
+use sha2::{Digest, Sha256};
+
+fn main() {
+    divan::main();
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn azure() -> Config {
+    Config::from_json(br#"{"clientCertMode": "Required", "clientCertExclusionPaths": "/public;/healthz"}"#)
+        .unwrap()
+}
+
+/// A cache hit through the connection digest: what most requests cost in the module.
+#[divan::bench]
+fn decision_cache_hit_by_digest(bencher: Bencher) {
+    let config = azure();
+    let leaf = pki::Ca::new("bench").client("alice");
+    let digest: String = Sha256::digest(&leaf.der).iter().map(|b| format!("{b:02x}")).collect();
+    let mut cache = VerdictCache::new(16);
+    let now = now();
+    let first = Request {
+        path: b"/api/orders?id=1",
+        peer_certificate: Some(leaf.cert_pem.as_bytes()),
+        now,
+        ..Request::default()
+    };
+    decide_detailed(&config, &first, &mut cache);
+    let hit = Request {
+        path: b"/api/orders?id=1",
+        peer_digest: Some(digest.as_bytes()),
+        now,
+        ..Request::default()
+    };
+    bencher.bench_local(|| decide_if_cached(&config, black_box(&hit), &mut cache));
+}
+
+/// A cache hit with the certificate in hand (decoding the PEM and hashing the DER).
+#[divan::bench]
+fn decision_cache_hit_with_pem(bencher: Bencher) {
+    let config = azure();
+    let leaf = pki::Ca::new("bench").client("alice");
+    let mut cache = VerdictCache::new(16);
+    let request = Request {
+        path: b"/api/orders?id=1",
+        peer_certificate: Some(leaf.cert_pem.as_bytes()),
+        now: now(),
+        ..Request::default()
+    };
+    decide_detailed(&config, &request, &mut cache);
+    bencher.bench_local(|| decide_detailed(&config, black_box(&request), &mut cache));
+}
+
+/// First sight: parse, chain check (signature verification) and identities, no cache.
+#[divan::bench(args = ["rsa2048", "p256", "ed25519"])]
+fn first_sight_with_trust(bencher: Bencher, alg: &str) {
+    let alg = match alg {
+        "rsa2048" => pki::Alg::Rsa2048,
+        "p256" => pki::Alg::EcdsaP256,
+        _ => pki::Alg::Ed25519,
+    };
+    let root = pki::Ca::root("bench root", alg);
+    let leaf = root.client_with("alice", alg, |_| {});
+    let json = serde_json::json!({"validation": {
+        "validateTrust": true,
+        "trustedCaCertificates": [root.cert_pem()],
+        "identities": [{"commonName": "alice"}]
+    }});
+    let config = Config::from_json(json.to_string().as_bytes()).unwrap();
+    let request = Request {
+        peer_certificate: Some(leaf.cert_pem.as_bytes()),
+        now: now(),
+        ..Request::default()
+    };
+    bencher.bench_local(|| decide_detailed(&config, black_box(&request), &mut VerdictCache::new(0)));
+}
+
+#[divan::bench(args = ["/api/orders/42?x=1", "/public/a/b/c/d/e/f.html", "/public/%2e%2e/admin"])]
+fn path_canonicalization(path: &str) -> Option<String> {
+    canonicalize(black_box(path.as_bytes()))
+}
+
+#[divan::bench]
+fn xfcc_parsing(bencher: Bencher) {
+    let leaf = pki::Ca::new("bench").client("alice");
+    let cert = leaf.cert_pem.replace('\n', "%0A").replace(' ', "%20").replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let value = format!(
+        "By=spiffe://cluster.local/ns/a/sa/b;Hash={};Cert=\"{cert}\";Subject=\"CN=alice,O=demo\";URI=;DNS=a.example",
+        "ab".repeat(32)
+    );
+    bencher.bench_local(|| parse_single(black_box(value.as_bytes())));
+}
