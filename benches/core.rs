@@ -23,8 +23,10 @@ fn now() -> i64 {
 }
 
 fn azure() -> Config {
-    Config::from_json(br#"{"clientCertMode": "Required", "clientCertExclusionPaths": "/public;/healthz"}"#)
-        .unwrap()
+    Config::from_json(
+        br#"{"clientCertMode": "Required", "clientCertExclusionPaths": "/public;/healthz"}"#,
+    )
+    .unwrap()
 }
 
 /// A cache hit through the connection digest: what most requests cost in the module.
@@ -32,7 +34,10 @@ fn azure() -> Config {
 fn decision_cache_hit_by_digest(bencher: Bencher) {
     let config = azure();
     let leaf = pki::Ca::new("bench").client("alice");
-    let digest: String = Sha256::digest(&leaf.der).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = Sha256::digest(&leaf.der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let mut cache = VerdictCache::new(16);
     let now = now();
     let first = Request {
@@ -88,7 +93,8 @@ fn first_sight_with_trust(bencher: Bencher, alg: &str) {
         now: now(),
         ..Request::default()
     };
-    bencher.bench_local(|| decide_detailed(&config, black_box(&request), &mut VerdictCache::new(0)));
+    bencher
+        .bench_local(|| decide_detailed(&config, black_box(&request), &mut VerdictCache::new(0)));
 }
 
 #[divan::bench(args = ["/api/orders/42?x=1", "/public/a/b/c/d/e/f.html", "/public/%2e%2e/admin"])]
@@ -99,7 +105,13 @@ fn path_canonicalization(path: &str) -> Option<String> {
 #[divan::bench]
 fn xfcc_parsing(bencher: Bencher) {
     let leaf = pki::Ca::new("bench").client("alice");
-    let cert = leaf.cert_pem.replace('\n', "%0A").replace(' ', "%20").replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let cert = leaf
+        .cert_pem
+        .replace('\n', "%0A")
+        .replace(' ', "%20")
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
     let value = format!(
         "By=spiffe://cluster.local/ns/a/sa/b;Hash={};Cert=\"{cert}\";Subject=\"CN=alice,O=demo\";URI=;DNS=a.example",
         "ab".repeat(32)

@@ -11,7 +11,9 @@ use std::path::Path;
 use time::{Duration, OffsetDateTime};
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "target/bench/certs".to_string());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/bench/certs".to_string());
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir).unwrap();
     let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
@@ -26,10 +28,17 @@ fn main() {
     let now = OffsetDateTime::now_utc();
     let leaves = [
         ("client-p256", p256.client("bench-p256")),
-        ("client-rsa", rsa.client_with("bench-rsa", pki::Alg::Rsa2048, |_| {})),
+        (
+            "client-rsa",
+            rsa.client_with("bench-rsa", pki::Alg::Rsa2048, |_| {}),
+        ),
         (
             "expired",
-            p256.client_between("bench-old", now - Duration::days(9), now - Duration::days(1)),
+            p256.client_between(
+                "bench-old",
+                now - Duration::days(9),
+                now - Duration::days(1),
+            ),
         ),
     ];
     for (stem, leaf) in leaves {

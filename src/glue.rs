@@ -197,13 +197,16 @@ impl HttpContext for Filter {
         // Always first, in every mode and on every path: the upstream must only ever see the
         // values this filter sets. One call reads the header names; only names the filter can
         // set are then removed (the host removes every copy, whatever its letter case).
-        if strip_client_headers(config).is_err() {
-            return deny(
-                &state,
-                &DenyReason::HostFailure("removing client-sent headers"),
-                None,
-            );
-        }
+        let headers = match strip_client_headers(config) {
+            Ok(headers) => headers,
+            Err(_) => {
+                return deny(
+                    &state,
+                    &DenyReason::HostFailure("removing client-sent headers"),
+                    None,
+                );
+            }
+        };
         let Ok(mut cache) = self.cache.try_borrow_mut() else {
             return deny(
                 &state,
@@ -211,7 +214,7 @@ impl HttpContext for Filter {
                 None,
             );
         };
-        let (outcome, path) = match gather_and_decide(config, &mut cache) {
+        let (outcome, path) = match gather_and_decide(config, &headers, &mut cache) {
             Ok(result) => result,
             Err(reason) => return deny(&state, &reason, None),
         };
@@ -251,7 +254,10 @@ impl HttpContext for Filter {
 
 /// Removes every client-sent copy of a header this filter can set. Reading the header map once
 /// costs one host call; removing each possible name blindly would cost one per name.
-fn strip_client_headers(config: &Config) -> Result<(), proxy_wasm::types::Status> {
+/// Returns the request's headers as they were before the strip: the decision reads the
+/// pseudo-headers and XFCC from them, which saves a host call each (on Envoy, the first call
+/// in a request that returns data costs microseconds; see BENCHMARKS.md).
+fn strip_client_headers(config: &Config) -> Result<Headers, proxy_wasm::types::Status> {
     let present = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)?;
     let strip = config.forward.strip_list();
     let mut removed: Vec<&str> = Vec::new();
@@ -262,36 +268,49 @@ fn strip_client_headers(config: &Config) -> Result<(), proxy_wasm::types::Status
             removed.push(target);
         }
     }
-    Ok(())
+    Ok(Headers(present))
+}
+
+/// The request headers, read once.
+struct Headers(Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    /// The value of a header; every copy joined with ", " when it was sent more than once
+    /// (as HTTP allows for list-valued headers), so ambiguity stays visible to the decision.
+    fn get(&self, name: &str) -> Option<Vec<u8>> {
+        let mut values = self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let first = values.next()?.1.clone();
+        Some(values.fold(first, |mut acc, (_, v)| {
+            acc.extend_from_slice(b", ");
+            acc.extend_from_slice(v);
+            acc
+        }))
+    }
 }
 
 fn property(path: &[&str], what: &'static str) -> Result<Option<Vec<u8>>, DenyReason> {
     hostcalls::get_property(path.to_vec()).map_err(|_| DenyReason::HostFailure(what))
 }
 
-fn header(name: &str, what: &'static str) -> Result<Option<Vec<u8>>, DenyReason> {
-    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name)
-        .map_err(|_| DenyReason::HostFailure(what))
-}
-
 /// Reads what the decision needs, skipping host calls the configuration makes unnecessary.
 fn gather_and_decide(
     config: &Config,
+    headers: &Headers,
     cache: &mut VerdictCache,
 ) -> Result<(Outcome, Vec<u8>), DenyReason> {
     let needs = config.needs();
     let path = if needs.path {
-        header(":path", "the request path")?.unwrap_or_default()
+        headers.get(":path").unwrap_or_default()
     } else {
         Vec::new()
     };
     let method = if needs.method {
-        header(":method", "the request method")?.unwrap_or_default()
+        headers.get(":method").unwrap_or_default()
     } else {
         Vec::new()
     };
     let authority = if needs.authority {
-        header(":authority", "the request host")?.unwrap_or_default()
+        headers.get(":authority").unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -329,7 +348,7 @@ fn gather_and_decide(
         None
     };
     let xfcc = if needs.xfcc && certificate.is_none() {
-        header(XFCC, "x-forwarded-client-cert")?
+        headers.get(XFCC)
     } else {
         None
     };
