@@ -144,7 +144,8 @@ $(NOOP): benches/noop/src/lib.rs benches/noop/Cargo.toml
 bench: setup build $(OHA) $(NOOP)
 	@mkdir -p target/bench
 	cargo run --quiet --example bench_certs -- target/bench/certs
-	cargo bench --bench core 2>&1 | tee target/bench/micro.txt
+	cargo bench --profile bench-native --bench core > target/bench/micro.txt 2> target/bench/micro.err || { cat target/bench/micro.err; exit 1; }
+	@cat target/bench/micro.txt
 	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
 	  --noop $(NOOP) --certs target/bench/certs --micro target/bench/micro.txt --out BENCHMARKS.md
 

@@ -284,6 +284,21 @@ def main():
         f"P-256 {judged[1] if len(judged) > 1 else '?'} us",
         "",
     ]
+    lines += [
+        "## Where the time goes",
+        "",
+        "Measured with a probe module that makes chosen host calls and nothing else, in the same",
+        "setup (2026-11-29): on Envoy 1.40 with V8, the first host call of a request that returns",
+        "data costs about 3.5-4 us of the worker's time, whatever the size of the data (the",
+        "64-byte certificate digest costs as much as the 1-2 KB PEM); later calls of the same kind",
+        "in the request are cheap (~0.4 us), calls that return nothing (set, remove, time, metrics)",
+        "cost 0.2-0.4 us. The filter needs at least the header map (to strip forged headers, and",
+        "for the path) and the certificate's digest (for the verdict cache): about 7-9 us per",
+        "request, against ~26 us for the whole no-op request here, which bounds the filter near",
+        "0.75-0.8x the no-op module. The decision itself is ~0.14 us natively on a cache hit",
+        "(micro benchmarks below) and ~0.25 us in the module.",
+        "",
+    ]
     if args.micro and os.path.exists(args.micro):
         lines += ["## Micro benchmarks (native, `cargo bench --bench core`)", "", "```",
                   open(args.micro).read().strip(), "```", ""]
