@@ -300,7 +300,7 @@ def main():
         "",
     ]
     if args.micro and os.path.exists(args.micro):
-        lines += ["## Micro benchmarks (native, `cargo bench --bench core`)", "", "```",
+        lines += ["## Micro benchmarks (native, `cargo bench --profile bench-native --bench core`)", "", "```",
                   open(args.micro).read().strip(), "```", ""]
     open(args.out, "w").write("\n".join(lines))
     print("\n".join(lines))
