@@ -6,6 +6,7 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use client_cert_auth::cert::{CertError, LeafCertificate, MAX_CERTIFICATE_PEM_BYTES};
+use client_cert_auth::xfcc::envoy_url_encode;
 use common::pki::{Ca, unix};
 use time::{Duration, OffsetDateTime};
 
@@ -20,22 +21,6 @@ fn pem_of(der: &[u8]) -> String {
         "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
         lines.join("\n")
     )
-}
-
-/// What Envoy's URL encoding does to a PEM: newline, space, '+', '/', '=' escaped.
-fn envoy_url_encode(pem: &str) -> String {
-    let mut out = String::new();
-    for c in pem.chars() {
-        match c {
-            '\n' => out.push_str("%0A"),
-            ' ' => out.push_str("%20"),
-            '+' => out.push_str("%2B"),
-            '/' => out.push_str("%2F"),
-            '=' => out.push_str("%3D"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[test]

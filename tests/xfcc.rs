@@ -7,7 +7,7 @@ use client_cert_auth::cache::VerdictCache;
 use client_cert_auth::cert::CertError;
 use client_cert_auth::config::Config;
 use client_cert_auth::decision::{Decision, DenyReason, Request, decide};
-use client_cert_auth::xfcc::{XfccError, parse_single};
+use client_cert_auth::xfcc::{XfccError, envoy_url_encode, parse_single};
 use common::pki::{Alg, Ca, unix};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -59,16 +59,6 @@ fn parser_rejects_every_ambiguity() {
     }
 }
 
-/// What Envoy's connection manager writes: URL-encoded PEM (newline, space, +, /, = escaped).
-fn url_encode(pem: &str) -> String {
-    pem.replace('%', "%25")
-        .replace('\n', "%0A")
-        .replace(' ', "%20")
-        .replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D")
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -114,7 +104,7 @@ fn xfcc_source_forwards_a_bound_certificate_and_refuses_what_cannot_be_trusted()
     let sha = hex(&Sha256::digest(&leaf.der));
     let good = format!(
         "By=spiffe://gw;Hash={sha};Cert=\"{}\";Subject=\"CN=alice\"",
-        url_encode(&leaf.cert_pem)
+        envoy_url_encode(&leaf.cert_pem)
     );
 
     let d = decide_xfcc(&c, Some(&good), Some(true), Some(&sha));
@@ -152,11 +142,11 @@ fn xfcc_source_forwards_a_bound_certificate_and_refuses_what_cannot_be_trusted()
         None
     )));
     // Injection: a second element, a second Cert, a Cert smuggled inside a quoted value.
-    let two = format!("{good},Cert=\"{}\"", url_encode(&other.cert_pem));
+    let two = format!("{good},Cert=\"{}\"", envoy_url_encode(&other.cert_pem));
     assert!(untrusted(&decide_xfcc(&c, Some(&two), Some(true), None)));
-    let dup = format!("{good};Cert=\"{}\"", url_encode(&other.cert_pem));
+    let dup = format!("{good};Cert=\"{}\"", envoy_url_encode(&other.cert_pem));
     assert!(untrusted(&decide_xfcc(&c, Some(&dup), Some(true), None)));
-    let smuggled = format!("Subject=\"x;Cert={}\"", url_encode(&other.cert_pem));
+    let smuggled = format!("Subject=\"x;Cert={}\"", envoy_url_encode(&other.cert_pem));
     assert!(
         untrusted(&decide_xfcc(&c, Some(&smuggled), Some(true), None)),
         "no Cert key at all"
@@ -182,7 +172,7 @@ fn xfcc_chain_serves_as_intermediates_for_the_trust_check() {
         "validation": {"validateTrust": true, "trustedCaCertificates": [root.cert_pem()]}
     });
     let c = Config::from_json(config.to_string().as_bytes()).unwrap();
-    let without = format!("Cert=\"{}\"", url_encode(&leaf.cert_pem));
+    let without = format!("Cert=\"{}\"", envoy_url_encode(&leaf.cert_pem));
     assert!(matches!(
         decide_xfcc(&c, Some(&without), Some(true), None),
         Decision::Deny(DenyReason::CertificateInvalid(CertError::Untrusted { .. }))
@@ -191,8 +181,8 @@ fn xfcc_chain_serves_as_intermediates_for_the_trust_check() {
     let chain = format!("{}{}", leaf.cert_pem, inter.cert_pem());
     let with = format!(
         "Cert=\"{}\";Chain=\"{}\"",
-        url_encode(&leaf.cert_pem),
-        url_encode(&chain)
+        envoy_url_encode(&leaf.cert_pem),
+        envoy_url_encode(&chain)
     );
     assert!(matches!(
         decide_xfcc(&c, Some(&with), Some(true), None),
@@ -206,7 +196,7 @@ fn auto_source_prefers_the_connection_property() {
     let leaf = ca.client("alice");
     let other = ca.client("bob");
     let c = Config::from_json(br#"{"certificateSource": "auto"}"#).unwrap();
-    let xfcc = format!("Cert=\"{}\"", url_encode(&other.cert_pem));
+    let xfcc = format!("Cert=\"{}\"", envoy_url_encode(&other.cert_pem));
     let d = decide(
         &c,
         &Request {

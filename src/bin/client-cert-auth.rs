@@ -16,6 +16,7 @@ use client_cert_auth::config::Config;
 use client_cert_auth::config::Source;
 use client_cert_auth::decision::{Decision, FORWARDED_HEADER, Request, decide};
 use client_cert_auth::rfc3339;
+use client_cert_auth::xfcc::envoy_url_encode;
 
 const USAGE: &str = "usage:
   client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
@@ -123,22 +124,6 @@ fn parse_check_args(args: &[String]) -> Result<CheckArgs, Fatal> {
         return Err(Fatal(format!("--config is required\n{USAGE}")));
     }
     Ok(out)
-}
-
-/// Envoy's URL encoding of a PEM in XFCC: newline, space, '+', '/', '=' escaped.
-fn envoy_url_encode(pem: &str) -> String {
-    let mut out = String::with_capacity(pem.len() + 64);
-    for c in pem.chars() {
-        match c {
-            '\n' => out.push_str("%0A"),
-            ' ' => out.push_str("%20"),
-            '+' => out.push_str("%2B"),
-            '/' => out.push_str("%2F"),
-            '=' => out.push_str("%3D"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The PEM certificates of a bundle, as DER.
