@@ -247,13 +247,13 @@ fn scope<'c>(config: &'c Config, request: &Request<'_>) -> Result<Scope<'c>, Out
     let host = if needs.authority {
         request_host(request.authority)
     } else {
-        String::new()
+        Some(String::new())
     };
     let selection = select(
         &config.rules,
         config.mode,
         canonical.as_deref(),
-        &host,
+        host.as_deref(),
         request.method,
     );
     if selection.mode == Mode::Disabled {

@@ -149,6 +149,26 @@ impl Forward {
         &self.strip
     }
 
+    /// Whether a client-sent header must be removed: one of [`Forward::strip_list`], in any
+    /// letter case, and also with `_` for `-` (`X_ARR_ClientCert`), which CGI-style upstreams
+    /// read as the same header.
+    pub fn must_strip(&self, name: &str) -> bool {
+        let same = |a: &str, b: &str| {
+            a.len() == b.len()
+                && a.bytes().zip(b.bytes()).all(|(x, y)| {
+                    let norm = |c: u8| {
+                        if c == b'_' {
+                            b'-'
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    };
+                    norm(x) == norm(y)
+                })
+        };
+        self.strip.iter().any(|s| same(s, name))
+    }
+
     /// The headers for a valid certificate (computed once per certificate).
     pub fn headers_for(&self, leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Header> {
         let mut out = Vec::new();

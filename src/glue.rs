@@ -259,13 +259,11 @@ impl HttpContext for Filter {
 /// in a request that returns data costs microseconds; see BENCHMARKS.md).
 fn strip_client_headers(config: &Config) -> Result<Headers, proxy_wasm::types::Status> {
     let present = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)?;
-    let strip = config.forward.strip_list();
     let mut removed: Vec<&str> = Vec::new();
     for (name, _) in &present {
-        let target = strip.iter().find(|s| s.eq_ignore_ascii_case(name));
-        if let Some(target) = target.filter(|t| !removed.contains(&&***t)) {
-            hostcalls::set_map_value(MapType::HttpRequestHeaders, target, None)?;
-            removed.push(target);
+        if config.forward.must_strip(name) && !removed.contains(&name.as_str()) {
+            hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None)?;
+            removed.push(name);
         }
     }
     Ok(Headers(present))

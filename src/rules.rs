@@ -3,11 +3,12 @@
 //!
 //! A rule matches on path prefix (whole segments), exact path, host (exact or `*.` wildcard,
 //! port ignored, case-insensitive) and method; every condition given must hold. Paths use the
-//! same canonical form as the exclusion paths. When the request path is ambiguous (see
-//! [`crate::path`]), a path condition can neither be said to hold nor not to hold; then every
-//! rule that could match is a candidate, up to the first one without a path condition, and the
-//! strictest candidate decides (its mode, and the identities of every candidate must be met).
-//! A crafted path can therefore never select a weaker rule.
+//! same canonical form as the exclusion paths (an exact path ignores a trailing slash). When the
+//! request path is ambiguous (see [`crate::path`]) or the host is not a plain `host[:port]`, such
+//! a condition can neither be said to hold nor not to hold; then every rule that could match is
+//! a candidate, up to the first one that surely matches, and the strictest candidate decides
+//! (its mode, and the identities of every candidate must be met). A crafted path or host can
+//! therefore never select a weaker rule.
 
 use std::fmt;
 
@@ -120,19 +121,36 @@ fn host_pattern(raw: &str) -> Result<HostMatch, RuleError> {
 }
 
 /// The host of an `:authority`, lower case, without port or trailing dot.
-pub fn request_host(authority: &[u8]) -> String {
-    let text = String::from_utf8_lossy(authority).to_ascii_lowercase();
-    let host = if text.starts_with('[') {
-        text.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
+/// `None` when the authority is not a plain `host[:port]` (a host condition is then
+/// ambiguous, like an ambiguous path, and can never select a weaker rule).
+pub fn request_host(authority: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(authority).ok()?.to_ascii_lowercase();
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        let ok = !inside.is_empty()
+            && inside
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        if !ok {
+            return None;
+        }
+        (format!("[{inside}]"), after.strip_prefix(':'))
     } else {
-        text.rsplit_once(':')
-            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(text.clone(), |(h, _)| h.to_string())
+        match text.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (text.clone(), None),
+        }
     };
-    host.trim_end_matches('.').to_string()
+    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let host = host.strip_suffix('.').unwrap_or(&host).to_string();
+    let plain = host.starts_with('[')
+        || (!host.is_empty()
+            && host.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }));
+    plain.then_some(host)
 }
 
 impl Rule {
@@ -202,20 +220,26 @@ impl Rule {
     }
 
     /// Host and method conditions.
-    fn matches_host_and_method(&self, host: &str, method: &[u8]) -> bool {
-        let host_ok = self.hosts.is_empty()
-            || self.hosts.iter().any(|h| match h {
-                HostMatch::Exact(name) => host == name,
-                HostMatch::Suffix(suffix) => {
-                    host.len() > suffix.len() && host.ends_with(suffix.as_str())
-                }
-            });
-        let method_ok = self.methods.is_empty()
+    /// The host condition; `None` when the rule has one and the host is ambiguous.
+    fn matches_host(&self, host: Option<&str>) -> Option<bool> {
+        if self.hosts.is_empty() {
+            return Some(true);
+        }
+        let host = host?;
+        Some(self.hosts.iter().any(|h| match h {
+            HostMatch::Exact(name) => host == name,
+            HostMatch::Suffix(suffix) => {
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
+        }))
+    }
+
+    fn matches_method(&self, method: &[u8]) -> bool {
+        self.methods.is_empty()
             || self
                 .methods
                 .iter()
-                .any(|m| m.as_bytes().eq_ignore_ascii_case(method));
-        host_ok && method_ok
+                .any(|m| m.as_bytes().eq_ignore_ascii_case(method))
     }
 
     /// The path condition against a canonical path; `None` when the path is ambiguous and
@@ -225,7 +249,15 @@ impl Rule {
             (PathMatch::Any, _) => Some(true),
             (_, None) => None,
             (PathMatch::Prefix(prefix), Some(path)) => Some(under_prefix(path, prefix)),
-            (PathMatch::Exact(exact), Some(path)) => Some(path == exact),
+            // A trailing slash does not make another path here (frameworks serve `/login/`
+            // as `/login`), so it cannot step around an exact rule.
+            (PathMatch::Exact(exact), Some(path)) => {
+                let trimmed = match path.strip_suffix('/') {
+                    Some(t) if !t.is_empty() => t,
+                    _ => path,
+                };
+                Some(trimmed == exact)
+            }
         }
     }
 
@@ -255,30 +287,32 @@ pub struct Selection<'r> {
     pub identities: Vec<Option<&'r [Identity]>>,
 }
 
-/// Applies the rules to a request. `canonical` is the canonical path (`None` if ambiguous).
+/// Applies the rules to a request. `canonical` is the canonical path and `host` the
+/// authority's host (`None` when ambiguous).
 pub fn select<'r>(
     rules: &'r [Rule],
     default_mode: Mode,
     canonical: Option<&str>,
-    host: &str,
+    host: Option<&str>,
     method: &[u8],
 ) -> Selection<'r> {
     let mut candidates: Vec<(Mode, Option<&'r [Identity]>)> = Vec::new();
     let mut settled = false;
     for rule in rules {
-        if !rule.matches_host_and_method(host, method) {
+        if !rule.matches_method(method) {
             continue;
         }
-        match rule.matches_path(canonical) {
-            Some(true) => {
-                candidates.push((rule.mode, rule.identities.as_deref()));
-                settled = true;
-                break;
-            }
-            Some(false) => {}
-            // Ambiguous: this rule may apply; keep looking for one that surely does.
-            None => candidates.push((rule.mode, rule.identities.as_deref())),
+        let host = rule.matches_host(host);
+        let path = rule.matches_path(canonical);
+        if host == Some(false) || path == Some(false) {
+            continue;
         }
+        candidates.push((rule.mode, rule.identities.as_deref()));
+        if host == Some(true) && path == Some(true) {
+            settled = true;
+            break;
+        }
+        // Ambiguous: this rule may apply; keep looking for one that surely does.
     }
     if !settled {
         candidates.push((default_mode, None));

@@ -57,6 +57,11 @@ fn forged(mut call: Call<'_>) -> Call<'_> {
         call = call.header(&format!("{name}: forged-{i}"));
         call = call.header(&format!("{}: forged-lower-{i}", name.to_ascii_lowercase()));
         call = call.header(&format!("{}: forged-upper-{i}", name.to_ascii_uppercase()));
+        // CGI-style upstreams read `X_ARR_ClientCert` as `X-ARR-ClientCert`.
+        call = call.header(&format!(
+            "{}: forged-underscore-{i}",
+            name.replace('-', "_")
+        ));
     }
     call
 }

@@ -23,7 +23,7 @@ fn mode_for(config: &Config, path: &str, host: &str, method: &str) -> Mode {
         &config.rules,
         config.mode,
         canonical.as_deref(),
-        &request_host(host.as_bytes()),
+        request_host(host.as_bytes()).as_deref(),
         method.as_bytes(),
     )
     .mode
@@ -51,7 +51,7 @@ fn first_matching_rule_decides_by_path_host_and_method() {
         ),
         ("/administrator", "www.contoso.com", "POST", Mode::Disabled),
         ("/login", "www.contoso.com", "GET", Mode::Optional),
-        ("/login/", "www.contoso.com", "GET", Mode::Disabled),
+        ("/login/", "www.contoso.com", "GET", Mode::Optional),
         ("/login?next=/", "www.contoso.com", "GET", Mode::Optional),
         ("/login/x", "www.contoso.com", "GET", Mode::Disabled),
         ("/anything", "api.contoso.com", "GET", Mode::Required),
@@ -95,6 +95,34 @@ fn ambiguous_paths_never_select_a_weaker_rule() {
     assert_eq!(mode_for(&c, "/admin/x", "h", "GET"), Mode::Required);
     assert_eq!(mode_for(&c, "/health", "h", "GET"), Mode::Disabled);
     assert_eq!(mode_for(&c, "/other", "h", "GET"), Mode::Optional);
+}
+
+#[test]
+fn malformed_hosts_never_select_a_weaker_rule() {
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [{"hosts": ["api.contoso.com"], "mode": "Required"}]
+    }));
+    for host in [
+        "api.contoso.com:443:443",
+        "api.contoso.com:x",
+        "api.contoso.com:",
+        "api.contoso.com/evil",
+        "api contoso.com",
+        "api..contoso.com",
+        "[zz::1]",
+        "",
+    ] {
+        assert_eq!(mode_for(&c, "/x", host, "GET"), Mode::Required, "{host:?}");
+    }
+    for (host, mode) in [
+        ("api.contoso.com:8443", Mode::Required),
+        ("www.contoso.com", Mode::Optional),
+        ("[::1]:8443", Mode::Optional),
+        ("127.0.0.1", Mode::Optional),
+    ] {
+        assert_eq!(mode_for(&c, "/x", host, "GET"), mode, "{host:?}");
+    }
 }
 
 #[test]
