@@ -219,7 +219,7 @@ impl LeafCertificate {
             common_names: cert
                 .subject()
                 .iter_common_name()
-                .filter_map(|cn| cn.as_str().ok().map(|s| s.trim().to_string()))
+                .filter_map(|cn| cn.as_str().ok().map(|s| trim_ascii(s).to_string()))
                 .collect(),
             subject: Dn::from_x509(cert.subject()),
             issuer: Dn::from_x509(cert.issuer()),
@@ -262,6 +262,11 @@ impl LeafCertificate {
     pub fn arr_header_value(&self) -> String {
         STANDARD.encode(&self.der)
     }
+}
+
+/// Trims ASCII whitespace only: a name padded with other Unicode spaces is another name.
+pub(crate) fn trim_ascii(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_whitespace())
 }
 
 /// The date check on its own, so a cached verdict can apply it without the certificate.

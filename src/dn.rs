@@ -148,7 +148,7 @@ impl Dn {
             .map(|a| {
                 let value = a
                     .as_str()
-                    .map(|s| s.trim().to_string())
+                    .map(|s| crate::cert::trim_ascii(s).to_string())
                     .unwrap_or_else(|_| "\u{0}<non-string value>".to_string());
                 (a.attr_type().to_id_string(), value)
             })

@@ -155,7 +155,7 @@ pub fn strip_leading_zeros(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn text(attribute: &'static str, value: &str) -> Result<String, IdentityError> {
-    let v = value.trim();
+    let v = crate::cert::trim_ascii(value);
     if v.is_empty() {
         return Err(IdentityError::Empty { attribute });
     }

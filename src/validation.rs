@@ -121,6 +121,8 @@ struct Crl {
     crl: CertRevocationList<'static>,
     /// nextUpdate, Unix seconds (None: no nextUpdate in the CRL).
     next_update: Option<i64>,
+    /// The issuer's name, DER.
+    issuer: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -252,11 +254,13 @@ impl Validation {
                 return Err(err("has trailing bytes after the CRL".into()));
             }
             let next_update = parsed.next_update().map(|t| t.timestamp());
+            let issuer = parsed.issuer().as_raw().to_vec();
             let crl = OwnedCertRevocationList::from_der(&der)
                 .map_err(|e| err(format!("not usable: {e:?}")))?;
             compiled_crls.push(Crl {
                 crl: CertRevocationList::Owned(crl),
                 next_update,
+                issuer,
             });
         }
         let mut identities = Vec::new();
@@ -441,11 +445,6 @@ impl Validation {
             .ok_or_else(|| CertError::Untrusted {
                 detail: "the trust anchor found is not a configured one".into(),
             })?;
-        if at < anchor.not_before || at > anchor.not_after {
-            return Err(CertError::Untrusted {
-                detail: "the trusted CA certificate is outside its validity period".into(),
-            });
-        }
         let mut fresh_from = anchor.not_before;
         let mut fresh_until = anchor.not_after;
         let mut issuer_sha1 = anchor.sha1.clone();
@@ -461,8 +460,30 @@ impl Validation {
                 fresh_until = fresh_until.min(parsed.validity().not_after.timestamp());
             }
         }
+        // webpki judged the path at `at`, which differs from `now` only when a leaf date check
+        // is off or the skew allows; the CA certificates and the issuer's CRL must still be
+        // valid now.
+        if now < fresh_from || now > fresh_until {
+            return Err(CertError::Untrusted {
+                detail: "a CA certificate of the path is outside its validity period".into(),
+            });
+        }
         if let Some(crls) = &trust.crls {
-            for next in crls.iter().filter_map(|c| c.next_update) {
+            let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
+                .map(|(_, c)| c.issuer().as_raw().to_vec())
+                .unwrap_or_default();
+            for crl in crls {
+                let Some(next) = crl.next_update else {
+                    continue;
+                };
+                if crl.issuer == leaf_issuer && now > next {
+                    return Err(CertError::RevocationUnknown {
+                        detail: format!(
+                            "the issuer's CRL expired at {}",
+                            crate::rfc3339::format(next)
+                        ),
+                    });
+                }
                 fresh_until = fresh_until.min(next);
             }
         }

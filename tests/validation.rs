@@ -458,3 +458,55 @@ fn validation_configuration_errors_name_the_field() {
         );
     }
 }
+
+#[test]
+fn a_disabled_leaf_date_check_does_not_excuse_an_expired_crl_or_ca() {
+    let root = Ca::new("root");
+    let t = OffsetDateTime::now_utc();
+    let old = root.client_with("old", Alg::EcdsaP256, |p| {
+        p.not_before = t - Duration::days(30);
+        p.not_after = t - Duration::days(20);
+        p.serial_number = Some(SerialNumber::from(5u64));
+    });
+    let mut v = trust(&[&root], &[]);
+    v["validateNotAfter"] = json!(false);
+    assert_eq!(
+        judge(&config(v.clone()), &old, now()),
+        Ok(()),
+        "dates off, no revocation"
+    );
+    // The issuer's CRL was valid when the leaf was, but has expired since.
+    v["validateRevocation"] = json!(true);
+    v["crls"] = json!([root.crl(&[], t - Duration::days(10))]);
+    assert!(
+        matches!(
+            judge(&config(v.clone()), &old, now()),
+            Err(CertError::RevocationUnknown { .. })
+        ),
+        "an expired CRL still fails closed"
+    );
+    v["crls"] = json!([root.crl(&[], t + Duration::days(10))]);
+    assert_eq!(
+        judge(&config(v), &old, now()),
+        Ok(()),
+        "a current CRL vouches for it"
+    );
+}
+
+#[test]
+fn names_padded_with_unicode_spaces_are_other_names() {
+    let root = Ca::new("root");
+    let padded = root.client("ops\u{00a0}");
+    let plain = root.client("ops");
+    let c = config(json!({"identities": [{"commonName": "ops"}]}));
+    assert_eq!(judge(&c, &plain, now()), Ok(()));
+    assert_eq!(
+        judge(&c, &padded, now()),
+        Err(CertError::IdentityNotMatched)
+    );
+    let dn = config(json!({"identities": [{"subject": "CN=ops, O=client-cert-auth demo"}]}));
+    assert_eq!(
+        judge(&dn, &padded, now()),
+        Err(CertError::IdentityNotMatched)
+    );
+}
