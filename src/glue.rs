@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
@@ -136,6 +136,10 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         self.state = None;
+        // Follow the host's log level, so debug lines cost nothing unless asked for.
+        if let Ok(level) = hostcalls::get_log_level() {
+            proxy_wasm::set_log_level(level);
+        }
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
@@ -403,9 +407,29 @@ fn now_seconds() -> Result<i64, DenyReason> {
         .map_err(|_| DenyReason::HostFailure("the clock (before 1970)"))
 }
 
-/// One line per certificate judged afresh (not per request): shows the cache working and what
-/// the full check costs.
+thread_local! {
+    /// The second of the last first-sight line at info level.
+    static LAST_FIRST_SIGHT_LOG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// One line per certificate judged afresh, showing the cache at work and what the full check
+/// costs: at info level at most once a second (with more distinct certificates than the cache
+/// holds it would otherwise be a line per request), every time at debug level. The
+/// `cache_misses` counter counts them all.
 fn log_first_sight(started: Option<SystemTime>, outcome: &Outcome, cached: usize) {
+    let second = started
+        .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let info_due = LAST_FIRST_SIGHT_LOG.with(|last| {
+        let due = second > last.get();
+        if due {
+            last.set(second);
+        }
+        due
+    });
+    if !info_due && !log::log_enabled!(log::Level::Debug) {
+        return;
+    }
     let elapsed = started
         .and_then(|s| hostcalls::get_current_time().ok()?.duration_since(s).ok())
         .map_or(0, |d| d.as_micros());
@@ -413,9 +437,14 @@ fn log_first_sight(started: Option<SystemTime>, outcome: &Outcome, cached: usize
         Decision::Forward { .. } => "accepted",
         _ => "not accepted",
     };
-    info!(
+    let line = format!(
         "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {verdict} ({cached} cached)"
     );
+    if info_due {
+        info!("{line}");
+    } else {
+        debug!("{line}");
+    }
 }
 
 /// Printable ASCII only, quotes and backslashes escaped, at most 256 bytes: safe in a log line.

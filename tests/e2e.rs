@@ -495,7 +495,11 @@ fn validation_in_envoy_trusts_revokes_matches_identities_and_caches_verdicts() {
     }
     // Five distinct certificates (plus one expired one per protocol round, each fresh) were
     // judged afresh once each; every repeat came from the cache.
-    let misses = log.matches("verdict cache miss").count();
+    assert!(
+        log.contains("verdict cache miss: certificate judged in"),
+        "first sight logged"
+    );
+    let misses = envoy.counter("wasmcustom.client_cert_auth.cache_misses") as usize;
     assert_eq!(
         misses,
         5 + 2,
