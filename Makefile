@@ -65,7 +65,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := config path xfcc certificate decision
 CARGO_FUZZ   := .tools/bin/cargo-fuzz
 $(CARGO_FUZZ):
-	@rustup toolchain list | grep -q '^nightly' || { echo "cargo fuzz needs the nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	cargo install cargo-fuzz --version 0.13.2 --locked --root .tools
 fuzz: $(CARGO_FUZZ) certs
 	@mkdir -p fuzz/corpus/certificate fuzz/corpus/decision
