@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test test-matrix fuzz soak bench lint tools size schema oci manifests clean
+.PHONY: all setup build certs run test test-matrix fuzz soak bench lint .wasm-target .nightly tools size schema oci manifests clean
 
 all: build
 
@@ -64,10 +64,11 @@ test: setup build lint tools
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := config path xfcc certificate decision
 CARGO_FUZZ   := .tools/bin/cargo-fuzz
-$(CARGO_FUZZ):
+.nightly:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+$(CARGO_FUZZ):
 	cargo install cargo-fuzz --version 0.13.2 --locked --root .tools
-fuzz: $(CARGO_FUZZ) certs
+fuzz: .nightly $(CARGO_FUZZ) certs
 	@mkdir -p fuzz/corpus/certificate fuzz/corpus/decision
 	@cp .demo-certs/*.pem fuzz/corpus/certificate/
 	@mkdir -p target/fuzz-logs
