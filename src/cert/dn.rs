@@ -148,7 +148,7 @@ impl Dn {
             .map(|a| {
                 let value = a
                     .as_str()
-                    .map(|s| crate::cert::trim_ascii(s).to_string())
+                    .map(|s| crate::text::trim_ascii(s).to_string())
                     .unwrap_or_else(|_| "\u{0}<non-string value>".to_string());
                 (a.attr_type().to_id_string(), value)
             })
@@ -230,10 +230,10 @@ fn unescape(bytes: &[u8], i: usize) -> Result<(u8, usize), DnError> {
     ) {
         return Ok((c, i + 2));
     }
-    let hi = crate::path::hex_value(c).ok_or(DnError::BadEscape)?;
+    let hi = crate::text::hex_value(c).ok_or(DnError::BadEscape)?;
     let lo = bytes
         .get(i + 2)
-        .and_then(|&b| crate::path::hex_value(b))
+        .and_then(|&b| crate::text::hex_value(b))
         .ok_or(DnError::BadEscape)?;
     Ok(((hi << 4) | lo, i + 3))
 }

@@ -6,33 +6,22 @@
 use std::fmt;
 
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
-use serde::Deserialize;
 use sha1::{Digest, Sha1};
 use webpki::{
     CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
     RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use crate::cert::{CertError, DatePolicy, LeafCertificate, pem_to_der};
-use crate::crypto::ALGORITHMS;
-use crate::identity::{CertFacts, Identity, IdentityError, RawIdentity};
+use crate::cert::{CertFacts, DatePolicy, LeafCertificate, pem_to_der};
+use crate::config::RawValidation;
+use crate::outcome::CertError;
+use crate::text::rfc3339;
 
-/// The `validation` object as written.
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawValidation {
-    pub validate_not_before: Option<bool>,
-    pub validate_not_after: Option<bool>,
-    pub clock_skew_seconds: Option<u32>,
-    pub validate_trust: Option<bool>,
-    pub trusted_ca_certificates: Option<Vec<String>>,
-    pub intermediate_certificates: Option<Vec<String>>,
-    pub validate_revocation: Option<bool>,
-    pub crls: Option<Vec<String>>,
-    pub require_client_auth_eku: Option<bool>,
-    pub identities: Option<Vec<RawIdentity>>,
-}
+pub mod crypto;
+use crypto::ALGORITHMS;
+mod identity;
+
+pub use identity::{Attr, Identity, IdentityError};
 
 /// Why the `validation` object was refused. [`ValidationConfigError::field`] names the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -480,7 +469,7 @@ impl Validation {
                     return Err(CertError::RevocationUnknown {
                         detail: format!(
                             "the issuer's CRL expired at {}",
-                            crate::rfc3339::format(next)
+                            rfc3339::format(next)
                         ),
                     });
                 }

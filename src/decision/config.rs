@@ -1,123 +1,52 @@
-//! Plugin configuration: the JSON the user writes, and the validated form the filter runs on.
+//! The compiled configuration the decision runs on.
 //!
 //! Parsing happens in two steps, once, at configure time: serde reads the JSON into
-//! [`RawConfig`] (camelCase names, unknown keys refused at every level), then
-//! [`Config::from_json`] checks every value and compiles it (mode resolved, exclusion paths split
-//! and normalised). Any problem is a [`ConfigError`] that names the field and quotes the value;
-//! the glue refuses to start on it, so the filter never runs half-configured.
+//! [`RawConfig`] (the configuration language, [`crate::config`]), then [`Config::from_json`]
+//! checks every value and compiles it: mode resolved, exclusion paths split and normalised,
+//! rules, certificates and CRLs parsed, header names and replies fixed, and which request
+//! inputs a request needs ([`Needs`]) worked out. Any problem is a [`ConfigError`] that names
+//! the field and quotes the value; the glue refuses to start on it, so the filter never runs
+//! half-configured.
 
 use std::fmt;
 
-use serde::Deserialize;
-
-use crate::cache::DEFAULT_CAPACITY;
-use crate::forward::{Forward, ForwardConfigError, RawForward};
-use crate::path::{ExclusionPaths, PathEntryError};
-use crate::responses::{RawResponses, Responses, ResponsesError};
-use crate::rules::{RawRule, Rule, RuleError};
-use crate::validation::{RawValidation, Validation, ValidationConfigError};
+use crate::config::{MODE_NAMES, RawConfig, Source};
+use crate::decision::cache::DEFAULT_CAPACITY;
+use crate::outcome::DenyReason;
+use crate::output::{Forward, ForwardConfigError, Reply, Responses, ResponsesError};
+use crate::scope::Mode;
+use crate::scope::path::{ExclusionPaths, PathEntryError};
+use crate::scope::rules::{Rule, RuleError};
+use crate::validation::{Validation, ValidationConfigError};
 
 /// The largest `cacheSize` accepted.
 pub const MAX_CACHE_SIZE: usize = 1_000_000;
 
-/// The configuration exactly as written by the user.
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawConfig {
-    /// `false` turns enforcement and forwarding off (only the header strip remains).
-    pub client_cert_enabled: Option<bool>,
-    /// `Required` | `Optional` | `OptionalInteractiveUser` | `Ignore`, any letter case.
-    pub client_cert_mode: Option<String>,
-    /// `"/a;/b,/c"` as Azure writes it, or `["/a", "/b"]`.
-    pub client_cert_exclusion_paths: Option<RawPathList>,
-    /// APIM-style certificate validation.
-    pub validation: Option<RawValidation>,
-    /// Certificates whose verdict is remembered (0 turns the cache off).
-    pub cache_size: Option<usize>,
-    /// Ordered per-route rules; the first that matches decides the mode.
-    pub rules: Option<Vec<RawRule>>,
-    /// `connection` (default) | `xfcc` | `auto`.
-    pub certificate_source: Option<String>,
-    /// Remove `x-forwarded-client-cert` before the upstream (default: true when XFCC can be
-    /// the source).
-    pub strip_xfcc: Option<bool>,
-    /// What the upstream receives.
-    pub forward: Option<RawForward>,
-    /// Local replies per reason.
-    pub responses: Option<RawResponses>,
+/// Which request inputs the configuration needs, so no request reads more than it must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// `:path` (exclusions or rules look at it).
+    pub path: bool,
+    /// `:method` (a rule has `methods`).
+    pub method: bool,
+    /// `:authority` (a rule has `hosts`).
+    pub authority: bool,
+    /// The connection's certificate (source `connection` or `auto`).
+    pub peer_certificate: bool,
+    /// `x-forwarded-client-cert` (source `xfcc` or `auto`).
+    pub xfcc: bool,
 }
 
-/// Where the client certificate comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// Envoy's `connection.peer_certificate` property (Envoy >= 1.38).
-    Connection,
-    /// `x-forwarded-client-cert`, as set by this proxy's connection manager (`SANITIZE_SET`).
-    Xfcc,
-    /// The connection property when present, else XFCC.
-    Auto,
-}
-
-/// Azure stores exclusion paths as one delimited string; JSON users may prefer an array.
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "a string of paths separated by ';' or ',', or an array of strings"
-)]
-pub enum RawPathList {
-    Delimited(String),
-    List(Vec<String>),
-}
-
-impl RawPathList {
-    /// The entries, trimmed, empty ones dropped.
-    fn entries(&self) -> Vec<&str> {
-        let all: Vec<&str> = match self {
-            RawPathList::Delimited(s) => s.split([';', ',']).collect(),
-            RawPathList::List(v) => v.iter().map(String::as_str).collect(),
-        };
-        all.into_iter()
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .collect()
-    }
-}
-
-/// What the filter enforces outside exclusion paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `clientCertEnabled: false` or `Ignore`: strip the client's header, nothing else.
-    Disabled,
-    /// A valid certificate is needed; missing or invalid is answered with 401.
-    Required,
-    /// No certificate passes without the header; an invalid one is answered with 401.
-    Optional,
-    /// Same as [`Mode::Optional`] at the HTTP layer (Azure differs only in the TLS prompt).
-    OptionalInteractiveUser,
-}
-
-impl Mode {
-    const NAMES: &'static str = "Required, Optional, OptionalInteractiveUser, Ignore";
-
-    pub(crate) fn parse(value: &str) -> Option<Mode> {
-        match value.to_ascii_lowercase().as_str() {
-            "required" => Some(Mode::Required),
-            "optional" => Some(Mode::Optional),
-            "optionalinteractiveuser" => Some(Mode::OptionalInteractiveUser),
-            "ignore" => Some(Mode::Disabled),
-            _ => None,
-        }
-    }
-
-    /// The name used in logs and documentation.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Disabled => "Ignore",
-            Mode::Required => "Required",
-            Mode::Optional => "Optional",
-            Mode::OptionalInteractiveUser => "OptionalInteractiveUser",
+impl Needs {
+    fn of(enabled: bool, mode: Mode, rules: &[Rule], exclusions: &ExclusionPaths, source: Source) -> Needs {
+        let active =
+            enabled && (mode != Mode::Disabled || rules.iter().any(|r| r.mode != Mode::Disabled));
+        Needs {
+            path: active && (!exclusions.is_empty() || !rules.is_empty()),
+            method: active && rules.iter().any(Rule::uses_method),
+            authority: active && rules.iter().any(Rule::uses_host),
+            peer_certificate: active && source != Source::Xfcc,
+            xfcc: active && source != Source::Connection,
         }
     }
 }
@@ -127,6 +56,8 @@ impl Mode {
 pub struct Config {
     /// `clientCertEnabled`; when false nothing but the header strip happens, rules included.
     pub enabled: bool,
+    /// The request inputs a request needs under this configuration.
+    pub needs: Needs,
     /// The mode of requests no rule matches (`Disabled` for `Ignore` or when not enabled).
     pub mode: Mode,
     pub exclusions: ExclusionPaths,
@@ -143,6 +74,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             enabled: true,
+            needs: Needs {
+                peer_certificate: true,
+                ..Needs::default()
+            },
             mode: Mode::Required,
             exclusions: ExclusionPaths::default(),
             rules: Vec::new(),
@@ -185,10 +120,6 @@ pub enum ConfigError {
         index: usize,
         problem: RuleError,
     },
-    /// `certificateSource` is not a known source.
-    UnknownSource {
-        value: String,
-    },
     Forward(ForwardConfigError),
     Responses(ResponsesError),
 }
@@ -203,7 +134,7 @@ impl fmt::Display for ConfigError {
             ConfigError::UnknownMode { value } => write!(
                 f,
                 "clientCertMode: unknown mode {value:?}, expected one of {}",
-                Mode::NAMES
+                MODE_NAMES.join(", ")
             ),
             ConfigError::ExclusionPath {
                 index,
@@ -218,10 +149,6 @@ impl fmt::Display for ConfigError {
                 )
             }
             ConfigError::Rule { index, problem } => write!(f, "rules[{index}].{problem}"),
-            ConfigError::UnknownSource { value } => write!(
-                f,
-                "certificateSource: unknown source {value:?}, expected connection, xfcc or auto"
-            ),
             ConfigError::Forward(e) => e.fmt(f),
             ConfigError::Responses(e) => e.fmt(f),
         }
@@ -304,16 +231,7 @@ impl Config {
                     .map_err(|problem| ConfigError::Rule { index, problem })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let source = match raw.certificate_source.as_deref() {
-            None | Some("connection") => Source::Connection,
-            Some("xfcc") => Source::Xfcc,
-            Some("auto") => Source::Auto,
-            Some(other) => {
-                return Err(ConfigError::UnknownSource {
-                    value: other.to_string(),
-                });
-            }
-        };
+        let source = raw.certificate_source.unwrap_or(Source::Connection);
         let strip_xfcc = raw.strip_xfcc.unwrap_or(source != Source::Connection);
         let forward =
             Forward::compile(&raw.forward.unwrap_or_default()).map_err(ConfigError::Forward)?;
@@ -321,6 +239,7 @@ impl Config {
             .map_err(ConfigError::Responses)?;
         Ok(Config {
             enabled,
+            needs: Needs::of(enabled, mode, &rules, &exclusions, source),
             mode,
             exclusions,
             rules,
@@ -331,5 +250,12 @@ impl Config {
             forward,
             responses,
         })
+    }
+}
+
+impl Config {
+    /// The reply for a denial.
+    pub fn reply(&self, reason: &DenyReason) -> &Reply {
+        self.responses.reply(reason)
     }
 }

@@ -21,6 +21,8 @@
 
 use std::fmt;
 
+use crate::text::hex_value;
+
 /// Why an exclusion entry was refused at configure time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathEntryError {
@@ -156,14 +158,4 @@ pub fn canonicalize(raw: &[u8]) -> Option<String> {
         }
     }
     Some(out)
-}
-
-/// The value of one hexadecimal digit.
-pub(crate) fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }

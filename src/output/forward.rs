@@ -9,18 +9,19 @@ use std::rc::Rc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 use x509_parser::x509::X509Name;
 
-use crate::cert::{CertError, LeafCertificate};
-use crate::decision::PassReason;
-use crate::rfc3339;
+use crate::cert::LeafCertificate;
+use crate::config::RawForward;
+use crate::outcome::{CertError, Header, PassReason};
+use crate::text::{hex_lower, hex_upper, rfc3339};
 
 pub const DEFAULT_ARR_HEADER: &str = "x-arr-clientcert";
 pub const DEFAULT_INFO_PREFIX: &str = "x-client-cert-";
 const RFC9440_CERT: &str = "client-cert";
 const RFC9440_CHAIN: &str = "client-cert-chain";
-const INFO_SUFFIXES: [&str; 8] = [
+/// The informational headers about the certificate, after the prefix.
+const INFO_SUFFIXES: [&str; 7] = [
     "subject",
     "issuer",
     "serial",
@@ -28,19 +29,17 @@ const INFO_SUFFIXES: [&str; 8] = [
     "sha256",
     "not-before",
     "not-after",
-    "verify",
 ];
+/// The informational header with the verification result, after the prefix.
+const VERIFY_SUFFIX: &str = "verify";
 
-/// The `forward` object as written.
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawForward {
-    pub arr_client_cert: Option<bool>,
-    pub arr_header_name: Option<String>,
-    pub rfc9440: Option<bool>,
-    pub info_headers: Option<bool>,
-    pub info_header_prefix: Option<String>,
+/// The full names of the informational headers.
+#[derive(Debug, Clone)]
+struct InfoNames {
+    /// In [`INFO_SUFFIXES`] order.
+    facts: [Rc<str>; 7],
+    /// `SUCCESS`, `FAILED:<reason>` or `NONE`.
+    verify: Rc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,15 +58,12 @@ impl fmt::Display for ForwardConfigError {
     }
 }
 
-/// A header to set: lower-case name, value.
-pub type Header = (Rc<str>, String);
-
 /// The compiled forwarding settings.
 #[derive(Debug, Clone)]
 pub struct Forward {
     arr: Option<Rc<str>>,
     rfc9440: bool,
-    info: Option<[Rc<str>; 8]>,
+    info: Option<InfoNames>,
     /// Every header name this filter can set under this configuration, plus the Azure default:
     /// removed from every client request.
     strip: Vec<Rc<str>>,
@@ -128,14 +124,18 @@ impl Forward {
                 .as_deref()
                 .unwrap_or(DEFAULT_INFO_PREFIX),
         )?;
-        let info_names: [Rc<str>; 8] = INFO_SUFFIXES.map(|s| Rc::from(format!("{prefix}{s}")));
+        let info_names = InfoNames {
+            facts: INFO_SUFFIXES.map(|s| Rc::from(format!("{prefix}{s}"))),
+            verify: Rc::from(format!("{prefix}{VERIFY_SUFFIX}")),
+        };
         let mut strip: Vec<Rc<str>> = vec![Rc::clone(&arr_name)];
         if &*arr_name != DEFAULT_ARR_HEADER {
             strip.push(Rc::from(DEFAULT_ARR_HEADER));
         }
         strip.push(Rc::from(RFC9440_CERT));
         strip.push(Rc::from(RFC9440_CHAIN));
-        strip.extend(info_names.iter().cloned());
+        strip.extend(info_names.facts.iter().cloned());
+        strip.push(Rc::clone(&info_names.verify));
         Ok(Forward {
             arr: raw.arr_client_cert.unwrap_or(true).then_some(arr_name),
             rfc9440: raw.rfc9440.unwrap_or(false),
@@ -189,10 +189,10 @@ impl Forward {
             }
         }
         if let Some(names) = &self.info {
-            let info = info_values(leaf);
-            for (name, value) in names.iter().zip(info) {
+            for (name, value) in names.facts.iter().zip(info_values(leaf)) {
                 out.push((Rc::clone(name), value));
             }
+            out.push((Rc::clone(&names.verify), "SUCCESS".to_string()));
         }
         out
     }
@@ -209,7 +209,7 @@ impl Forward {
                 "NONE".to_string()
             }
         };
-        vec![(Rc::clone(&names[7]), value)]
+        vec![(Rc::clone(&names.verify), value)]
     }
 }
 
@@ -218,8 +218,8 @@ pub fn failed(e: &CertError) -> String {
     format!("FAILED:{}", e.kind())
 }
 
-fn info_values(leaf: &LeafCertificate) -> [String; 8] {
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+/// The values of the informational headers, in [`INFO_SUFFIXES`] order.
+fn info_values(leaf: &LeafCertificate) -> [String; 7] {
     let (subject, issuer) = match x509_parser::parse_x509_certificate(&leaf.der) {
         Ok((_, cert)) => (rfc4514(cert.subject()), rfc4514(cert.issuer())),
         Err(_) => (String::new(), String::new()),
@@ -227,12 +227,11 @@ fn info_values(leaf: &LeafCertificate) -> [String; 8] {
     [
         subject,
         issuer,
-        hex(&leaf.facts.serial),
-        hex(&leaf.facts.sha1),
-        hex(&leaf.facts.sha256),
+        hex_upper(&leaf.facts.serial),
+        hex_upper(&leaf.facts.sha1),
+        hex_upper(&leaf.facts.sha256),
         rfc3339::format(leaf.not_before),
         rfc3339::format(leaf.not_after),
-        "SUCCESS".to_string(),
     ]
 }
 
@@ -265,14 +264,7 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
                     };
                     let value = match attr.as_str() {
                         Ok(s) => escape_value(s),
-                        Err(_) => format!(
-                            "#{}",
-                            attr.attr_value()
-                                .data
-                                .iter()
-                                .map(|b| format!("{b:02x}"))
-                                .collect::<String>()
-                        ),
+                        Err(_) => format!("#{}", hex_lower(attr.attr_value().data)),
                     };
                     format!("{key}={value}")
                 })

@@ -12,24 +12,10 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-
-use crate::config::Mode;
-use crate::identity::{Identity, IdentityError, RawIdentity};
-use crate::path::{PathEntryError, canonical_entry, under_prefix};
-
-/// One rule as written.
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawRule {
-    pub path_prefix: Option<String>,
-    pub path_exact: Option<String>,
-    pub hosts: Option<Vec<String>>,
-    pub methods: Option<Vec<String>>,
-    pub mode: String,
-    pub identities: Option<Vec<RawIdentity>>,
-}
+use crate::config::{MODE_NAMES, RawRule};
+use crate::scope::Mode;
+use crate::scope::path::{PathEntryError, canonical_entry, under_prefix};
+use crate::validation::{Identity, IdentityError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleError {
@@ -64,7 +50,8 @@ impl fmt::Display for RuleError {
             RuleError::Method(m) => write!(f, "methods: {m:?} is not an HTTP method token"),
             RuleError::Mode(m) => write!(
                 f,
-                "mode: unknown mode {m:?}, expected one of Required, Optional, OptionalInteractiveUser, Ignore"
+                "mode: unknown mode {m:?}, expected one of {}",
+                MODE_NAMES.join(", ")
             ),
             RuleError::Identity { index, problem } => match problem.attribute() {
                 Some(attr) => write!(f, "identities[{index}].{attr}: {problem}"),
@@ -270,15 +257,6 @@ impl Rule {
     }
 }
 
-/// How strict a mode is: Required > Optional modes > disabled.
-fn strictness(mode: Mode) -> u8 {
-    match mode {
-        Mode::Disabled => 0,
-        Mode::Optional | Mode::OptionalInteractiveUser => 1,
-        Mode::Required => 2,
-    }
-}
-
 /// What the rules decided for one request: the mode, and which identity lists must be met
 /// (`None` in the list stands for the global identities).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,7 +298,7 @@ pub fn select<'r>(
     let mode = candidates
         .iter()
         .map(|(m, _)| *m)
-        .max_by_key(|m| strictness(*m))
+        .max_by_key(|m| m.strictness())
         .unwrap_or(default_mode);
     Selection {
         mode,

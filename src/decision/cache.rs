@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
-use crate::forward::Header;
-use crate::identity::CertFacts;
+use crate::cert::CertFacts;
+use crate::outcome::Header;
 use crate::validation::Verdict;
 
 /// Entries kept when the configuration does not say (about 3 KB each).

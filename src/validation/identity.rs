@@ -5,38 +5,9 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
-
-use crate::dn::{Dn, DnError};
-
-/// One identity as written in the configuration (APIM's attribute names, camelCase).
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawIdentity {
-    /// SHA-1 of the certificate's DER, hex; case, colons and spaces ignored.
-    pub thumbprint: Option<String>,
-    /// SHA-256 of the certificate's DER, hex.
-    pub thumbprint_sha256: Option<String>,
-    /// Base64 of the SHA-256 of the SubjectPublicKeyInfo (Envoy's `verify_certificate_spki`).
-    pub spki_sha256: Option<String>,
-    /// Serial number, hex; case, colons, spaces and leading zeros ignored.
-    pub serial_number: Option<String>,
-    /// Subject common name, exact.
-    pub common_name: Option<String>,
-    /// Subject DN (see [`crate::dn`] for the rule).
-    pub subject: Option<String>,
-    /// A DNS name SAN entry (ASCII case-insensitive).
-    pub dns_name: Option<String>,
-    /// A URI SAN entry, exact.
-    pub uri: Option<String>,
-    /// An email (rfc822Name) SAN entry; the domain part is case-insensitive.
-    pub email: Option<String>,
-    /// Issuer DN.
-    pub issuer_subject: Option<String>,
-    /// SHA-1 of the issuing CA certificate found by the trust check, hex.
-    pub issuer_thumbprint: Option<String>,
-}
+use crate::cert::{CertFacts, Dn, DnError, normalize_email, strip_leading_zeros};
+use crate::config::RawIdentity;
+use crate::text::{hex_decode, trim_ascii};
 
 /// One normalized attribute test.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,29 +104,17 @@ fn hex(attribute: &'static str, value: &str, len: Option<usize>) -> Result<Vec<u
         .bytes()
         .filter(|b| !matches!(b, b':' | b' '))
         .collect();
-    if digits.is_empty() || !digits.len().is_multiple_of(2) {
-        return Err(err());
-    }
-    let mut out = Vec::with_capacity(digits.len() / 2);
-    for pair in digits.chunks(2) {
-        let hi = crate::path::hex_value(pair[0]).ok_or_else(err)?;
-        let lo = crate::path::hex_value(pair[1]).ok_or_else(err)?;
-        out.push((hi << 4) | lo);
-    }
+    let out = hex_decode(&digits)
+        .filter(|out| !out.is_empty())
+        .ok_or_else(err)?;
     if len.is_some_and(|n| n != out.len()) {
         return Err(err());
     }
     Ok(out)
 }
 
-/// Serial numbers compare without leading zero bytes (DER adds one for the sign).
-pub fn strip_leading_zeros(bytes: &[u8]) -> Vec<u8> {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    bytes[first..].to_vec()
-}
-
 fn text(attribute: &'static str, value: &str) -> Result<String, IdentityError> {
-    let v = crate::cert::trim_ascii(value);
+    let v = trim_ascii(value);
     if v.is_empty() {
         return Err(IdentityError::Empty { attribute });
     }
@@ -168,14 +127,6 @@ fn dn(attribute: &'static str, value: &str) -> Result<Dn, IdentityError> {
         value: value.to_string(),
         problem,
     })
-}
-
-/// Email addresses: local part exact, domain ASCII case-insensitive.
-pub fn normalize_email(value: &str) -> String {
-    match value.rsplit_once('@') {
-        Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
-        None => value.to_string(),
-    }
 }
 
 impl Identity {
@@ -262,24 +213,4 @@ impl Identity {
                 .is_some_and(|t| t.as_slice() == v.as_slice()),
         })
     }
-}
-
-/// What identity rules can look at, extracted once per certificate.
-#[derive(Debug, Clone, Default)]
-pub struct CertFacts {
-    pub sha1: Vec<u8>,
-    pub sha256: Vec<u8>,
-    pub spki_sha256: Vec<u8>,
-    /// Without leading zero bytes.
-    pub serial: Vec<u8>,
-    pub common_names: Vec<String>,
-    pub subject: Dn,
-    pub issuer: Dn,
-    /// Lower case.
-    pub dns_names: Vec<String>,
-    pub uris: Vec<String>,
-    /// Domain part lower case.
-    pub emails: Vec<String>,
-    /// SHA-1 of the issuing CA certificate, when the trust check found it.
-    pub issuer_ca_sha1: Option<Vec<u8>>,
 }

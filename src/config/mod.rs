@@ -1,0 +1,333 @@
+//! The configuration language: the JSON the user writes, as serde types, in one place.
+//!
+//! Every field's doc comment is its description in the published JSON Schema
+//! (`schema/client-cert-auth.schema.json`, generated from these types by `make schema`).
+//! Unknown keys are refused at every level (`deny_unknown_fields`), so a misspelt key can never
+//! silently turn a check off. Closed sets are serde enums; the mode is a string matched in any
+//! letter case, which the schema expresses as a pattern.
+//!
+//! These types hold what was written, nothing more. Each layer compiles its part into the form
+//! it runs on (`scope`, `validation`, `output`), and [`crate::decision::Config`] assembles the
+//! whole once, at configure time.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The plugin configuration exactly as written.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(title = "client-cert-auth plugin configuration"))]
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawConfig {
+    /// `false` turns enforcement and forwarding off: only the removal of client-sent copies of
+    /// the forwarded headers remains (Azure's `clientCertEnabled`). Default `true`.
+    pub client_cert_enabled: Option<bool>,
+    /// What is enforced outside exclusion paths: `Required`, `Optional`,
+    /// `OptionalInteractiveUser` or `Ignore` (disabled), in any letter case (Azure's
+    /// `clientCertMode`). Default `Required`.
+    #[cfg_attr(feature = "schemars", schemars(schema_with = "mode_schema"))]
+    pub client_cert_mode: Option<String>,
+    /// Paths that never need a certificate (Azure's `clientCertExclusionPaths`): a string split
+    /// on `;` and `,` as Azure writes it (`"/public;/healthz"`), or an array of paths. Matched
+    /// case-insensitively on whole segments; an ambiguous request path is never excluded.
+    pub client_cert_exclusion_paths: Option<RawPathList>,
+    /// API Management style certificate validation: dates, trust chain, revocation, extended
+    /// key usage, identities. Default: validity dates only.
+    pub validation: Option<RawValidation>,
+    /// How many certificates' verdicts (and forwarded header values) each worker remembers,
+    /// at most 1,000,000; 0 turns the cache off. Default 1024.
+    pub cache_size: Option<usize>,
+    /// Ordered per-route rules: the first rule that surely matches a request decides its mode
+    /// and identities; requests no rule matches use `clientCertMode`.
+    pub rules: Option<Vec<RawRule>>,
+    /// Where the client certificate comes from. Default `connection`.
+    pub certificate_source: Option<Source>,
+    /// Remove `x-forwarded-client-cert` before the upstream. Default `true` when XFCC can be the
+    /// source (`xfcc`, `auto`), `false` otherwise.
+    pub strip_xfcc: Option<bool>,
+    /// The headers the upstream receives about the certificate. Default: `X-ARR-ClientCert` only.
+    pub forward: Option<RawForward>,
+    /// The local replies to denied requests. Default: 401 with a plain-text line.
+    pub responses: Option<RawResponses>,
+}
+
+/// Where the client certificate comes from.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Envoy's `connection.peer_certificate` property (Envoy >= 1.38).
+    Connection,
+    /// `x-forwarded-client-cert`, as this proxy's connection manager writes it with
+    /// `forward_client_cert_details: SANITIZE_SET`.
+    Xfcc,
+    /// The connection property when present, else XFCC.
+    Auto,
+}
+
+/// The names `clientCertMode` and a rule's `mode` accept, in any letter case.
+pub const MODE_NAMES: [&str; 4] = ["Required", "Optional", "OptionalInteractiveUser", "Ignore"];
+
+/// A mode is a string matched in any letter case; the schema says so with a pattern that
+/// spells every letter both ways, so an unknown mode fails schema validation.
+#[cfg(feature = "schemars")]
+fn mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let either_case = |name: &str| -> String {
+        name.chars()
+            .map(|c| {
+                format!(
+                    "[{}{}]",
+                    c.to_ascii_uppercase(),
+                    c.to_ascii_lowercase()
+                )
+            })
+            .collect()
+    };
+    let names: Vec<String> = MODE_NAMES.iter().map(|n| either_case(n)).collect();
+    schemars::json_schema!({
+        "type": "string",
+        "pattern": format!("^({})$", names.join("|")),
+        "examples": MODE_NAMES,
+    })
+}
+
+/// Exclusion paths: Azure stores them as one delimited string; JSON users may prefer an array.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a string of paths separated by ';' or ',', or an array of strings"
+)]
+pub enum RawPathList {
+    /// Paths separated by `;` or `,`, as Azure writes them.
+    Delimited(String),
+    /// One path per element.
+    List(Vec<String>),
+}
+
+impl RawPathList {
+    /// The entries, trimmed, empty ones dropped.
+    pub fn entries(&self) -> Vec<&str> {
+        let all: Vec<&str> = match self {
+            RawPathList::Delimited(s) => s.split([';', ',']).collect(),
+            RawPathList::List(v) => v.iter().map(String::as_str).collect(),
+        };
+        all.into_iter()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
+}
+
+/// The `validation` object: API Management's `validate-client-certificate`, in Envoy.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawValidation {
+    /// Refuse a certificate before its `notBefore` (inclusive bound, to the second). Default `true`.
+    pub validate_not_before: Option<bool>,
+    /// Refuse a certificate after its `notAfter` (inclusive bound, to the second). Default `true`.
+    pub validate_not_after: Option<bool>,
+    /// Clock skew tolerated by both date checks, in seconds. Default 0.
+    pub clock_skew_seconds: Option<u32>,
+    /// The leaf must chain, by signature, to one of `trustedCaCertificates`, through
+    /// `intermediateCertificates` or presented intermediates if needed. Default `false`.
+    pub validate_trust: Option<bool>,
+    /// Trust anchors, one PEM certificate each. Needed by `validateTrust`.
+    pub trusted_ca_certificates: Option<Vec<String>>,
+    /// Intermediate CA certificates available for path building, one PEM certificate each.
+    pub intermediate_certificates: Option<Vec<String>>,
+    /// Refuse a leaf listed in its issuer's CRL; no CRL of the issuer, or an expired one,
+    /// refuses too. Needs `validateTrust` and `crls`. Default `false`.
+    pub validate_revocation: Option<bool>,
+    /// Certificate revocation lists, one PEM `X509 CRL` each. Only with `validateRevocation`.
+    pub crls: Option<Vec<String>>,
+    /// The leaf must carry an extended key usage that allows clientAuth (or
+    /// anyExtendedKeyUsage). Default `false`.
+    pub require_client_auth_eku: Option<bool>,
+    /// At least one identity must match (every attribute of it); empty means any certificate.
+    pub identities: Option<Vec<RawIdentity>>,
+}
+
+/// One identity, with API Management's attribute names: every attribute given must match.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawIdentity {
+    /// SHA-1 of the certificate's DER, 40 hex digits; case, colons and spaces ignored.
+    pub thumbprint: Option<String>,
+    /// SHA-256 of the certificate's DER, 64 hex digits; case, colons and spaces ignored.
+    pub thumbprint_sha256: Option<String>,
+    /// Base64 of the SHA-256 of the SubjectPublicKeyInfo (Envoy's `verify_certificate_spki`).
+    pub spki_sha256: Option<String>,
+    /// Serial number in hex; case, colons, spaces and leading zeros ignored.
+    pub serial_number: Option<String>,
+    /// A subject common name, exact after trimming ASCII whitespace.
+    pub common_name: Option<String>,
+    /// The subject distinguished name: the same attributes in any order, values exact
+    /// (`CN=alice, O=Contoso` or `O=Contoso,CN=alice`).
+    pub subject: Option<String>,
+    /// A DNS name subjectAltName entry, ASCII case-insensitive.
+    pub dns_name: Option<String>,
+    /// A URI subjectAltName entry, exact (a SPIFFE ID, for example).
+    pub uri: Option<String>,
+    /// An email (rfc822Name) subjectAltName entry: local part exact, domain case-insensitive.
+    pub email: Option<String>,
+    /// The issuer distinguished name, compared like `subject`.
+    pub issuer_subject: Option<String>,
+    /// SHA-1 of the issuing CA certificate the trust check found, 40 hex digits. Needs
+    /// `validateTrust`.
+    pub issuer_thumbprint: Option<String>,
+}
+
+/// One rule: conditions, and the mode (and identities) that apply when they hold.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRule {
+    /// The canonical request path is this path or under it, on a segment boundary
+    /// (`/admin` matches `/admin/x`, not `/administrator`). Not with `pathExact`.
+    pub path_prefix: Option<String>,
+    /// The canonical request path is exactly this (query and a trailing slash ignored).
+    /// Not with `pathPrefix`.
+    pub path_exact: Option<String>,
+    /// Any of these hosts (`:authority`, case-insensitive); `*.example.com` matches names under
+    /// `example.com`.
+    pub hosts: Option<Vec<String>>,
+    /// Any of these methods, case-insensitive.
+    pub methods: Option<Vec<String>>,
+    /// The mode when the rule applies: `Required`, `Optional`, `OptionalInteractiveUser` or
+    /// `Ignore`, in any letter case.
+    #[cfg_attr(feature = "schemars", schemars(schema_with = "mode_schema"))]
+    pub mode: String,
+    /// Identities for this rule instead of `validation.identities`: at least one must match.
+    pub identities: Option<Vec<RawIdentity>>,
+}
+
+/// The `forward` object: what the upstream receives about a valid certificate.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawForward {
+    /// Forward base64 of the leaf's DER, as Azure App Service does. Default `true`.
+    pub arr_client_cert: Option<bool>,
+    /// The header that carries it. Default `X-ARR-ClientCert`.
+    pub arr_header_name: Option<String>,
+    /// Forward RFC 9440 `Client-Cert` (and `Client-Cert-Chain` when a chain was presented).
+    /// Default `false`.
+    pub rfc9440: Option<bool>,
+    /// Forward informational headers (subject, issuer, serial, thumbprints, dates, and the
+    /// verification result). Default `false`.
+    pub info_headers: Option<bool>,
+    /// The prefix of the informational headers. Default `X-Client-Cert-`.
+    pub info_header_prefix: Option<String>,
+}
+
+/// The `responses` object: a preset, and a reply per class or reason that overrides it.
+/// A reason's entry wins over its class (`missing`, `invalid`), which wins over the preset.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawResponses {
+    /// The starting point. Default `default`.
+    pub preset: Option<Preset>,
+    /// No certificate where one is required.
+    pub missing: Option<RawReply>,
+    /// Every refused certificate, unless its reason has its own entry.
+    pub invalid: Option<RawReply>,
+    /// The certificate does not decode.
+    pub malformed: Option<RawReply>,
+    /// The certificate has expired.
+    pub expired: Option<RawReply>,
+    /// The certificate is not valid yet.
+    pub not_yet_valid: Option<RawReply>,
+    /// No trust path to a configured CA.
+    pub untrusted: Option<RawReply>,
+    /// Revoked by its issuer's CRL.
+    pub revoked: Option<RawReply>,
+    /// Revocation could not be decided.
+    pub revocation_unknown: Option<RawReply>,
+    /// The extended key usage does not allow client authentication.
+    pub wrong_usage: Option<RawReply>,
+    /// No identity matches.
+    pub identity_not_matched: Option<RawReply>,
+    /// `x-forwarded-client-cert` cannot be trusted.
+    pub xfcc_untrusted: Option<RawReply>,
+    /// A presented certificate the host does not show the filter.
+    pub not_visible: Option<RawReply>,
+}
+
+/// The replies' starting point.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Preset {
+    /// 401 with a plain-text line.
+    #[default]
+    Default,
+    /// App Service's front end: 403 `Client Certificate Required` for a missing certificate,
+    /// 401 otherwise.
+    AppService,
+    /// API Management: 401 with the JSON body `{"statusCode": 401, "message": "..."}`.
+    Apim,
+}
+
+/// One local reply; what it leaves out comes from its class and the preset.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawReply {
+    /// The status, 400 to 599 (a denial must not look like success).
+    pub status: Option<u32>,
+    /// The body text; with `format: "json"`, the `message`.
+    pub body: Option<String>,
+    /// The `content-type`. Default: by `format`.
+    pub content_type: Option<String>,
+    /// Extra reply headers (printable values; not `content-length`).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// `text` (the body and a newline) or `json` (API Management's shape). Default `text`.
+    pub format: Option<ReplyFormat>,
+}
+
+/// How a reply's body is written.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyFormat {
+    /// The body and a newline, `text/plain; charset=utf-8`.
+    #[default]
+    Text,
+    /// `{"statusCode": <status>, "message": <body>}`, `application/json`.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_path_lists_split_on_both_delimiters_and_drop_empty_entries() {
+        let delimited = RawPathList::Delimited(" /a; /b ,,/c ;".to_string());
+        assert_eq!(delimited.entries(), ["/a", "/b", "/c"]);
+        let list = RawPathList::List(vec!["/a;b".into(), " ".into(), " /c ".into()]);
+        assert_eq!(list.entries(), ["/a;b", "/c"], "an array entry is one path");
+    }
+
+    #[test]
+    fn closed_sets_are_spelled_as_documented() {
+        let source = |s: &str| serde_json::from_str::<Source>(s).ok();
+        assert_eq!(source(r#""connection""#), Some(Source::Connection));
+        assert_eq!(source(r#""xfcc""#), Some(Source::Xfcc));
+        assert_eq!(source(r#""auto""#), Some(Source::Auto));
+        assert_eq!(source(r#""Auto""#), None);
+        let preset = |s: &str| serde_json::from_str::<Preset>(s).ok();
+        assert_eq!(preset(r#""appService""#), Some(Preset::AppService));
+        assert_eq!(preset(r#""apim""#), Some(Preset::Apim));
+        assert_eq!(preset(r#""default""#), Some(Preset::Default));
+        let format = |s: &str| serde_json::from_str::<ReplyFormat>(s).ok();
+        assert_eq!(format(r#""json""#), Some(ReplyFormat::Json));
+        assert_eq!(format(r#""text""#), Some(ReplyFormat::Text));
+        assert_eq!(format(r#""xml""#), None);
+    }
+}

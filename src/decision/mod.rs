@@ -1,0 +1,526 @@
+//! The decision: what the filter does with one request, in one place.
+//!
+//! [`decide`] is the only entry point. It asks for its inputs through the [`Inputs`] trait,
+//! lazily and only as the configuration needs them: the request line for exclusions and rules,
+//! then the connection's certificate digest (a cache hit decides from it alone), the
+//! certificate itself only on a cache miss, and `x-forwarded-client-cert` and `connection.mtls`
+//! only where the configured source needs them. The clock is read at most once. A failing input
+//! becomes a denial ([`DenyReason::HostFailure`]) naming the call: the filter fails closed.
+//!
+//! The glue implements [`Inputs`] over the host; [`Request`] implements it over plain data for
+//! the command-line tool, the fuzz targets and tests. Whatever the decision, the glue has
+//! already removed every client-sent copy of the headers this filter sets before it asks.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use rustls_pki_types::CertificateDer;
+use sha2::{Digest, Sha256};
+
+pub mod cache;
+pub mod config;
+
+use crate::cert::{LeafCertificate, check_dates, der_from_property, pem_bundle, parse_single};
+use crate::config::Source;
+use crate::outcome::{
+    CacheUse, CertError, Decision, DenyReason, Header, HostCall, Outcome, PassReason,
+};
+use crate::scope::{Mode, RequestLine, Scope, scope};
+use crate::text::{hex_decode, hex_lower};
+use crate::validation::Verdict;
+use cache::{Entry, VerdictCache};
+pub use config::{Config, ConfigError, MAX_CACHE_SIZE, Needs};
+
+/// The header Azure App Service uses to forward the client certificate (lower case, as the
+/// host stores header names).
+pub const FORWARDED_HEADER: &str = "x-arr-clientcert";
+
+/// The header Envoy's connection manager writes the client certificate's details into.
+pub const XFCC_HEADER: &str = "x-forwarded-client-cert";
+
+/// A host property the decision may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// `connection.sha256_peer_certificate_digest`: hex SHA-256 of the peer certificate's DER.
+    PeerCertificateDigest,
+    /// `connection.peer_certificate`: the peer certificate, URL-encoded PEM (Envoy >= 1.38).
+    PeerCertificate,
+    /// `connection.mtls`: whether the client presented a certificate (one byte, 1 or 0).
+    Mtls,
+}
+
+impl Property {
+    /// The property's path in the host.
+    pub fn path(self) -> [&'static str; 2] {
+        match self {
+            Property::PeerCertificateDigest => ["connection", "sha256_peer_certificate_digest"],
+            Property::PeerCertificate => ["connection", "peer_certificate"],
+            Property::Mtls => ["connection", "mtls"],
+        }
+    }
+
+    /// The host call that reads it, for a failure's log line.
+    pub fn call(self) -> HostCall {
+        match self {
+            Property::PeerCertificateDigest => HostCall::PeerCertificateDigest,
+            Property::PeerCertificate => HostCall::PeerCertificate,
+            Property::Mtls => HostCall::Mtls,
+        }
+    }
+}
+
+/// Where the decision gets what it knows about a request. Every method is called only when the
+/// configuration and the answers so far need it, and at most once per request, except
+/// [`Inputs::header`], which reads a snapshot the glue took anyway.
+pub trait Inputs {
+    /// A request header as the client sent it (before the filter removed anything); every copy
+    /// joined with `", "` when it was sent more than once, so ambiguity stays visible.
+    fn header(&self, name: &str) -> Option<Cow<'_, [u8]>>;
+    /// A host property; `Ok(None)` when the host has no value for it.
+    fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall>;
+    /// The host clock, Unix seconds.
+    fn now(&mut self) -> Result<i64, HostCall>;
+    /// Intermediate certificates (DER) presented beside the leaf outside the connection, for
+    /// the trust check (the command-line tool's `--chain`). None by default.
+    fn presented_chain(&self) -> &[Vec<u8>] {
+        &[]
+    }
+}
+
+/// A request as plain data, for the command-line tool, the fuzz targets and tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The `:path` pseudo-header, raw bytes.
+    pub path: &'a [u8],
+    /// The `:method` pseudo-header.
+    pub method: &'a [u8],
+    /// The `:authority` pseudo-header (host, maybe with a port).
+    pub authority: &'a [u8],
+    /// The value of `connection.peer_certificate`; `None` when absent.
+    pub peer_certificate: Option<&'a [u8]>,
+    /// The `x-forwarded-client-cert` header; `None` when absent.
+    pub xfcc: Option<&'a [u8]>,
+    /// `connection.mtls`: whether the client presented a certificate; `None` when unknown.
+    pub mtls: Option<bool>,
+    /// `connection.sha256_peer_certificate_digest` (hex); `None` when unavailable.
+    pub peer_digest: Option<&'a [u8]>,
+    /// The clock, Unix seconds.
+    pub now: i64,
+    /// Intermediate certificates presented with the leaf (DER), used by the trust check
+    /// beside the configured ones.
+    pub chain: &'a [Vec<u8>],
+}
+
+impl Default for Request<'_> {
+    fn default() -> Self {
+        Request {
+            path: b"/",
+            method: b"GET",
+            authority: b"",
+            peer_certificate: None,
+            xfcc: None,
+            mtls: None,
+            peer_digest: None,
+            now: 0,
+            chain: &[],
+        }
+    }
+}
+
+impl Inputs for Request<'_> {
+    fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        let value = match name {
+            ":path" => Some(self.path),
+            ":method" => Some(self.method),
+            ":authority" => Some(self.authority),
+            XFCC_HEADER => self.xfcc,
+            _ => None,
+        };
+        value.map(Cow::Borrowed)
+    }
+
+    fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {
+        Ok(match property {
+            Property::PeerCertificateDigest => self.peer_digest.map(<[u8]>::to_vec),
+            Property::PeerCertificate => self.peer_certificate.map(<[u8]>::to_vec),
+            Property::Mtls => self.mtls.map(|m| vec![u8::from(m)]),
+        })
+    }
+
+    fn now(&mut self) -> Result<i64, HostCall> {
+        Ok(self.now)
+    }
+
+    fn presented_chain(&self) -> &[Vec<u8>] {
+        self.chain
+    }
+}
+
+/// Decides what happens to one request. `cache` remembers certificates already judged.
+pub fn decide(config: &Config, inputs: &mut impl Inputs, cache: &mut VerdictCache) -> Outcome {
+    match decide_or_fail(config, inputs, cache) {
+        Ok(outcome) => outcome,
+        Err(call) => Outcome::host_failure(call),
+    }
+}
+
+/// The inputs of one request, each read at most once.
+struct Reader<'i, I: Inputs> {
+    inputs: &'i mut I,
+    now: Option<i64>,
+}
+
+impl<I: Inputs> Reader<'_, I> {
+    fn now(&mut self) -> Result<i64, HostCall> {
+        match self.now {
+            Some(now) => Ok(now),
+            None => {
+                let now = self.inputs.now()?;
+                self.now = Some(now);
+                Ok(now)
+            }
+        }
+    }
+}
+
+fn decide_or_fail(
+    config: &Config,
+    inputs: &mut impl Inputs,
+    cache: &mut VerdictCache,
+) -> Result<Outcome, HostCall> {
+    let needs = config.needs;
+    if !config.enabled {
+        return Ok(Outcome::without_certificate(
+            Decision::Pass(PassReason::Disabled),
+            false,
+        ));
+    }
+    let scope = {
+        let read = |name: &str, needed: bool| {
+            needed
+                .then(|| inputs.header(name))
+                .flatten()
+                .unwrap_or(Cow::Borrowed(&[]))
+        };
+        let path = read(":path", needs.path);
+        let method = read(":method", needs.method);
+        let authority = read(":authority", needs.authority);
+        scope(
+            &config.exclusions,
+            &config.rules,
+            config.mode,
+            RequestLine {
+                path: &path,
+                method: &method,
+                authority: &authority,
+            },
+            needs.path,
+            needs.authority,
+        )
+    };
+    if scope.selection.mode == Mode::Disabled {
+        return Ok(Outcome::without_certificate(
+            Decision::Pass(PassReason::Disabled),
+            false,
+        ));
+    }
+    let mut reader = Reader { inputs, now: None };
+
+    // With the connection as a source, the certificate's digest (64 hex digits) keys the
+    // verdict cache: on a hit the certificate itself (1-2 KB of PEM) is never fetched.
+    let digest = if needs.peer_certificate {
+        reader.inputs.property(Property::PeerCertificateDigest)?
+    } else {
+        None
+    };
+    let digest_key = digest
+        .as_deref()
+        .filter(|_| reader.inputs.presented_chain().is_empty())
+        .and_then(digest_key);
+    if let Some(key) = digest_key {
+        let now = reader.now()?;
+        if let Some(entry) = cache.peek(&key, now) {
+            return Ok(finish(config, &scope, entry, now, key, CacheUse::Hit));
+        }
+    }
+
+    let certificate = if needs.peer_certificate {
+        reader.inputs.property(Property::PeerCertificate)?
+    } else {
+        None
+    };
+    let xfcc = if needs.xfcc && certificate.is_none() {
+        reader.inputs.header(XFCC_HEADER).map(Cow::into_owned)
+    } else {
+        None
+    };
+    // Whether a certificate was presented matters only when none is in hand, or when XFCC
+    // claims one.
+    let mtls = if certificate.is_none() || xfcc.is_some() {
+        reader
+            .inputs
+            .property(Property::Mtls)?
+            .map(|v| v.first() == Some(&1))
+    } else {
+        None
+    };
+    // XFCC must describe this connection's certificate: compare with its digest.
+    let peer_digest = match (&xfcc, needs.peer_certificate) {
+        (None, _) => None,
+        (Some(_), true) => digest,
+        (Some(_), false) => reader.inputs.property(Property::PeerCertificateDigest)?,
+    };
+    let presented = match presented_certificate(
+        config.source,
+        certificate.as_deref(),
+        xfcc.as_deref(),
+        mtls,
+        peer_digest.as_deref(),
+        reader.inputs.presented_chain(),
+    ) {
+        Ok(presented) => presented,
+        Err(e) => return Ok(early(config, &scope, invalid(e, scope.excluded))),
+    };
+    let Some(presented) = presented else {
+        let decision = if scope.excluded {
+            Decision::Pass(PassReason::NoCertificateExcluded)
+        } else if scope.selection.mode == Mode::Required {
+            Decision::Deny(DenyReason::CertificateRequired)
+        } else {
+            Decision::Pass(PassReason::NoCertificateOptional)
+        };
+        return Ok(early(config, &scope, decision));
+    };
+    let now = reader.now()?;
+    Ok(judge(config, &scope, presented, now, cache))
+}
+
+/// The cache key of a connection digest: its 32 bytes, when it is 64 hex digits.
+fn digest_key(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    hex_decode(text)?.try_into().ok()
+}
+
+/// A decision taken before any certificate was judged.
+fn early(config: &Config, scope: &Scope<'_>, decision: Decision) -> Outcome {
+    Outcome {
+        pass_headers: pass_headers(config, &decision),
+        ..Outcome::without_certificate(decision, scope.excluded)
+    }
+}
+
+/// Judges a presented certificate, from the cache when it holds a fresh verdict.
+fn judge(
+    config: &Config,
+    scope: &Scope<'_>,
+    presented: Presented,
+    now: i64,
+    cache: &mut VerdictCache,
+) -> Outcome {
+    // The key covers the presented chain too: another chain may give another verdict.
+    let leaf_sha256: [u8; 32] = Sha256::digest(&presented.der).into();
+    let key: [u8; 32] = if presented.chain.is_empty() {
+        leaf_sha256
+    } else {
+        let mut hasher = Sha256::new();
+        hasher.update(&presented.der);
+        for intermediate in &presented.chain {
+            hasher.update(intermediate);
+        }
+        hasher.finalize().into()
+    };
+    if let Some(entry) = cache.get(&key, now) {
+        return finish(config, scope, entry, now, leaf_sha256, CacheUse::Hit);
+    }
+    match judge_afresh(config, presented, now) {
+        Ok(entry) => {
+            let outcome = finish(config, scope, &entry, now, leaf_sha256, CacheUse::Miss);
+            cache.insert(key, entry);
+            outcome
+        }
+        Err(e) => Outcome {
+            certificate_sha256: Some(leaf_sha256),
+            cache: CacheUse::Miss,
+            ..early(config, scope, invalid(e, scope.excluded))
+        },
+    }
+}
+
+/// The per-request checks on a judged certificate: dates, the verdict, the identities.
+fn finish(
+    config: &Config,
+    scope: &Scope<'_>,
+    entry: &Entry,
+    now: i64,
+    certificate_sha256: [u8; 32],
+    cache: CacheUse,
+) -> Outcome {
+    let checked = check_dates(
+        entry.not_before,
+        entry.not_after,
+        now,
+        config.validation.dates,
+    )
+    .and_then(|()| entry.verdict.result.clone())
+    .and_then(|()| {
+        if config
+            .validation
+            .identities_match(&scope.selection.identities, &entry.facts)
+        {
+            Ok(())
+        } else {
+            Err(CertError::IdentityNotMatched)
+        }
+    });
+    let decision = match checked {
+        Ok(()) => Decision::Forward {
+            headers: Rc::clone(&entry.headers),
+        },
+        Err(e) => invalid(e, scope.excluded),
+    };
+    Outcome {
+        pass_headers: pass_headers(config, &decision),
+        decision,
+        certificate_sha256: Some(certificate_sha256),
+        excluded: scope.excluded,
+        cache,
+    }
+}
+
+fn invalid(e: CertError, excluded: bool) -> Decision {
+    if excluded {
+        Decision::Pass(PassReason::InvalidCertificateExcluded(e))
+    } else {
+        Decision::Deny(DenyReason::CertificateInvalid(e))
+    }
+}
+
+fn pass_headers(config: &Config, decision: &Decision) -> Vec<Header> {
+    match decision {
+        Decision::Pass(reason) => config.forward.pass_headers(reason),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses the certificate and does the expensive checks, once per certificate.
+fn judge_afresh(config: &Config, presented: Presented, now: i64) -> Result<Entry, CertError> {
+    let leaf = LeafCertificate::from_der(presented.der)?;
+    let verdict = if config.validation.checks_beyond_dates() {
+        let chain: Vec<CertificateDer<'_>> = presented
+            .chain
+            .iter()
+            .map(|c| CertificateDer::from(c.as_slice()))
+            .collect();
+        config.validation.judge(&leaf, &chain, now)
+    } else {
+        Verdict::accepted()
+    };
+    let mut facts = leaf.facts.clone();
+    facts.issuer_ca_sha1 = verdict.issuer_ca_sha1.clone();
+    Ok(Entry {
+        not_before: leaf.not_before,
+        not_after: leaf.not_after,
+        headers: Rc::new(config.forward.headers_for(&leaf, &presented.chain)),
+        verdict,
+        facts: Rc::new(facts),
+    })
+}
+
+/// A presented certificate, decoded from its source.
+struct Presented {
+    der: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+}
+
+/// The certificate from the configured source; `Ok(None)` when the client presented none.
+fn presented_certificate(
+    source: Source,
+    certificate: Option<&[u8]>,
+    xfcc: Option<&[u8]>,
+    mtls: Option<bool>,
+    peer_digest: Option<&[u8]>,
+    chain: &[Vec<u8>],
+) -> Result<Option<Presented>, CertError> {
+    match (source, certificate) {
+        (Source::Connection | Source::Auto, Some(raw)) => {
+            return Ok(Some(Presented {
+                der: der_from_property(raw)?,
+                chain: chain.to_vec(),
+            }));
+        }
+        (Source::Connection, None) => {
+            return if mtls == Some(true) {
+                Err(CertError::NotVisible {
+                    detail: "connection.mtls is true but connection.peer_certificate is absent \
+                             (Envoy older than 1.38?); set certificateSource to xfcc or auto with \
+                             forward_client_cert_details SANITIZE_SET"
+                        .to_string(),
+                })
+            } else {
+                Ok(None)
+            };
+        }
+        _ => {}
+    }
+    from_xfcc(xfcc, mtls, peer_digest, chain)
+}
+
+fn from_xfcc(
+    xfcc: Option<&[u8]>,
+    mtls: Option<bool>,
+    peer_digest: Option<&[u8]>,
+    presented_chain: &[Vec<u8>],
+) -> Result<Option<Presented>, CertError> {
+    let untrusted = |detail: &str| CertError::XfccUntrusted {
+        detail: detail.to_string(),
+    };
+    let Some(value) = xfcc else {
+        return if mtls == Some(true) {
+            Err(CertError::NotVisible {
+                detail: "connection.mtls is true but there is no x-forwarded-client-cert: set \
+                         forward_client_cert_details SANITIZE_SET with \
+                         set_current_client_cert_details cert: true"
+                    .to_string(),
+            })
+        } else {
+            Ok(None)
+        };
+    };
+    // With SANITIZE_SET, Envoy removes XFCC from connections without a client certificate;
+    // one present there was not written by this proxy's connection manager.
+    if mtls != Some(true) {
+        return Err(untrusted(
+            "present on a connection without a client certificate, so the connection manager \
+             did not write it (forward_client_cert_details must be SANITIZE_SET)",
+        ));
+    }
+    let element = parse_single(value).map_err(|e| untrusted(&e.to_string()))?;
+    let cert = element
+        .get("cert")
+        .ok_or_else(|| untrusted("no Cert key (set_current_client_cert_details cert: true)"))?;
+    let der = der_from_property(cert.as_bytes())?;
+    let digest = hex_lower(&Sha256::digest(&der));
+    if element
+        .get("hash")
+        .is_some_and(|hash| !hash.eq_ignore_ascii_case(&digest))
+    {
+        return Err(untrusted("its Hash is not the SHA-256 of its Cert"));
+    }
+    if peer_digest.is_some_and(|peer| !peer.eq_ignore_ascii_case(digest.as_bytes())) {
+        return Err(untrusted(
+            "its Cert is not the certificate of this connection (digest mismatch)",
+        ));
+    }
+    let mut chain = Vec::new();
+    if let Some(bundle) = element.get("chain") {
+        for der_block in pem_bundle(bundle)? {
+            if der_block != der {
+                chain.push(der_block);
+            }
+        }
+    }
+    chain.extend(presented_chain.iter().cloned());
+    Ok(Some(Presented { der, chain }))
+}

@@ -1,0 +1,256 @@
+//! A host made of plain data that records every call: the native tests drive the real glue
+//! through it, and count what a request costs in host calls.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::host::{Host, HostError, Level, MetricKind};
+
+/// One recorded host call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    RequestHeaders,
+    RemoveHeader(String),
+    SetHeader(String, String),
+    Property(String),
+    Clock,
+    SendReply(u32),
+    Log(Level, String),
+    DefineMetric(String),
+    IncrementMetric(String),
+    RecordMetric(String, u64),
+}
+
+impl Call {
+    /// The operation's name, the key of [`FakeHost::fail`].
+    pub fn operation(&self) -> String {
+        match self {
+            Call::RequestHeaders => "request_headers".into(),
+            Call::RemoveHeader(name) => format!("remove:{name}"),
+            Call::SetHeader(name, _) => format!("set:{name}"),
+            Call::Property(path) => format!("property:{path}"),
+            Call::Clock => "clock".into(),
+            Call::SendReply(_) => "send_reply".into(),
+            Call::Log(..) => "log".into(),
+            Call::DefineMetric(_) => "define_metric".into(),
+            Call::IncrementMetric(_) => "increment_metric".into(),
+            Call::RecordMetric(..) => "record_metric".into(),
+        }
+    }
+
+    /// Whether this call crosses into the host while a request is decided (log lines and
+    /// stats are the host's too, but they are not inputs or outputs of the request).
+    pub fn is_request_io(&self) -> bool {
+        !matches!(
+            self,
+            Call::Log(..) | Call::DefineMetric(_) | Call::IncrementMetric(_) | Call::RecordMetric(..)
+        )
+    }
+}
+
+/// A local reply the filter sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentReply {
+    pub status: u32,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The fake host. Set the request and connection, run the glue, then read `calls`, `headers`,
+/// `reply`, `logs` and `metrics`.
+#[derive(Debug, Clone)]
+pub struct FakeHost {
+    /// The request headers, as the host holds them (changed by removals and sets).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Properties by dotted path (`connection.peer_certificate`).
+    pub properties: BTreeMap<String, Vec<u8>>,
+    /// The clock.
+    pub now: SystemTime,
+    /// Operations (see [`Call::operation`]) that fail.
+    pub fail: Vec<String>,
+    /// The log level: lines below it are not logged.
+    pub level: Level,
+    /// Every call, in order.
+    pub calls: Vec<Call>,
+    /// The local reply, if one was sent.
+    pub reply: Option<SentReply>,
+    /// Stats by name, with their values.
+    pub metrics: BTreeMap<String, u64>,
+    metric_names: Vec<String>,
+}
+
+impl Default for FakeHost {
+    fn default() -> Self {
+        FakeHost {
+            headers: Vec::new(),
+            properties: BTreeMap::new(),
+            now: UNIX_EPOCH,
+            fail: Vec::new(),
+            level: Level::Info,
+            calls: Vec::new(),
+            reply: None,
+            metrics: BTreeMap::new(),
+            metric_names: Vec::new(),
+        }
+    }
+}
+
+impl FakeHost {
+    /// A request with these headers, at this time (Unix seconds).
+    pub fn request(headers: &[(&str, &[u8])], now: i64) -> FakeHost {
+        FakeHost {
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), v.to_vec()))
+                .collect(),
+            now: UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0)),
+            ..FakeHost::default()
+        }
+    }
+
+    /// Sets a property (`connection.mtls` is one byte, 1 or 0).
+    pub fn with_property(mut self, path: &str, value: &[u8]) -> FakeHost {
+        self.properties.insert(path.to_string(), value.to_vec());
+        self
+    }
+
+    /// Makes an operation fail (see [`Call::operation`]).
+    pub fn failing(mut self, operation: &str) -> FakeHost {
+        self.fail.push(operation.to_string());
+        self
+    }
+
+    /// The values of a request header now (after the filter's removals and sets).
+    pub fn header(&self, name: &str) -> Vec<&[u8]> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+            .collect()
+    }
+
+    /// The logged lines at or above a level.
+    pub fn logs(&self, level: Level) -> Vec<&str> {
+        self.calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Log(l, line) if *l >= level => Some(line.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The calls that read or change the request, in order.
+    pub fn request_io(&self) -> Vec<&Call> {
+        self.calls.iter().filter(|c| c.is_request_io()).collect()
+    }
+
+    /// Forgets the calls so far (for example those of configuring).
+    pub fn clear_calls(&mut self) {
+        self.calls.clear();
+    }
+
+    fn call(&mut self, call: Call) -> Result<(), HostError> {
+        let operation = call.operation();
+        self.calls.push(call);
+        if self.fail.contains(&operation) {
+            Err(HostError(format!("{operation} fails (fake host)")))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn metric_name(&self, id: u32) -> String {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.metric_names.get(i))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Host for FakeHost {
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        self.call(Call::RequestHeaders)?;
+        Ok(self.headers.clone())
+    }
+
+    fn remove_request_header(&mut self, name: &str) -> Result<(), HostError> {
+        self.call(Call::RemoveHeader(name.to_string()))?;
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        Ok(())
+    }
+
+    fn set_request_header(&mut self, name: &str, value: &str) -> Result<(), HostError> {
+        self.call(Call::SetHeader(name.to_string(), value.to_string()))?;
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers
+            .push((name.to_string(), value.as_bytes().to_vec()));
+        Ok(())
+    }
+
+    fn property(&mut self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {
+        let path = path.join(".");
+        self.call(Call::Property(path.clone()))?;
+        Ok(self.properties.get(&path).cloned())
+    }
+
+    fn clock(&mut self) -> Result<SystemTime, HostError> {
+        self.call(Call::Clock)?;
+        Ok(self.now)
+    }
+
+    fn send_reply(
+        &mut self,
+        status: u32,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), HostError> {
+        self.call(Call::SendReply(status))?;
+        self.reply = Some(SentReply {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+                .collect(),
+            body: body.to_vec(),
+        });
+        Ok(())
+    }
+
+    fn log_enabled(&self, level: Level) -> bool {
+        level >= self.level
+    }
+
+    fn log(&mut self, level: Level, message: &str) {
+        if self.log_enabled(level) {
+            self.calls.push(Call::Log(level, message.to_string()));
+        }
+    }
+
+    fn define_metric(&mut self, _kind: MetricKind, name: &str) -> Option<u32> {
+        self.call(Call::DefineMetric(name.to_string())).ok()?;
+        let id = u32::try_from(self.metric_names.len()).ok()?;
+        self.metric_names.push(name.to_string());
+        self.metrics.insert(name.to_string(), 0);
+        Some(id)
+    }
+
+    fn increment_metric(&mut self, id: u32) {
+        let name = self.metric_name(id);
+        if self.call(Call::IncrementMetric(name.clone())).is_ok() {
+            *self.metrics.entry(name).or_default() += 1;
+        }
+    }
+
+    fn record_metric(&mut self, id: u32, value: u64) {
+        let name = self.metric_name(id);
+        if self.call(Call::RecordMetric(name.clone(), value)).is_ok() {
+            self.metrics.insert(name, value);
+        }
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,70 @@
+//! The seam between the filter and its host: everything the glue asks of Envoy, as one trait.
+//! The wasm build implements it with the proxy-wasm host calls; [`super::fake::FakeHost`]
+//! implements it over plain data and records every call, for native tests.
+
+use std::time::SystemTime;
+
+/// A host call failed; the text says how (the host's status), for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError(pub String);
+
+/// Log levels, as proxy-wasm numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Critical,
+}
+
+/// The kinds of Envoy stats the filter defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Gauge,
+}
+
+/// What the host does with the request after the filter has seen its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Continue to the upstream.
+    Continue,
+    /// Stop: the filter answered locally.
+    Pause,
+}
+
+/// Every host call the glue makes. Calls that can fail return `Result`; the glue fails closed
+/// on each failure and names the call in its log line.
+pub trait Host {
+    /// Every request header, in order, one entry per copy.
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    /// Removes every copy of a request header, whatever its letter case.
+    fn remove_request_header(&mut self, name: &str) -> Result<(), HostError>;
+    /// Sets a request header, replacing every copy.
+    fn set_request_header(&mut self, name: &str, value: &str) -> Result<(), HostError>;
+    /// A host property; `Ok(None)` when the host has no value.
+    fn property(&mut self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError>;
+    /// The host clock.
+    fn clock(&mut self) -> Result<SystemTime, HostError>;
+    /// Answers the request locally.
+    fn send_reply(
+        &mut self,
+        status: u32,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), HostError>;
+    /// Whether a line at this level would be logged (so the glue can skip formatting it).
+    fn log_enabled(&self, level: Level) -> bool;
+    /// Writes one line to the host's log.
+    fn log(&mut self, level: Level, message: &str);
+    /// Defines a stat; `None` where the host refuses (the filter then runs without it).
+    fn define_metric(&mut self, kind: MetricKind, name: &str) -> Option<u32>;
+    /// Adds one to a counter.
+    fn increment_metric(&mut self, id: u32);
+    /// Sets a gauge.
+    fn record_metric(&mut self, id: u32, value: u64);
+    /// The size of the module's linear memory, in bytes.
+    fn memory_bytes(&self) -> u64;
+}

@@ -1,0 +1,85 @@
+//! Envoy stats: counters and gauges under `client_cert_auth.` (names in the README). Each
+//! request counts once as passed, forwarded or denied (by reason), plus its cache use and
+//! whether it was excluded.
+
+use super::host::{Host, MetricKind};
+use crate::outcome::{CacheUse, Decision, DenyReason, Outcome, Reason};
+
+/// Stat ids; `None` where the host refused to define one (the filter runs on without it).
+#[derive(Debug)]
+pub struct Metrics {
+    passed: Option<u32>,
+    forwarded: Option<u32>,
+    excluded: Option<u32>,
+    cache_hits: Option<u32>,
+    cache_misses: Option<u32>,
+    /// Gauges, updated when a certificate is judged afresh (not on every request).
+    cache_entries: Option<u32>,
+    memory_bytes: Option<u32>,
+    /// `denied.<reason>`, indexed by [`Reason::index`].
+    denied: [Option<u32>; Reason::COUNT],
+}
+
+impl Metrics {
+    pub fn define(host: &mut impl Host) -> Metrics {
+        let mut define = |kind: MetricKind, name: &str| {
+            host.define_metric(kind, &format!("client_cert_auth.{name}"))
+        };
+        Metrics {
+            cache_entries: define(MetricKind::Gauge, "cache_entries"),
+            memory_bytes: define(MetricKind::Gauge, "memory_bytes"),
+            passed: define(MetricKind::Counter, "passed"),
+            forwarded: define(MetricKind::Counter, "forwarded"),
+            excluded: define(MetricKind::Counter, "excluded"),
+            cache_hits: define(MetricKind::Counter, "cache_hits"),
+            cache_misses: define(MetricKind::Counter, "cache_misses"),
+            denied: Reason::ALL.map(|reason| {
+                define(MetricKind::Counter, &format!("denied.{}", reason.name()))
+            }),
+        }
+    }
+
+    fn bump(host: &mut impl Host, id: Option<u32>) {
+        if let Some(id) = id {
+            host.increment_metric(id);
+        }
+    }
+
+    /// Whether the request was excluded, and how the cache served it.
+    pub fn record_lookup(&self, host: &mut impl Host, outcome: &Outcome) {
+        if outcome.excluded {
+            Metrics::bump(host, self.excluded);
+        }
+        match outcome.cache {
+            CacheUse::Hit => Metrics::bump(host, self.cache_hits),
+            CacheUse::Miss => Metrics::bump(host, self.cache_misses),
+            CacheUse::NotConsulted => {}
+        }
+    }
+
+    /// A request that went on to the upstream.
+    pub fn record_decision(&self, host: &mut impl Host, decision: &Decision) {
+        match decision {
+            Decision::Pass(_) => Metrics::bump(host, self.passed),
+            Decision::Forward { .. } => Metrics::bump(host, self.forwarded),
+            Decision::Deny(reason) => self.record_denied(host, reason),
+        }
+    }
+
+    /// A request answered locally.
+    pub fn record_denied(&self, host: &mut impl Host, reason: &DenyReason) {
+        Metrics::bump(host, self.denied[reason.reason().index()]);
+    }
+
+    /// The cache size and the module's linear memory (which only grows): flat once the cache
+    /// is full, if nothing leaks.
+    pub fn record_memory(&self, host: &mut impl Host, cache_entries: usize) {
+        if let Some(id) = self.cache_entries {
+            host.record_metric(id, u64::try_from(cache_entries).unwrap_or(u64::MAX));
+        }
+        if let Some(id) = self.memory_bytes {
+            let bytes = host.memory_bytes();
+            host.record_metric(id, bytes);
+        }
+    }
+}

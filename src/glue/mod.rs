@@ -1,0 +1,286 @@
+//! The glue: the only code that talks to the host, through the [`Host`] trait.
+//!
+//! A request goes through three steps, always the same: remove every client-sent copy of the
+//! headers this filter sets, ask [`decide`], apply the outcome (set headers, or answer
+//! locally). Stats and one structured log line per denial follow from the outcome. The wasm
+//! build runs this over Envoy's host calls (`wasm.rs`); native tests run it over
+//! [`fake::FakeHost`], which records every call.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A recording host for native tests (not in the wasm module).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fake;
+pub mod host;
+mod metrics;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache, decide};
+use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome};
+use crate::text::{hex_lower, log_safe};
+pub use host::{Action, Host, HostError, Level, MetricKind};
+use metrics::Metrics;
+
+/// What a successful configuration gives every stream of the VM.
+pub struct State {
+    pub config: Config,
+    metrics: Metrics,
+    /// The second of the last first-sight line at info level.
+    last_first_sight_log: Cell<u64>,
+}
+
+/// Reads and compiles the plugin configuration. `None` (after an error line naming the field)
+/// makes the host refuse the configuration: the filter never runs half-configured.
+pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
+    match Config::from_json(bytes) {
+        Ok(config) => {
+            let exclusions: Vec<&str> = config.exclusions.entries().collect();
+            host.log(
+                Level::Info,
+                &format!(
+                    "client-cert-auth: configured, mode {}, exclusion paths {:?}, {} rule(s), certificate source {:?}",
+                    config.mode.name(),
+                    exclusions,
+                    config.rules.len(),
+                    config.source
+                ),
+            );
+            Some(State {
+                config,
+                metrics: Metrics::define(host),
+                last_first_sight_log: Cell::new(0),
+            })
+        }
+        Err(e) => {
+            host.log(
+                Level::Error,
+                &format!("client-cert-auth: invalid plugin configuration: {e}"),
+            );
+            None
+        }
+    }
+}
+
+/// One request's headers: strip, decide, apply. `state` is `None` only if the host creates a
+/// stream without a successful configuration; the request is then refused with a 500.
+pub fn on_request_headers(
+    host: &mut impl Host,
+    state: Option<&State>,
+    cache: &RefCell<VerdictCache>,
+) -> Action {
+    let Some(state) = state else {
+        return deny_unconfigured(host);
+    };
+    // Always first, in every mode and on every path: the upstream must only ever see the
+    // values this filter sets.
+    let headers = match strip_client_headers(host, &state.config) {
+        Ok(headers) => headers,
+        Err(call) => return refuse(host, state, &Outcome::host_failure(call), b""),
+    };
+    let path = header(&headers, ":path").unwrap_or_default();
+    let Ok(mut cache) = cache.try_borrow_mut() else {
+        return refuse(host, state, &Outcome::host_failure(HostCall::CacheBusy), &path);
+    };
+    let mut inputs = HostInputs {
+        host: &mut *host,
+        headers: &headers,
+        started: None,
+    };
+    let outcome = decide(&state.config, &mut inputs, &mut cache);
+    let started = inputs.started;
+    state.metrics.record_lookup(host, &outcome);
+    if outcome.cache == CacheUse::Miss {
+        state.metrics.record_memory(host, cache.len());
+        log_first_sight(host, state, started, &outcome, cache.len());
+    }
+    drop(cache);
+    match apply(host, state, &outcome) {
+        Ok(Action::Continue) => {
+            state.metrics.record_decision(host, &outcome.decision);
+            Action::Continue
+        }
+        Ok(Action::Pause) => refuse(host, state, &outcome, &path),
+        Err(call) => refuse(host, state, &Outcome::host_failure(call), &path),
+    }
+}
+
+/// Sets what a passing or forwarding outcome sets; `Pause` for a denial (nothing is set).
+fn apply(host: &mut impl Host, state: &State, outcome: &Outcome) -> Result<Action, HostCall> {
+    let headers = match &outcome.decision {
+        Decision::Deny(_) => return Ok(Action::Pause),
+        Decision::Forward { headers } => headers.as_slice(),
+        Decision::Pass(_) => outcome.pass_headers.as_slice(),
+    };
+    if state.config.strip_xfcc {
+        host.remove_request_header(XFCC_HEADER)
+            .map_err(|_| HostCall::RemoveXfcc)?;
+    }
+    for (name, value) in headers {
+        host.set_request_header(name, value)
+            .map_err(|_| HostCall::SetHeaders)?;
+    }
+    Ok(Action::Continue)
+}
+
+/// Removes every client-sent copy of a header this filter can set, and returns the request's
+/// headers as they were before: the decision reads the pseudo-headers and XFCC from them,
+/// which saves a host call each. One call reads the map; only names the filter can set are
+/// then removed (the host removes every copy, whatever its letter case).
+fn strip_client_headers(
+    host: &mut impl Host,
+    config: &Config,
+) -> Result<Vec<(String, Vec<u8>)>, HostCall> {
+    let present = host
+        .request_headers()
+        .map_err(|_| HostCall::ReadHeaders)?;
+    let mut removed: Vec<&str> = Vec::new();
+    for (name, _) in &present {
+        if config.forward.must_strip(name) && !removed.contains(&name.as_str()) {
+            host.remove_request_header(name)
+                .map_err(|_| HostCall::RemoveClientHeaders)?;
+            removed.push(name);
+        }
+    }
+    Ok(present)
+}
+
+/// A header's value; every copy joined with ", " when it was sent more than once (as HTTP
+/// allows for list-valued headers), so ambiguity stays visible to the decision.
+fn header<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Option<Cow<'h, [u8]>> {
+    let mut values = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice());
+    let first = values.next()?;
+    let Some(second) = values.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut joined = first.to_vec();
+    for value in std::iter::once(second).chain(values) {
+        joined.extend_from_slice(b", ");
+        joined.extend_from_slice(value);
+    }
+    Some(Cow::Owned(joined))
+}
+
+/// The decision's inputs over the host: headers from the snapshot, properties and the clock by
+/// host call. Remembers when the clock was first read, for the first-sight log line.
+struct HostInputs<'h, H: Host> {
+    host: &'h mut H,
+    headers: &'h [(String, Vec<u8>)],
+    started: Option<SystemTime>,
+}
+
+impl<H: Host> Inputs for HostInputs<'_, H> {
+    fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        header(self.headers, name)
+    }
+
+    fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {
+        self.host
+            .property(&property.path())
+            .map_err(|_| property.call())
+    }
+
+    fn now(&mut self) -> Result<i64, HostCall> {
+        let time = self.host.clock().map_err(|_| HostCall::Clock)?;
+        self.started.get_or_insert(time);
+        time.duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .map_err(|_| HostCall::ClockBefore1970)
+    }
+}
+
+/// One line per certificate judged afresh, showing the cache at work and what the full check
+/// costs: at info level at most once a second (with more distinct certificates than the cache
+/// holds it would otherwise be a line per request), every time at debug level. The
+/// `cache_misses` counter counts them all.
+fn log_first_sight(
+    host: &mut impl Host,
+    state: &State,
+    started: Option<SystemTime>,
+    outcome: &Outcome,
+    cached: usize,
+) {
+    let second = started
+        .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let info_due = second > state.last_first_sight_log.get();
+    if info_due {
+        state.last_first_sight_log.set(second);
+    } else if !host.log_enabled(Level::Debug) {
+        return;
+    }
+    let elapsed = started
+        .and_then(|s| host.clock().ok()?.duration_since(s).ok())
+        .map_or(0, |d| d.as_micros());
+    let verdict = match &outcome.decision {
+        Decision::Forward { .. } => "accepted",
+        _ => "not accepted",
+    };
+    host.log(
+        if info_due { Level::Info } else { Level::Debug },
+        &format!(
+            "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {verdict} ({cached} cached)"
+        ),
+    );
+}
+
+/// Answers locally with the reply for the outcome's denial, counts it, logs one structured
+/// line, and stops the request.
+fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -> Action {
+    let reason = match &outcome.decision {
+        Decision::Deny(reason) => reason,
+        // Only denials are refused; anything else here is a bug, and fails closed.
+        _ => &DenyReason::HostFailure(HostCall::SetHeaders),
+    };
+    state.metrics.record_denied(host, reason);
+    let reply = state.config.reply(reason);
+    let sha256 = outcome
+        .certificate_sha256
+        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
+    host.log(
+        Level::Info,
+        &format!(
+            "client-cert-auth: denied status={} reason={} path=\"{}\" cert_sha256={} detail=\"{}\"",
+            reply.status,
+            reason.name(),
+            log_safe(path),
+            sha256,
+            log_safe(reason.describe().as_bytes())
+        ),
+    );
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    if let Err(HostError(status)) = host.send_reply(reply.status, &headers, reply.body.as_bytes())
+    {
+        host.log(
+            Level::Warn,
+            &format!("client-cert-auth: could not send the local reply: {status}"),
+        );
+    }
+    Action::Pause
+}
+
+/// No configuration reached this stream: fail closed with a 500.
+fn deny_unconfigured(host: &mut impl Host) -> Action {
+    host.log(
+        Level::Error,
+        &format!(
+            "client-cert-auth: denied status=500 reason=host_failure detail=\"{}\"",
+            DenyReason::HostFailure(HostCall::NoConfiguration).describe()
+        ),
+    );
+    let _ = host.send_reply(
+        500,
+        &[("content-type", "text/plain; charset=utf-8")],
+        b"client certificate check failed\n",
+    );
+    Action::Pause
+}

@@ -1,0 +1,193 @@
+//! The proxy-wasm entry points: Envoy's host calls behind the [`Host`] trait, and the root and
+//! HTTP contexts that hand each request to [`super::on_request_headers`]. Nothing here decides.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::SystemTime;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
+
+use super::host::{Action, Host, HostError, Level, MetricKind};
+use super::{State, configure, on_request_headers};
+use crate::decision::cache::VerdictCache;
+
+proxy_wasm::main! {{
+    // Replaces the SDK's hook, which unwraps the result of its own log call.
+    std::panic::set_hook(Box::new(|info| {
+        let _ = hostcalls::log(LogLevel::Critical, &format!("client-cert-auth panicked: {info}"));
+    }));
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(Root {
+            state: None,
+            cache: Rc::new(RefCell::new(VerdictCache::new(0))),
+            level: Level::Info,
+        })
+    });
+}}
+
+/// Envoy, through the proxy-wasm host calls.
+struct Envoy {
+    /// The host's log level, read at configure time: lines below it are not even formatted.
+    level: Level,
+}
+
+fn failed(status: proxy_wasm::types::Status) -> HostError {
+    HostError(format!("{status:?}"))
+}
+
+fn level_of(level: LogLevel) -> Level {
+    match level {
+        LogLevel::Trace => Level::Trace,
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Info => Level::Info,
+        LogLevel::Warn => Level::Warn,
+        LogLevel::Error => Level::Error,
+        LogLevel::Critical => Level::Critical,
+    }
+}
+
+impl Host for Envoy {
+    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(failed)
+    }
+
+    fn remove_request_header(&mut self, name: &str) -> Result<(), HostError> {
+        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, None).map_err(failed)
+    }
+
+    fn set_request_header(&mut self, name: &str, value: &str) -> Result<(), HostError> {
+        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value)).map_err(failed)
+    }
+
+    fn property(&mut self, path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {
+        hostcalls::get_property(path.to_vec()).map_err(failed)
+    }
+
+    fn clock(&mut self) -> Result<SystemTime, HostError> {
+        hostcalls::get_current_time().map_err(failed)
+    }
+
+    fn send_reply(
+        &mut self,
+        status: u32,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), HostError> {
+        hostcalls::send_http_response(status, headers.to_vec(), Some(body)).map_err(failed)
+    }
+
+    fn log_enabled(&self, level: Level) -> bool {
+        level >= self.level
+    }
+
+    fn log(&mut self, level: Level, message: &str) {
+        if !self.log_enabled(level) {
+            return;
+        }
+        let level = match level {
+            Level::Trace => LogLevel::Trace,
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+            Level::Critical => LogLevel::Critical,
+        };
+        let _ = hostcalls::log(level, message);
+    }
+
+    fn define_metric(&mut self, kind: MetricKind, name: &str) -> Option<u32> {
+        let kind = match kind {
+            MetricKind::Counter => MetricType::Counter,
+            MetricKind::Gauge => MetricType::Gauge,
+        };
+        hostcalls::define_metric(kind, name).ok()
+    }
+
+    fn increment_metric(&mut self, id: u32) {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+
+    fn record_metric(&mut self, id: u32, value: u64) {
+        let _ = hostcalls::record_metric(id, value);
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        let pages = core::arch::wasm32::memory_size(0);
+        u64::try_from(pages)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(65_536)
+    }
+}
+
+struct Root {
+    state: Option<Rc<State>>,
+    /// Verdicts by certificate, shared by every stream of this VM; a new configuration starts
+    /// a new cache.
+    cache: Rc<RefCell<VerdictCache>>,
+    level: Level,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        self.state = None;
+        // Follow the host's log level, so debug lines cost nothing unless asked for.
+        if let Ok(level) = hostcalls::get_log_level() {
+            self.level = level_of(level);
+        }
+        let mut host = Envoy { level: self.level };
+        let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                host.log(
+                    Level::Error,
+                    &format!("client-cert-auth: cannot read the plugin configuration: {status:?}"),
+                );
+                return false;
+            }
+        };
+        let Some(state) = configure(&mut host, &bytes) else {
+            return false;
+        };
+        self.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
+        self.state = Some(Rc::new(state));
+        true
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Filter {
+            state: self.state.clone(),
+            cache: Rc::clone(&self.cache),
+            level: self.level,
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Filter {
+    state: Option<Rc<State>>,
+    cache: Rc<RefCell<VerdictCache>>,
+    level: Level,
+}
+
+impl Context for Filter {}
+
+impl HttpContext for Filter {
+    fn on_http_request_headers(
+        &mut self,
+        _num_headers: usize,
+        _end_of_stream: bool,
+    ) -> proxy_wasm::types::Action {
+        let mut host = Envoy { level: self.level };
+        match on_request_headers(&mut host, self.state.as_deref(), &self.cache) {
+            Action::Continue => proxy_wasm::types::Action::Continue,
+            Action::Pause => proxy_wasm::types::Action::Pause,
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The local replies: one compiled table from reason to status, body and headers.
+//!
+//! Precedence: an entry for the specific reason (`expired`, `untrusted`, ...) wins over the
+//! entry for its class (`missing` or `invalid`), which wins over the preset. Presets:
+//! `default` (401 with a plain-text line), `appService` (403 `Client Certificate Required` for a
+//! missing certificate, as App Service's front end answers; 401 otherwise) and `apim` (401 with
+//! API Management's JSON body `{"statusCode": 401, "message": "..."}`).
+
+use std::fmt;
+
+use crate::config::{Preset, RawReply, RawResponses, ReplyFormat};
+use crate::outcome::{DenyReason, Reason};
+
+/// The reply configured for one reason, exactly as written (`None` where not written).
+fn written(raw: &RawResponses, reason: Reason) -> Option<&RawReply> {
+    match reason {
+        Reason::Missing => raw.missing.as_ref(),
+        Reason::Malformed => raw.malformed.as_ref(),
+        Reason::Expired => raw.expired.as_ref(),
+        Reason::NotYetValid => raw.not_yet_valid.as_ref(),
+        Reason::Untrusted => raw.untrusted.as_ref(),
+        Reason::Revoked => raw.revoked.as_ref(),
+        Reason::RevocationUnknown => raw.revocation_unknown.as_ref(),
+        Reason::WrongUsage => raw.wrong_usage.as_ref(),
+        Reason::IdentityNotMatched => raw.identity_not_matched.as_ref(),
+        Reason::XfccUntrusted => raw.xfcc_untrusted.as_ref(),
+        Reason::NotVisible => raw.not_visible.as_ref(),
+        Reason::HostFailure => None,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponsesError {
+    Status { key: &'static str, status: u32 },
+    Header { key: &'static str, name: String },
+}
+
+impl fmt::Display for ResponsesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponsesError::Status { key, status } => write!(
+                f,
+                "responses.{key}.status: {status} is not a 4xx or 5xx status (a denial must not look like success)"
+            ),
+            ResponsesError::Header { key, name } => write!(
+                f,
+                "responses.{key}.headers: {name:?} is not a header name or value that can be sent"
+            ),
+        }
+    }
+}
+
+/// One compiled reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u32,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// The compiled table: one reply per [`Reason`], indexed by [`Reason::index`].
+#[derive(Debug, Clone)]
+pub struct Responses {
+    table: [Reply; Reason::COUNT],
+}
+
+fn preset_reply(preset: Preset, missing: bool) -> RawReply {
+    let text = |status: u32, body: &str| RawReply {
+        status: Some(status),
+        body: Some(body.to_string()),
+        ..RawReply::default()
+    };
+    let json = |status: u32, body: &str| RawReply {
+        format: Some(ReplyFormat::Json),
+        ..text(status, body)
+    };
+    match (preset, missing) {
+        (Preset::Default, true) => text(401, "client certificate required"),
+        (Preset::Default, false) => text(401, "client certificate invalid"),
+        (Preset::AppService, true) => text(403, "Client Certificate Required"),
+        (Preset::AppService, false) => text(401, "client certificate invalid"),
+        (Preset::Apim, true) => json(401, "Client certificate is missing"),
+        (Preset::Apim, false) => json(401, "Invalid client certificate"),
+    }
+}
+
+fn safe(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
+}
+
+/// Fills `base` with whatever `over` sets.
+fn layer(base: RawReply, over: Option<&RawReply>) -> RawReply {
+    let Some(o) = over else { return base };
+    RawReply {
+        status: o.status.or(base.status),
+        body: o.body.clone().or(base.body),
+        content_type: o.content_type.clone().or(base.content_type),
+        headers: o.headers.clone().or(base.headers),
+        format: o.format.or(base.format),
+    }
+}
+
+/// The key of the `invalid` class in the `responses` object.
+const INVALID_CLASS: &str = "invalid";
+
+fn compile_reply(key: &'static str, raw: &RawReply) -> Result<Reply, ResponsesError> {
+    let status = raw.status.unwrap_or(401);
+    if !(400..=599).contains(&status) {
+        return Err(ResponsesError::Status { key, status });
+    }
+    let message = raw.body.clone().unwrap_or_default();
+    let (body, default_type) = match raw.format.unwrap_or_default() {
+        ReplyFormat::Text => (format!("{message}\n"), "text/plain; charset=utf-8"),
+        ReplyFormat::Json => (
+            serde_json::json!({"statusCode": status, "message": message}).to_string(),
+            "application/json",
+        ),
+    };
+    let content_type = raw.content_type.clone().unwrap_or(default_type.to_string());
+    let mut headers = vec![("content-type".to_string(), content_type)];
+    for (name, value) in raw.headers.iter().flatten() {
+        let lower = name.to_ascii_lowercase();
+        let ok = !lower.is_empty()
+            && lower
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && safe(value)
+            && lower != "content-length";
+        if !ok {
+            return Err(ResponsesError::Header {
+                key,
+                name: name.clone(),
+            });
+        }
+        if lower == "content-type" {
+            headers[0].1 = value.clone();
+        } else {
+            headers.push((lower, value.clone()));
+        }
+    }
+    Ok(Reply {
+        status,
+        body,
+        headers,
+    })
+}
+
+/// The fixed reply when a host call fails: the filter fails closed with a server error, never
+/// with a reply that blames the client.
+fn host_failure() -> Reply {
+    Reply {
+        status: 500,
+        body: "client certificate check failed\n".to_string(),
+        headers: vec![(
+            "content-type".to_string(),
+            "text/plain; charset=utf-8".to_string(),
+        )],
+    }
+}
+
+impl Default for Responses {
+    fn default() -> Self {
+        // The default settings always compile; should they not, every denial still gets the
+        // fixed server-error reply rather than a weaker one.
+        Responses::compile(&RawResponses::default()).unwrap_or(Responses {
+            table: std::array::from_fn(|_| host_failure()),
+        })
+    }
+}
+
+impl Responses {
+    pub fn compile(raw: &RawResponses) -> Result<Responses, ResponsesError> {
+        let preset = raw.preset.unwrap_or_default();
+        // The class entry is checked even when every reason overrides it: a bad setting never
+        // waits for the day it matters.
+        let invalid_class = layer(preset_reply(preset, false), raw.invalid.as_ref());
+        compile_reply(INVALID_CLASS, &invalid_class)?;
+        let mut table = std::array::from_fn(|_| host_failure());
+        for reason in Reason::ALL {
+            let Some(key) = reason.config_key() else {
+                continue; // host_failure keeps its fixed reply
+            };
+            let base = if reason.is_invalid_certificate() {
+                invalid_class.clone()
+            } else {
+                preset_reply(preset, true)
+            };
+            table[reason.index()] = compile_reply(key, &layer(base, written(raw, reason)))?;
+        }
+        Ok(Responses { table })
+    }
+
+    /// The reply for a denial.
+    pub fn reply(&self, reason: &DenyReason) -> &Reply {
+        &self.table[reason.reason().index()]
+    }
+}
