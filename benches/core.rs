@@ -6,11 +6,9 @@
 #[path = "../tests/common/pki.rs"]
 mod pki;
 
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::config::Config;
-use client_cert_auth::decision::{Request, decide_detailed, decide_if_cached};
-use client_cert_auth::path::canonicalize;
-use client_cert_auth::xfcc::parse_single;
+use client_cert_auth::cert::{envoy_url_encode, parse_single};
+use client_cert_auth::scope::path::canonicalize;
+use client_cert_auth::{Config, Request, VerdictCache, decide};
 use divan::{Bencher, black_box};
 use sha2::{Digest, Sha256};
 
@@ -46,14 +44,14 @@ fn decision_cache_hit_by_digest(bencher: Bencher) {
         now,
         ..Request::default()
     };
-    decide_detailed(&config, &first, &mut cache);
+    decide(&config, &mut first.clone(), &mut cache);
     let hit = Request {
         path: b"/api/orders?id=1",
         peer_digest: Some(digest.as_bytes()),
         now,
         ..Request::default()
     };
-    bencher.bench_local(|| decide_if_cached(&config, black_box(&hit), &mut cache));
+    bencher.bench_local(|| decide(&config, &mut black_box(hit), &mut cache));
 }
 
 /// A cache hit with the certificate in hand (decoding the PEM and hashing the DER).
@@ -68,8 +66,8 @@ fn decision_cache_hit_with_pem(bencher: Bencher) {
         now: now(),
         ..Request::default()
     };
-    decide_detailed(&config, &request, &mut cache);
-    bencher.bench_local(|| decide_detailed(&config, black_box(&request), &mut cache));
+    decide(&config, &mut request.clone(), &mut cache);
+    bencher.bench_local(|| decide(&config, &mut black_box(request), &mut cache));
 }
 
 /// First sight: parse, chain check (signature verification) and identities, no cache.
@@ -93,8 +91,7 @@ fn first_sight_with_trust(bencher: Bencher, alg: &str) {
         now: now(),
         ..Request::default()
     };
-    bencher
-        .bench_local(|| decide_detailed(&config, black_box(&request), &mut VerdictCache::new(0)));
+    bencher.bench_local(|| decide(&config, &mut black_box(request), &mut VerdictCache::new(0)));
 }
 
 #[divan::bench(args = ["/api/orders/42?x=1", "/public/a/b/c/d/e/f.html", "/public/%2e%2e/admin"])]
@@ -105,13 +102,7 @@ fn path_canonicalization(path: &str) -> Option<String> {
 #[divan::bench]
 fn xfcc_parsing(bencher: Bencher) {
     let leaf = pki::Ca::new("bench").client("alice");
-    let cert = leaf
-        .cert_pem
-        .replace('\n', "%0A")
-        .replace(' ', "%20")
-        .replace('+', "%2B")
-        .replace('/', "%2F")
-        .replace('=', "%3D");
+    let cert = envoy_url_encode(&leaf.cert_pem);
     let value = format!(
         "By=spiffe://cluster.local/ns/a/sa/b;Hash={};Cert=\"{cert}\";Subject=\"CN=alice,O=demo\";URI=;DNS=a.example",
         "ab".repeat(32)

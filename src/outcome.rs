@@ -403,7 +403,10 @@ impl DenyReason {
                 format!("client certificate invalid ({}): {e}", e.kind())
             }
             DenyReason::HostFailure(call) => {
-                format!("failing closed because the host call for {} failed", call.what())
+                format!(
+                    "failing closed because the host call for {} failed",
+                    call.what()
+                )
             }
         }
     }
@@ -465,7 +468,11 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Reason::COUNT);
         let keys: Vec<&str> = Reason::ALL.iter().filter_map(|r| r.config_key()).collect();
-        assert_eq!(keys.len(), Reason::COUNT - 1, "only host_failure has no reply key");
+        assert_eq!(
+            keys.len(),
+            Reason::COUNT - 1,
+            "only host_failure has no reply key"
+        );
         assert_eq!(Reason::HostFailure.config_key(), None);
     }
 
@@ -489,8 +496,20 @@ mod tests {
             (CertError::MultipleBlocks, Reason::Malformed),
             (CertError::BadBase64, Reason::Malformed),
             (CertError::TrailingData { len: 1 }, Reason::Malformed),
-            (CertError::NotYetValid { not_before: 1, now: 0 }, Reason::NotYetValid),
-            (CertError::Expired { not_after: 0, now: 1 }, Reason::Expired),
+            (
+                CertError::NotYetValid {
+                    not_before: 1,
+                    now: 0,
+                },
+                Reason::NotYetValid,
+            ),
+            (
+                CertError::Expired {
+                    not_after: 0,
+                    now: 1,
+                },
+                Reason::Expired,
+            ),
             (CertError::Revoked, Reason::Revoked),
             (CertError::IdentityNotMatched, Reason::IdentityNotMatched),
         ];

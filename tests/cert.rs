@@ -5,8 +5,9 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::cert::{CertError, LeafCertificate, MAX_CERTIFICATE_PEM_BYTES};
-use client_cert_auth::xfcc::envoy_url_encode;
+use client_cert_auth::cert::LeafCertificate;
+use client_cert_auth::cert::envoy_url_encode;
+use client_cert_auth::outcome::{CertError, MAX_CERTIFICATE_PEM_BYTES};
 use common::pki::{Ca, unix};
 use time::{Duration, OffsetDateTime};
 

@@ -1,8 +1,9 @@
 //! Configuration: what is accepted, what it means, and the exact error for what is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::config::{Config, ConfigError, Mode};
-use client_cert_auth::path::PathEntryError;
+use client_cert_auth::scope::Mode;
+use client_cert_auth::scope::path::PathEntryError;
+use client_cert_auth::{Config, ConfigError};
 
 fn parse(json: &str) -> Result<Config, ConfigError> {
     Config::from_json(json.as_bytes())

@@ -3,7 +3,7 @@
 
 mod common;
 
-use client_cert_auth::crypto::ALGORITHMS;
+use client_cert_auth::validation::crypto::ALGORITHMS;
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rustls_pki_types::{AlgorithmIdentifier, SignatureVerificationAlgorithm, alg_id};
 use sha2::{Sha256, Sha384, Sha512};

@@ -5,10 +5,11 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::cert::CertError;
-use client_cert_auth::config::Config;
-use client_cert_auth::decision::{Decision, DenyReason, PassReason, Request, decide};
+use client_cert_auth::{
+    CacheUse, CertError, Config, Decision, DenyReason, HostCall, PassReason, Request, VerdictCache,
+    decide,
+};
+use common::core::hex_lower;
 use common::pki::{Ca, Leaf, unix};
 use time::{Duration, OffsetDateTime};
 
@@ -65,7 +66,7 @@ fn run_with(
     };
     decide(
         config,
-        &Request {
+        &mut Request {
             path: path.as_bytes(),
             peer_certificate: pem,
             now: f.now,
@@ -73,6 +74,7 @@ fn run_with(
         },
         cache,
     )
+    .decision
 }
 
 fn classify(d: &Decision, f: &Fixture) -> Expect {
@@ -207,7 +209,7 @@ fn invalid_certificate_on_an_excluded_path_passes_without_the_header() {
 
 #[test]
 fn host_failure_replies_500_and_never_passes() {
-    let reason = DenyReason::HostFailure("the clock");
+    let reason = DenyReason::HostFailure(HostCall::Clock);
     assert_eq!(Config::default().reply(&reason).status, 500);
     assert!(reason.describe().contains("the clock"));
 }
@@ -234,7 +236,7 @@ fn cached_certificate_still_has_its_dates_checked_on_every_request() {
     let at = |now: i64, cache: &mut VerdictCache| {
         decide(
             &config,
-            &Request {
+            &mut Request {
                 path: b"/",
                 peer_certificate: Some(pem),
                 now,
@@ -242,6 +244,7 @@ fn cached_certificate_still_has_its_dates_checked_on_every_request() {
             },
             cache,
         )
+        .decision
     };
     assert!(matches!(at(f.now, &mut cache), Decision::Forward { .. }));
     let later = f.now + 400 * 24 * 3600;
@@ -267,14 +270,15 @@ fn cache_is_bounded_and_can_be_turned_off() {
         for leaf in &leaves {
             let d = decide(
                 &config,
-                &Request {
+                &mut Request {
                     path: b"/",
                     peer_certificate: Some(leaf.cert_pem.as_bytes()),
                     now,
                     ..Request::default()
                 },
                 &mut cache,
-            );
+            )
+            .decision;
             assert!(matches!(d, Decision::Forward { .. }));
         }
         assert_eq!(cache.len(), expected_len, "capacity {capacity}");
@@ -284,73 +288,68 @@ fn cache_is_bounded_and_can_be_turned_off() {
 
 #[test]
 fn a_cached_certificate_is_decided_from_the_connection_digest_alone() {
-    use client_cert_auth::decision::decide_if_cached;
     use sha2::{Digest, Sha256};
     let f = fixture();
     let config = Config::default();
     let mut cache = VerdictCache::new(16);
-    let digest: String = Sha256::digest(&f.valid.der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let by_digest = |cache: &mut VerdictCache, digest: &str| {
-        decide_if_cached(
-            &config,
-            &Request {
+    let digest = hex_lower(&Sha256::digest(&f.valid.der));
+    // Only the digest: no certificate in the request.
+    let by_digest_at = |config: &Config, cache: &mut VerdictCache, digest: &str, now: i64| {
+        decide(
+            config,
+            &mut Request {
                 peer_digest: Some(digest.as_bytes()),
-                now: f.now,
+                now,
                 ..Request::default()
             },
             cache,
         )
     };
-    assert!(
-        by_digest(&mut cache, &digest).is_none(),
-        "not cached yet: the certificate is needed"
+    let by_digest =
+        |cache: &mut VerdictCache, digest: &str| by_digest_at(&config, cache, digest, f.now);
+    let first = by_digest(&mut cache, &digest);
+    assert_eq!(
+        (first.cache, first.decision),
+        (
+            CacheUse::NotConsulted,
+            Decision::Deny(DenyReason::CertificateRequired)
+        ),
+        "not cached yet: without the certificate there is nothing to judge"
     );
     let full = run_with(&config, &f, "/", Cert::Valid, &mut cache);
-    let fast = by_digest(&mut cache, &digest).expect("decided from the cache");
+    let fast = by_digest(&mut cache, &digest);
+    assert_eq!(fast.cache, CacheUse::Hit, "decided from the cache");
     assert_eq!(fast.decision, full);
     assert_eq!(
         fast.certificate_sha256.map(|d| d.to_vec()),
         Some(Sha256::digest(&f.valid.der).to_vec())
     );
-    assert!(
-        by_digest(&mut cache, &digest.to_uppercase()).is_some(),
+    assert_eq!(
+        by_digest(&mut cache, &digest.to_uppercase()).cache,
+        CacheUse::Hit,
         "hex case does not matter"
     );
-    assert!(
-        by_digest(&mut cache, &"0".repeat(64)).is_none(),
+    assert_ne!(
+        by_digest(&mut cache, &"0".repeat(64)).cache,
+        CacheUse::Hit,
         "another certificate"
     );
-    assert!(by_digest(&mut cache, "abc").is_none(), "not a digest");
+    assert_ne!(
+        by_digest(&mut cache, "abc").cache,
+        CacheUse::Hit,
+        "not a digest"
+    );
     // Later than the certificate's notAfter: the cached entry still has its dates checked.
-    let late = decide_if_cached(
-        &config,
-        &Request {
-            peer_digest: Some(digest.as_bytes()),
-            now: f.now + 400 * 86_400,
-            ..Request::default()
-        },
-        &mut cache,
-    )
-    .expect("cached");
+    let late = by_digest_at(&config, &mut cache, &digest, f.now + 400 * 86_400);
+    assert_eq!(late.cache, CacheUse::Hit);
     assert!(matches!(
         late.decision,
         Decision::Deny(DenyReason::CertificateInvalid(CertError::Expired { .. }))
     ));
     let xfcc = Config::from_json(br#"{"certificateSource": "xfcc"}"#).unwrap();
-    assert!(
-        decide_if_cached(
-            &xfcc,
-            &Request {
-                peer_digest: Some(digest.as_bytes()),
-                now: f.now,
-                ..Request::default()
-            },
-            &mut cache
-        )
-        .is_none(),
+    assert_eq!(
+        by_digest_at(&xfcc, &mut cache, &digest, f.now).cache,
+        CacheUse::NotConsulted,
         "the XFCC source always reads the header"
     );
 }

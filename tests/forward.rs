@@ -5,10 +5,10 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::cert::CertError;
-use client_cert_auth::config::Config;
-use client_cert_auth::decision::{Decision, DenyReason, Outcome, Request, decide_detailed};
+use client_cert_auth::CertError;
+use client_cert_auth::Config;
+use client_cert_auth::{Decision, DenyReason, HostCall, Outcome};
+use common::core::{config, hex_upper, now, run_at};
 use common::pki::{Ca, unix};
 use rcgen::SerialNumber;
 use serde_json::json;
@@ -16,29 +16,8 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-fn config(v: serde_json::Value) -> Config {
-    Config::from_json(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn run(c: &Config, path: &str, pem: Option<&str>) -> Outcome {
-    run_at(c, path, pem, unix(OffsetDateTime::now_utc()))
-}
-
-fn run_at(c: &Config, path: &str, pem: Option<&str>, now: i64) -> Outcome {
-    decide_detailed(
-        c,
-        &Request {
-            path: path.as_bytes(),
-            peer_certificate: pem.map(str::as_bytes),
-            now,
-            ..Request::default()
-        },
-        &mut VerdictCache::new(8),
-    )
-}
-
-fn hex_upper(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
+    run_at(c, path, pem, now())
 }
 
 #[test]
@@ -197,7 +176,12 @@ fn responses_follow_presets_classes_and_specific_reasons() {
         401,
         "missing is its own class"
     );
-    assert_eq!(custom.reply(&DenyReason::HostFailure("x")).status, 500);
+    assert_eq!(
+        custom
+            .reply(&DenyReason::HostFailure(HostCall::Clock))
+            .status,
+        500
+    );
 }
 
 #[test]
@@ -221,7 +205,7 @@ fn bad_forward_and_response_settings_are_refused() {
         ),
         (
             json!({"responses": {"preset": "nginx"}}),
-            "responses.preset: unknown preset \"nginx\"",
+            "responses.preset: unknown variant `nginx`, expected one of `default`, `appService`, `apim`",
         ),
         (
             json!({"responses": {"missing": {"status": 200}}}),
@@ -229,7 +213,7 @@ fn bad_forward_and_response_settings_are_refused() {
         ),
         (
             json!({"responses": {"expired": {"format": "xml"}}}),
-            "responses.expired.format: unknown format \"xml\"",
+            "responses.expired.format: unknown variant `xml`, expected `text` or `json`",
         ),
         (
             json!({"responses": {"invalid": {"headers": {"x-a": "line\nbreak"}}}}),
@@ -241,7 +225,7 @@ fn bad_forward_and_response_settings_are_refused() {
         ),
         (
             json!({"certificateSource": "header"}),
-            "certificateSource: unknown source \"header\"",
+            "certificateSource: unknown variant `header`, expected one of `connection`, `xfcc`, `auto`",
         ),
     ];
     for (v, message) in table {

@@ -3,7 +3,7 @@
 //! users is one the plugin accepts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::config::Config;
+use client_cert_auth::Config;
 
 fn read(name: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name))

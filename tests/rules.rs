@@ -3,19 +3,15 @@
 
 mod common;
 
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::cert::CertError;
-use client_cert_auth::config::{Config, Mode};
-use client_cert_auth::decision::{Decision, DenyReason, Request, decide};
-use client_cert_auth::path::canonicalize;
-use client_cert_auth::rules::{request_host, select};
-use common::pki::{Ca, unix};
+use client_cert_auth::CertError;
+use client_cert_auth::Config;
+use client_cert_auth::scope::Mode;
+use client_cert_auth::scope::path::canonicalize;
+use client_cert_auth::scope::rules::{request_host, select};
+use client_cert_auth::{Decision, DenyReason};
+use common::core::{config, now, run_at};
+use common::pki::Ca;
 use serde_json::json;
-use time::OffsetDateTime;
-
-fn config(v: serde_json::Value) -> Config {
-    Config::from_json(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn mode_for(config: &Config, path: &str, host: &str, method: &str) -> Mode {
     let canonical = canonicalize(path.as_bytes());
@@ -135,19 +131,8 @@ fn a_rule_can_require_its_own_identities() {
         "rules": [{"pathPrefix": "/admin", "mode": "Required", "identities": [{"commonName": "ops"}]}],
         "validation": {"identities": [{"commonName": "dev"}, {"commonName": "ops"}]}
     }));
-    let now = unix(OffsetDateTime::now_utc());
-    let run = |path: &str, pem: &str| {
-        decide(
-            &c,
-            &Request {
-                path: path.as_bytes(),
-                peer_certificate: Some(pem.as_bytes()),
-                now,
-                ..Request::default()
-            },
-            &mut VerdictCache::new(8),
-        )
-    };
+    let now = now();
+    let run = |path: &str, pem: &str| run_at(&c, path, Some(pem), now).decision;
     assert!(matches!(
         run("/admin", &ops.cert_pem),
         Decision::Forward { .. }

@@ -105,3 +105,115 @@ fn the_example_checker_catches_a_bad_example() {
         "{stderr}"
     );
 }
+
+/// Every property of every object in the schema, as `path.to.property`, with its schema.
+fn properties<'v>(
+    node: &'v serde_json::Value,
+    path: &str,
+    out: &mut Vec<(String, &'v serde_json::Value)>,
+) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(props)) = map.get("properties") {
+                for (name, schema) in props {
+                    out.push((format!("{path}.{name}"), schema));
+                }
+            }
+            for (key, value) in map {
+                properties(value, &format!("{path}/{key}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                properties(item, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_property_of_the_schema_has_a_description() {
+    let schema: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    let mut all = Vec::new();
+    properties(&schema, "", &mut all);
+    assert!(all.len() >= 50, "only {} properties found", all.len());
+    let undocumented: Vec<&str> = all
+        .iter()
+        .filter(|(_, s)| {
+            s.get("description")
+                .and_then(|d| d.as_str())
+                .is_none_or(|d| d.trim().is_empty())
+        })
+        .map(|(path, _)| path.as_str())
+        .collect();
+    assert!(undocumented.is_empty(), "no description: {undocumented:?}");
+}
+
+#[test]
+fn the_schema_accepts_modes_in_any_case_and_rejects_unknown_ones() {
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `make test` (it creates .venv with jsonschema)",
+        python.display()
+    );
+    let verdicts = |configs: &[serde_json::Value]| -> Vec<bool> {
+        let script = "import json, sys, jsonschema\n\
+            schema = json.load(open(sys.argv[1]))\n\
+            for line in sys.stdin:\n\
+            \x20   ok = not list(jsonschema.Draft202012Validator(schema).iter_errors(json.loads(line)))\n\
+            \x20   print('valid' if ok else 'invalid')\n";
+        let input: String = configs.iter().map(|c| format!("{c}\n")).collect();
+        let dir = TempDir::new("schema-modes");
+        let input_path = dir.write("configs.jsonl", &input);
+        let out = Command::new(&python)
+            .arg("-c")
+            .arg(format!(
+                "import sys; sys.stdin = open({:?}); exec({script:?})",
+                input_path.display().to_string()
+            ))
+            .arg(repo().join(SCHEMA))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l == "valid")
+            .collect()
+    };
+    use serde_json::json;
+    let cases = [
+        (json!({"clientCertMode": "Required"}), true),
+        (json!({"clientCertMode": "oPtIoNaLiNtErAcTiVeUsEr"}), true),
+        (json!({"clientCertMode": "ignore"}), true),
+        (json!({"clientCertMode": "Sometimes"}), false),
+        (json!({"clientCertMode": "Required "}), false),
+        (json!({"clientCertMode": "disabled"}), false),
+        (
+            json!({"rules": [{"pathPrefix": "/a", "mode": "OPTIONAL"}]}),
+            true,
+        ),
+        (
+            json!({"rules": [{"pathPrefix": "/a", "mode": "Sometimes"}]}),
+            false,
+        ),
+        (json!({"certificateSource": "Auto"}), false),
+        (json!({"responses": {"preset": "nginx"}}), false),
+    ];
+    let configs: Vec<serde_json::Value> = cases.iter().map(|(c, _)| c.clone()).collect();
+    let got = verdicts(&configs);
+    for ((config, valid), got) in cases.iter().zip(got) {
+        assert_eq!(got, *valid, "schema verdict on {config}");
+        // The plugin agrees with the schema.
+        assert_eq!(
+            client_cert_auth::Config::from_json(config.to_string().as_bytes()).is_ok(),
+            *valid,
+            "plugin verdict on {config}"
+        );
+    }
+}

@@ -4,21 +4,17 @@
 
 mod common;
 
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::cert::CertError;
-use client_cert_auth::config::{Config, ConfigError};
-use client_cert_auth::decision::{Decision, DenyReason, Request, decide};
+use client_cert_auth::CertError;
 use client_cert_auth::validation::ValidationConfigError;
-use common::pki::{Alg, Ca, Leaf, unix};
+use client_cert_auth::{Config, ConfigError};
+use client_cert_auth::{Decision, DenyReason};
+use common::core::{now, run_at};
+use common::pki::{Alg, Ca, Leaf};
 use rcgen::{ExtendedKeyUsagePurpose, SanType, SerialNumber};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
-
-fn now() -> i64 {
-    unix(OffsetDateTime::now_utc())
-}
 
 fn config(validation: Value) -> Config {
     let json = json!({"clientCertMode": "Required", "validation": validation});
@@ -32,16 +28,7 @@ fn config_error(validation: Value) -> ConfigError {
 
 /// Ok when the filter would forward the certificate, the reason when it denies it.
 fn judge(config: &Config, leaf: &Leaf, at: i64) -> Result<(), CertError> {
-    match decide(
-        config,
-        &Request {
-            path: b"/",
-            peer_certificate: Some(leaf.cert_pem.as_bytes()),
-            now: at,
-            ..Request::default()
-        },
-        &mut VerdictCache::new(0),
-    ) {
+    match run_at(config, "/", Some(&leaf.cert_pem), at).decision {
         Decision::Forward { .. } => Ok(()),
         Decision::Deny(DenyReason::CertificateInvalid(e)) => Err(e),
         other => panic!("unexpected {other:?}"),
@@ -381,7 +368,7 @@ fn validation_configuration_errors_name_the_field() {
             json!({"identities": [{"issuerThumbprint": "00".repeat(20)}]}),
             ValidationConfigError::Identity {
                 index: 0,
-                problem: client_cert_auth::identity::IdentityError::IssuerThumbprintNeedsTrust,
+                problem: client_cert_auth::validation::IdentityError::IssuerThumbprintNeedsTrust,
             },
             "validation.identities[0].issuerThumbprint: needs validation.validateTrust",
         ),

@@ -3,15 +3,14 @@
 
 mod common;
 
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::cert::CertError;
-use client_cert_auth::config::Config;
-use client_cert_auth::decision::{Decision, DenyReason, Request, decide};
-use client_cert_auth::xfcc::{XfccError, envoy_url_encode, parse_single};
-use common::pki::{Alg, Ca, unix};
+use client_cert_auth::CertError;
+use client_cert_auth::Config;
+use client_cert_auth::cert::{XfccError, envoy_url_encode, parse_single};
+use client_cert_auth::{Decision, DenyReason, Request};
+use common::core::{decide_fresh, hex_lower, now};
+use common::pki::{Alg, Ca};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 #[test]
 fn parser_follows_envoys_quoting_rules() {
@@ -59,27 +58,23 @@ fn parser_rejects_every_ambiguity() {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn decide_xfcc(
     config: &Config,
     xfcc: Option<&str>,
     mtls: Option<bool>,
     digest: Option<&str>,
 ) -> Decision {
-    decide(
+    decide_fresh(
         config,
-        &Request {
+        Request {
             xfcc: xfcc.map(str::as_bytes),
             mtls,
             peer_digest: digest.map(str::as_bytes),
-            now: unix(OffsetDateTime::now_utc()),
+            now: now(),
             ..Request::default()
         },
-        &mut VerdictCache::new(8),
     )
+    .decision
 }
 
 fn untrusted(d: &Decision) -> bool {
@@ -101,7 +96,7 @@ fn xfcc_source_forwards_a_bound_certificate_and_refuses_what_cannot_be_trusted()
         c.strip_xfcc,
         "XFCC is stripped by default when it is the source"
     );
-    let sha = hex(&Sha256::digest(&leaf.der));
+    let sha = hex_lower(&Sha256::digest(&leaf.der));
     let good = format!(
         "By=spiffe://gw;Hash={sha};Cert=\"{}\";Subject=\"CN=alice\"",
         envoy_url_encode(&leaf.cert_pem)
@@ -126,7 +121,7 @@ fn xfcc_source_forwards_a_bound_certificate_and_refuses_what_cannot_be_trusted()
     assert!(untrusted(&decide_xfcc(&c, Some(&good), Some(false), None)));
     assert!(untrusted(&decide_xfcc(&c, Some(&good), None, None)));
     // The connection's own certificate is another one.
-    let other_sha = hex(&Sha256::digest(&other.der));
+    let other_sha = hex_lower(&Sha256::digest(&other.der));
     assert!(untrusted(&decide_xfcc(
         &c,
         Some(&good),
@@ -197,17 +192,17 @@ fn auto_source_prefers_the_connection_property() {
     let other = ca.client("bob");
     let c = Config::from_json(br#"{"certificateSource": "auto"}"#).unwrap();
     let xfcc = format!("Cert=\"{}\"", envoy_url_encode(&other.cert_pem));
-    let d = decide(
+    let d = decide_fresh(
         &c,
-        &Request {
+        Request {
             peer_certificate: Some(leaf.cert_pem.as_bytes()),
             xfcc: Some(xfcc.as_bytes()),
             mtls: Some(true),
-            now: unix(OffsetDateTime::now_utc()),
+            now: now(),
             ..Request::default()
         },
-        &mut VerdictCache::new(8),
-    );
+    )
+    .decision;
     assert_eq!(
         d.header("x-arr-clientcert"),
         Some(

@@ -3,9 +3,9 @@
 //! never lets a certificate-less request through a path that a Required rule covers.
 #![no_main]
 
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::config::Config;
-use client_cert_auth::decision::{Decision, Request, decide};
+use client_cert_auth::VerdictCache;
+use client_cert_auth::Config;
+use client_cert_auth::{Decision, Request, decide};
 use libfuzzer_sys::fuzz_target;
 
 thread_local! {
@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let mut cache = VerdictCache::new(4);
     let decision = CONFIG.with(|config| decide(
         config,
-        &Request {
+        &mut Request {
             path,
             method,
             authority,
@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
             chain: &[],
         },
         &mut cache,
-    ));
+    ).decision);
     if cert.is_none() && xfcc.is_none() && matches!(decision, Decision::Pass(_)) {
         // A certificate-less pass must not be for anything under /admin.
         let text = String::from_utf8_lossy(path).to_ascii_lowercase();

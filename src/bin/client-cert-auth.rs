@@ -5,38 +5,94 @@
 //!                        [--path /some/path] [--method GET] [--host example.com]
 //!                        [--xfcc HEADER-VALUE] [--at 2027-01-01T00:00:00Z] [--json]
 //! client-cert-auth lint CONFIG.json
+//! client-cert-auth --help | --version
 //! ```
-//! Exit codes: 0 pass or forward, 1 deny, 2 bad configuration, unreadable input or bad usage.
+//! Exit codes: 0 pass or forward (and `--help`, `--version`), 1 deny, 2 bad configuration,
+//! unreadable input or bad usage.
 
 use std::process::ExitCode;
 
-use client_cert_auth::cache::VerdictCache;
-use client_cert_auth::cert::pem_to_der;
-use client_cert_auth::config::Config;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use client_cert_auth::cert::{envoy_url_encode, pem_bundle};
 use client_cert_auth::config::Source;
-use client_cert_auth::decision::{Decision, FORWARDED_HEADER, Request, decide};
-use client_cert_auth::rfc3339;
-use client_cert_auth::xfcc::envoy_url_encode;
-
-const USAGE: &str = "usage:
-  client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
-                         [--path /some/path] [--method GET] [--host example.com]
-                         [--xfcc HEADER-VALUE] [--at 2027-01-01T00:00:00Z] [--json]
-  client-cert-auth lint CONFIG.json";
+use client_cert_auth::{
+    Config, Decision, FORWARDED_HEADER, Request, VerdictCache, decide, rfc3339,
+};
 
 /// A failure that ends the program with exit code 2.
 struct Fatal(String);
 
+fn command() -> Command {
+    let value = |name: &'static str, value: &'static str, help: &'static str| {
+        Arg::new(name).long(name).value_name(value).help(help)
+    };
+    Command::new("client-cert-auth")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(
+            "Try a client-cert-auth configuration with the filter's own core, before deploying it",
+        )
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("check")
+                .about("Decide one request as the filter would (exit 0 pass or forward, 1 deny)")
+                .arg(
+                    value("config", "CONFIG.json", "The plugin configuration (JSON)")
+                        .required(true),
+                )
+                .arg(value(
+                    "cert",
+                    "CLIENT.pem",
+                    "The client certificate (PEM), as the connection presents it",
+                ))
+                .arg(value(
+                    "chain",
+                    "CHAIN.pem",
+                    "Intermediate certificates presented with it (PEM bundle)",
+                ))
+                .arg(value("path", "PATH", "The request path").default_value("/"))
+                .arg(value("method", "METHOD", "The request method").default_value("GET"))
+                .arg(value("host", "HOST", "The request's :authority").default_value("localhost"))
+                .arg(value(
+                    "xfcc",
+                    "HEADER-VALUE",
+                    "An x-forwarded-client-cert value, as the connection manager writes it",
+                ))
+                .arg(value(
+                    "at",
+                    "RFC3339-TIME",
+                    "The time to decide at (RFC 3339), instead of now",
+                ))
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("One JSON object on stdout instead of lines"),
+                ),
+        )
+        .subcommand(
+            Command::new("lint")
+                .about("Validate a configuration and print what was understood")
+                .arg(Arg::new("config").value_name("CONFIG").required(true)),
+        )
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("check") => check(&args[1..]),
-        Some("lint") => lint(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
+    let matches = match command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            // --help and --version print and succeed; usage errors exit with 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
-        _ => Err(Fatal(USAGE.to_string())),
+    };
+    let result = match matches.subcommand() {
+        Some(("check", args)) => check(args),
+        Some(("lint", args)) => lint(args),
+        _ => Err(Fatal(command().render_usage().to_string())),
     };
     match result {
         Ok(code) => code,
@@ -45,6 +101,10 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn text<'a>(args: &'a ArgMatches, name: &str) -> Option<&'a str> {
+    args.get_one::<String>(name).map(String::as_str)
 }
 
 fn read(path: &str, what: &str) -> Result<Vec<u8>, Fatal> {
@@ -56,10 +116,8 @@ fn load_config(path: &str) -> Result<Config, Fatal> {
     Config::from_json(&bytes).map_err(|e| Fatal(format!("invalid configuration {path}: {e}")))
 }
 
-fn lint(args: &[String]) -> Result<ExitCode, Fatal> {
-    let [path] = args else {
-        return Err(Fatal(USAGE.to_string()));
-    };
+fn lint(args: &ArgMatches) -> Result<ExitCode, Fatal> {
+    let path = text(args, "config").unwrap_or_default();
     let config = load_config(path)?;
     println!("{path}: valid");
     println!("mode: {}", config.mode.name());
@@ -76,88 +134,28 @@ fn lint(args: &[String]) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct CheckArgs {
-    config: String,
-    cert: Option<String>,
-    chain: Option<String>,
-    path: String,
-    method: String,
-    host: String,
-    xfcc: Option<String>,
-    at: Option<String>,
-    json: bool,
-}
-
-fn parse_check_args(args: &[String]) -> Result<CheckArgs, Fatal> {
-    let mut out = CheckArgs {
-        config: String::new(),
-        cert: None,
-        chain: None,
-        path: "/".to_string(),
-        method: "GET".to_string(),
-        host: "localhost".to_string(),
-        xfcc: None,
-        at: None,
-        json: false,
-    };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| Fatal(format!("{flag} needs a value\n{USAGE}")))
-        };
-        match flag.as_str() {
-            "--config" => out.config = value()?,
-            "--cert" => out.cert = Some(value()?),
-            "--chain" => out.chain = Some(value()?),
-            "--path" => out.path = value()?,
-            "--method" => out.method = value()?,
-            "--host" => out.host = value()?,
-            "--xfcc" => out.xfcc = Some(value()?),
-            "--at" => out.at = Some(value()?),
-            "--json" => out.json = true,
-            other => return Err(Fatal(format!("unknown argument {other:?}\n{USAGE}"))),
-        }
-    }
-    if out.config.is_empty() {
-        return Err(Fatal(format!("--config is required\n{USAGE}")));
-    }
-    Ok(out)
-}
-
 /// The PEM certificates of a bundle, as DER.
 fn read_chain(path: &str) -> Result<Vec<Vec<u8>>, Fatal> {
     let text = String::from_utf8(read(path, "chain")?)
         .map_err(|_| Fatal(format!("the chain {path} is not PEM text")))?;
-    let end = "-----END CERTIFICATE-----";
-    let mut out = Vec::new();
-    for block in text.split_inclusive(end).filter(|b| !b.trim().is_empty()) {
-        let der = pem_to_der(block.as_bytes(), "CERTIFICATE")
-            .map_err(|e| Fatal(format!("the chain {path}, certificate {}: {e}", out.len())))?;
-        out.push(der);
-    }
+    let out = pem_bundle(&text).map_err(|e| Fatal(format!("the chain {path}: {e}")))?;
     if out.is_empty() {
         return Err(Fatal(format!("the chain {path} holds no certificate")));
     }
     Ok(out)
 }
 
-fn check(args: &[String]) -> Result<ExitCode, Fatal> {
-    let args = parse_check_args(args)?;
-    let config = load_config(&args.config)?;
-    let cert = args
-        .cert
-        .as_deref()
+fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
+    let config = load_config(text(args, "config").unwrap_or_default())?;
+    let cert = text(args, "cert")
         .map(|p| read(p, "certificate"))
         .transpose()?;
-    let chain = args
-        .chain
-        .as_deref()
+    let chain = text(args, "chain")
         .map(read_chain)
         .transpose()?
         .unwrap_or_default();
-    let now = match &args.at {
+    let xfcc = text(args, "xfcc");
+    let now = match text(args, "at") {
         Some(at) => rfc3339::parse(at).ok_or_else(|| {
             Fatal(format!(
                 "--at {at:?} is not an RFC 3339 time such as 2027-01-01T00:00:00Z"
@@ -170,8 +168,8 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
     };
     // What Envoy would hand the filter: the property for the connection source, or the XFCC
     // element a SANITIZE_SET connection manager writes for the xfcc source.
-    let synthesized_xfcc = match (&args.xfcc, &cert, config.source) {
-        (Some(v), _, _) => Some(v.clone()),
+    let synthesized_xfcc = match (xfcc, &cert, config.source) {
+        (Some(v), _, _) => Some(v.to_string()),
         (None, Some(pem), Source::Xfcc) => Some(format!(
             "Cert=\"{}\"",
             envoy_url_encode(&String::from_utf8_lossy(pem))
@@ -180,23 +178,24 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
     };
     let decision = decide(
         &config,
-        &Request {
-            path: args.path.as_bytes(),
-            method: args.method.as_bytes(),
-            authority: args.host.as_bytes(),
+        &mut Request {
+            path: text(args, "path").unwrap_or("/").as_bytes(),
+            method: text(args, "method").unwrap_or("GET").as_bytes(),
+            authority: text(args, "host").unwrap_or("localhost").as_bytes(),
             peer_certificate: if config.source == Source::Xfcc {
                 None
             } else {
                 cert.as_deref()
             },
             xfcc: synthesized_xfcc.as_deref().map(str::as_bytes),
-            mtls: Some(cert.is_some() || args.xfcc.is_some()),
+            mtls: Some(cert.is_some() || xfcc.is_some()),
             peer_digest: None,
             now,
             chain: &chain,
         },
         &mut VerdictCache::new(0),
-    );
+    )
+    .decision;
     let (name, status, reason, header) = match &decision {
         Decision::Pass(reason) => ("pass", None, Some(reason.describe()), None),
         Decision::Forward { headers } => (
@@ -215,7 +214,7 @@ fn check(args: &[String]) -> Result<ExitCode, Fatal> {
             None,
         ),
     };
-    if args.json {
+    if args.get_flag("json") {
         let value = serde_json::json!({
             "decision": name,
             "status": status,

@@ -16,7 +16,10 @@ use serde::Deserialize;
 
 /// The plugin configuration exactly as written.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "schemars", schemars(title = "client-cert-auth plugin configuration"))]
+#[cfg_attr(
+    feature = "schemars",
+    schemars(title = "client-cert-auth plugin configuration")
+)]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawConfig {
@@ -26,6 +29,7 @@ pub struct RawConfig {
     /// What is enforced outside exclusion paths: `Required`, `Optional`,
     /// `OptionalInteractiveUser` or `Ignore` (disabled), in any letter case (Azure's
     /// `clientCertMode`). Default `Required`.
+    #[serde(default)]
     #[cfg_attr(feature = "schemars", schemars(schema_with = "mode_schema"))]
     pub client_cert_mode: Option<String>,
     /// Paths that never need a certificate (Azure's `clientCertExclusionPaths`): a string split
@@ -75,13 +79,7 @@ pub const MODE_NAMES: [&str; 4] = ["Required", "Optional", "OptionalInteractiveU
 fn mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let either_case = |name: &str| -> String {
         name.chars()
-            .map(|c| {
-                format!(
-                    "[{}{}]",
-                    c.to_ascii_uppercase(),
-                    c.to_ascii_lowercase()
-                )
-            })
+            .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()))
             .collect()
     };
     let names: Vec<String> = MODE_NAMES.iter().map(|n| either_case(n)).collect();

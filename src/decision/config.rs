@@ -38,7 +38,13 @@ pub struct Needs {
 }
 
 impl Needs {
-    fn of(enabled: bool, mode: Mode, rules: &[Rule], exclusions: &ExclusionPaths, source: Source) -> Needs {
+    fn of(
+        enabled: bool,
+        mode: Mode,
+        rules: &[Rule],
+        exclusions: &ExclusionPaths,
+        source: Source,
+    ) -> Needs {
         let active =
             enabled && (mode != Mode::Disabled || rules.iter().any(|r| r.mode != Mode::Disabled));
         Needs {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 pub mod cache;
 pub mod config;
 
-use crate::cert::{LeafCertificate, check_dates, der_from_property, pem_bundle, parse_single};
+use crate::cert::{LeafCertificate, check_dates, der_from_property, parse_single, pem_bundle};
 use crate::config::Source;
 use crate::outcome::{
     CacheUse, CertError, Decision, DenyReason, Header, HostCall, Outcome, PassReason,

@@ -43,7 +43,10 @@ impl Call {
     pub fn is_request_io(&self) -> bool {
         !matches!(
             self,
-            Call::Log(..) | Call::DefineMetric(_) | Call::IncrementMetric(_) | Call::RecordMetric(..)
+            Call::Log(..)
+                | Call::DefineMetric(_)
+                | Call::IncrementMetric(_)
+                | Call::RecordMetric(..)
         )
     }
 }

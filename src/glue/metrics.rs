@@ -33,9 +33,8 @@ impl Metrics {
             excluded: define(MetricKind::Counter, "excluded"),
             cache_hits: define(MetricKind::Counter, "cache_hits"),
             cache_misses: define(MetricKind::Counter, "cache_misses"),
-            denied: Reason::ALL.map(|reason| {
-                define(MetricKind::Counter, &format!("denied.{}", reason.name()))
-            }),
+            denied: Reason::ALL
+                .map(|reason| define(MetricKind::Counter, &format!("denied.{}", reason.name()))),
         }
     }
 

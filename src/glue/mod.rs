@@ -82,7 +82,12 @@ pub fn on_request_headers(
     };
     let path = header(&headers, ":path").unwrap_or_default();
     let Ok(mut cache) = cache.try_borrow_mut() else {
-        return refuse(host, state, &Outcome::host_failure(HostCall::CacheBusy), &path);
+        return refuse(
+            host,
+            state,
+            &Outcome::host_failure(HostCall::CacheBusy),
+            &path,
+        );
     };
     let mut inputs = HostInputs {
         host: &mut *host,
@@ -133,9 +138,7 @@ fn strip_client_headers(
     host: &mut impl Host,
     config: &Config,
 ) -> Result<Vec<(String, Vec<u8>)>, HostCall> {
-    let present = host
-        .request_headers()
-        .map_err(|_| HostCall::ReadHeaders)?;
+    let present = host.request_headers().map_err(|_| HostCall::ReadHeaders)?;
     let mut removed: Vec<&str> = Vec::new();
     for (name, _) in &present {
         if config.forward.must_strip(name) && !removed.contains(&name.as_str()) {
@@ -258,8 +261,7 @@ fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    if let Err(HostError(status)) = host.send_reply(reply.status, &headers, reply.body.as_bytes())
-    {
+    if let Err(HostError(status)) = host.send_reply(reply.status, &headers, reply.body.as_bytes()) {
         host.log(
             Level::Warn,
             &format!("client-cert-auth: could not send the local reply: {status}"),

@@ -96,7 +96,14 @@ mod tests {
 
     #[test]
     fn hex_digits_decode_in_either_case_and_nothing_else_does() {
-        for (digit, value) in [(b'0', 0), (b'9', 9), (b'a', 10), (b'f', 15), (b'A', 10), (b'F', 15)] {
+        for (digit, value) in [
+            (b'0', 0),
+            (b'9', 9),
+            (b'a', 10),
+            (b'f', 15),
+            (b'A', 10),
+            (b'F', 15),
+        ] {
             assert_eq!(hex_value(digit), Some(value), "{}", char::from(digit));
         }
         for not_digit in [b'g', b'G', b'/', b':', b'@', b'`', b' '] {
@@ -132,7 +139,10 @@ mod tests {
 
     #[test]
     fn log_values_are_printable_escaped_and_bounded() {
-        assert_eq!(log_safe(b"/a\"b\\c\n\x7f\xff"), "/a\\\"b\\\\c\\x0a\\x7f\\xff");
+        assert_eq!(
+            log_safe(b"/a\"b\\c\n\x7f\xff"),
+            "/a\\\"b\\\\c\\x0a\\x7f\\xff"
+        );
         let long = vec![b'a'; LOG_VALUE_LIMIT + 1];
         let logged = log_safe(&long);
         assert_eq!(logged.len(), LOG_VALUE_LIMIT + 3);

@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use crate::cert::{CertFacts, Dn, DnError, normalize_email, strip_leading_zeros};
 use crate::config::RawIdentity;
 use crate::text::{hex_decode, trim_ascii};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// One normalized attribute test.
 #[derive(Debug, Clone, PartialEq, Eq)]

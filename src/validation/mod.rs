@@ -467,10 +467,7 @@ impl Validation {
                 };
                 if crl.issuer == leaf_issuer && now > next {
                     return Err(CertError::RevocationUnknown {
-                        detail: format!(
-                            "the issuer's CRL expired at {}",
-                            rfc3339::format(next)
-                        ),
+                        detail: format!("the issuer's CRL expired at {}", rfc3339::format(next)),
                     });
                 }
                 fresh_until = fresh_until.min(next);
