@@ -148,6 +148,18 @@ impl FakeHost {
         self.calls.iter().filter(|c| c.is_request_io()).collect()
     }
 
+    /// Takes the stats defined on the host that configured the filter (stat ids are global in
+    /// Envoy), all at zero.
+    pub fn with_stats_of(mut self, configured: &FakeHost) -> FakeHost {
+        self.metric_names = configured.metric_names.clone();
+        self.metrics = configured
+            .metric_names
+            .iter()
+            .map(|n| (n.clone(), 0))
+            .collect();
+        self
+    }
+
     /// Forgets the calls so far (for example those of configuring).
     pub fn clear_calls(&mut self) {
         self.calls.clear();
