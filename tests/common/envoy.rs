@@ -471,37 +471,62 @@ pub struct Response {
 }
 
 impl Response {
-    /// The headers the echo upstream received (lower-case names), in order.
-    pub fn upstream_headers(&self) -> Vec<(String, String)> {
-        let json: serde_json::Value = serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not an echo answer ({e}): {}", self.body));
-        json["headers"]
+    /// The echo upstream's answer, or why the body is not one.
+    fn echo(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.body)
+            .map_err(|e| format!("not an echo answer ({e}): {}", self.body))
+    }
+
+    /// The headers the echo upstream received (lower-case names), in order, or why the body is
+    /// not the echo upstream's answer.
+    pub fn try_upstream_headers(&self) -> Result<Vec<(String, String)>, String> {
+        let json = self.echo()?;
+        let pairs = json["headers"]
             .as_array()
-            .expect("echo headers")
+            .ok_or_else(|| format!("echo answer without headers: {}", self.body))?;
+        pairs
             .iter()
-            .map(|pair| {
-                (
-                    pair[0].as_str().expect("name").to_string(),
-                    pair[1].as_str().expect("value").to_string(),
-                )
+            .map(|pair| match (pair[0].as_str(), pair[1].as_str()) {
+                (Some(name), Some(value)) => Ok((name.to_string(), value.to_string())),
+                _ => Err(format!("echo header is not a [name, value] pair: {pair}")),
             })
             .collect()
     }
 
-    /// Every value the upstream received for a header name (any case).
-    pub fn upstream_header(&self, name: &str) -> Vec<String> {
-        self.upstream_headers()
+    /// The headers the echo upstream received (lower-case names), in order.
+    pub fn upstream_headers(&self) -> Vec<(String, String)> {
+        self.try_upstream_headers()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every value the upstream received for a header name (any case), or why the body is not
+    /// the echo upstream's answer.
+    pub fn try_upstream_header(&self, name: &str) -> Result<Vec<String>, String> {
+        Ok(self
+            .try_upstream_headers()?
             .into_iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
-            .collect()
+            .collect())
+    }
+
+    /// Every value the upstream received for a header name (any case).
+    pub fn upstream_header(&self, name: &str) -> Vec<String> {
+        self.try_upstream_header(name)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The path the upstream received, or why the body is not the echo upstream's answer.
+    pub fn try_upstream_path(&self) -> Result<String, String> {
+        self.echo()?["path"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("echo answer without path: {}", self.body))
     }
 
     /// The path the upstream received.
     pub fn upstream_path(&self) -> String {
-        let json: serde_json::Value = serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not an echo answer ({e}): {}", self.body));
-        json["path"].as_str().expect("echo path").to_string()
+        self.try_upstream_path().unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

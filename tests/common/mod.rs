@@ -1,3 +1,4 @@
+pub mod cases;
 pub mod core;
 pub mod envoy;
 pub mod pki;
