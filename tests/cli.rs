@@ -193,3 +193,49 @@ fn rfc3339_round_trips_across_eras() {
         Some(951_782_400)
     );
 }
+
+#[test]
+fn help_and_version_answer_like_any_command_line_tool() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &["check", "--help"],
+        &["lint", "--help"],
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("Usage: client-cert-auth"),
+            "{args:?}: {}",
+            r.stdout
+        );
+    }
+    let check = run(&["check", "--help"]).stdout;
+    for flag in [
+        "--config", "--cert", "--chain", "--path", "--method", "--host", "--xfcc", "--at", "--json",
+    ] {
+        assert!(check.contains(flag), "check --help lists {flag}: {check}");
+    }
+    for args in [&["--version"][..], &["-V"]] {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{args:?}");
+        assert_eq!(
+            r.stdout.trim(),
+            format!("client-cert-auth {}", env!("CARGO_PKG_VERSION")),
+            "{args:?}"
+        );
+    }
+    for bad in [
+        &[][..],
+        &["frobnicate"],
+        &["check"],
+        &["check", "--config"],
+        &["lint"],
+        &["check", "--config", "c.json", "--nope"],
+    ] {
+        let r = run(bad);
+        assert_eq!(r.code, 2, "{bad:?} is bad usage: {}", r.stdout);
+        assert!(r.stderr.contains("error:"), "{bad:?}: {}", r.stderr);
+    }
+}
