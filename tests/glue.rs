@@ -166,7 +166,7 @@ fn every_failing_host_call_answers_500_and_names_the_call() {
             .as_ref()
             .unwrap_or_else(|| panic!("{operation}: no reply"));
         assert_eq!(reply.status, 500, "{operation}");
-        assert_eq!(reply.body, b"client certificate check failed\n");
+        assert_eq!(reply.body, "client certificate check failed\n");
         let logs = host.logs(Level::Info);
         assert!(
             logs.iter().any(|l| l.contains("reason=host_failure")

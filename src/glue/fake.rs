@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::host::{Host, HostError, Level, MetricKind};
+use crate::output::Reply;
 
 /// One recorded host call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,14 +52,6 @@ impl Call {
     }
 }
 
-/// A local reply the filter sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentReply {
-    pub status: u32,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
 /// The fake host. Set the request and connection, run the glue, then read `calls`, `headers`,
 /// `reply`, `logs` and `metrics`.
 #[derive(Debug, Clone)]
@@ -76,7 +69,7 @@ pub struct FakeHost {
     /// Every call, in order.
     pub calls: Vec<Call>,
     /// The local reply, if one was sent.
-    pub reply: Option<SentReply>,
+    pub reply: Option<Reply>,
     /// Stats by name, with their values.
     pub metrics: BTreeMap<String, u64>,
     metric_names: Vec<String>,
@@ -215,21 +208,9 @@ impl Host for FakeHost {
         Ok(self.now)
     }
 
-    fn send_reply(
-        &mut self,
-        status: u32,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<(), HostError> {
-        self.call(Call::SendReply(status))?;
-        self.reply = Some(SentReply {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
-                .collect(),
-            body: body.to_vec(),
-        });
+    fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
+        self.call(Call::SendReply(reply.status))?;
+        self.reply = Some(reply.clone());
         Ok(())
     }
 

@@ -4,6 +4,8 @@
 
 use std::time::SystemTime;
 
+use crate::output::Reply;
+
 /// A host call failed; the text says how (the host's status), for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError(pub String);
@@ -49,12 +51,7 @@ pub trait Host {
     /// The host clock.
     fn clock(&mut self) -> Result<SystemTime, HostError>;
     /// Answers the request locally.
-    fn send_reply(
-        &mut self,
-        status: u32,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<(), HostError>;
+    fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError>;
     /// Whether a line at this level would be logged (so the glue can skip formatting it).
     fn log_enabled(&self, level: Level) -> bool;
     /// Writes one line to the host's log.

@@ -20,6 +20,7 @@ mod wasm;
 
 use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache, decide};
 use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome};
+use crate::output::Reply;
 use crate::text::{hex_lower, log_safe};
 pub use host::{Action, Host, HostError, Level, MetricKind};
 use metrics::Metrics;
@@ -256,12 +257,7 @@ fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -
             log_safe(reason.describe().as_bytes())
         ),
     );
-    let headers: Vec<(&str, &str)> = reply
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    if let Err(HostError(status)) = host.send_reply(reply.status, &headers, reply.body.as_bytes()) {
+    if let Err(HostError(status)) = host.send_reply(reply) {
         host.log(
             Level::Warn,
             &format!("client-cert-auth: could not send the local reply: {status}"),
@@ -279,10 +275,6 @@ fn deny_unconfigured(host: &mut impl Host) -> Action {
             DenyReason::HostFailure(HostCall::NoConfiguration).describe()
         ),
     );
-    let _ = host.send_reply(
-        500,
-        &[("content-type", "text/plain; charset=utf-8")],
-        b"client certificate check failed\n",
-    );
+    let _ = host.send_reply(&Reply::host_failure());
     Action::Pause
 }

@@ -12,6 +12,7 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 use super::host::{Action, Host, HostError, Level, MetricKind};
 use super::{State, configure, on_request_headers};
 use crate::decision::cache::VerdictCache;
+use crate::output::Reply;
 
 proxy_wasm::main! {{
     // Replaces the SDK's hook, which unwraps the result of its own log call.
@@ -19,11 +20,11 @@ proxy_wasm::main! {{
         let _ = hostcalls::log(LogLevel::Critical, &format!("client-cert-auth panicked: {info}"));
     }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root {
+        Box::new(Root(Shared {
             state: None,
             cache: Rc::new(RefCell::new(VerdictCache::new(0))),
             level: Level::Info,
-        })
+        }))
     });
 }}
 
@@ -69,13 +70,14 @@ impl Host for Envoy {
         hostcalls::get_current_time().map_err(failed)
     }
 
-    fn send_reply(
-        &mut self,
-        status: u32,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<(), HostError> {
-        hostcalls::send_http_response(status, headers.to_vec(), Some(body)).map_err(failed)
+    fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
+        let headers: Vec<(&str, &str)> = reply
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        hostcalls::send_http_response(reply.status, headers, Some(reply.body.as_bytes()))
+            .map_err(failed)
     }
 
     fn log_enabled(&self, level: Level) -> bool {
@@ -121,7 +123,10 @@ impl Host for Envoy {
     }
 }
 
-struct Root {
+/// What the root context hands every stream of the VM.
+#[derive(Clone)]
+struct Shared {
+    /// `None` until a configuration succeeded.
     state: Option<Rc<State>>,
     /// Verdicts by certificate, shared by every stream of this VM; a new configuration starts
     /// a new cache.
@@ -129,16 +134,21 @@ struct Root {
     level: Level,
 }
 
+struct Root(Shared);
+
 impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        self.state = None;
+        let shared = &mut self.0;
+        shared.state = None;
         // Follow the host's log level, so debug lines cost nothing unless asked for.
         if let Ok(level) = hostcalls::get_log_level() {
-            self.level = level_of(level);
+            shared.level = level_of(level);
         }
-        let mut host = Envoy { level: self.level };
+        let mut host = Envoy {
+            level: shared.level,
+        };
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
@@ -152,17 +162,13 @@ impl RootContext for Root {
         let Some(state) = configure(&mut host, &bytes) else {
             return false;
         };
-        self.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
-        self.state = Some(Rc::new(state));
+        shared.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
+        shared.state = Some(Rc::new(state));
         true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter {
-            state: self.state.clone(),
-            cache: Rc::clone(&self.cache),
-            level: self.level,
-        }))
+        Some(Box::new(Filter(self.0.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -170,11 +176,7 @@ impl RootContext for Root {
     }
 }
 
-struct Filter {
-    state: Option<Rc<State>>,
-    cache: Rc<RefCell<VerdictCache>>,
-    level: Level,
-}
+struct Filter(Shared);
 
 impl Context for Filter {}
 
@@ -184,8 +186,11 @@ impl HttpContext for Filter {
         _num_headers: usize,
         _end_of_stream: bool,
     ) -> proxy_wasm::types::Action {
-        let mut host = Envoy { level: self.level };
-        match on_request_headers(&mut host, self.state.as_deref(), &self.cache) {
+        let shared = &self.0;
+        let mut host = Envoy {
+            level: shared.level,
+        };
+        match on_request_headers(&mut host, shared.state.as_deref(), &shared.cache) {
             Action::Continue => proxy_wasm::types::Action::Continue,
             Action::Pause => proxy_wasm::types::Action::Pause,
         }

@@ -146,16 +146,18 @@ fn compile_reply(key: &'static str, raw: &RawReply) -> Result<Reply, ResponsesEr
     })
 }
 
-/// The fixed reply when a host call fails: the filter fails closed with a server error, never
-/// with a reply that blames the client.
-fn host_failure() -> Reply {
-    Reply {
-        status: 500,
-        body: "client certificate check failed\n".to_string(),
-        headers: vec![(
-            "content-type".to_string(),
-            "text/plain; charset=utf-8".to_string(),
-        )],
+impl Reply {
+    /// The fixed reply when a host call fails: the filter fails closed with a server error,
+    /// never with a reply that blames the client.
+    pub fn host_failure() -> Reply {
+        Reply {
+            status: 500,
+            body: "client certificate check failed\n".to_string(),
+            headers: vec![(
+                "content-type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            )],
+        }
     }
 }
 
@@ -164,7 +166,7 @@ impl Default for Responses {
         // The default settings always compile; should they not, every denial still gets the
         // fixed server-error reply rather than a weaker one.
         Responses::compile(&RawResponses::default()).unwrap_or(Responses {
-            table: std::array::from_fn(|_| host_failure()),
+            table: std::array::from_fn(|_| Reply::host_failure()),
         })
     }
 }
@@ -176,7 +178,7 @@ impl Responses {
         // waits for the day it matters.
         let invalid_class = layer(preset_reply(preset, false), raw.invalid.as_ref());
         compile_reply(INVALID_CLASS, &invalid_class)?;
-        let mut table = std::array::from_fn(|_| host_failure());
+        let mut table = std::array::from_fn(|_| Reply::host_failure());
         for reason in Reason::ALL {
             let Some(key) = reason.config_key() else {
                 continue; // host_failure keeps its fixed reply

@@ -69,23 +69,20 @@ impl SignatureVerificationAlgorithm for Ecdsa {
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
         let digest = self.1.digest(message);
+        // The two curves' crates have the same shape but no common trait to name it by.
+        macro_rules! verify {
+            ($curve:ident) => {{
+                let key = $curve::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+                    .map_err(|_| InvalidSignature)?;
+                let sig =
+                    $curve::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+                key.verify_prehash(&digest, &sig)
+                    .map_err(|_| InvalidSignature)
+            }};
+        }
         match self.0 {
-            Curve::P256 => {
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
-                    .map_err(|_| InvalidSignature)?;
-                let sig =
-                    p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-                key.verify_prehash(&digest, &sig)
-                    .map_err(|_| InvalidSignature)
-            }
-            Curve::P384 => {
-                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
-                    .map_err(|_| InvalidSignature)?;
-                let sig =
-                    p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-                key.verify_prehash(&digest, &sig)
-                    .map_err(|_| InvalidSignature)
-            }
+            Curve::P256 => verify!(p256),
+            Curve::P384 => verify!(p384),
         }
     }
 

@@ -216,16 +216,9 @@ impl Validation {
                 not_after: parsed.not_after,
             });
         }
-        let mut intermediates = Vec::new();
-        for (index, pem) in raw
-            .intermediate_certificates
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            intermediates.push(parse_certificate("intermediateCertificates", index, pem)?.0);
-        }
+        let intermediates = compile_each(&raw.intermediate_certificates, |index, pem| {
+            Ok(parse_certificate("intermediateCertificates", index, pem)?.0)
+        })?;
         let mut compiled_crls = Vec::new();
         for (index, pem) in crls.iter().enumerate() {
             let err = |problem: String| ValidationConfigError::Crl { index, problem };
@@ -252,19 +245,10 @@ impl Validation {
                 issuer,
             });
         }
-        let mut identities = Vec::new();
-        for (index, raw_identity) in raw
-            .identities
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            identities.push(
-                Identity::compile(raw_identity, trust_enabled)
-                    .map_err(|problem| ValidationConfigError::Identity { index, problem })?,
-            );
-        }
+        let identities = compile_each(&raw.identities, |index, raw_identity| {
+            Identity::compile(raw_identity, trust_enabled)
+                .map_err(|problem| ValidationConfigError::Identity { index, problem })
+        })?;
         let trust = trust_enabled.then_some(Trust {
             anchors,
             intermediates,
@@ -479,6 +463,18 @@ impl Validation {
             fresh_until,
         })
     }
+}
+
+/// Compiles every element of an optional list, with its index for the error.
+fn compile_each<T, R, E>(
+    list: &Option<Vec<T>>,
+    compile: impl Fn(usize, &T) -> Result<R, E>,
+) -> Result<Vec<R>, E> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, item)| compile(index, item))
+        .collect()
 }
 
 struct TrustedPath {
