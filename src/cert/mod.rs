@@ -25,16 +25,23 @@ pub use xfcc::{Element, XfccError, envoy_url_encode, parse_single};
 /// What identity rules can look at, extracted once per certificate.
 #[derive(Debug, Clone, Default)]
 pub struct CertFacts {
+    /// SHA-1 of the certificate's DER, 20 bytes: the identity `thumbprint`.
     pub sha1: Vec<u8>,
+    /// SHA-256 of the certificate's DER, 32 bytes: the identity `thumbprintSha256`.
     pub sha256: Vec<u8>,
+    /// SHA-256 of the SubjectPublicKeyInfo, 32 bytes: the identity `spkiSha256`.
     pub spki_sha256: Vec<u8>,
     /// Without leading zero bytes.
     pub serial: Vec<u8>,
+    /// Every subject common name, ASCII whitespace trimmed (`commonName` matches any of them).
     pub common_names: Vec<String>,
+    /// The subject distinguished name, compared by the identity `subject`.
     pub subject: Dn,
+    /// The issuer distinguished name as the certificate states it (identity `issuerSubject`).
     pub issuer: Dn,
     /// Lower case.
     pub dns_names: Vec<String>,
+    /// URI subjectAltName entries, exactly as written (a SPIFFE ID, for example).
     pub uris: Vec<String>,
     /// Domain part lower case.
     pub emails: Vec<String>,
@@ -59,8 +66,11 @@ pub fn normalize_email(value: &str) -> String {
 /// Which date checks apply, and how much clock skew is tolerated (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DatePolicy {
+    /// Refuse a certificate before its notBefore (`validateNotBefore`).
     pub not_before: bool,
+    /// Refuse a certificate after its notAfter (`validateNotAfter`).
     pub not_after: bool,
+    /// Seconds of clock skew both checks tolerate (`clockSkewSeconds`); never negative.
     pub skew: i64,
 }
 
@@ -77,6 +87,7 @@ impl Default for DatePolicy {
 /// A leaf certificate that decoded cleanly, with everything the checks need, extracted once.
 #[derive(Debug, Clone)]
 pub struct LeafCertificate {
+    /// The certificate's DER, exactly as presented: hashed, trust-checked and forwarded as is.
     pub der: Vec<u8>,
     /// notBefore, Unix seconds.
     pub not_before: i64,

@@ -14,14 +14,26 @@ use std::fmt;
 /// Why an XFCC value was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XfccError {
+    /// The value holds no element, or its element holds no `Key=Value` pair.
     Empty,
+    /// More than one non-empty element (the count): not what `SANITIZE_SET` writes, so which
+    /// one this proxy wrote cannot be told.
     SeveralElements(usize),
+    /// The double quotes do not pair up (or a quoted value ends on a lone backslash).
     UnbalancedQuote,
+    /// A double quote where none may be: in a key, inside an unquoted value, or with text
+    /// after the closing quote.
     StrayQuote,
+    /// A backslash inside quotes is followed by something other than `"` or `\`.
     BadEscape,
+    /// A `;`-separated pair has no `=`.
     MissingEquals,
+    /// A pair has nothing before its `=`.
     EmptyKey,
+    /// A key appears twice in the element (the key, lower case): which value counts would be
+    /// a guess.
     DuplicateKey(String),
+    /// The header value is not valid UTF-8.
     NotUtf8,
 }
 

@@ -66,13 +66,24 @@ pub struct Config {
     pub needs: Needs,
     /// The mode of requests no rule matches (`Disabled` for `Ignore` or when not enabled).
     pub mode: Mode,
+    /// `clientCertExclusionPaths`, split and normalised: paths that never need a certificate.
     pub exclusions: ExclusionPaths,
+    /// `rules`, compiled, in order: the first that surely matches a request decides its mode
+    /// and identities.
     pub rules: Vec<Rule>,
+    /// The `validation` object, compiled: date policy, trust anchors, CRLs, EKU, identities.
     pub validation: Validation,
+    /// `cacheSize`: how many certificates' verdicts each worker remembers, at most
+    /// [`MAX_CACHE_SIZE`]; 0 turns the cache off.
     pub cache_size: usize,
+    /// `certificateSource`: where the client certificate comes from.
     pub source: Source,
+    /// `stripXfcc`: remove `x-forwarded-client-cert` from a request that goes upstream; by
+    /// default true unless the source is `connection`.
     pub strip_xfcc: bool,
+    /// `forward`: the headers set for the upstream, and the names stripped from every request.
     pub forward: Forward,
+    /// `responses`: the local reply for each denial reason.
     pub responses: Responses,
 }
 
@@ -102,31 +113,43 @@ impl Default for Config {
 pub enum ConfigError {
     /// The text is not JSON, or a field has the wrong type, or a key is unknown.
     Json {
+        /// The path of the field at fault (`validation.crls[0]`); empty for a syntax error or
+        /// a top level that is not an object.
         field: String,
+        /// What is wrong, in serde_json's words (or `expected a JSON object`).
         message: String,
     },
     /// `clientCertMode` is not one of the known names.
     UnknownMode {
+        /// The mode as written.
         value: String,
     },
     /// One exclusion path is not usable.
     ExclusionPath {
+        /// The entry's position among the non-empty entries, from 0.
         index: usize,
+        /// The entry as written (trimmed).
         value: String,
+        /// Why the path was refused.
         problem: PathEntryError,
     },
     /// The `validation` object is inconsistent or holds something that does not parse.
     Validation(ValidationConfigError),
     /// `cacheSize` is out of range.
     CacheSize {
+        /// The size asked for, more than [`MAX_CACHE_SIZE`].
         value: usize,
     },
     /// One rule is not usable.
     Rule {
+        /// The rule's position in `rules`, from 0.
         index: usize,
+        /// Which field of the rule is at fault, and why.
         problem: RuleError,
     },
+    /// The `forward` object names a header that cannot be set.
     Forward(ForwardConfigError),
+    /// The `responses` object holds a reply that cannot be sent.
     Responses(ResponsesError),
 }
 

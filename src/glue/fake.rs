@@ -10,15 +10,26 @@ use crate::output::Reply;
 /// One recorded host call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
+    /// [`Host::request_headers`]: the one read of the request's header map.
     RequestHeaders,
+    /// [`Host::remove_request_header`], with the name as the glue passed it.
     RemoveHeader(String),
+    /// [`Host::set_request_header`]: the name and the value set.
     SetHeader(String, String),
+    /// [`Host::property`], with the dotted path (`connection.peer_certificate`).
     Property(String),
+    /// [`Host::clock`]: a read of the host time.
     Clock,
+    /// [`Host::send_reply`], with the local reply's status.
     SendReply(u32),
+    /// A line written at or above [`FakeHost::level`]: its level and text (lines below it
+    /// are not recorded, and logging never fails).
     Log(Level, String),
+    /// [`Host::define_metric`], with the stat's full name (`client_cert_auth.passed`).
     DefineMetric(String),
+    /// [`Host::increment_metric`], with the counter's name (empty for an unknown id).
     IncrementMetric(String),
+    /// [`Host::record_metric`]: the gauge's name (empty for an unknown id) and the value.
     RecordMetric(String, u64),
 }
 

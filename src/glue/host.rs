@@ -13,18 +13,26 @@ pub struct HostError(pub String);
 /// Log levels, as proxy-wasm numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// 0: the finest; the filter writes nothing at this level.
     Trace,
+    /// 1: detail worth having when asked for, such as every verdict-cache miss.
     Debug,
+    /// 2: the configuration taken, and one line per denied request.
     Info,
+    /// 3: something went wrong that the request survives, such as an unsent local reply.
     Warn,
+    /// 4: the filter cannot work: a refused configuration, or a stream without one.
     Error,
+    /// 5: the module itself failed (a panic).
     Critical,
 }
 
 /// The kinds of Envoy stats the filter defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
+    /// Only ever incremented: requests passed, forwarded, denied by reason, cache hits.
     Counter,
+    /// Set to a current value: cache entries, linear memory bytes.
     Gauge,
 }
 

@@ -21,6 +21,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Defines every stat under `client_cert_auth.`, once, when a configuration is accepted.
     pub fn define(host: &mut impl Host) -> Metrics {
         let mut define = |kind: MetricKind, name: &str| {
             host.define_metric(kind, &format!("client_cert_auth.{name}"))

@@ -27,6 +27,7 @@ use metrics::Metrics;
 
 /// What a successful configuration gives every stream of the VM.
 pub struct State {
+    /// The compiled configuration every request of the VM is decided by.
     pub config: Config,
     metrics: Metrics,
     /// The second of the last first-sight line at info level.

@@ -16,7 +16,10 @@ use crate::config::RawForward;
 use crate::outcome::{CertError, Header, PassReason};
 use crate::text::{hex_lower, hex_upper, rfc3339};
 
+/// The header that carries base64 of the leaf's DER unless `forward.arrHeaderName` names
+/// another; removed from every client request either way.
 pub const DEFAULT_ARR_HEADER: &str = "x-arr-clientcert";
+/// The prefix of the informational headers unless `forward.infoHeaderPrefix` gives another.
 pub const DEFAULT_INFO_PREFIX: &str = "x-client-cert-";
 const RFC9440_CERT: &str = "client-cert";
 const RFC9440_CHAIN: &str = "client-cert-chain";
@@ -42,9 +45,17 @@ struct InfoNames {
     verify: Rc<str>,
 }
 
+/// Why the `forward` object was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForwardConfigError {
-    BadHeaderName { field: &'static str, value: String },
+    /// A header name or prefix is empty, holds something other than letters, digits, `-`
+    /// and `_`, or names a header the proxy manages (`host`, `content-length`, hop-by-hop).
+    BadHeaderName {
+        /// The `forward` key at fault: `arrHeaderName` or `infoHeaderPrefix`.
+        field: &'static str,
+        /// The name as written.
+        value: String,
+    },
 }
 
 impl fmt::Display for ForwardConfigError {
@@ -113,6 +124,8 @@ impl Default for Forward {
 }
 
 impl Forward {
+    /// Checks the header names (even of headers turned off), lower-cases them, and lists the
+    /// names to strip from client requests.
     pub fn compile(raw: &RawForward) -> Result<Forward, ForwardConfigError> {
         let arr_name: Rc<str> = Rc::from(header_name(
             "arrHeaderName",

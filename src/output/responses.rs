@@ -29,10 +29,24 @@ fn written(raw: &RawResponses, reason: Reason) -> Option<&RawReply> {
     }
 }
 
+/// Why the `responses` object was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponsesError {
-    Status { key: &'static str, status: u32 },
-    Header { key: &'static str, name: String },
+    /// A reply's status is outside 400 to 599: a denial must not look like success.
+    Status {
+        /// The `responses` entry (`invalid`, `missing`, `expired`, ...) whose reply is at fault.
+        key: &'static str,
+        /// The status refused.
+        status: u32,
+    },
+    /// An extra reply header has an unusable name (not letters, digits, `-` and `_`, or
+    /// `content-length`) or a value with unprintable bytes.
+    Header {
+        /// The `responses` entry whose `headers` are at fault.
+        key: &'static str,
+        /// The header name as written.
+        name: String,
+    },
 }
 
 impl fmt::Display for ResponsesError {
@@ -53,8 +67,11 @@ impl fmt::Display for ResponsesError {
 /// One compiled reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The HTTP status, 400 to 599 (500 for a host failure).
     pub status: u32,
+    /// The body as sent: the text and a newline, or the JSON object.
     pub body: String,
+    /// The reply headers, names in lower case, `content-type` first.
     pub headers: Vec<(String, String)>,
 }
 
@@ -172,6 +189,8 @@ impl Default for Responses {
 }
 
 impl Responses {
+    /// Layers the preset, the class entries and the reason entries into one reply per reason;
+    /// the `invalid` class is checked even where every reason overrides it.
     pub fn compile(raw: &RawResponses) -> Result<Responses, ResponsesError> {
         let preset = raw.preset.unwrap_or_default();
         // The class entry is checked even when every reason overrides it: a bad setting never

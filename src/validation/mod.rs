@@ -1,7 +1,7 @@
 //! APIM-grade validation: dates, trust chain (rustls-webpki), revocation (CRLs), extended key
 //! usage and identities. Everything that can be prepared is prepared at configure time; the
 //! expensive part (signatures, path building, CRL lookups) runs once per certificate and its
-//! result is cached by [`crate::cache`].
+//! result is cached by [`crate::decision::cache`].
 
 use std::fmt;
 
@@ -26,21 +26,38 @@ pub use identity::{Attr, Identity, IdentityError};
 /// Why the `validation` object was refused. [`ValidationConfigError::field`] names the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidationConfigError {
+    /// `validateTrust` is true but `trustedCaCertificates` is empty: nothing could be trusted.
     TrustWithoutCa,
+    /// `validateRevocation` without `validateTrust`: a CRL is checked against the issuer the
+    /// trust check finds.
     RevocationWithoutTrust,
+    /// `validateRevocation` is true but `crls` is empty: no revocation could be decided.
     RevocationWithoutCrl,
+    /// `crls` are given but `validateRevocation` is not true: they would be silently ignored.
     CrlsWithoutRevocation,
+    /// A certificate of `trustedCaCertificates` or `intermediateCertificates` is not one PEM
+    /// certificate that parses, or a CA is not usable as a trust anchor.
     Certificate {
+        /// The list at fault: `trustedCaCertificates` or `intermediateCertificates`.
         field: &'static str,
+        /// The certificate's position in that list, from 0.
         index: usize,
+        /// What is wrong with it.
         problem: String,
     },
+    /// An entry of `crls` is not one PEM `X509 CRL` block, does not parse, or has trailing
+    /// bytes.
     Crl {
+        /// The CRL's position in `crls`, from 0.
         index: usize,
+        /// What is wrong with it.
         problem: String,
     },
+    /// An entry of `validation.identities` is not usable.
     Identity {
+        /// The identity's position in `identities`, from 0.
         index: usize,
+        /// Which attribute is at fault, and why.
         problem: IdentityError,
     },
 }
@@ -124,9 +141,13 @@ struct Trust {
 /// The compiled validation settings.
 #[derive(Debug, Default)]
 pub struct Validation {
+    /// The date checks and clock skew, applied on every request, cache hits included.
     pub dates: DatePolicy,
     trust: Option<Trust>,
+    /// `requireClientAuthEku`: the leaf must carry an extended key usage allowing clientAuth.
     pub require_client_auth_eku: bool,
+    /// `validation.identities`: at least one must match where a rule has none of its own;
+    /// empty means any certificate.
     pub identities: Vec<Identity>,
 }
 
@@ -135,8 +156,14 @@ pub struct Validation {
 /// [`REJECTION_TTL`] seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
+    /// `Ok` when the trust path, revocation and EKU checks passed; otherwise the first failure.
     pub result: Result<(), CertError>,
+    /// Unix seconds from which the verdict holds: the latest notBefore of the path's CAs
+    /// (`i64::MIN` without a trust check, and for a rejection).
     pub fresh_from: i64,
+    /// Unix seconds up to which (inclusive) the verdict holds: the earliest notAfter of the
+    /// path's CAs and nextUpdate of the CRLs; [`REJECTION_TTL`] after a rejection; `i64::MAX`
+    /// without a trust check.
     pub fresh_until: i64,
     /// SHA-1 of the issuing CA certificate the trust check found.
     pub issuer_ca_sha1: Option<Vec<u8>>,
@@ -173,6 +200,8 @@ fn parse_certificate(
 }
 
 impl Validation {
+    /// Checks the `validation` object's consistency and parses every CA, intermediate, CRL
+    /// and identity now, used or not, so a typo never waits for the day it matters.
     pub fn compile(raw: &RawValidation) -> Result<Validation, ValidationConfigError> {
         let dates = DatePolicy {
             not_before: raw.validate_not_before.unwrap_or(true),
@@ -267,6 +296,7 @@ impl Validation {
         self.trust.is_some() || self.require_client_auth_eku
     }
 
+    /// Whether `validateTrust` is on (which identities' `issuerThumbprint` needs).
     pub fn trust_enabled(&self) -> bool {
         self.trust.is_some()
     }
