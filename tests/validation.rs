@@ -365,6 +365,21 @@ fn validation_configuration_errors_name_the_field() {
             "validation.crls: validateRevocation is true but no CRL",
         ),
         (
+            json!({"validateTrust": false, "trustedCaCertificates": [root.cert_pem()]}),
+            ValidationConfigError::CasWithoutTrust,
+            "validation.validateTrust: false contradicts the configured trustedCaCertificates",
+        ),
+        (
+            json!({"intermediateCertificates": [root.cert_pem()]}),
+            ValidationConfigError::IntermediatesWithoutTrust,
+            "validation.intermediateCertificates: intermediate certificates are configured but the trust check is off",
+        ),
+        (
+            json!({"clockSkewSeconds": 86_401}),
+            ValidationConfigError::ClockSkew { value: 86_401 },
+            "validation.clockSkewSeconds: 86401 is more than the 86400 seconds (one day) allowed",
+        ),
+        (
             json!({"identities": [{"issuerThumbprint": "00".repeat(20)}]}),
             ValidationConfigError::Identity {
                 index: 0,
@@ -385,7 +400,7 @@ fn validation_configuration_errors_name_the_field() {
             "validation.trustedCaCertificates[1]: certificate DER does not parse",
         ),
         (
-            json!({"intermediateCertificates": ["junk"]}),
+            json!({"trustedCaCertificates": [root.cert_pem()], "intermediateCertificates": ["junk"]}),
             "validation.intermediateCertificates[0]: certificate is not a single PEM",
         ),
         (
@@ -444,6 +459,35 @@ fn validation_configuration_errors_name_the_field() {
             "{v}:\n  got      {err}\n  expected {message}"
         );
     }
+    // The boundaries are accepted.
+    for v in [
+        json!({"clockSkewSeconds": 86_400}),
+        json!({"trustedCaCertificates": [root.cert_pem()], "validateRevocation": true, "crls": [root.crl(&[], OffsetDateTime::now_utc() + Duration::days(1))]}),
+        json!({"validateTrust": false}),
+    ] {
+        let json = json!({"validation": v});
+        assert!(
+            Config::from_json(json.to_string().as_bytes()).is_ok(),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn configured_cas_turn_the_trust_check_on() {
+    let root = Ca::new("the only trusted CA");
+    let self_signed = Ca::new("alice").client("alice");
+    let issued = root.client("alice");
+    let c = config(json!({
+        "trustedCaCertificates": [root.cert_pem()],
+        "identities": [{"commonName": "alice"}]
+    }));
+    assert!(c.validation.trust_enabled());
+    assert_eq!(judge(&c, &issued, now()), Ok(()));
+    assert!(
+        is_untrusted(&judge(&c, &self_signed, now())),
+        "a certificate anyone can make with CN=alice is not alice"
+    );
 }
 
 #[test]
@@ -496,4 +540,186 @@ fn names_padded_with_unicode_spaces_are_other_names() {
         judge(&dn, &padded, now()),
         Err(CertError::IdentityNotMatched)
     );
+}
+
+#[test]
+fn a_revocation_in_any_valid_crl_of_the_issuer_counts_whatever_the_order() {
+    let root = Ca::new("root with two CRLs");
+    let t = OffsetDateTime::now_utc();
+    // The older CRL is still valid and lists nothing; the newer one revokes serial 42.
+    let older = root.crl_between(&[], t - Duration::days(2), t + Duration::days(5), 1);
+    let newer = root.crl_between(&[42], t - Duration::hours(2), t + Duration::days(6), 2);
+    let expired = root.crl_between(&[43], t - Duration::days(9), t - Duration::days(1), 0);
+    for crls in [
+        vec![older.clone(), newer.clone()],
+        vec![newer.clone(), older.clone()],
+    ] {
+        let cfg = revocation(&root, &[], &crls);
+        assert_eq!(
+            judge(&cfg, &with_serial(&root, 42), now()),
+            Err(CertError::Revoked),
+            "order of the CRLs does not matter"
+        );
+        assert_eq!(judge(&cfg, &with_serial(&root, 44), now()), Ok(()));
+    }
+    // An expired CRL of the issuer neither revokes nor vouches; a valid one beside it decides.
+    let cfg = revocation(&root, &[], &[expired.clone(), older.clone()]);
+    assert_eq!(judge(&cfg, &with_serial(&root, 43), now()), Ok(()));
+    let only_expired = revocation(&root, &[], &[expired]);
+    assert!(matches!(
+        judge(&only_expired, &with_serial(&root, 44), now()),
+        Err(CertError::RevocationUnknown { .. })
+    ));
+}
+
+#[test]
+fn key_usage_follows_rfc_5280_with_the_trust_check() {
+    use rcgen::{IsCa, KeyUsagePurpose as Ku};
+    let root = Ca::new("ku root");
+    let leaf_with = |ca: &Ca, usages: Vec<Ku>| {
+        ca.client_with("ku leaf", Alg::EcdsaP256, move |p| p.key_usages = usages)
+    };
+    let cfg = config(trust(&[&root], &[]));
+    let cases: Vec<(&str, Vec<Ku>, bool)> = vec![
+        ("no keyUsage extension", vec![], true),
+        ("digitalSignature", vec![Ku::DigitalSignature], true),
+        ("keyAgreement", vec![Ku::KeyAgreement], true),
+        ("keyEncipherment only", vec![Ku::KeyEncipherment], false),
+        ("keyCertSign only", vec![Ku::KeyCertSign], false),
+        ("contentCommitment only", vec![Ku::ContentCommitment], false),
+    ];
+    for (name, usages, accepted) in cases {
+        let r = judge(&cfg, &leaf_with(&root, usages), now());
+        if accepted {
+            assert_eq!(r, Ok(()), "{name}");
+        } else {
+            assert!(
+                matches!(r, Err(CertError::WrongUsage { .. })),
+                "{name}: {r:?}"
+            );
+        }
+    }
+    // Without the trust check, App Service parity: usage is not looked at.
+    let no_trust = config(json!({}));
+    assert_eq!(
+        judge(
+            &no_trust,
+            &leaf_with(&root, vec![Ku::KeyEncipherment]),
+            now()
+        ),
+        Ok(())
+    );
+
+    // A CA that cannot sign certificates cannot issue, whether intermediate or anchor.
+    let cannot_sign = root.intermediate_with("no keyCertSign", Alg::EcdsaP256, |p| {
+        p.key_usages = vec![Ku::CrlSign, Ku::DigitalSignature];
+    });
+    let cfg = config(trust(&[&root], &[&cannot_sign]));
+    let r = judge(
+        &cfg,
+        &cannot_sign.client("via a CA without keyCertSign"),
+        now(),
+    );
+    assert!(matches!(r, Err(CertError::WrongUsage { .. })), "{r:?}");
+    let can_sign = root.intermediate_with("keyCertSign", Alg::EcdsaP256, |p| {
+        p.key_usages = vec![Ku::KeyCertSign];
+    });
+    let cfg = config(trust(&[&root], &[&can_sign]));
+    assert_eq!(judge(&cfg, &can_sign.client("fine"), now()), Ok(()));
+    let anchor = Ca::root_with("anchor without keyCertSign", Alg::EcdsaP256, |p| {
+        p.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.key_usages = vec![Ku::DigitalSignature];
+    });
+    let cfg = config(trust(&[&anchor], &[]));
+    let r = judge(&cfg, &anchor.client("from it"), now());
+    assert!(matches!(r, Err(CertError::WrongUsage { .. })), "{r:?}");
+}
+
+#[test]
+fn the_common_name_is_the_most_specific_one() {
+    use rcgen::{DistinguishedName, DnType};
+    let ca = Ca::new("cn CA");
+    let with_subject = |attrs: &[(DnType, &str)]| {
+        let attrs: Vec<(DnType, String)> = attrs
+            .iter()
+            .map(|(t, v)| (t.clone(), v.to_string()))
+            .collect();
+        ca.client_with("unused", Alg::EcdsaP256, move |p| {
+            let mut dn = DistinguishedName::new();
+            for (t, v) in attrs {
+                dn.push(t, v);
+            }
+            p.distinguished_name = dn;
+        })
+    };
+    let cn = |name: &str| config(json!({"identities": [{"commonName": name}]}));
+    let two = with_subject(&[
+        (DnType::CommonName, "alice"),
+        (DnType::CommonName, "mallory"),
+    ]);
+    let ad = with_subject(&[
+        (
+            DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]),
+            "com",
+        ),
+        (
+            DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]),
+            "contoso",
+        ),
+        (DnType::CommonName, "Users"),
+        (DnType::CommonName, "mallory"),
+    ]);
+    for (leaf, name, matches) in [
+        (&two, "mallory", true),
+        (&two, "alice", false),
+        (&ad, "mallory", true),
+        (&ad, "Users", false),
+    ] {
+        let r = judge(&cn(name), leaf, now());
+        assert_eq!(r.is_ok(), matches, "commonName {name}: {r:?}");
+    }
+}
+
+#[test]
+fn serial_numbers_compare_as_signed_integers() {
+    use base64::Engine;
+    let ca = Ca::new("serial CA");
+    let positive = ca.client_with("serial", Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from_slice(&[0x01, 0x85]));
+    });
+    // rcgen writes only positive serials: turn the DER INTEGER 01 85 (+389) into 81 85
+    // (-32379, magnitude 7E7B) in place. The signature no longer holds, which the identity
+    // check (without the trust check) does not look at.
+    let mut der = positive.der.clone();
+    let at = der
+        .windows(4)
+        .position(|w| w == [0x02, 0x02, 0x01, 0x85])
+        .expect("the serial's encoding");
+    der[at + 2] = 0x81;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let negative = Leaf {
+        cert_pem: format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"),
+        key_pem: String::new(),
+        der,
+    };
+    let serial = |hex: &str| config(json!({"identities": [{"serialNumber": hex}]}));
+    assert_eq!(judge(&serial("0185"), &positive, now()), Ok(()));
+    assert_eq!(judge(&serial("00:01:85"), &positive, now()), Ok(()));
+    for configured in ["8185", "7E7B", "FFFF8185"] {
+        assert_eq!(
+            judge(&serial(configured), &negative, now()),
+            Err(CertError::IdentityNotMatched),
+            "a negative serial never matches the positive {configured}"
+        );
+    }
+    // The informational header shows the sign.
+    let c = common::core::config(json!({"forward": {"infoHeaders": true}}));
+    let header = |leaf: &Leaf| {
+        run_at(&c, "/", Some(&leaf.cert_pem), now())
+            .decision
+            .header("x-client-cert-serial")
+            .map(str::to_string)
+    };
+    assert_eq!(header(&positive).as_deref(), Some("0185"));
+    assert_eq!(header(&negative).as_deref(), Some("-7E7B"));
 }

@@ -31,10 +31,12 @@ pub struct CertFacts {
     pub sha256: Vec<u8>,
     /// SHA-256 of the SubjectPublicKeyInfo, 32 bytes: the identity `spkiSha256`.
     pub spki_sha256: Vec<u8>,
-    /// Without leading zero bytes.
-    pub serial: Vec<u8>,
-    /// Every subject common name, ASCII whitespace trimmed (`commonName` matches any of them).
-    pub common_names: Vec<String>,
+    /// The serial number as a signed integer ([`Serial`]).
+    pub serial: Serial,
+    /// The most specific subject common name: the last CN attribute of the subject, as .NET's
+    /// simple name (`DC=com, DC=contoso, CN=Users, CN=mallory` is `mallory`), ASCII whitespace
+    /// trimmed. `None` without a CN.
+    pub common_name: Option<String>,
     /// The subject distinguished name, compared by the identity `subject`.
     pub subject: Dn,
     /// The issuer distinguished name as the certificate states it (identity `issuerSubject`).
@@ -49,8 +51,66 @@ pub struct CertFacts {
     pub issuer_ca_sha1: Option<Vec<u8>>,
 }
 
-/// Serial numbers compare without leading zero bytes (DER adds one for the sign).
-pub fn strip_leading_zeros(bytes: &[u8]) -> Vec<u8> {
+/// A serial number: a signed integer (DER INTEGER, two's complement). Two serials are equal
+/// only when they are the same integer, sign included: a negative serial never equals a
+/// positive one, however its bytes are written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Serial {
+    /// True for a negative serial (RFC 5280 forbids them; some CAs issued them anyway).
+    pub negative: bool,
+    /// The magnitude, big-endian, without leading zero bytes (empty for zero).
+    pub magnitude: Vec<u8>,
+}
+
+impl Serial {
+    /// The serial of a certificate: the content octets of its DER INTEGER.
+    pub fn from_der_integer(content: &[u8]) -> Serial {
+        let negative = content.first().is_some_and(|b| b & 0x80 != 0);
+        let magnitude = if negative {
+            // Two's complement: invert and add one.
+            let mut m: Vec<u8> = content.iter().map(|b| !b).collect();
+            for byte in m.iter_mut().rev() {
+                let (sum, carry) = byte.overflowing_add(1);
+                *byte = sum;
+                if !carry {
+                    break;
+                }
+            }
+            m
+        } else {
+            content.to_vec()
+        };
+        Serial {
+            negative,
+            magnitude: strip_leading_zeros(&magnitude),
+        }
+    }
+
+    /// A non-negative serial from its magnitude (as configured: hex digits).
+    pub fn positive(magnitude: &[u8]) -> Serial {
+        Serial {
+            negative: false,
+            magnitude: strip_leading_zeros(magnitude),
+        }
+    }
+
+    /// Upper-case hex of the magnitude, with `-` in front of a negative serial.
+    pub fn to_hex(&self) -> String {
+        let digits = crate::text::hex_upper(&self.magnitude);
+        let digits = if digits.is_empty() {
+            "00".to_string()
+        } else {
+            digits
+        };
+        if self.negative {
+            format!("-{digits}")
+        } else {
+            digits
+        }
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> Vec<u8> {
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     bytes[first..].to_vec()
 }
@@ -98,6 +158,12 @@ pub struct LeafCertificate {
     /// `None` without an EKU extension; otherwise whether it allows client authentication
     /// (clientAuth or anyExtendedKeyUsage).
     pub client_auth_eku: Option<bool>,
+    /// `None` without a keyUsage extension; otherwise whether it allows what a TLS client key
+    /// does: digitalSignature or keyAgreement (RFC 5280 4.2.1.3, OpenSSL's `sslclient`).
+    pub client_key_usage: Option<bool>,
+    /// `None` without a keyUsage extension; otherwise whether it allows keyCertSign, which a
+    /// CA certificate needs to issue (RFC 5280 6.1.4 (n)).
+    pub cert_sign_key_usage: Option<bool>,
 }
 
 impl LeafCertificate {
@@ -119,12 +185,14 @@ impl LeafCertificate {
             sha1: Sha1::digest(&der).to_vec(),
             sha256: Sha256::digest(&der).to_vec(),
             spki_sha256: Sha256::digest(cert.public_key().raw).to_vec(),
-            serial: strip_leading_zeros(cert.raw_serial()),
-            common_names: cert
+            serial: Serial::from_der_integer(cert.raw_serial()),
+            // A CN that is not a string cannot be the most specific name one matches against:
+            // then there is no common name to match, never an earlier one.
+            common_name: cert
                 .subject()
                 .iter_common_name()
-                .filter_map(|cn| cn.as_str().ok().map(|s| trim_ascii(s).to_string()))
-                .collect(),
+                .last()
+                .and_then(|cn| cn.as_str().ok().map(|s| trim_ascii(s).to_string())),
             subject: Dn::from_x509(cert.subject()),
             issuer: Dn::from_x509(cert.issuer()),
             ..CertFacts::default()
@@ -144,6 +212,12 @@ impl LeafCertificate {
             .extended_key_usage()
             .map_err(|e| malformed(format!("extendedKeyUsage: {e}")))?
             .map(|ext| ext.value.client_auth || ext.value.any);
+        let key_usage = cert
+            .key_usage()
+            .map_err(|e| malformed(format!("keyUsage: {e}")))?
+            .map(|ext| *ext.value);
+        let client_key_usage = key_usage.map(|ku| ku.digital_signature() || ku.key_agreement());
+        let cert_sign_key_usage = key_usage.map(|ku| ku.key_cert_sign());
         let not_before = validity.not_before.timestamp();
         let not_after = validity.not_after.timestamp();
         drop(cert);
@@ -153,6 +227,8 @@ impl LeafCertificate {
             not_after,
             facts,
             client_auth_eku,
+            client_key_usage,
+            cert_sign_key_usage,
         })
     }
 

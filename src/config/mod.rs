@@ -127,14 +127,17 @@ pub struct RawValidation {
     pub validate_not_before: Option<bool>,
     /// Refuse a certificate after its `notAfter` (inclusive bound, to the second). Default `true`.
     pub validate_not_after: Option<bool>,
-    /// Clock skew tolerated by both date checks, in seconds. Default 0.
+    /// Clock skew tolerated by both date checks, in seconds, at most 86400 (a day). Default 0.
     pub clock_skew_seconds: Option<u32>,
     /// The leaf must chain, by signature, to one of `trustedCaCertificates`, through
-    /// `intermediateCertificates` or presented intermediates if needed. Default `false`.
+    /// `intermediateCertificates` or presented intermediates if needed, with key usages that
+    /// allow it (RFC 5280). Default: on when `trustedCaCertificates` are given, off otherwise;
+    /// `false` beside trusted CAs is refused as a contradiction.
     pub validate_trust: Option<bool>,
     /// Trust anchors, one PEM certificate each. Needed by `validateTrust`.
     pub trusted_ca_certificates: Option<Vec<String>>,
     /// Intermediate CA certificates available for path building, one PEM certificate each.
+    /// Only with the trust check (they would be ignored otherwise).
     pub intermediate_certificates: Option<Vec<String>>,
     /// Refuse a leaf listed in its issuer's CRL; no CRL of the issuer, or an expired one,
     /// refuses too. Needs `validateTrust` and `crls`. Default `false`.
@@ -159,9 +162,11 @@ pub struct RawIdentity {
     pub thumbprint_sha256: Option<String>,
     /// Base64 of the SHA-256 of the SubjectPublicKeyInfo (Envoy's `verify_certificate_spki`).
     pub spki_sha256: Option<String>,
-    /// Serial number in hex; case, colons, spaces and leading zeros ignored.
+    /// Serial number in hex; case, colons, spaces and leading zeros ignored. Serials compare as
+    /// signed integers: this never matches a (non-conforming) negative serial.
     pub serial_number: Option<String>,
-    /// A subject common name, exact after trimming ASCII whitespace.
+    /// The subject's most specific common name (its last CN attribute, as .NET's simple
+    /// name), exact after trimming ASCII whitespace.
     pub common_name: Option<String>,
     /// The subject distinguished name: the same attributes in any order, values exact
     /// (`CN=alice, O=Contoso` or `O=Contoso,CN=alice`).

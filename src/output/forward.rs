@@ -240,7 +240,7 @@ fn info_values(leaf: &LeafCertificate) -> [String; 7] {
     [
         subject,
         issuer,
-        hex_upper(&leaf.facts.serial),
+        leaf.facts.serial.to_hex(),
         hex_upper(&leaf.facts.sha1),
         hex_upper(&leaf.facts.sha256),
         rfc3339::format(leaf.not_before),

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::cert::{CertFacts, Dn, DnError, normalize_email, strip_leading_zeros};
+use crate::cert::{CertFacts, Dn, DnError, Serial, normalize_email};
 use crate::config::RawIdentity;
 use crate::text::{hex_decode, trim_ascii};
 use base64::Engine;
@@ -15,7 +15,7 @@ pub enum Attr {
     Thumbprint(Vec<u8>),
     ThumbprintSha256(Vec<u8>),
     SpkiSha256(Vec<u8>),
-    SerialNumber(Vec<u8>),
+    SerialNumber(Serial),
     CommonName(String),
     Subject(Dn),
     DnsName(String),
@@ -154,7 +154,7 @@ impl Identity {
             attrs.push(Attr::SpkiSha256(bytes));
         }
         if let Some(v) = &raw.serial_number {
-            attrs.push(Attr::SerialNumber(strip_leading_zeros(&hex(
+            attrs.push(Attr::SerialNumber(Serial::positive(&hex(
                 "serialNumber",
                 v,
                 None,
@@ -201,7 +201,7 @@ impl Identity {
             Attr::ThumbprintSha256(v) => facts.sha256 == v.as_slice(),
             Attr::SpkiSha256(v) => facts.spki_sha256 == v.as_slice(),
             Attr::SerialNumber(v) => &facts.serial == v,
-            Attr::CommonName(v) => facts.common_names.iter().any(|cn| cn == v),
+            Attr::CommonName(v) => facts.common_name.as_ref() == Some(v),
             Attr::Subject(v) => &facts.subject == v,
             Attr::DnsName(v) => facts.dns_names.iter().any(|d| d == v),
             Attr::Uri(v) => facts.uris.iter().any(|u| u == v),

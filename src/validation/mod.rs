@@ -35,6 +35,17 @@ pub enum ValidationConfigError {
     RevocationWithoutCrl,
     /// `crls` are given but `validateRevocation` is not true: they would be silently ignored.
     CrlsWithoutRevocation,
+    /// `trustedCaCertificates` are given with `validateTrust: false`: a contradiction. Trusted
+    /// CAs turn the trust check on unless it is switched off, and it is never silently off.
+    CasWithoutTrust,
+    /// `intermediateCertificates` are given but the trust check is off: they would be ignored.
+    IntermediatesWithoutTrust,
+    /// `clockSkewSeconds` is more than [`MAX_CLOCK_SKEW_SECONDS`]: the date checks would mean
+    /// little.
+    ClockSkew {
+        /// The value given.
+        value: u32,
+    },
     /// A certificate of `trustedCaCertificates` or `intermediateCertificates` is not one PEM
     /// certificate that parses, or a CA is not usable as a trust anchor.
     Certificate {
@@ -70,6 +81,11 @@ impl ValidationConfigError {
             ValidationConfigError::RevocationWithoutTrust => "validation.validateRevocation".into(),
             ValidationConfigError::RevocationWithoutCrl
             | ValidationConfigError::CrlsWithoutRevocation => "validation.crls".into(),
+            ValidationConfigError::CasWithoutTrust => "validation.validateTrust".into(),
+            ValidationConfigError::IntermediatesWithoutTrust => {
+                "validation.intermediateCertificates".into()
+            }
+            ValidationConfigError::ClockSkew { .. } => "validation.clockSkewSeconds".into(),
             ValidationConfigError::Certificate { field, index, .. } => {
                 format!("validation.{field}[{index}]")
             }
@@ -106,6 +122,18 @@ impl fmt::Display for ValidationConfigError {
                 f,
                 "{field}: CRLs are configured but validateRevocation is not true, so they would be ignored"
             ),
+            ValidationConfigError::CasWithoutTrust => write!(
+                f,
+                "{field}: false contradicts the configured trustedCaCertificates (they turn the trust check on; remove them to turn it off)"
+            ),
+            ValidationConfigError::IntermediatesWithoutTrust => write!(
+                f,
+                "{field}: intermediate certificates are configured but the trust check is off, so they would be ignored"
+            ),
+            ValidationConfigError::ClockSkew { value } => write!(
+                f,
+                "{field}: {value} is more than the {MAX_CLOCK_SKEW_SECONDS} seconds (one day) allowed"
+            ),
             ValidationConfigError::Certificate { problem, .. } => write!(f, "{field}: {problem}"),
             ValidationConfigError::Crl { problem, .. } => write!(f, "{field}: {problem}"),
             ValidationConfigError::Identity { problem, .. } => write!(f, "{field}: {problem}"),
@@ -117,6 +145,8 @@ impl fmt::Display for ValidationConfigError {
 #[derive(Debug, Clone)]
 struct Anchor {
     anchor: TrustAnchor<'static>,
+    /// False when its keyUsage lacks keyCertSign: it cannot issue.
+    can_issue: bool,
     sha1: Vec<u8>,
     not_before: i64,
     not_after: i64,
@@ -181,6 +211,9 @@ impl Verdict {
     }
 }
 
+/// The largest `clockSkewSeconds` accepted: one day.
+pub const MAX_CLOCK_SKEW_SECONDS: u32 = 86_400;
+
 /// How long a rejection stays cached, seconds.
 pub const REJECTION_TTL: i64 = 60;
 
@@ -203,15 +236,32 @@ impl Validation {
     /// Checks the `validation` object's consistency and parses every CA, intermediate, CRL
     /// and identity now, used or not, so a typo never waits for the day it matters.
     pub fn compile(raw: &RawValidation) -> Result<Validation, ValidationConfigError> {
+        let skew = raw.clock_skew_seconds.unwrap_or(0);
+        if skew > MAX_CLOCK_SKEW_SECONDS {
+            return Err(ValidationConfigError::ClockSkew { value: skew });
+        }
         let dates = DatePolicy {
             not_before: raw.validate_not_before.unwrap_or(true),
             not_after: raw.validate_not_after.unwrap_or(true),
-            skew: i64::from(raw.clock_skew_seconds.unwrap_or(0)),
+            skew: i64::from(skew),
         };
-        let trust_enabled = raw.validate_trust.unwrap_or(false);
         let revocation = raw.validate_revocation.unwrap_or(false);
         let cas = raw.trusted_ca_certificates.as_deref().unwrap_or_default();
         let crls = raw.crls.as_deref().unwrap_or_default();
+        // Trusted CAs mean the trust check is on (API Management's validate-trust defaults to
+        // true); switching it off beside them is a contradiction, never a silent "off".
+        let trust_enabled = match raw.validate_trust {
+            Some(false) if !cas.is_empty() => return Err(ValidationConfigError::CasWithoutTrust),
+            Some(on) => on,
+            None => !cas.is_empty(),
+        };
+        let intermediates_given = raw
+            .intermediate_certificates
+            .as_ref()
+            .is_some_and(|list| !list.is_empty());
+        if intermediates_given && !trust_enabled {
+            return Err(ValidationConfigError::IntermediatesWithoutTrust);
+        }
         if trust_enabled && cas.is_empty() {
             return Err(ValidationConfigError::TrustWithoutCa);
         }
@@ -240,6 +290,7 @@ impl Validation {
                 .to_owned();
             anchors.push(Anchor {
                 anchor,
+                can_issue: parsed.cert_sign_key_usage != Some(false),
                 sha1: Sha1::digest(&der).to_vec(),
                 not_before: parsed.not_before,
                 not_after: parsed.not_after,
@@ -409,23 +460,18 @@ impl Validation {
         intermediates.extend(chain.iter().cloned());
         let anchors: Vec<TrustAnchor<'_>> =
             trust.anchors.iter().map(|a| a.anchor.clone()).collect();
-        let crl_refs: Vec<&CertRevocationList<'_>> =
-            trust.crls.iter().flatten().map(|c| &c.crl).collect();
-        let revocation = match &trust.crls {
-            Some(_) => Some(
-                RevocationOptionsBuilder::new(&crl_refs)
-                    .map_err(|_| CertError::RevocationUnknown {
-                        detail: "no CRL configured".into(),
-                    })?
+        // One path verification; `crl` adds revocation against that one CRL.
+        let verify = |crl: Option<&CertRevocationList<'_>>| {
+            let crls: Vec<&CertRevocationList<'_>> = crl.into_iter().collect();
+            // The builder refuses only an empty list, which is exactly "no revocation".
+            let revocation = RevocationOptionsBuilder::new(&crls).ok().map(|options| {
+                options
                     .with_depth(RevocationCheckDepth::EndEntity)
                     .with_status_policy(UnknownStatusPolicy::Deny)
                     .with_expiration_policy(ExpirationPolicy::Enforce)
-                    .build(),
-            ),
-            None => None,
-        };
-        let path = ee
-            .verify_for_usage(
+                    .build()
+            });
+            ee.verify_for_usage(
                 ALGORITHMS,
                 &anchors,
                 &intermediates,
@@ -434,34 +480,54 @@ impl Validation {
                 revocation,
                 None,
             )
-            .map_err(map_webpki_error)?;
+            .map(|path| {
+                (
+                    path.anchor().subject.to_vec(),
+                    path.anchor().subject_public_key_info.to_vec(),
+                    path.intermediate_certificates()
+                        .map(|c| c.der().to_vec())
+                        .collect::<Vec<_>>(),
+                )
+            })
+        };
+        let (anchor_subject, anchor_spki, path) = verify(None).map_err(map_webpki_error)?;
 
-        // webpki does not judge the trust anchor's own dates; we do.
-        let used = path.anchor();
+        // webpki does not judge the trust anchor's own dates, nor key usage; we do.
         let anchor = trust
             .anchors
             .iter()
             .find(|a| {
-                a.anchor.subject == used.subject
-                    && a.anchor.subject_public_key_info == used.subject_public_key_info
+                *a.anchor.subject == *anchor_subject
+                    && *a.anchor.subject_public_key_info == *anchor_spki
             })
             .ok_or_else(|| CertError::Untrusted {
                 detail: "the trust anchor found is not a configured one".into(),
             })?;
+        let cannot_issue = |what: &str| CertError::WrongUsage {
+            detail: format!("{what} has a keyUsage without keyCertSign, so it cannot issue"),
+        };
+        if !anchor.can_issue {
+            return Err(cannot_issue("the trusted CA"));
+        }
         let mut fresh_from = anchor.not_before;
         let mut fresh_until = anchor.not_after;
         let mut issuer_sha1 = anchor.sha1.clone();
-        let mut first = true;
-        for cert in path.intermediate_certificates() {
-            let der = cert.der();
-            if first {
-                issuer_sha1 = Sha1::digest(der.as_ref()).to_vec();
-                first = false;
+        // The path runs from the leaf's issuer up to the anchor.
+        for (i, der) in path.iter().enumerate() {
+            if i == 0 {
+                issuer_sha1 = Sha1::digest(der).to_vec();
             }
-            if let Ok((_, parsed)) = x509_parser::parse_x509_certificate(der.as_ref()) {
-                fresh_from = fresh_from.max(parsed.validity().not_before.timestamp());
-                fresh_until = fresh_until.min(parsed.validity().not_after.timestamp());
+            let parsed = LeafCertificate::from_der(der.clone())?;
+            if parsed.cert_sign_key_usage == Some(false) {
+                return Err(cannot_issue("an intermediate CA of the path"));
             }
+            fresh_from = fresh_from.max(parsed.not_before);
+            fresh_until = fresh_until.min(parsed.not_after);
+        }
+        if leaf.client_key_usage == Some(false) {
+            return Err(CertError::WrongUsage {
+                detail: "keyUsage allows neither digitalSignature nor keyAgreement".into(),
+            });
         }
         // webpki judged the path at `at`, which differs from `now` only when a leaf date check
         // is off or the skew allows; the CA certificates and the issuer's CRL must still be
@@ -472,20 +538,9 @@ impl Validation {
             });
         }
         if let Some(crls) = &trust.crls {
-            let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
-                .map(|(_, c)| c.issuer().as_raw().to_vec())
-                .unwrap_or_default();
-            for crl in crls {
-                let Some(next) = crl.next_update else {
-                    continue;
-                };
-                if crl.issuer == leaf_issuer && now > next {
-                    return Err(CertError::RevocationUnknown {
-                        detail: format!("the issuer's CRL expired at {}", rfc3339::format(next)),
-                    });
-                }
-                fresh_until = fresh_until.min(next);
-            }
+            fresh_until = fresh_until.min(revocation_status(crls, leaf, now, |crl| {
+                verify(Some(crl)).map(|_| ())
+            })?);
         }
         Ok(TrustedPath {
             issuer_sha1,
@@ -493,6 +548,39 @@ impl Validation {
             fresh_until,
         })
     }
+}
+
+/// Revocation against every configured CRL of the leaf's issuer: revoked when any CRL valid
+/// now lists it, whatever their order; not revoked only when at least one valid CRL of the
+/// issuer vouches for it. `verify` checks the path with one CRL (its signature, its issuer,
+/// its entry for the leaf). Returns until when the answer holds: the earliest `nextUpdate` of
+/// the CRLs that vouched.
+fn revocation_status(
+    crls: &[Crl],
+    leaf: &LeafCertificate,
+    now: i64,
+    verify: impl Fn(&CertRevocationList<'_>) -> Result<(), webpki::Error>,
+) -> Result<i64, CertError> {
+    let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
+        .map(|(_, c)| c.issuer().as_raw().to_vec())
+        .unwrap_or_default();
+    let mut vouched_until: Option<i64> = None;
+    let mut unknown = "no CRL of the certificate's issuer is configured".to_string();
+    for crl in crls.iter().filter(|crl| crl.issuer == leaf_issuer) {
+        if let Some(next) = crl.next_update.filter(|next| now > *next) {
+            unknown = format!("the issuer's CRL expired at {}", rfc3339::format(next));
+            continue;
+        }
+        match verify(&crl.crl) {
+            Ok(()) => {
+                let until = crl.next_update.unwrap_or(i64::MAX);
+                vouched_until = Some(vouched_until.map_or(until, |v| v.min(until)));
+            }
+            Err(webpki::Error::CertRevoked) => return Err(CertError::Revoked),
+            Err(e) => unknown = format!("{e:?}"),
+        }
+    }
+    vouched_until.ok_or(CertError::RevocationUnknown { detail: unknown })
 }
 
 /// Compiles every element of an optional list, with its index for the error.

@@ -213,3 +213,65 @@ impl Ca {
 pub fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
+
+/// Builders at explicit dates and extensions, for tests that must not depend on the clock.
+impl Ca {
+    /// A self-signed root: the usual CA parameters (CA, keyCertSign and cRLSign), then
+    /// adjusted by `adjust` (dates, key usage, basic constraints).
+    pub fn root_with(
+        common_name: &str,
+        alg: Alg,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> Ca {
+        let mut params = ca_params(common_name);
+        adjust(&mut params);
+        Ca {
+            issuer: CertifiedIssuer::self_signed(params, alg.key()).unwrap(),
+            alg,
+        }
+    }
+
+    /// A CA certificate signed by this one: the usual CA parameters, then adjusted by
+    /// `adjust` (which may make it anything, even `CA:FALSE`).
+    pub fn intermediate_with(
+        &self,
+        common_name: &str,
+        alg: Alg,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> Ca {
+        let mut params = ca_params(common_name);
+        adjust(&mut params);
+        Ca {
+            issuer: CertifiedIssuer::signed_by(params, alg.key(), &self.issuer).unwrap(),
+            alg,
+        }
+    }
+
+    /// A CRL of this CA with explicit dates and CRL number, revoking the given serial numbers
+    /// (revoked an hour before `this_update`).
+    pub fn crl_between(
+        &self,
+        revoked_serials: &[u64],
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        crl_number: u64,
+    ) -> String {
+        let params = CertificateRevocationListParams {
+            this_update,
+            next_update,
+            crl_number: SerialNumber::from(crl_number),
+            issuing_distribution_point: None,
+            revoked_certs: revoked_serials
+                .iter()
+                .map(|&serial| RevokedCertParams {
+                    serial_number: SerialNumber::from(serial),
+                    revocation_time: this_update - Duration::hours(1),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.issuer).unwrap().pem().unwrap()
+    }
+}
