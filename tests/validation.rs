@@ -153,6 +153,30 @@ fn extended_key_usage_follows_rfc_5280_with_trust_and_is_required_on_request() {
         Ok(()),
         "Azure parity: usage unchecked"
     );
+
+    // anyExtendedKeyUsage alone does not make a client, with or without the trust check.
+    let any = root.client_with("any", Alg::EcdsaP256, |p| {
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Any];
+    });
+    let any_and_client = root.client_with("any+client", Alg::EcdsaP256, |p| {
+        p.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::Any,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+    });
+    let trusted_and_required = {
+        let mut v = trust(&[&root], &[]);
+        v["requireClientAuthEku"] = json!(true);
+        config(v)
+    };
+    for cfg in [&trusted, &required, &trusted_and_required] {
+        assert!(
+            matches!(judge(cfg, &any, now()), Err(CertError::WrongUsage { .. })),
+            "anyExtendedKeyUsage alone"
+        );
+        assert_eq!(judge(cfg, &any_and_client, now()), Ok(()));
+    }
+    assert_eq!(judge(&neither, &any, now()), Ok(()), "Azure parity");
 }
 
 fn with_serial(ca: &Ca, serial: u64) -> Leaf {

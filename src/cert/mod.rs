@@ -155,8 +155,8 @@ pub struct LeafCertificate {
     pub not_after: i64,
     /// What identity rules look at.
     pub facts: CertFacts,
-    /// `None` without an EKU extension; otherwise whether it allows client authentication
-    /// (clientAuth or anyExtendedKeyUsage).
+    /// `None` without an EKU extension; otherwise whether it lists clientAuth. As webpki and
+    /// OpenSSL's `sslclient` purpose, anyExtendedKeyUsage alone does not allow a client.
     pub client_auth_eku: Option<bool>,
     /// `None` without a keyUsage extension; otherwise whether it allows what a TLS client key
     /// does: digitalSignature or keyAgreement (RFC 5280 4.2.1.3, OpenSSL's `sslclient`).
@@ -211,7 +211,7 @@ impl LeafCertificate {
         let client_auth_eku = cert
             .extended_key_usage()
             .map_err(|e| malformed(format!("extendedKeyUsage: {e}")))?
-            .map(|ext| ext.value.client_auth || ext.value.any);
+            .map(|ext| ext.value.client_auth);
         let key_usage = cert
             .key_usage()
             .map_err(|e| malformed(format!("keyUsage: {e}")))?

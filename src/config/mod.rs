@@ -144,8 +144,8 @@ pub struct RawValidation {
     pub validate_revocation: Option<bool>,
     /// Certificate revocation lists, one PEM `X509 CRL` each. Only with `validateRevocation`.
     pub crls: Option<Vec<String>>,
-    /// The leaf must carry an extended key usage that allows clientAuth (or
-    /// anyExtendedKeyUsage). Default `false`.
+    /// The leaf must carry an extended key usage extension that lists clientAuth
+    /// (anyExtendedKeyUsage alone is not enough, as with the trust check). Default `false`.
     pub require_client_auth_eku: Option<bool>,
     /// At least one identity must match (every attribute of it); empty means any certificate.
     pub identities: Option<Vec<RawIdentity>>,
