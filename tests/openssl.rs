@@ -220,6 +220,8 @@ enum Revocation {
     CurrentThenExpired,
     /// Only a current CRL of the root, for a leaf issued by an intermediate.
     RootOnly,
+    /// The issuer's only CRL is not valid yet: its thisUpdate is a day after the check time.
+    NotYetValid,
 }
 
 /// Where the intermediates reach the two verifiers. OpenSSL always gets them with `-untrusted`.
@@ -583,7 +585,30 @@ const CASES: &[Case] = &[
         openssl_accepts: false,
         ..BASE
     },
+    Case {
+        name: "root pathLen 0 above an intermediate",
+        root: CaSpec {
+            bc: Bc::Ca(Some(0)),
+            ..CA
+        },
+        openssl_accepts: false,
+        ..BASE
+    },
+    Case {
+        name: "root pathLen 1 above an intermediate",
+        root: CaSpec {
+            bc: Bc::Ca(Some(1)),
+            ..CA
+        },
+        ..BASE
+    },
     // CRLs (OpenSSL's -crl_check: the leaf against its issuer's CRL).
+    Case {
+        name: "CRL: the issuer's only CRL is not valid yet",
+        revocation: Revocation::NotYetValid,
+        openssl_accepts: false,
+        ..BASE
+    },
     Case {
         name: "CRL: leaf not revoked",
         revocation: Revocation::NotRevoked,
@@ -699,6 +724,12 @@ fn build(case: &Case) -> Material {
         }
         Revocation::ExpiredThenCurrent => Some(vec![expired, current(issuer, &[OTHER_SERIAL])]),
         Revocation::CurrentThenExpired => Some(vec![current(issuer, &[OTHER_SERIAL]), expired]),
+        Revocation::NotYetValid => Some(vec![issuer.crl_between(
+            &[OTHER_SERIAL],
+            t + days(1),
+            t + days(8),
+            1,
+        )]),
         Revocation::RootOnly => {
             assert!(
                 !cas.is_empty(),

@@ -147,6 +147,8 @@ struct Anchor {
     anchor: TrustAnchor<'static>,
     /// False when its keyUsage lacks keyCertSign: it cannot issue.
     can_issue: bool,
+    /// Its basicConstraints pathLenConstraint: how many intermediates may follow it.
+    max_intermediates: Option<u32>,
     sha1: Vec<u8>,
     not_before: i64,
     not_after: i64,
@@ -155,6 +157,8 @@ struct Anchor {
 #[derive(Debug)]
 struct Crl {
     crl: CertRevocationList<'static>,
+    /// thisUpdate, Unix seconds: before it the CRL is not valid yet.
+    this_update: i64,
     /// nextUpdate, Unix seconds (None: no nextUpdate in the CRL).
     next_update: Option<i64>,
     /// The issuer's name, DER.
@@ -288,9 +292,19 @@ impl Validation {
                     problem: format!("not usable as a trust anchor: {e:?}"),
                 })?
                 .to_owned();
+            let max_intermediates =
+                x509_parser::parse_x509_certificate(&der)
+                    .ok()
+                    .and_then(|(_, cert)| {
+                        cert.basic_constraints()
+                            .ok()
+                            .flatten()
+                            .and_then(|bc| bc.value.path_len_constraint)
+                    });
             anchors.push(Anchor {
                 anchor,
                 can_issue: parsed.cert_sign_key_usage != Some(false),
+                max_intermediates,
                 sha1: Sha1::digest(&der).to_vec(),
                 not_before: parsed.not_before,
                 not_after: parsed.not_after,
@@ -316,11 +330,13 @@ impl Validation {
                 return Err(err("has trailing bytes after the CRL".into()));
             }
             let next_update = parsed.next_update().map(|t| t.timestamp());
+            let this_update = parsed.last_update().timestamp();
             let issuer = parsed.issuer().as_raw().to_vec();
             let crl = OwnedCertRevocationList::from_der(&der)
                 .map_err(|e| err(format!("not usable: {e:?}")))?;
             compiled_crls.push(Crl {
                 crl: CertRevocationList::Owned(crl),
+                this_update,
                 next_update,
                 issuer,
             });
@@ -509,6 +525,19 @@ impl Validation {
         if !anchor.can_issue {
             return Err(cannot_issue("the trusted CA"));
         }
+        // webpki leaves the trust anchor's own path length constraint out; OpenSSL applies it.
+        if anchor
+            .max_intermediates
+            .is_some_and(|max| path.len() > usize::try_from(max).unwrap_or(usize::MAX))
+        {
+            return Err(CertError::Untrusted {
+                detail: format!(
+                    "{} intermediate(s) under a trusted CA whose pathLenConstraint allows {}",
+                    path.len(),
+                    anchor.max_intermediates.unwrap_or_default()
+                ),
+            });
+        }
         let mut fresh_from = anchor.not_before;
         let mut fresh_until = anchor.not_after;
         let mut issuer_sha1 = anchor.sha1.clone();
@@ -551,7 +580,7 @@ impl Validation {
 }
 
 /// Revocation against every configured CRL of the leaf's issuer: revoked when any CRL valid
-/// now lists it, whatever their order; not revoked only when at least one valid CRL of the
+/// now (between its thisUpdate and nextUpdate) lists it, whatever their order; not revoked only when at least one valid CRL of the
 /// issuer vouches for it. `verify` checks the path with one CRL (its signature, its issuer,
 /// its entry for the leaf). Returns until when the answer holds: the earliest `nextUpdate` of
 /// the CRLs that vouched.
@@ -567,6 +596,13 @@ fn revocation_status(
     let mut vouched_until: Option<i64> = None;
     let mut unknown = "no CRL of the certificate's issuer is configured".to_string();
     for crl in crls.iter().filter(|crl| crl.issuer == leaf_issuer) {
+        if now < crl.this_update {
+            unknown = format!(
+                "the issuer's CRL is not valid before {}",
+                rfc3339::format(crl.this_update)
+            );
+            continue;
+        }
         if let Some(next) = crl.next_update.filter(|next| now > *next) {
             unknown = format!("the issuer's CRL expired at {}", rfc3339::format(next));
             continue;
