@@ -283,6 +283,8 @@ pub enum HostCall {
     PeerCertificateDigest,
     /// The property `connection.mtls`.
     Mtls,
+    /// The property `xds.route_name`.
+    RouteName,
     /// The host clock.
     Clock,
     /// The host clock answered a time before 1970.
@@ -304,6 +306,7 @@ impl HostCall {
             HostCall::PeerCertificate => "connection.peer_certificate",
             HostCall::PeerCertificateDigest => "connection.sha256_peer_certificate_digest",
             HostCall::Mtls => "connection.mtls",
+            HostCall::RouteName => "xds.route_name",
             HostCall::Clock => "the clock",
             HostCall::ClockBefore1970 => "the clock (before 1970)",
             HostCall::CacheBusy => "the verdict cache (busy)",

@@ -1,7 +1,7 @@
 //! Exclusion matching: segment boundaries, case, query and fragment, and every bypass class.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::scope::path::{ExclusionPaths, canonicalize};
+use client_cert_auth::scope::path::{ExclusionPaths, PathEntryError, canonicalize};
 
 fn exclusions(entries: &[&str]) -> ExclusionPaths {
     let mut set = ExclusionPaths::default();
@@ -29,11 +29,11 @@ fn excluded_paths_match_whole_segments_case_insensitively() {
         "/%70ublic",
         "/public/%41dmin",
         "/public/a%20b",
-        "/public/a.b/...",
+        "/public/a.b/c",
         "/public/.well-known",
         // Found by the path fuzzer (its oracle was wrong): dots inside a segment are plain.
         "/public/publi..D",
-        "/public/a..",
+        "/public/a..b",
         "/public/%2c%20x",
     ];
     for path in excluded {
@@ -109,6 +109,21 @@ fn ambiguous_paths_are_never_excluded() {
         // encoded query or fragment delimiters
         "/public%3fx",
         "/public%23x",
+        // spellings servers fold together: trailing dots and spaces (Windows), NTFS alternate
+        // streams, 8.3 short names
+        "/public./x",
+        "/public%2e/x",
+        "/public/x.",
+        "/public/a.b/...",
+        "/public/a..",
+        "/public%20/x",
+        "/public/x%20",
+        "/public::$DATA/x",
+        "/public/x::$DATA",
+        "/public/x:$i30:$INDEX_ALLOCATION",
+        "/public/x%3a%3a%24DATA",
+        "/PUBLIC~1/x",
+        "/public/ADMINI~1",
     ];
     for path in attacks {
         assert!(
@@ -119,6 +134,28 @@ fn ambiguous_paths_are_never_excluded() {
     // Raw bytes that are not UTF-8 at all.
     assert!(!set.matches(b"/public/\xc0\xae\xc0\xae/admin"));
     assert!(!set.matches(b"/public/\xff"));
+}
+
+#[test]
+fn folded_spellings_are_refused_as_entries_and_plain_look_alikes_stay_plain() {
+    for entry in ["/public.", "/public%20", "/a::$DATA", "/ADMINI~1"] {
+        assert_eq!(
+            ExclusionPaths::default().add(entry),
+            Err(PathEntryError::Ambiguous),
+            "{entry}"
+        );
+    }
+    // Dots, colons and tildes inside a segment are fine where no server folds them.
+    let set = exclusions(&["/public"]);
+    for path in [
+        "/public/v1.2/x",
+        "/public/a.b",
+        "/public/items:batchGet",
+        "/public/~user",
+        "/public/a~b",
+    ] {
+        assert!(set.matches(path.as_bytes()), "{path}");
+    }
 }
 
 #[test]
@@ -146,7 +183,8 @@ fn canonical_form_is_lower_case_and_decoded() {
         ("/a%2Db", Some("/a-b")),
         ("/a/", Some("/a/")),
         ("/a?q", Some("/a")),
-        ("/a%2e", Some("/a.")),
+        ("/a%2e", None),
+        ("/a%2eb", Some("/a.b")),
         ("/a/%2e", None),
         ("/a//b", None),
         ("", None),

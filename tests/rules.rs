@@ -5,24 +5,36 @@ mod common;
 
 use client_cert_auth::CertError;
 use client_cert_auth::Config;
-use client_cert_auth::scope::Mode;
-use client_cert_auth::scope::path::canonicalize;
-use client_cert_auth::scope::rules::{request_host, select};
+use client_cert_auth::scope::{Mode, RequestLine, scope};
 use client_cert_auth::{Decision, DenyReason};
 use common::core::{config, now, run_at};
 use common::pki::Ca;
 use serde_json::json;
 
-fn mode_for(config: &Config, path: &str, host: &str, method: &str) -> Mode {
-    let canonical = canonicalize(path.as_bytes());
-    select(
+/// The mode the rules choose for a request.
+fn mode_of(config: &Config, request: RequestLine<'_>) -> Mode {
+    scope(
+        &config.exclusions,
         &config.rules,
         config.mode,
-        canonical.as_deref(),
-        request_host(host.as_bytes()).as_deref(),
-        method.as_bytes(),
+        request,
+        config.needs.path,
+        config.needs.authority,
     )
+    .selection
     .mode
+}
+
+fn mode_for(config: &Config, path: &str, host: &str, method: &str) -> Mode {
+    mode_of(
+        config,
+        RequestLine {
+            path: path.as_bytes(),
+            method: method.as_bytes(),
+            authority: host.as_bytes(),
+            ..RequestLine::default()
+        },
+    )
 }
 
 #[test]
@@ -199,6 +211,187 @@ fn bad_rules_are_configuration_errors_naming_the_index() {
         assert!(
             err.starts_with(message),
             "{rules}:\n  got      {err}\n  expected {message}"
+        );
+    }
+}
+
+#[test]
+fn hosts_match_as_envoys_virtual_hosts_with_port_and_trailing_dot_significant() {
+    // A weaker rule for the public host, a stricter one for the admin host, Optional otherwise.
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [
+            {"hosts": ["public.contoso.com"], "mode": "Ignore"},
+            {"hosts": ["admin.contoso.com", "*.admin.contoso.com"], "mode": "Required"},
+            {"hosts": ["ports.contoso.com:8443"], "mode": "Ignore"}
+        ]
+    }));
+    let table = [
+        // Exactly the virtual host: the weaker rule applies.
+        ("public.contoso.com", Mode::Disabled),
+        ("PUBLIC.Contoso.COM", Mode::Disabled),
+        // Envoy's default matching keeps the port and the trailing dot: another virtual host
+        // may serve these, so the weaker rule is ambiguous and the strictest candidate decides.
+        ("public.contoso.com:443", Mode::Optional),
+        ("public.contoso.com.", Mode::Optional),
+        ("public.contoso.com.:443", Mode::Optional),
+        // A stricter rule still applies when Envoy might fold the spelling.
+        ("admin.contoso.com", Mode::Required),
+        ("admin.contoso.com:443", Mode::Required),
+        ("admin.contoso.com.", Mode::Required),
+        ("x.admin.contoso.com", Mode::Required),
+        ("x.admin.contoso.com:8443", Mode::Required),
+        ("x.admin.contoso.com.", Mode::Required),
+        ("admin.contoso.com.evil.test", Mode::Optional),
+        ("xadmin.contoso.com", Mode::Optional),
+        // An entry with a port names that port only.
+        ("ports.contoso.com:8443", Mode::Disabled),
+        ("ports.contoso.com", Mode::Optional),
+        ("ports.contoso.com:443", Mode::Optional),
+        ("other.contoso.com", Mode::Optional),
+    ];
+    for (host, expected) in table {
+        assert_eq!(mode_for(&c, "/x", host, "GET"), expected, "{host}");
+    }
+    // A wildcard never matches the bare name, nor a name under another domain.
+    let w = config(json!({
+        "clientCertMode": "Ignore",
+        "rules": [{"hosts": ["*.secure.test"], "mode": "Required"}]
+    }));
+    for (host, expected) in [
+        ("api.secure.test", Mode::Required),
+        ("secure.test", Mode::Disabled),
+        ("api.other.test", Mode::Disabled),
+        ("apisecure.test", Mode::Disabled),
+    ] {
+        assert_eq!(mode_for(&w, "/", host, "GET"), expected, "{host}");
+    }
+}
+
+#[test]
+fn a_path_condition_holds_only_if_it_holds_in_both_letter_cases() {
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [
+            {"pathPrefix": "/admin", "mode": "Required"},
+            {"pathPrefix": "/static", "mode": "Ignore"},
+            {"pathExact": "/Health", "mode": "Ignore"}
+        ]
+    }));
+    let table = [
+        ("/static/app.js", Mode::Disabled),
+        // Envoy (case-sensitive) would not route /STATIC as /static; a framework might.
+        ("/STATIC/app.js", Mode::Optional),
+        ("/Static/admin", Mode::Optional),
+        // The stricter rule still applies to any spelling.
+        ("/admin", Mode::Required),
+        ("/ADMIN", Mode::Required),
+        ("/Admin/users", Mode::Required),
+        ("/Health", Mode::Disabled),
+        ("/health", Mode::Optional),
+        ("/HEALTH/", Mode::Optional),
+        ("/other", Mode::Optional),
+    ];
+    for (path, expected) in table {
+        assert_eq!(mode_for(&c, path, "h", "GET"), expected, "{path}");
+    }
+}
+
+#[test]
+fn route_names_follow_the_route_envoy_chose() {
+    let c = config(json!({
+        "clientCertMode": "Required",
+        "rules": [
+            {"routeNames": ["public-docs", "health"], "mode": "Ignore"},
+            {"routeNames": ["partner-api"], "mode": "Optional"}
+        ]
+    }));
+    assert!(c.needs.route);
+    let on = |route: Option<&str>, path: &str| {
+        mode_of(
+            &c,
+            RequestLine {
+                path: path.as_bytes(),
+                route: route.map(str::as_bytes),
+                ..RequestLine::default()
+            },
+        )
+    };
+    // The route decides, whatever the path looks like: Envoy has already matched it.
+    assert_eq!(on(Some("public-docs"), "/docs/../admin"), Mode::Disabled);
+    assert_eq!(on(Some("health"), "/healthz"), Mode::Disabled);
+    assert_eq!(on(Some("partner-api"), "/api"), Mode::Optional);
+    assert_eq!(
+        on(Some("Public-Docs"), "/docs"),
+        Mode::Required,
+        "exact names"
+    );
+    assert_eq!(on(Some("admin"), "/docs"), Mode::Required);
+    assert_eq!(on(None, "/docs"), Mode::Required, "an unnamed route");
+    let no_routes = config(json!({"rules": [{"pathPrefix": "/a", "mode": "Ignore"}]}));
+    assert!(
+        !no_routes.needs.route,
+        "the property is only read when a rule needs it"
+    );
+}
+
+#[test]
+fn head_and_method_overrides_are_ambiguous_for_method_conditions() {
+    let c = config(json!({
+        "clientCertMode": "Required",
+        "rules": [
+            {"methods": ["GET"], "pathPrefix": "/read", "mode": "Optional"},
+            {"methods": ["GET", "HEAD"], "pathPrefix": "/both", "mode": "Optional"},
+            {"methods": ["POST"], "pathPrefix": "/write", "mode": "Required"},
+            {"pathPrefix": "/write", "mode": "Ignore"}
+        ]
+    }));
+    let with = |method: &str, path: &str, overridden: bool| {
+        mode_of(
+            &c,
+            RequestLine {
+                path: path.as_bytes(),
+                method: method.as_bytes(),
+                method_overridden: overridden,
+                ..RequestLine::default()
+            },
+        )
+    };
+    assert_eq!(with("GET", "/read", false), Mode::Optional);
+    // A GET handler serves HEAD: a rule listing GET alone is ambiguous for HEAD.
+    assert_eq!(with("HEAD", "/read", false), Mode::Required);
+    assert_eq!(with("HEAD", "/both", false), Mode::Optional);
+    assert_eq!(with("head", "/both", false), Mode::Optional);
+    assert_eq!(with("POST", "/read", false), Mode::Required);
+    // A method-override header makes the method ambiguous: GET + override cannot take the
+    // weaker rule, and POST + override cannot skip the stricter one.
+    assert_eq!(with("GET", "/read", true), Mode::Required);
+    assert_eq!(with("GET", "/write", true), Mode::Required);
+    assert_eq!(with("GET", "/write", false), Mode::Disabled);
+    assert_eq!(with("POST", "/write", false), Mode::Required);
+}
+
+#[test]
+fn an_empty_identity_list_in_a_rule_is_refused() {
+    let err = Config::from_json(
+        json!({"rules": [{"pathPrefix": "/a", "mode": "Required", "identities": []}]})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("rules[0].identities: an empty list would accept any certificate"),
+        "{err}"
+    );
+    for bad in [
+        json!({"routeNames": [""], "mode": "Required"}),
+        json!({"hosts": ["a.test:"], "mode": "Required"}),
+    ] {
+        let config = json!({"rules": [bad]});
+        assert!(
+            Config::from_json(config.to_string().as_bytes()).is_err(),
+            "{bad}"
         );
     }
 }

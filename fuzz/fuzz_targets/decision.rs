@@ -48,6 +48,8 @@ fuzz_target!(|data: &[u8]| {
             xfcc,
             mtls,
             peer_digest: None,
+            route: None,
+            method_override: None,
             now: 1_900_000_000,
             chain: &[],
         },

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! client-cert-auth check --config CONFIG.json [--cert CLIENT.pem] [--chain CHAIN.pem]
-//!                        [--path /some/path] [--method GET] [--host example.com]
+//!                        [--path /some/path] [--method GET] [--host example.com] [--route NAME]
 //!                        [--xfcc HEADER-VALUE] [--at 2027-01-01T00:00:00Z] [--json]
 //! client-cert-auth lint CONFIG.json
 //! client-cert-auth --help | --version
@@ -52,6 +52,11 @@ fn command() -> Command {
                 .arg(value("path", "PATH", "The request path").default_value("/"))
                 .arg(value("method", "METHOD", "The request method").default_value("GET"))
                 .arg(value("host", "HOST", "The request's :authority").default_value("localhost"))
+                .arg(value(
+                    "route",
+                    "NAME",
+                    "The name of the Envoy route the request takes (for routeNames rules)",
+                ))
                 .arg(value(
                     "xfcc",
                     "HEADER-VALUE",
@@ -190,6 +195,8 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
             xfcc: synthesized_xfcc.as_deref().map(str::as_bytes),
             mtls: Some(cert.is_some() || xfcc.is_some()),
             peer_digest: None,
+            route: text(args, "route").map(str::as_bytes),
+            method_override: None,
             now,
             chain: &chain,
         },

@@ -189,22 +189,29 @@ pub struct RawIdentity {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRule {
+    /// The names of the Envoy routes the rule applies to (a route's `name` in the route
+    /// configuration; Istio VirtualService `http[].name`). Envoy has chosen the route, so this
+    /// condition can never disagree with routing: prefer it to paths and hosts.
+    pub route_names: Option<Vec<String>>,
     /// The canonical request path is this path or under it, on a segment boundary
     /// (`/admin` matches `/admin/x`, not `/administrator`). Not with `pathExact`.
     pub path_prefix: Option<String>,
     /// The canonical request path is exactly this (query and a trailing slash ignored).
     /// Not with `pathPrefix`.
     pub path_exact: Option<String>,
-    /// Any of these hosts (`:authority`, case-insensitive); `*.example.com` matches names under
-    /// `example.com`.
+    /// Any of these hosts, matched against `:authority` as Envoy's virtual hosts do:
+    /// case-insensitive, port and trailing dot significant (`api.example.com:8443` names a
+    /// port); `*.example.com` matches names under `example.com`.
     pub hosts: Option<Vec<String>>,
-    /// Any of these methods, case-insensitive.
+    /// Any of these methods, case-insensitive (`HEAD` is ambiguous unless `GET` and `HEAD` are
+    /// listed alike).
     pub methods: Option<Vec<String>>,
     /// The mode when the rule applies: `Required`, `Optional`, `OptionalInteractiveUser` or
     /// `Ignore`, in any letter case.
     #[cfg_attr(feature = "schemars", schemars(schema_with = "mode_schema"))]
     pub mode: String,
-    /// Identities for this rule instead of `validation.identities`: at least one must match.
+    /// Identities for this rule instead of `validation.identities`: at least one must match
+    /// (an empty list is refused).
     pub identities: Option<Vec<RawIdentity>>,
 }
 

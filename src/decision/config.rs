@@ -31,6 +31,8 @@ pub struct Needs {
     pub method: bool,
     /// `:authority` (a rule has `hosts`).
     pub authority: bool,
+    /// The route name Envoy chose (a rule has `routeNames`).
+    pub route: bool,
     /// The connection's certificate (source `connection` or `auto`).
     pub peer_certificate: bool,
     /// `x-forwarded-client-cert` (source `xfcc` or `auto`).
@@ -51,6 +53,7 @@ impl Needs {
             path: active && (!exclusions.is_empty() || !rules.is_empty()),
             method: active && rules.iter().any(Rule::uses_method),
             authority: active && rules.iter().any(Rule::uses_host),
+            route: active && rules.iter().any(Rule::uses_route),
             peer_certificate: active && source != Source::Xfcc,
             xfcc: active && source != Source::Connection,
         }

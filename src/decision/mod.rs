@@ -25,6 +25,7 @@ use crate::config::Source;
 use crate::outcome::{
     CacheUse, CertError, Decision, DenyReason, Header, HostCall, Outcome, PassReason,
 };
+use crate::scope::rules::METHOD_OVERRIDE_HEADERS;
 use crate::scope::{Mode, RequestLine, Scope, scope};
 use crate::text::{hex_decode, hex_lower};
 use crate::validation::Verdict;
@@ -47,6 +48,8 @@ pub enum Property {
     PeerCertificate,
     /// `connection.mtls`: whether the client presented a certificate (one byte, 1 or 0).
     Mtls,
+    /// `xds.route_name`: the name of the route Envoy chose for the request.
+    RouteName,
 }
 
 impl Property {
@@ -56,6 +59,7 @@ impl Property {
             Property::PeerCertificateDigest => ["connection", "sha256_peer_certificate_digest"],
             Property::PeerCertificate => ["connection", "peer_certificate"],
             Property::Mtls => ["connection", "mtls"],
+            Property::RouteName => ["xds", "route_name"],
         }
     }
 
@@ -65,6 +69,7 @@ impl Property {
             Property::PeerCertificateDigest => HostCall::PeerCertificateDigest,
             Property::PeerCertificate => HostCall::PeerCertificate,
             Property::Mtls => HostCall::Mtls,
+            Property::RouteName => HostCall::RouteName,
         }
     }
 }
@@ -104,6 +109,10 @@ pub struct Request<'a> {
     pub mtls: Option<bool>,
     /// `connection.sha256_peer_certificate_digest` (hex); `None` when unavailable.
     pub peer_digest: Option<&'a [u8]>,
+    /// `xds.route_name`; `None` when the route has no name.
+    pub route: Option<&'a [u8]>,
+    /// A method-override header (`X-HTTP-Method-Override` and the like), if one was sent.
+    pub method_override: Option<&'a [u8]>,
     /// The clock, Unix seconds.
     pub now: i64,
     /// Intermediate certificates presented with the leaf (DER), used by the trust check
@@ -121,6 +130,8 @@ impl Default for Request<'_> {
             xfcc: None,
             mtls: None,
             peer_digest: None,
+            route: None,
+            method_override: None,
             now: 0,
             chain: &[],
         }
@@ -134,6 +145,7 @@ impl Inputs for Request<'_> {
             ":method" => Some(self.method),
             ":authority" => Some(self.authority),
             XFCC_HEADER => self.xfcc,
+            "x-http-method-override" => self.method_override,
             _ => None,
         };
         value.map(Cow::Borrowed)
@@ -144,6 +156,7 @@ impl Inputs for Request<'_> {
             Property::PeerCertificateDigest => self.peer_digest.map(<[u8]>::to_vec),
             Property::PeerCertificate => self.peer_certificate.map(<[u8]>::to_vec),
             Property::Mtls => self.mtls.map(|m| vec![u8::from(m)]),
+            Property::RouteName => self.route.map(<[u8]>::to_vec),
         })
     }
 
@@ -195,6 +208,11 @@ fn decide_or_fail(
             false,
         ));
     }
+    let route = if needs.route {
+        inputs.property(Property::RouteName)?
+    } else {
+        None
+    };
     let scope = {
         let read = |name: &str, needed: bool| {
             needed
@@ -204,6 +222,10 @@ fn decide_or_fail(
         };
         let path = read(":path", needs.path);
         let method = read(":method", needs.method);
+        let method_overridden = needs.method
+            && METHOD_OVERRIDE_HEADERS
+                .iter()
+                .any(|name| inputs.header(name).is_some());
         let authority = read(":authority", needs.authority);
         scope(
             &config.exclusions,
@@ -212,7 +234,9 @@ fn decide_or_fail(
             RequestLine {
                 path: &path,
                 method: &method,
+                method_overridden,
                 authority: &authority,
+                route: route.as_deref(),
             },
             needs.path,
             needs.authority,

@@ -7,8 +7,8 @@ pub mod path;
 pub mod rules;
 
 use crate::config::MODE_NAMES;
-use path::{ExclusionPaths, canonicalize};
-use rules::{Rule, Selection, request_host, select};
+use path::{ExclusionPaths, canonical_path};
+use rules::{Rule, RuleInput, Selection, request_authority, select};
 
 /// What the filter enforces outside exclusion paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +55,20 @@ impl Mode {
     }
 }
 
-/// The request line facts the scope is decided on. A field the configuration does not need
-/// may be empty.
+/// The request facts the scope is decided on. A field the configuration does not need may be
+/// left empty.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestLine<'a> {
     /// `:path`, raw bytes.
     pub path: &'a [u8],
     /// `:method`.
     pub method: &'a [u8],
+    /// Whether the request carries a method-override header (its method is then ambiguous).
+    pub method_overridden: bool,
     /// `:authority`.
     pub authority: &'a [u8],
+    /// The name of the route Envoy chose (`xds.route_name`), if any.
+    pub route: Option<&'a [u8]>,
 }
 
 /// What the path, host and method decide.
@@ -86,25 +90,26 @@ pub fn scope<'c>(
     uses_path: bool,
     uses_host: bool,
 ) -> Scope<'c> {
-    let canonical = if uses_path {
-        canonicalize(request.path)
+    let path = if uses_path {
+        canonical_path(request.path)
     } else {
         None
     };
-    let host = if uses_host {
-        request_host(request.authority)
+    let lower = path.as_deref().map(str::to_ascii_lowercase);
+    let authority = if uses_host {
+        request_authority(request.authority)
     } else {
-        Some(String::new())
+        None
+    };
+    let input = RuleInput {
+        path: path.as_deref(),
+        authority: authority.as_ref(),
+        method: (!request.method_overridden).then_some(request.method),
+        route: request.route,
     };
     Scope {
-        excluded: exclusions.matches_canonical(canonical.as_deref()),
-        selection: select(
-            rules,
-            default_mode,
-            canonical.as_deref(),
-            host.as_deref(),
-            request.method,
-        ),
+        excluded: exclusions.matches_canonical(lower.as_deref()),
+        selection: select(rules, default_mode, &input),
     }
 }
 

@@ -14,7 +14,11 @@
 //!   too; every other escape is decoded (`%2e` becomes `.`, `%41` becomes `a`);
 //! * after decoding, a `.` or `..` segment, or an empty segment other than a trailing one
 //!   (`//`), makes it ambiguous;
-//! * letters are compared in lower case (ASCII).
+//! * so do spellings that servers fold together with another path: a segment that ends in `.`
+//!   or a space (plain or encoded: Windows drops them), an NTFS alternate stream (`::$DATA`, any
+//!   `:$`) and an 8.3 short name (`ADMINI~1`: `~` followed by a digit);
+//! * exclusion paths compare letters in lower case (ASCII), as Azure does; rules compare them
+//!   both ways (see [`crate::scope::rules`]).
 //!
 //! Exclusion entries are held to the same rules at configure time, so an entry can always be
 //! compared segment by segment with a canonical request path.
@@ -56,7 +60,7 @@ pub struct ExclusionPaths {
 impl ExclusionPaths {
     /// Adds one entry after checking it is a plain absolute path.
     pub fn add(&mut self, entry: &str) -> Result<(), PathEntryError> {
-        let canonical = canonical_entry(entry)?;
+        let canonical = canonical_entry(entry)?.to_ascii_lowercase();
         if !self.prefixes.contains(&canonical) {
             self.prefixes.push(canonical);
         }
@@ -93,8 +97,9 @@ impl ExclusionPaths {
     }
 }
 
-/// A configured path (exclusion entry or rule path) in canonical form without a trailing
-/// slash; the root `/` becomes the empty string. Refuses anything that is not a plain path.
+/// A configured path (exclusion entry or rule path) in canonical form, letter case kept,
+/// without a trailing slash; the root `/` becomes the empty string. Refuses anything that is
+/// not a plain path.
 pub fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
     if !entry.starts_with('/') {
         return Err(PathEntryError::NotAbsolute);
@@ -102,7 +107,7 @@ pub fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
     if entry.contains(['?', '#']) {
         return Err(PathEntryError::HasQueryOrFragment);
     }
-    let mut canonical = canonicalize(entry.as_bytes()).ok_or(PathEntryError::Ambiguous)?;
+    let mut canonical = canonical_path(entry.as_bytes()).ok_or(PathEntryError::Ambiguous)?;
     if canonical.ends_with('/') {
         canonical.pop();
     }
@@ -118,6 +123,12 @@ pub fn under_prefix(path: &str, prefix: &str) -> bool {
 /// The canonical, lower-case form of the path part of a request target, or `None` when the path
 /// is ambiguous (see the module documentation for the rules).
 pub fn canonicalize(raw: &[u8]) -> Option<String> {
+    canonical_path(raw).map(|p| p.to_ascii_lowercase())
+}
+
+/// The canonical form of the path part of a request target with its letter case kept, or
+/// `None` when the path is ambiguous (see the module documentation for the rules).
+pub fn canonical_path(raw: &[u8]) -> Option<String> {
     let end = raw
         .iter()
         .position(|&b| b == b'?' || b == b'#')
@@ -147,15 +158,28 @@ pub fn canonicalize(raw: &[u8]) -> Option<String> {
         if !printable || matches!(decoded, b'\\' | b';') {
             return None;
         }
-        out.push(char::from(decoded.to_ascii_lowercase()));
+        out.push(char::from(decoded));
     }
     // `out` starts with '/', so the first split element is the empty string before it.
     let mut segments = out.split('/').skip(1).peekable();
     while let Some(segment) = segments.next() {
         let last = segments.peek().is_none();
-        if segment == "." || segment == ".." || (segment.is_empty() && !last) {
+        if segment == "." || segment == ".." || (segment.is_empty() && !last) || folded(segment) {
             return None;
         }
     }
     Some(out)
+}
+
+/// A segment that servers fold together with another spelling: Windows (IIS, NTFS) drops a
+/// trailing dot or space (`admin.` is `admin`), opens the default stream of `admin::$DATA`
+/// (`:$` starts a stream type), and finds `ADMINI~1` as the 8.3 short name of
+/// `administrator` (`~` then a digit).
+fn folded(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    matches!(bytes.last(), Some(b'.' | b' '))
+        || segment.contains(":$")
+        || bytes
+            .windows(2)
+            .any(|w| w[0] == b'~' && w[1].is_ascii_digit())
 }

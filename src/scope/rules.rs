@@ -1,14 +1,29 @@
 //! Per-route rules: the first rule that matches a request decides its mode and, optionally,
 //! its identities; requests no rule matches use `clientCertMode`.
 //!
-//! A rule matches on path prefix (whole segments), exact path, host (exact or `*.` wildcard,
-//! port ignored, case-insensitive) and method; every condition given must hold. Paths use the
-//! same canonical form as the exclusion paths (an exact path ignores a trailing slash). When the
-//! request path is ambiguous (see [`crate::path`]) or the host is not a plain `host[:port]`, such
-//! a condition can neither be said to hold nor not to hold; then every rule that could match is
-//! a candidate, up to the first one that surely matches, and the strictest candidate decides
-//! (its mode, and the identities of every candidate must be met). A crafted path or host can
-//! therefore never select a weaker rule.
+//! A rule matches on Envoy route name, path prefix (whole segments), exact path, host and
+//! method; every condition given must hold. A weaker outcome may only come from a condition on
+//! which the filter and Envoy (and the upstream) surely agree, so each condition answers "holds",
+//! "does not hold" or "ambiguous":
+//!
+//! * `routeNames`: the route Envoy chose (`xds.route_name`); never ambiguous.
+//! * paths: the canonical path (see [`crate::scope::path`]; an exact path ignores a trailing
+//!   slash), compared both case-sensitively (Envoy's default) and case-insensitively (many
+//!   frameworks): a condition holds only if it holds both ways, fails only if it fails both
+//!   ways, and is ambiguous otherwise; an ambiguous path makes it ambiguous too.
+//! * hosts: as Envoy's virtual hosts match `:authority`: case-insensitive, with the port and a
+//!   trailing dot significant (`public.contoso.com` is not `public.contoso.com:443` nor
+//!   `public.contoso.com.`), `*.contoso.com` for names under `contoso.com`. An authority that
+//!   differs from an entry only by a port or a trailing dot, which Envoy folds when told to
+//!   (`strip_any_host_port`, `strip_trailing_host_dot`), is ambiguous, as is one that is not a
+//!   plain `host[:port]`.
+//! * methods: case-insensitive; `HEAD` is ambiguous unless `GET` and `HEAD` are both listed or
+//!   both not (servers answer `HEAD` with `GET` handlers), and any method is ambiguous when the
+//!   request carries a method-override header.
+//!
+//! When a condition is ambiguous, every rule that could match is a candidate, up to the first
+//! one that surely matches, and the strictest candidate decides (its mode, and the identities of
+//! every candidate must be met). A crafted request can therefore never select a weaker rule.
 
 use std::fmt;
 
@@ -32,6 +47,10 @@ pub enum RuleError {
         index: usize,
         problem: IdentityError,
     },
+    /// `identities: []` would mean "any certificate" for the rule: say so by leaving it out.
+    EmptyIdentities,
+    /// A `routeNames` entry is empty.
+    RouteName,
 }
 
 impl fmt::Display for RuleError {
@@ -45,8 +64,12 @@ impl fmt::Display for RuleError {
             } => write!(f, "{field}: {value:?} {problem}"),
             RuleError::Host(h) => write!(
                 f,
-                "hosts: {h:?} is not a host name (letters, digits, '-', '.', optionally starting with '*.')"
+                "hosts: {h:?} is not a host name (letters, digits, '-', '.', optionally starting with '*.', optionally ending with ':port')"
             ),
+            RuleError::EmptyIdentities => f.write_str(
+                "identities: an empty list would accept any certificate; leave it out to use validation.identities"
+            ),
+            RuleError::RouteName => f.write_str("routeNames: a route name cannot be empty"),
             RuleError::Method(m) => write!(f, "methods: {m:?} is not an HTTP method token"),
             RuleError::Mode(m) => write!(
                 f,
@@ -64,21 +87,27 @@ impl fmt::Display for RuleError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PathMatch {
     Any,
-    /// Canonical prefix without trailing slash ("" is the root).
+    /// Canonical prefix without trailing slash ("" is the root), letter case as written.
     Prefix(String),
+    /// Canonical path, letter case as written.
     Exact(String),
 }
 
+/// One `hosts` entry, lower case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum HostMatch {
-    Exact(String),
-    /// `*.example.com` stored as `.example.com`.
-    Suffix(String),
+struct HostMatch {
+    /// `*.` in front: names under `name` (never `name` itself).
+    wildcard: bool,
+    /// The name, without `*.` or port.
+    name: String,
+    /// `:port` as written, or `None`.
+    port: Option<String>,
 }
 
 /// A compiled rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    routes: Vec<String>,
     path: PathMatch,
     hosts: Vec<HostMatch>,
     methods: Vec<String>,
@@ -89,28 +118,42 @@ pub struct Rule {
 
 fn host_pattern(raw: &str) -> Result<HostMatch, RuleError> {
     let lower = raw.trim().to_ascii_lowercase();
-    let (wild, name) = match lower.strip_prefix("*.") {
-        Some(rest) => (true, rest.to_string()),
-        None => (false, lower.clone()),
+    let (wildcard, rest) = match lower.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, lower.as_str()),
     };
-    let ok = !name.is_empty()
+    let (name, port) = match rest.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (rest, None),
+    };
+    let name_ok = !name.is_empty()
         && name
             .split('.')
             .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    if !ok {
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !name_ok || !port_ok {
         return Err(RuleError::Host(raw.to_string()));
     }
-    Ok(if wild {
-        HostMatch::Suffix(format!(".{name}"))
-    } else {
-        HostMatch::Exact(name)
+    Ok(HostMatch {
+        wildcard,
+        name: name.to_string(),
+        port: port.map(str::to_string),
     })
 }
 
-/// The host of an `:authority`, lower case, without port or trailing dot.
-/// `None` when the authority is not a plain `host[:port]` (a host condition is then
-/// ambiguous, like an ambiguous path, and can never select a weaker rule).
-pub fn request_host(authority: &[u8]) -> Option<String> {
+/// A request's `:authority` as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    /// The whole authority, lower case, port and trailing dot kept: what Envoy's virtual-host
+    /// matching compares by default.
+    pub exact: String,
+    /// The host alone: without the port and a trailing dot.
+    pub host: String,
+}
+
+/// The `:authority` of a request, or `None` when it is not a plain `host[:port]` (a host
+/// condition is then ambiguous, like an ambiguous path, and can never select a weaker rule).
+pub fn request_authority(authority: &[u8]) -> Option<Authority> {
     let text = std::str::from_utf8(authority).ok()?.to_ascii_lowercase();
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (inside, after) = rest.split_once(']')?;
@@ -118,7 +161,7 @@ pub fn request_host(authority: &[u8]) -> Option<String> {
             && inside
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-        if !ok {
+        if !ok || !(after.is_empty() || after.starts_with(':')) {
             return None;
         }
         (format!("[{inside}]"), after.strip_prefix(':'))
@@ -137,7 +180,27 @@ pub fn request_host(authority: &[u8]) -> Option<String> {
             && host.split('.').all(|l| {
                 !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             }));
-    plain.then_some(host)
+    plain.then_some(Authority { exact: text, host })
+}
+
+/// The header names clients use to ask a framework to treat a request as another method.
+pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-method-override",
+    "x-http-method",
+];
+
+/// What the rules look at in one request, each prepared once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleInput<'a> {
+    /// The canonical path with its letter case kept; `None` when ambiguous.
+    pub path: Option<&'a str>,
+    /// The authority; `None` when it is not a plain `host[:port]`.
+    pub authority: Option<&'a Authority>,
+    /// The method; `None` when ambiguous (a method-override header was sent).
+    pub method: Option<&'a [u8]>,
+    /// The name of the route Envoy chose (`xds.route_name`); `None` when it has none.
+    pub route: Option<&'a [u8]>,
 }
 
 impl Rule {
@@ -167,6 +230,18 @@ impl Rule {
             .flatten()
             .map(|h| host_pattern(h))
             .collect::<Result<Vec<_>, _>>()?;
+        let routes = raw
+            .route_names
+            .iter()
+            .flatten()
+            .map(|name| {
+                if name.is_empty() {
+                    Err(RuleError::RouteName)
+                } else {
+                    Ok(name.clone())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let methods = raw
             .methods
             .iter()
@@ -187,6 +262,7 @@ impl Rule {
         let mode = Mode::parse(&raw.mode).ok_or_else(|| RuleError::Mode(raw.mode.clone()))?;
         let identities = match &raw.identities {
             None => None,
+            Some(list) if list.is_empty() => return Err(RuleError::EmptyIdentities),
             Some(list) => Some(
                 list.iter()
                     .enumerate()
@@ -198,6 +274,7 @@ impl Rule {
             ),
         };
         Ok(Rule {
+            routes,
             path,
             hosts,
             methods,
@@ -206,46 +283,97 @@ impl Rule {
         })
     }
 
-    /// Host and method conditions.
-    /// The host condition; `None` when the rule has one and the host is ambiguous.
-    fn matches_host(&self, host: Option<&str>) -> Option<bool> {
+    /// The route condition: never ambiguous, Envoy has chosen the route.
+    fn matches_route(&self, route: Option<&[u8]>) -> Option<bool> {
+        if self.routes.is_empty() {
+            return Some(true);
+        }
+        Some(route.is_some_and(|route| self.routes.iter().any(|r| r.as_bytes() == route)))
+    }
+
+    /// The host condition; `None` when it is ambiguous.
+    fn matches_host(&self, authority: Option<&Authority>) -> Option<bool> {
         if self.hosts.is_empty() {
             return Some(true);
         }
-        let host = host?;
-        Some(self.hosts.iter().any(|h| match h {
-            HostMatch::Exact(name) => host == name,
-            HostMatch::Suffix(suffix) => {
-                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+        let authority = authority?;
+        let mut ambiguous = false;
+        for entry in &self.hosts {
+            let exact = match &entry.port {
+                Some(port) => format!("{}:{port}", entry.name),
+                None => entry.name.clone(),
+            };
+            let under = |text: &str, name: &str| {
+                text.strip_suffix(name)
+                    .and_then(|head| head.strip_suffix('.'))
+                    .is_some_and(|label| !label.is_empty())
+            };
+            let (surely, maybe) = if entry.wildcard {
+                (
+                    under(&authority.exact, &exact),
+                    under(&authority.host, &entry.name),
+                )
+            } else {
+                (authority.exact == exact, authority.host == entry.name)
+            };
+            if surely {
+                return Some(true);
             }
-        }))
-    }
-
-    fn matches_method(&self, method: &[u8]) -> bool {
-        self.methods.is_empty()
-            || self
-                .methods
-                .iter()
-                .any(|m| m.as_bytes().eq_ignore_ascii_case(method))
-    }
-
-    /// The path condition against a canonical path; `None` when the path is ambiguous and
-    /// the rule has a path condition.
-    fn matches_path(&self, canonical: Option<&str>) -> Option<bool> {
-        match (&self.path, canonical) {
-            (PathMatch::Any, _) => Some(true),
-            (_, None) => None,
-            (PathMatch::Prefix(prefix), Some(path)) => Some(under_prefix(path, prefix)),
-            // A trailing slash does not make another path here (frameworks serve `/login/`
-            // as `/login`), so it cannot step around an exact rule.
-            (PathMatch::Exact(exact), Some(path)) => {
-                let trimmed = match path.strip_suffix('/') {
-                    Some(t) if !t.is_empty() => t,
-                    _ => path,
-                };
-                Some(trimmed == exact)
-            }
+            // The same name but for a port or a trailing dot: Envoy may fold them.
+            ambiguous |= maybe;
         }
+        if ambiguous { None } else { Some(false) }
+    }
+
+    /// The method condition; `None` when it is ambiguous.
+    fn matches_method(&self, method: Option<&[u8]>) -> Option<bool> {
+        if self.methods.is_empty() {
+            return Some(true);
+        }
+        let listed = |m: &[u8]| {
+            self.methods
+                .iter()
+                .any(|l| l.as_bytes().eq_ignore_ascii_case(m))
+        };
+        let method = method?;
+        if method.eq_ignore_ascii_case(b"HEAD") && listed(b"HEAD") != listed(b"GET") {
+            return None;
+        }
+        Some(listed(method))
+    }
+
+    /// The path condition against a canonical path (letter case kept); `None` when the path is
+    /// ambiguous, or when the condition holds one way of comparing letter case and not the
+    /// other.
+    fn matches_path(&self, path: Option<&str>) -> Option<bool> {
+        let compare = |entry: &str, path: &str| -> bool {
+            match &self.path {
+                PathMatch::Any => true,
+                PathMatch::Prefix(_) => under_prefix(path, entry),
+                // A trailing slash does not make another path here (frameworks serve `/login/`
+                // as `/login`), so it cannot step around an exact rule.
+                PathMatch::Exact(_) => {
+                    let trimmed = match path.strip_suffix('/') {
+                        Some(t) if !t.is_empty() => t,
+                        _ => path,
+                    };
+                    trimmed == entry
+                }
+            }
+        };
+        let entry = match &self.path {
+            PathMatch::Any => return Some(true),
+            PathMatch::Prefix(entry) | PathMatch::Exact(entry) => entry,
+        };
+        let path = path?;
+        let sensitive = compare(entry, path);
+        let insensitive = compare(&entry.to_ascii_lowercase(), &path.to_ascii_lowercase());
+        (sensitive == insensitive).then_some(sensitive)
+    }
+
+    /// Whether a condition reads the route name.
+    pub fn uses_route(&self) -> bool {
+        !self.routes.is_empty()
     }
 
     pub fn uses_host(&self) -> bool {
@@ -265,28 +393,22 @@ pub struct Selection<'r> {
     pub identities: Vec<Option<&'r [Identity]>>,
 }
 
-/// Applies the rules to a request. `canonical` is the canonical path and `host` the
-/// authority's host (`None` when ambiguous).
-pub fn select<'r>(
-    rules: &'r [Rule],
-    default_mode: Mode,
-    canonical: Option<&str>,
-    host: Option<&str>,
-    method: &[u8],
-) -> Selection<'r> {
+/// Applies the rules to a request.
+pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) -> Selection<'r> {
     let mut candidates: Vec<(Mode, Option<&'r [Identity]>)> = Vec::new();
     let mut settled = false;
     for rule in rules {
-        if !rule.matches_method(method) {
-            continue;
-        }
-        let host = rule.matches_host(host);
-        let path = rule.matches_path(canonical);
-        if host == Some(false) || path == Some(false) {
+        let conditions = [
+            rule.matches_route(input.route),
+            rule.matches_method(input.method),
+            rule.matches_host(input.authority),
+            rule.matches_path(input.path),
+        ];
+        if conditions.contains(&Some(false)) {
             continue;
         }
         candidates.push((rule.mode, rule.identities.as_deref()));
-        if host == Some(true) && path == Some(true) {
+        if conditions.iter().all(|c| *c == Some(true)) {
             settled = true;
             break;
         }
