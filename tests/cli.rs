@@ -239,3 +239,75 @@ fn help_and_version_answer_like_any_command_line_tool() {
         assert!(r.stderr.contains("error:"), "{bad:?}: {}", r.stderr);
     }
 }
+
+#[test]
+fn lint_lists_the_rules_in_order_and_warns_about_traps() {
+    let dir = TempDir::new("cli-lint-rules");
+    let lint = |name: &str, config: Value| {
+        let file = path(&dir, name, &config.to_string());
+        let r = run(&["lint", &file]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        r.stdout
+    };
+    let out = lint(
+        "rules.json",
+        json!({
+            "rules": [
+                {"routeNames": ["docs"], "mode": "Ignore"},
+                {"hosts": ["*.a.test:8443"], "methods": ["get"], "pathExact": "/x", "mode": "Optional"},
+                {"mode": "Required", "identities": [{"thumbprint": "00".repeat(20)}]},
+                {"pathPrefix": "/never", "mode": "Ignore"}
+            ]
+        }),
+    );
+    let expected = [
+        "rules, first match decides:",
+        "  rules[0]: routeNames docs -> Ignore",
+        "  rules[1]: pathExact /x; hosts *.a.test:8443; methods GET -> Optional",
+        "  rules[2]: every request -> Required, 1 identity of its own",
+        "  rules[3]: pathPrefix /never -> Ignore",
+    ];
+    for line in expected {
+        assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+    }
+    let warnings: Vec<&str> = out.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: rules[3] can never apply: rules[2] has no condition, so it matches every request first"
+        ],
+        "{out}"
+    );
+
+    let traps = lint(
+        "traps.json",
+        json!({
+            "clientCertExclusionPaths": "/",
+            "validation": {"identities": [{"commonName": "alice"}, {"thumbprint": "00".repeat(20)}]},
+            "rules": [{"pathPrefix": "/a", "mode": "Required", "identities": [{"dnsName": "a.test", "uri": "spiffe://x"}]}]
+        }),
+    );
+    for warning in [
+        "warning: clientCertExclusionPaths holds \"/\": every path is excluded",
+        "warning: validation.identities[0] (commonName) can be written into a self-signed certificate by anyone",
+        "warning: rules[0].identities[0] (dnsName, uri) can be written into a self-signed certificate by anyone",
+    ] {
+        assert!(
+            traps.lines().any(|l| l.starts_with(warning)),
+            "missing {warning:?} in\n{traps}"
+        );
+    }
+    assert!(
+        !traps.contains("validation.identities[1]"),
+        "a thumbprint cannot be forged: {traps}"
+    );
+
+    // With the trust check, names identify: no warning.
+    let ca = Ca::new("lint CA");
+    let trusted = lint(
+        "trusted.json",
+        json!({"validation": {"trustedCaCertificates": [ca.cert_pem()], "identities": [{"commonName": "alice"}]}}),
+    );
+    assert!(!trusted.contains("warning:"), "{trusted}");
+    assert!(lint("plain.json", json!({})).contains("rules: none"));
+}

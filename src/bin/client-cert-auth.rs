@@ -135,8 +135,65 @@ fn lint(args: &ArgMatches) -> Result<ExitCode, Fatal> {
     for line in config.validation.describe() {
         println!("{line}");
     }
+    if config.rules.is_empty() {
+        println!("rules: none");
+    } else {
+        println!("rules, first match decides:");
+        for (i, rule) in config.rules.iter().enumerate() {
+            println!("  rules[{i}]: {}", rule.describe());
+        }
+    }
     println!("verdict cache: {} entries", config.cache_size);
+    for warning in warnings(&config) {
+        println!("warning: {warning}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What is valid but probably not meant.
+fn warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if config.exclusions.entries().any(|e| e == "/") {
+        out.push(
+            "clientCertExclusionPaths holds \"/\": every path is excluded, so no request ever needs a \
+             certificate and the modes and rules only decide whether a presented one is forwarded"
+                .to_string(),
+        );
+    }
+    if let Some(first) = config.rules.iter().position(|r| r.matches_everything()) {
+        for later in first + 1..config.rules.len() {
+            out.push(format!(
+                "rules[{later}] can never apply: rules[{first}] has no condition, so it matches \
+                 every request first"
+            ));
+        }
+    }
+    if !config.validation.trust_enabled() {
+        let global = config
+            .validation
+            .identities
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (format!("validation.identities[{i}]"), id));
+        let per_rule = config.rules.iter().enumerate().flat_map(|(r, rule)| {
+            rule.identities
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, id)| (format!("rules[{r}].identities[{i}]"), id))
+        });
+        for (field, identity) in global.chain(per_rule) {
+            if identity.is_forgeable() {
+                let names: Vec<&str> = identity.0.iter().map(|a| a.name()).collect();
+                out.push(format!(
+                    "{field} ({}) can be written into a self-signed certificate by anyone: \
+                     without the trust check (validation.trustedCaCertificates) it proves nothing",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The PEM certificates of a bundle, as DER.

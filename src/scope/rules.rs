@@ -371,6 +371,63 @@ impl Rule {
         (sensitive == insensitive).then_some(sensitive)
     }
 
+    /// One line for `client-cert-auth lint`: the conditions, then the mode.
+    pub fn describe(&self) -> String {
+        let mut conditions = Vec::new();
+        if !self.routes.is_empty() {
+            conditions.push(format!("routeNames {}", self.routes.join(", ")));
+        }
+        match &self.path {
+            PathMatch::Any => {}
+            PathMatch::Prefix(p) => {
+                conditions.push(format!("pathPrefix {}", if p.is_empty() { "/" } else { p }));
+            }
+            PathMatch::Exact(p) => conditions.push(format!("pathExact {p}")),
+        }
+        if !self.hosts.is_empty() {
+            let hosts: Vec<String> = self
+                .hosts
+                .iter()
+                .map(|h| {
+                    let wild = if h.wildcard { "*." } else { "" };
+                    let port = h
+                        .port
+                        .as_deref()
+                        .map(|p| format!(":{p}"))
+                        .unwrap_or_default();
+                    format!("{wild}{}{port}", h.name)
+                })
+                .collect();
+            conditions.push(format!("hosts {}", hosts.join(", ")));
+        }
+        if !self.methods.is_empty() {
+            conditions.push(format!("methods {}", self.methods.join(", ")));
+        }
+        let when = if conditions.is_empty() {
+            "every request".to_string()
+        } else {
+            conditions.join("; ")
+        };
+        let identities = match &self.identities {
+            None => String::new(),
+            Some(list) => format!(
+                ", {} identit{} of its own",
+                list.len(),
+                if list.len() == 1 { "y" } else { "ies" }
+            ),
+        };
+        format!("{when} -> {}{identities}", self.mode.name())
+    }
+
+    /// True when the rule has no condition: it surely matches every request, so no later rule
+    /// can apply.
+    pub fn matches_everything(&self) -> bool {
+        matches!(self.path, PathMatch::Any)
+            && self.routes.is_empty()
+            && self.hosts.is_empty()
+            && self.methods.is_empty()
+    }
+
     /// Whether a condition reads the route name.
     pub fn uses_route(&self) -> bool {
         !self.routes.is_empty()

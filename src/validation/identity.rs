@@ -25,6 +25,41 @@ pub enum Attr {
     IssuerThumbprint(Vec<u8>),
 }
 
+impl Attr {
+    /// The attribute's name in the configuration.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Attr::Thumbprint(_) => "thumbprint",
+            Attr::ThumbprintSha256(_) => "thumbprintSha256",
+            Attr::SpkiSha256(_) => "spkiSha256",
+            Attr::SerialNumber(_) => "serialNumber",
+            Attr::CommonName(_) => "commonName",
+            Attr::Subject(_) => "subject",
+            Attr::DnsName(_) => "dnsName",
+            Attr::Uri(_) => "uri",
+            Attr::Email(_) => "email",
+            Attr::IssuerSubject(_) => "issuerSubject",
+            Attr::IssuerThumbprint(_) => "issuerThumbprint",
+        }
+    }
+
+    /// Whether anyone can put a matching value into a certificate of their own making: names,
+    /// SANs, serials and issuer names can be written by whoever signs the certificate; a
+    /// thumbprint or a key digest cannot be met without the certificate or its private key.
+    pub fn is_forgeable(&self) -> bool {
+        matches!(
+            self,
+            Attr::SerialNumber(_)
+                | Attr::CommonName(_)
+                | Attr::Subject(_)
+                | Attr::DnsName(_)
+                | Attr::Uri(_)
+                | Attr::Email(_)
+                | Attr::IssuerSubject(_)
+        )
+    }
+}
+
 /// A compiled identity: all attributes must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity(pub Vec<Attr>);
@@ -130,6 +165,12 @@ fn dn(attribute: &'static str, value: &str) -> Result<Dn, IdentityError> {
 }
 
 impl Identity {
+    /// True when every attribute can be forged in a self-signed certificate: without the
+    /// trust check, such an identity proves nothing about who holds the key.
+    pub fn is_forgeable(&self) -> bool {
+        self.0.iter().all(Attr::is_forgeable)
+    }
+
     pub fn compile(raw: &RawIdentity, trust_enabled: bool) -> Result<Identity, IdentityError> {
         let mut attrs = Vec::new();
         if let Some(v) = &raw.thumbprint {
