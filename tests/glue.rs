@@ -116,7 +116,8 @@ fn every_failing_host_call_answers_500_and_names_the_call() {
     let azure = json!({"clientCertMode": "Required"});
     let xfcc = json!({"clientCertMode": "Required", "certificateSource": "auto"});
     // (configuration, operation that fails, forged header sent, what the log names)
-    let cases: [(&Value, &str, bool, HostCall); 8] = [
+    let routes = json!({"rules": [{"routeNames": ["docs"], "mode": "Ignore"}]});
+    let cases: [(&Value, &str, bool, HostCall); 9] = [
         (&azure, "request_headers", false, HostCall::ReadHeaders),
         (
             &azure,
@@ -145,6 +146,12 @@ fn every_failing_host_call_answers_500_and_names_the_call() {
             HostCall::RemoveXfcc,
         ),
         (&xfcc, &format!("property:{MTLS}"), false, HostCall::Mtls),
+        (
+            &routes,
+            "property:xds.route_name",
+            false,
+            HostCall::RouteName,
+        ),
     ];
     for (config, operation, forged, call) in cases {
         let filter = Filter::new(config.clone());
@@ -389,6 +396,19 @@ fn host_calls_per_request_by_configuration_shape() {
             false,
             false,
             vec![RequestHeaders, mtls(), RemoveHeader(XFCC.into())],
+        ),
+        (
+            "routeNames rule, cache hit",
+            json!({"rules": [{"routeNames": ["docs"], "mode": "Ignore"}]}),
+            true,
+            true,
+            vec![
+                RequestHeaders,
+                Property("xds.route_name".into()),
+                digest(),
+                Clock,
+                set_arr(),
+            ],
         ),
         (
             "auto source, cache hit",
