@@ -177,10 +177,13 @@ pub struct EnvoyOptions {
     pub no_path_normalization: bool,
     /// Extra connection-manager settings (YAML lines, no indentation), e.g. XFCC handling.
     pub connection_manager: Vec<String>,
+    /// Replaces what is under `route_config:` (YAML written without indentation, its routes
+    /// pointing at the cluster `echo`); `None` keeps the one route of `envoy.yaml`.
+    pub route_config: Option<String>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
-/// module, and optionally another plugin configuration.
+/// module, and optionally another plugin configuration and route configuration.
 pub fn render_config(
     pki_dir: &Path,
     echo_port: u16,
@@ -224,10 +227,42 @@ pub fn render_config(
             .collect();
         yaml = replace_once(&yaml, anchor, &format!("{anchor}{extra}"));
     }
+    if let Some(routes) = &options.route_config {
+        yaml = replace_route_config(&yaml, routes);
+    }
     if let Some(json) = &options.plugin_config {
         yaml = replace_plugin_config(&yaml, json);
     }
     yaml
+}
+
+/// Swaps the block under `route_config:` (every deeper-indented line after it) for `routes`.
+fn replace_route_config(yaml: &str, routes: &str) -> String {
+    let mut out = Vec::new();
+    let mut lines = yaml.lines().peekable();
+    let mut replaced = false;
+    while let Some(line) = lines.next() {
+        out.push(line.to_string());
+        if line.trim() == "route_config:" && !replaced {
+            let outer = line.len() - line.trim_start().len();
+            while lines
+                .peek()
+                .is_some_and(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > outer)
+            {
+                lines.next();
+            }
+            let indent = " ".repeat(outer + 2);
+            for route_line in routes.lines().filter(|l| !l.trim().is_empty()) {
+                out.push(format!("{indent}{route_line}"));
+            }
+            replaced = true;
+        }
+    }
+    assert!(
+        replaced,
+        "envoy.yaml changed: no `route_config:` block in the connection manager"
+    );
+    out.join("\n") + "\n"
 }
 
 fn replace_once(text: &str, from: &str, to: &str) -> String {
@@ -433,6 +468,9 @@ pub struct Call<'a> {
     pub http: Http,
     pub cert: Option<&'a ClientCert>,
     pub headers: Vec<String>,
+    /// The authority: `Host` over HTTP/1.1, `:authority` over HTTP/2 (curl sends a `Host`
+    /// header given on its command line as `:authority`); `None`: `localhost:<port>`.
+    pub authority: Option<&'a str>,
 }
 
 impl<'a> Call<'a> {
@@ -443,6 +481,7 @@ impl<'a> Call<'a> {
             http: Http::V1,
             cert: None,
             headers: Vec::new(),
+            authority: None,
         }
     }
     pub fn cert(mut self, cert: &'a ClientCert) -> Self {
@@ -459,6 +498,11 @@ impl<'a> Call<'a> {
     }
     pub fn header(mut self, header: &str) -> Self {
         self.headers.push(header.to_string());
+        self
+    }
+    /// Sends this authority instead of `localhost:<port>` (the connection still goes to Envoy).
+    pub fn authority(mut self, authority: &'a str) -> Self {
+        self.authority = Some(authority);
         self
     }
 }
@@ -536,8 +580,14 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
         .arg("--cacert")
         .arg(pki.dir.0.join("ca.pem"))
         .args(["--request-target", call.target])
-        .args(["-X", call.method])
         .args(["-w", "\n%{http_code}"]);
+    // `-X HEAD` would make curl wait for a body the response announces but never sends; with
+    // `--head` the response has no body here, only its status.
+    if call.method.eq_ignore_ascii_case("HEAD") {
+        cmd.args(["--head", "-o", "/dev/null"]);
+    } else {
+        cmd.args(["-X", call.method]);
+    }
     cmd.arg(match call.http {
         Http::V1 => "--http1.1",
         Http::V2 => "--http2",
@@ -547,6 +597,9 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
             .arg(&cert.cert)
             .arg("--key")
             .arg(&cert.key);
+    }
+    if let Some(authority) = call.authority {
+        cmd.arg("-H").arg(format!("Host: {authority}"));
     }
     for header in &call.headers {
         cmd.arg("-H").arg(header);
