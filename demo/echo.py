@@ -29,7 +29,10 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        # A reply to HEAD has the headers of the GET reply and no body (RFC 9110 9.3.2): a
+        # body here would be read as the start of the next reply on a reused connection.
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
 

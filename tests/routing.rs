@@ -289,6 +289,29 @@ fn cases(c: &Clients, normalized: bool) -> Vec<Case<'_>> {
             required(),
         ),
         Case::new("/docs on another host", Call::new("/docs/x"), required()),
+        // On the named route, a path the upstream may resolve elsewhere makes the route
+        // condition ambiguous: no weaker outcome (with normalization off, or with escaped
+        // slashes kept, Envoy sends these on the docs route as they are).
+        Case::new(
+            "dot segments on the named route",
+            at("docs.contoso.com", "/docs/../admin/x"),
+            required(),
+        ),
+        Case::new(
+            "encoded dot segments on the named route",
+            at("docs.contoso.com", "/docs/%2e%2e/admin/x"),
+            required(),
+        ),
+        Case::new(
+            "a ;-parameter dot segment on the named route",
+            at("docs.contoso.com", "/docs/..;/admin/x"),
+            required(),
+        ),
+        Case::new(
+            "an encoded slash on the named route",
+            at("docs.contoso.com", "/docs/..%2fadmin/x"),
+            required(),
+        ),
         // 5. Methods. A GET-only weaker rule: HEAD and method overrides cannot take it.
         Case::new(
             "GET takes the GET-only Optional rule",

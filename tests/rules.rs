@@ -317,8 +317,8 @@ fn route_names_follow_the_route_envoy_chose() {
             },
         )
     };
-    // The route decides, whatever the path looks like: Envoy has already matched it.
-    assert_eq!(on(Some("public-docs"), "/docs/../admin"), Mode::Disabled);
+    // The route decides: Envoy has already matched it.
+    assert_eq!(on(Some("public-docs"), "/docs/a/b"), Mode::Disabled);
     assert_eq!(on(Some("health"), "/healthz"), Mode::Disabled);
     assert_eq!(on(Some("partner-api"), "/api"), Mode::Optional);
     assert_eq!(
@@ -328,6 +328,15 @@ fn route_names_follow_the_route_envoy_chose() {
     );
     assert_eq!(on(Some("admin"), "/docs"), Mode::Required);
     assert_eq!(on(None, "/docs"), Mode::Required, "an unnamed route");
+    // On the named route, a path the upstream may resolve to another resource is ambiguous.
+    for path in [
+        "/docs/../admin",
+        "/docs/..%2fadmin",
+        "/docs/..;/admin",
+        "//admin",
+    ] {
+        assert_eq!(on(Some("public-docs"), path), Mode::Required, "{path}");
+    }
     let no_routes = config(json!({"rules": [{"pathPrefix": "/a", "mode": "Ignore"}]}));
     assert!(
         !no_routes.needs.route,

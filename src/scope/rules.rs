@@ -6,7 +6,9 @@
 //! which the filter and Envoy (and the upstream) surely agree, so each condition answers "holds",
 //! "does not hold" or "ambiguous":
 //!
-//! * `routeNames`: the route Envoy chose (`xds.route_name`); never ambiguous.
+//! * `routeNames`: the route Envoy chose (`xds.route_name`), which never disagrees with
+//!   routing; on an ambiguous path it is ambiguous all the same, since the upstream may
+//!   resolve the path to another resource than the route's.
 //! * paths: the canonical path (see [`crate::scope::path`]; an exact path ignores a trailing
 //!   slash), compared both case-sensitively (Envoy's default) and case-insensitively (many
 //!   frameworks): a condition holds only if it holds both ways, fails only if it fails both
@@ -283,12 +285,20 @@ impl Rule {
         })
     }
 
-    /// The route condition: never ambiguous, Envoy has chosen the route.
-    fn matches_route(&self, route: Option<&[u8]>) -> Option<bool> {
+    /// The route condition. Envoy has chosen the route, so the name never disagrees with
+    /// routing; but on the chosen route, an ambiguous path (`/docs/../admin` with Envoy's
+    /// normalization off, `/docs/..%2fadmin` with escaped slashes kept) may still be resolved
+    /// by the upstream to another resource: then the condition is ambiguous.
+    fn matches_route(&self, route: Option<&[u8]>, path: Option<&str>) -> Option<bool> {
         if self.routes.is_empty() {
             return Some(true);
         }
-        Some(route.is_some_and(|route| self.routes.iter().any(|r| r.as_bytes() == route)))
+        let named = route.is_some_and(|route| self.routes.iter().any(|r| r.as_bytes() == route));
+        match (named, path) {
+            (false, _) => Some(false),
+            (true, Some(_)) => Some(true),
+            (true, None) => None,
+        }
     }
 
     /// The host condition; `None` when it is ambiguous.
@@ -456,7 +466,7 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
     let mut settled = false;
     for rule in rules {
         let conditions = [
-            rule.matches_route(input.route),
+            rule.matches_route(input.route, input.path),
             rule.matches_method(input.method),
             rule.matches_host(input.authority),
             rule.matches_path(input.path),
