@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use client_cert_auth::config::RawConfig;
-use common::envoy::{TempDir, repo};
+use common::envoy::{TempDir, repo, required_file};
 use common::pki::Ca;
 use time::{Duration, OffsetDateTime};
 
@@ -34,15 +34,17 @@ fn committed_schema_is_generated_from_the_rust_types() {
     );
 }
 
+/// The project virtualenv's Python, with jsonschema and PyYAML.
+fn venv_python() -> PathBuf {
+    required_file(
+        "VENV_PYTHON",
+        ".venv/bin/python",
+        "run `make test` (it creates .venv with jsonschema and PyYAML)",
+    )
+}
+
 fn check_examples(repo_dir: &std::path::Path) -> std::process::Output {
-    let python = std::env::var_os("VENV_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: run `make test` (it creates .venv with jsonschema and PyYAML)",
-        python.display()
-    );
+    let python = venv_python();
     let dir = TempDir::new("examples");
     let ca = Ca::new("examples CA");
     let ca_path = dir.write("ca.pem", &ca.cert_pem());
@@ -152,12 +154,7 @@ fn every_property_of_the_schema_has_a_description() {
 
 #[test]
 fn the_schema_accepts_modes_in_any_case_and_rejects_unknown_ones() {
-    let python = repo().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run `make test` (it creates .venv with jsonschema)",
-        python.display()
-    );
+    let python = venv_python();
     let verdicts = |configs: &[serde_json::Value]| -> Vec<bool> {
         let script = "import json, sys, jsonschema\n\
             schema = json.load(open(sys.argv[1]))\n\

@@ -34,19 +34,31 @@ use crate::scope::Mode;
 use crate::scope::path::{PathEntryError, canonical_entry, under_prefix};
 use crate::validation::{Identity, IdentityError};
 
+/// Why an entry of `rules` was refused at configure time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleError {
+    /// The rule sets both `pathPrefix` and `pathExact`.
     BothPaths,
+    /// `pathPrefix` or `pathExact` is not a plain absolute path.
     Path {
+        /// `pathPrefix` or `pathExact`.
         field: &'static str,
+        /// The path as configured.
         value: String,
+        /// What is wrong with it.
         problem: PathEntryError,
     },
+    /// A `hosts` entry (given as configured) is not `[*.]name[:port]`.
     Host(String),
+    /// A `methods` entry (given as configured) is not a method token (letters, `-`, `_`).
     Method(String),
+    /// `mode` (given as configured) names no known mode.
     Mode(String),
+    /// An entry of the rule's `identities` is not usable.
     Identity {
+        /// The entry's position in the rule's `identities`, from 0.
         index: usize,
+        /// Which attribute is at fault, and why.
         problem: IdentityError,
     },
     /// `identities: []` would mean "any certificate" for the rule: say so by leaving it out.
@@ -113,6 +125,7 @@ pub struct Rule {
     path: PathMatch,
     hosts: Vec<HostMatch>,
     methods: Vec<String>,
+    /// `mode`: the mode when the rule applies.
     pub mode: Mode,
     /// `None`: the global `validation.identities` apply.
     pub identities: Option<Vec<Identity>>,
@@ -141,6 +154,14 @@ fn host_pattern(raw: &str) -> Result<HostMatch, RuleError> {
         name: name.to_string(),
         port: port.map(str::to_string),
     })
+}
+
+/// Compiles every entry of an optional list of strings.
+fn each<T>(
+    list: &Option<Vec<String>>,
+    compile: impl Fn(&String) -> Result<T, RuleError>,
+) -> Result<Vec<T>, RuleError> {
+    list.iter().flatten().map(compile).collect()
 }
 
 /// A request's `:authority` as the rules see it.
@@ -206,6 +227,8 @@ pub struct RuleInput<'a> {
 }
 
 impl Rule {
+    /// Checks and normalizes one configured rule; `trust_enabled` is `validation.validateTrust`
+    /// (for the rule's identities).
     pub fn compile(raw: &RawRule, trust_enabled: bool) -> Result<Rule, RuleError> {
         let entry = |field: &'static str, value: &str| {
             canonical_entry(value).map_err(|problem| RuleError::Path {
@@ -226,41 +249,26 @@ impl Rule {
             }
             (None, None) => PathMatch::Any,
         };
-        let hosts = raw
-            .hosts
-            .iter()
-            .flatten()
-            .map(|h| host_pattern(h))
-            .collect::<Result<Vec<_>, _>>()?;
-        let routes = raw
-            .route_names
-            .iter()
-            .flatten()
-            .map(|name| {
-                if name.is_empty() {
-                    Err(RuleError::RouteName)
-                } else {
-                    Ok(name.clone())
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let methods = raw
-            .methods
-            .iter()
-            .flatten()
-            .map(|m| {
-                let upper = m.trim().to_ascii_uppercase();
-                if !upper.is_empty()
-                    && upper
-                        .bytes()
-                        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
-                {
-                    Ok(upper)
-                } else {
-                    Err(RuleError::Method(m.clone()))
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let hosts = each(&raw.hosts, |h| host_pattern(h))?;
+        let routes = each(&raw.route_names, |name| {
+            if name.is_empty() {
+                Err(RuleError::RouteName)
+            } else {
+                Ok(name.clone())
+            }
+        })?;
+        let methods = each(&raw.methods, |m| {
+            let upper = m.trim().to_ascii_uppercase();
+            if !upper.is_empty()
+                && upper
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+            {
+                Ok(upper)
+            } else {
+                Err(RuleError::Method(m.clone()))
+            }
+        })?;
         let mode = Mode::parse(&raw.mode).ok_or_else(|| RuleError::Mode(raw.mode.clone()))?;
         let identities = match &raw.identities {
             None => None,
@@ -443,10 +451,12 @@ impl Rule {
         !self.routes.is_empty()
     }
 
+    /// Whether a condition reads the `:authority` (`hosts`).
     pub fn uses_host(&self) -> bool {
         !self.hosts.is_empty()
     }
 
+    /// Whether a condition reads the method (`methods`).
     pub fn uses_method(&self) -> bool {
         !self.methods.is_empty()
     }
@@ -456,7 +466,11 @@ impl Rule {
 /// (`None` in the list stands for the global identities).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection<'r> {
+    /// The strictest mode among the rules that may apply (and `clientCertMode` unless one
+    /// surely does).
     pub mode: Mode,
+    /// The identity lists of those rules, each of which must be met; `None` is
+    /// `validation.identities`.
     pub identities: Vec<Option<&'r [Identity]>>,
 }
 

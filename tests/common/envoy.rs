@@ -54,14 +54,20 @@ pub fn envoy_version() -> (u32, u32) {
 
 /// The built module: `$CLIENT_CERT_AUTH_WASM`, else the release build.
 pub fn wasm_module() -> PathBuf {
-    let path = std::env::var_os("CLIENT_CERT_AUTH_WASM")
+    required_file(
+        "CLIENT_CERT_AUTH_WASM",
+        "target/wasm32-wasip1/release/client_cert_auth.wasm",
+        "run `make build` (or `make test`, which builds it first)",
+    )
+}
+
+/// A file the tests need: `$variable`, else `default` under the repository. Fails (never
+/// skips) with `how` to get it when it is missing.
+pub fn required_file(variable: &str, default: &str, how: &str) -> PathBuf {
+    let path = std::env::var_os(variable)
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/wasm32-wasip1/release/client_cert_auth.wasm"));
-    assert!(
-        path.exists(),
-        "the module {} is missing: run `make build` (or `make test`, which builds it first)",
-        path.display()
-    );
+        .unwrap_or_else(|| repo().join(default));
+    assert!(path.exists(), "{} is missing: {how}", path.display());
     path
 }
 
@@ -236,35 +242,6 @@ pub fn render_config(
     yaml
 }
 
-/// Swaps the block under `route_config:` (every deeper-indented line after it) for `routes`.
-fn replace_route_config(yaml: &str, routes: &str) -> String {
-    let mut out = Vec::new();
-    let mut lines = yaml.lines().peekable();
-    let mut replaced = false;
-    while let Some(line) = lines.next() {
-        out.push(line.to_string());
-        if line.trim() == "route_config:" && !replaced {
-            let outer = line.len() - line.trim_start().len();
-            while lines
-                .peek()
-                .is_some_and(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > outer)
-            {
-                lines.next();
-            }
-            let indent = " ".repeat(outer + 2);
-            for route_line in routes.lines().filter(|l| !l.trim().is_empty()) {
-                out.push(format!("{indent}{route_line}"));
-            }
-            replaced = true;
-        }
-    }
-    assert!(
-        replaced,
-        "envoy.yaml changed: no `route_config:` block in the connection manager"
-    );
-    out.join("\n") + "\n"
-}
-
 fn replace_once(text: &str, from: &str, to: &str) -> String {
     assert_eq!(
         text.matches(from).count(),
@@ -274,31 +251,50 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-/// Swaps the block scalar after `value: |` (the plugin JSON) for `json`.
+/// Swaps the plugin JSON (the block scalar after `value: |`) for `json`.
 fn replace_plugin_config(yaml: &str, json: &str) -> String {
+    replace_block(
+        yaml,
+        "value: |",
+        json,
+        "no `value: |` plugin configuration block",
+    )
+}
+
+/// Swaps the block under `route_config:` for `routes`.
+fn replace_route_config(yaml: &str, routes: &str) -> String {
+    replace_block(
+        yaml,
+        "route_config:",
+        routes,
+        "no `route_config:` block in the connection manager",
+    )
+}
+
+/// Swaps every line indented deeper than the first line that reads `header` (blank lines
+/// included) for the lines of `body`, indented two spaces deeper than the header.
+fn replace_block(yaml: &str, header: &str, body: &str, missing: &str) -> String {
     let mut out = Vec::new();
     let mut lines = yaml.lines().peekable();
     let mut replaced = false;
     while let Some(line) = lines.next() {
         out.push(line.to_string());
-        if line.trim() == "value: |" && !replaced {
-            let indent = " ".repeat(line.len() - line.trim_start().len() + 2);
+        if line.trim() == header && !replaced {
+            let outer = line.len() - line.trim_start().len();
             while lines
                 .peek()
-                .is_some_and(|l| l.trim().is_empty() || l.starts_with(&indent))
+                .is_some_and(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > outer)
             {
                 lines.next();
             }
-            for json_line in json.lines() {
-                out.push(format!("{indent}{json_line}"));
+            let indent = " ".repeat(outer + 2);
+            for body_line in body.lines().filter(|l| !l.trim().is_empty()) {
+                out.push(format!("{indent}{body_line}"));
             }
             replaced = true;
         }
     }
-    assert!(
-        replaced,
-        "envoy.yaml changed: no `value: |` plugin configuration block"
-    );
+    assert!(replaced, "envoy.yaml changed: {missing}");
     out.join("\n") + "\n"
 }
 

@@ -75,6 +75,13 @@ pub fn name(common_name: &str) -> DistinguishedName {
     dn
 }
 
+/// The usual CA parameters, then `adjust`.
+fn adjusted(common_name: &str, adjust: impl FnOnce(&mut CertificateParams)) -> CertificateParams {
+    let mut params = ca_params(common_name);
+    adjust(&mut params);
+    params
+}
+
 fn ca_params(common_name: &str) -> CertificateParams {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.distinguished_name = name(common_name);
@@ -92,19 +99,12 @@ impl Ca {
     }
 
     pub fn root(common_name: &str, alg: Alg) -> Ca {
-        Ca {
-            issuer: CertifiedIssuer::self_signed(ca_params(common_name), alg.key()).unwrap(),
-            alg,
-        }
+        Ca::root_with(common_name, alg, |_| {})
     }
 
     /// An intermediate CA signed by this one.
     pub fn intermediate(&self, common_name: &str, alg: Alg) -> Ca {
-        Ca {
-            issuer: CertifiedIssuer::signed_by(ca_params(common_name), alg.key(), &self.issuer)
-                .unwrap(),
-            alg,
-        }
+        self.intermediate_with(common_name, alg, |_| {})
     }
 
     /// A certificate that is *not* a CA (basicConstraints cA=false) but is used to sign:
@@ -223,10 +223,9 @@ impl Ca {
         alg: Alg,
         adjust: impl FnOnce(&mut CertificateParams),
     ) -> Ca {
-        let mut params = ca_params(common_name);
-        adjust(&mut params);
+        let issuer = CertifiedIssuer::self_signed(adjusted(common_name, adjust), alg.key());
         Ca {
-            issuer: CertifiedIssuer::self_signed(params, alg.key()).unwrap(),
+            issuer: issuer.unwrap(),
             alg,
         }
     }
@@ -239,10 +238,10 @@ impl Ca {
         alg: Alg,
         adjust: impl FnOnce(&mut CertificateParams),
     ) -> Ca {
-        let mut params = ca_params(common_name);
-        adjust(&mut params);
+        let params = adjusted(common_name, adjust);
+        let issuer = CertifiedIssuer::signed_by(params, alg.key(), &self.issuer);
         Ca {
-            issuer: CertifiedIssuer::signed_by(params, alg.key(), &self.issuer).unwrap(),
+            issuer: issuer.unwrap(),
             alg,
         }
     }
