@@ -7,7 +7,7 @@ use client_cert_auth::CertError;
 use client_cert_auth::Config;
 use client_cert_auth::cert::{XfccError, envoy_url_encode, parse_single};
 use client_cert_auth::{Decision, DenyReason, Request};
-use common::core::{decide_fresh, hex_lower, now};
+use common::core::{config, decide_fresh, hex_lower, now};
 use common::pki::{Alg, Ca};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -188,9 +188,8 @@ fn xfcc_chain_serves_as_intermediates_for_the_trust_check() {
 #[test]
 fn auto_source_prefers_the_connection_property() {
     let ca = Ca::new("auto CA");
-    let leaf = ca.client("alice");
-    let other = ca.client("bob");
-    let c = Config::from_json(br#"{"certificateSource": "auto"}"#).unwrap();
+    let [leaf, other] = ["alice", "bob"].map(|name| ca.client(name));
+    let c = config(json!({"certificateSource": "auto"}));
     let xfcc = format!("Cert=\"{}\"", envoy_url_encode(&other.cert_pem));
     let d = decide_fresh(
         &c,
