@@ -18,6 +18,8 @@
 //! Everything up to `decision` is pure Rust with no host import and is tested natively; the
 //! glue runs natively too, over a recording fake host.
 
+#![warn(missing_docs)]
+
 mod text;
 
 pub mod cert;

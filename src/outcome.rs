@@ -124,39 +124,61 @@ pub const MAX_CERTIFICATE_PEM_BYTES: usize = 64 * 1024;
 /// Why a presented certificate is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertError {
+    /// The certificate (peer property or XFCC `Cert`) is longer than
+    /// [`MAX_CERTIFICATE_PEM_BYTES`]; refused before decoding (`malformed`).
     TooLarge {
+        /// Its length in bytes, before percent-decoding.
         len: usize,
     },
+    /// The certificate or chain is percent-escaped but an escape is broken (`malformed`).
     BadPercentEncoding,
+    /// The text is not UTF-8 or not exactly one PEM block with the expected label (`malformed`).
     NotPem,
+    /// More than one PEM block where one leaf certificate was expected (`malformed`).
     MultipleBlocks,
+    /// The PEM body is empty or not valid standard base64 (`malformed`).
     BadBase64,
+    /// The DER does not parse as an X.509 certificate, by x509-parser or webpki (`malformed`).
     Malformed {
+        /// The parser's own words.
         detail: String,
     },
+    /// The DER holds one certificate followed by more bytes (`malformed`).
     TrailingData {
+        /// How many bytes follow the certificate.
         len: usize,
     },
+    /// With `validateNotBefore` on, `notBefore` is later than now plus `clockSkewSeconds`
+    /// (`not_yet_valid`).
     NotYetValid {
+        /// The certificate's `notBefore`, Unix seconds.
         not_before: i64,
+        /// The time of the check, Unix seconds.
         now: i64,
     },
+    /// With `validateNotAfter` on, `notAfter` is earlier than now minus `clockSkewSeconds`
+    /// (`expired`).
     Expired {
+        /// The certificate's `notAfter`, Unix seconds.
         not_after: i64,
+        /// The time of the check, Unix seconds.
         now: i64,
     },
     /// The trust check found no valid path to a trusted CA.
     Untrusted {
+        /// What failed: webpki's error, or the filter's own check of the path.
         detail: String,
     },
     /// The certificate is listed in its issuer's CRL.
     Revoked,
     /// Revocation was required but could not be decided (no CRL of the issuer, expired CRL).
     RevocationUnknown {
+        /// Why no status is known: no CRL of the issuer, or its CRL not yet or no longer valid.
         detail: String,
     },
     /// The extended key usage does not allow client authentication.
     WrongUsage {
+        /// Which usage is missing: the EKU, or a `keyUsage` of the leaf or a CA of the path.
         detail: String,
     },
     /// No configured identity matches.
@@ -164,11 +186,13 @@ pub enum CertError {
     /// The certificate came in `x-forwarded-client-cert` that cannot be trusted (see the README's
     /// XFCC section): wrong hash, no mTLS on the connection, a digest mismatch, ambiguity.
     XfccUntrusted {
+        /// Which check failed, in words.
         detail: String,
     },
     /// The client presented a certificate (`connection.mtls`) that the host does not show the
     /// filter: an older Envoy without `connection.peer_certificate` and no XFCC configured.
     NotVisible {
+        /// What is missing and which Envoy setting shows it.
         detail: String,
     },
 }
@@ -321,7 +345,10 @@ pub enum Decision {
     /// Let the request through without a forwarded certificate.
     Pass(PassReason),
     /// Let the request through with these headers set (the forwarded certificate).
-    Forward { headers: Rc<Vec<Header>> },
+    Forward {
+        /// The forwarded headers, as the `forward` configuration names and formats them.
+        headers: Rc<Vec<Header>>,
+    },
     /// Answer locally; the request never reaches the upstream.
     Deny(DenyReason),
 }
@@ -429,6 +456,7 @@ pub enum CacheUse {
 /// The decision with what logs and metrics need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// What to do with the request.
     pub decision: Decision,
     /// Headers to set on a pass (the informational verification header).
     pub pass_headers: Vec<Header>,
@@ -436,6 +464,7 @@ pub struct Outcome {
     pub certificate_sha256: Option<[u8; 32]>,
     /// Whether the path lies under an exclusion.
     pub excluded: bool,
+    /// Whether the certificate's verdict came from the cache.
     pub cache: CacheUse,
 }
 

@@ -27,15 +27,24 @@ pub type Attribute = (String, String);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dn(Vec<Attribute>);
 
+/// Why a configured distinguished name (`subject`, `issuerSubject`) does not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DnError {
+    /// The text holds no attribute at all.
     Empty,
+    /// A part (given, trimmed) has no `=` between type and value, or is empty after a separator.
     MissingEquals(String),
+    /// The attribute type (given) is neither a known keyword nor a dotted OID.
     UnknownType(String),
+    /// A `\` is not followed by a special character or two hex digits.
     BadEscape,
+    /// A double-quoted value has no closing quote.
     UnterminatedQuote,
+    /// Something other than spaces and a separator follows a closing quote.
     TextAfterQuote,
+    /// A value is `#`-prefixed BER, which is not supported.
     HexValue,
+    /// The bytes written as `\XX` escapes do not form UTF-8.
     NotUtf8,
 }
 
@@ -157,6 +166,7 @@ impl Dn {
         Dn(attrs)
     }
 
+    /// The attributes, sorted by type OID then value.
     pub fn attributes(&self) -> &[Attribute] {
         &self.0
     }

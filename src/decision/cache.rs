@@ -16,15 +16,20 @@ pub const DEFAULT_CAPACITY: usize = 1024;
 /// What is remembered about one certificate.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The leaf's `notBefore`, Unix seconds, checked again on every request.
     pub not_before: i64,
+    /// The leaf's `notAfter`, Unix seconds, checked again on every request.
     pub not_after: i64,
     /// The headers to forward for this certificate (under the current configuration).
     pub headers: Rc<Vec<Header>>,
+    /// The time-independent judgement (trust, revocation, EKU) and the window it holds in.
     pub verdict: Verdict,
     /// What identity rules look at (with the issuing CA's thumbprint when trust found one).
     pub facts: Rc<CertFacts>,
 }
 
+/// Verdicts by certificate SHA-256, at most `cacheSize` of them (one cache per worker), oldest
+/// evicted first; counts its hits and misses.
 #[derive(Debug)]
 pub struct VerdictCache {
     capacity: usize,
@@ -72,6 +77,8 @@ impl VerdictCache {
         }
     }
 
+    /// Remembers `entry` under `key`, evicting the oldest entries beyond the capacity; a stale
+    /// entry is replaced in place. Does nothing when caching is off.
     pub fn insert(&mut self, key: [u8; 32], entry: Entry) {
         if self.capacity == 0 {
             return;
@@ -87,18 +94,22 @@ impl VerdictCache {
         }
     }
 
+    /// How many entries the cache holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the cache holds no entry.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Lookups ([`VerdictCache::get`] and [`VerdictCache::peek`]) that found a fresh entry.
     pub fn hits(&self) -> u64 {
         self.hits
     }
 
+    /// [`VerdictCache::get`] lookups that found no fresh entry.
     pub fn misses(&self) -> u64 {
         self.misses
     }

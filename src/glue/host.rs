@@ -1,5 +1,5 @@
 //! The seam between the filter and its host: everything the glue asks of Envoy, as one trait.
-//! The wasm build implements it with the proxy-wasm host calls; [`super::fake::FakeHost`]
+//! The wasm build implements it with the proxy-wasm host calls; `super::fake::FakeHost`
 //! implements it over plain data and records every call, for native tests.
 
 use std::time::SystemTime;

@@ -4,7 +4,7 @@
 //! headers this filter sets, ask [`decide`], apply the outcome (set headers, or answer
 //! locally). Stats and one structured log line per denial follow from the outcome. The wasm
 //! build runs this over Envoy's host calls (`wasm.rs`); native tests run it over
-//! [`fake::FakeHost`], which records every call.
+//! `fake::FakeHost` (native builds only), which records every call.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};

@@ -30,8 +30,12 @@ use crate::text::hex_value;
 /// Why an exclusion entry was refused at configure time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathEntryError {
+    /// The entry does not start with `/`.
     NotAbsolute,
+    /// The entry holds `?` or `#`: exclusion paths and rule paths match the path only.
     HasQueryOrFragment,
+    /// The entry is not a plain path: dot or empty segments, `;`, `\`, control or non-ASCII
+    /// characters, escaped separators, or a spelling servers fold together with another path.
     Ambiguous,
 }
 
@@ -67,6 +71,7 @@ impl ExclusionPaths {
         Ok(())
     }
 
+    /// Whether no exclusion path is configured (then no path is excluded).
     pub fn is_empty(&self) -> bool {
         self.prefixes.is_empty()
     }

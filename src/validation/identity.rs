@@ -12,16 +12,28 @@ use base64::engine::general_purpose::STANDARD;
 /// One normalized attribute test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attr {
+    /// `thumbprint`: the SHA-1 of the certificate's DER, 20 bytes.
     Thumbprint(Vec<u8>),
+    /// `thumbprintSha256`: the SHA-256 of the certificate's DER, 32 bytes.
     ThumbprintSha256(Vec<u8>),
+    /// `spkiSha256`: the SHA-256 of the SubjectPublicKeyInfo, 32 bytes.
     SpkiSha256(Vec<u8>),
+    /// `serialNumber`: the configured serial, never negative.
     SerialNumber(Serial),
+    /// `commonName`: the subject's most specific CN, trimmed of ASCII whitespace.
     CommonName(String),
+    /// `subject`: the subject distinguished name, parsed.
     Subject(Dn),
+    /// `dnsName`: a DNS name SAN, lower-cased.
     DnsName(String),
+    /// `uri`: a URI SAN, exact after trimming.
     Uri(String),
+    /// `email`: an rfc822Name SAN, its domain lower-cased.
     Email(String),
+    /// `issuerSubject`: the issuer distinguished name, parsed.
     IssuerSubject(Dn),
+    /// `issuerThumbprint`: the SHA-1 of the issuing CA certificate the trust check found, 20
+    /// bytes.
     IssuerThumbprint(Vec<u8>),
 }
 
@@ -67,24 +79,41 @@ pub struct Identity(pub Vec<Attr>);
 /// Why an identity was refused at configure time. `attribute` is the camelCase field name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityError {
+    /// An identity (in `validation.identities` or a rule's `identities`) sets no attribute.
     NoAttributes,
+    /// `thumbprint`, `thumbprintSha256`, `issuerThumbprint` or `serialNumber` is not
+    /// hexadecimal, or not of the digest's length.
     Hex {
+        /// The attribute's configuration name.
         attribute: &'static str,
+        /// The value as configured.
         value: String,
+        /// How many hex digits a digest needs (40 or 64); `None` for `serialNumber`.
         expected_len: Option<usize>,
     },
+    /// `spkiSha256` is not the standard base64 of 32 bytes.
     Base64 {
+        /// The attribute's configuration name.
         attribute: &'static str,
+        /// The value as configured.
         value: String,
     },
+    /// `commonName`, `dnsName`, `uri` or `email` is empty after trimming ASCII whitespace.
     Empty {
+        /// The attribute's configuration name.
         attribute: &'static str,
     },
+    /// `subject` or `issuerSubject` does not parse as a distinguished name.
     Dn {
+        /// The attribute's configuration name.
         attribute: &'static str,
+        /// The value as configured.
         value: String,
+        /// What is wrong with it.
         problem: DnError,
     },
+    /// `issuerThumbprint` is set but `validation.validateTrust` is off: without the trust check
+    /// there is no issuing CA to compare.
     IssuerThumbprintNeedsTrust,
 }
 
@@ -171,6 +200,7 @@ impl Identity {
         self.0.iter().all(Attr::is_forgeable)
     }
 
+    /// Normalizes one configured identity; `trust_enabled` is `validation.validateTrust`.
     pub fn compile(raw: &RawIdentity, trust_enabled: bool) -> Result<Identity, IdentityError> {
         let mut attrs = Vec::new();
         if let Some(v) = &raw.thumbprint {
