@@ -176,7 +176,8 @@ pub enum CertError {
         /// Why no status is known: no CRL of the issuer, or its CRL not yet or no longer valid.
         detail: String,
     },
-    /// The extended key usage does not allow client authentication.
+    /// The key usages do not allow it: an extended key usage without clientAuth, a leaf keyUsage
+    /// without digitalSignature or keyAgreement, or a CA of the path without keyCertSign.
     WrongUsage {
         /// Which usage is missing: the EKU, or a `keyUsage` of the leaf or a CA of the path.
         detail: String,

@@ -27,7 +27,8 @@ use std::fmt;
 
 use crate::text::hex_value;
 
-/// Why an exclusion entry was refused at configure time.
+/// Why a configured path (an exclusion entry, or a rule's `pathPrefix` or `pathExact`) was refused
+/// at configure time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathEntryError {
     /// The entry does not start with `/`.
