@@ -30,7 +30,8 @@ pub enum Reason {
     Revoked,
     /// Revocation is checked but no fresh status is known.
     RevocationUnknown,
-    /// The extended key usage does not allow client authentication.
+    /// The key usage or extended key usage does not allow a client certificate (or a CA of the
+    /// path cannot issue).
     WrongUsage,
     /// None of the identities that apply matches.
     IdentityNotMatched,
