@@ -214,6 +214,13 @@ pub fn render_config(
         "port_value: 8081",
         &format!("port_value: {echo_port}"),
     );
+    // A port taken meanwhile by another test's Envoy must fail the start (and be retried on
+    // other ports), never be shared silently: Envoy binds listeners with SO_REUSEPORT by default.
+    yaml = replace_once(
+        &yaml,
+        "  - name: https\n",
+        "  - name: https\n    enable_reuse_port: false\n",
+    );
     yaml = yaml.replace(".demo-certs/", &format!("{}/", pki_dir.display()));
     yaml = replace_once(
         &yaml,
@@ -318,12 +325,19 @@ pub struct StartFailure {
 impl Envoy {
     /// Starts Envoy and waits for its listener; panics with Envoy's log if it does not come up.
     pub fn start(pki: &Pki, options: EnvoyOptions) -> Envoy {
-        match Envoy::try_start(pki, options) {
-            Ok(envoy) => envoy,
-            Err(failure) => panic!(
-                "Envoy did not start (exit {:?}). Its log:\n{}",
-                failure.exit_status, failure.log
-            ),
+        let mut attempt = 1;
+        loop {
+            match Envoy::try_start(pki, options.clone()) {
+                Ok(envoy) => return envoy,
+                // Another test took a port between free_port() and Envoy's bind: new ports.
+                Err(failure) if attempt < 3 && failure.log.contains("Address already in use") => {
+                    attempt += 1;
+                }
+                Err(failure) => panic!(
+                    "Envoy did not start (exit {:?}). Its log:\n{}",
+                    failure.exit_status, failure.log
+                ),
+            }
         }
     }
 
