@@ -305,3 +305,180 @@ pub fn select<'r>(
         identities: candidates.into_iter().map(|(_, ids)| ids).collect(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn rule(hosts: &[&str], methods: &[&str], path_exact: Option<&str>) -> Rule {
+        let list = |items: &[&str]| {
+            (!items.is_empty()).then(|| items.iter().map(|s| (*s).to_string()).collect())
+        };
+        let raw = RawRule {
+            hosts: list(hosts),
+            methods: list(methods),
+            path_exact: path_exact.map(str::to_string),
+            mode: "Required".to_string(),
+            ..RawRule::default()
+        };
+        Rule::compile(&raw, false).unwrap()
+    }
+
+    #[test]
+    fn request_host_is_the_plain_lower_case_host_or_nothing() {
+        let table: [(&[u8], Option<&str>); 24] = [
+            (b"api.contoso.com", Some("api.contoso.com")),
+            (b"API.Contoso.COM:8443", Some("api.contoso.com")),
+            (b"api.contoso.com.", Some("api.contoso.com")),
+            (b"api.contoso.com.:443", Some("api.contoso.com")),
+            (b"a-b.c", Some("a-b.c")),
+            (b"127.0.0.1:80", Some("127.0.0.1")),
+            (b"[::1]", Some("[::1]")),
+            (b"[::1]:8443", Some("[::1]")),
+            (b"[::FFFF:127.0.0.1]", Some("[::ffff:127.0.0.1]")),
+            // A port must be digits, and there must be one after ':'.
+            (b"api.contoso.com:", None),
+            (b"api.contoso.com:x", None),
+            (b"api.contoso.com:44x", None),
+            (b"api.contoso.com:443:443", None),
+            (b"[::1]:", None),
+            (b"[::1]:x", None),
+            // An IPv6 literal holds hex digits, ':' and '.' only, and something.
+            (b"[]", None),
+            (b"[zz::1]", None),
+            (b"[::1", None),
+            // A name is dot-separated labels of letters, digits and '-'.
+            (b"", None),
+            (b".", None),
+            (b"api..contoso.com", None),
+            (b"api contoso.com", None),
+            (b"api.contoso.com/evil", None),
+            (b"caf\xc3\xa9.example", None),
+        ];
+        for (authority, expected) in table {
+            assert_eq!(
+                request_host(authority).as_deref(),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(authority)
+            );
+        }
+        assert_eq!(request_host(b"\xff.example"), None, "not UTF-8");
+    }
+
+    #[test]
+    fn host_patterns_are_names_or_wildcards_over_a_name() {
+        let ok = [
+            (
+                "api.contoso.com",
+                HostMatch::Exact("api.contoso.com".into()),
+            ),
+            (
+                " API.Contoso.com ",
+                HostMatch::Exact("api.contoso.com".into()),
+            ),
+            ("a-b", HostMatch::Exact("a-b".into())),
+            ("*.contoso.com", HostMatch::Suffix(".contoso.com".into())),
+            ("*.C", HostMatch::Suffix(".c".into())),
+        ];
+        for (raw, expected) in ok {
+            assert_eq!(host_pattern(raw), Ok(expected), "{raw:?}");
+        }
+        for raw in [
+            "", "*.", "*", "*.*.a", "a.*", "a..b", ".a", "a.", "a b", "a_b", "a/b",
+        ] {
+            assert_eq!(
+                host_pattern(raw),
+                Err(RuleError::Host(raw.to_string())),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wildcard_matches_names_strictly_under_it_and_nothing_else() {
+        let wildcard = rule(&["*.secure.test"], &[], None);
+        for (host, expected) in [
+            ("api.secure.test", true),
+            ("a.b.secure.test", true),
+            ("secure.test", false),
+            ("xsecure.test", false),
+            // Not a name (request_host never gives one), but not under the wildcard either.
+            (".secure.test", false),
+            // Longer than the suffix but not under it.
+            ("api.other.test", false),
+            ("a-much-longer-name.example", false),
+        ] {
+            assert_eq!(wildcard.matches_host(Some(host)), Some(expected), "{host}");
+        }
+        assert_eq!(wildcard.matches_host(None), None, "an ambiguous host");
+        let any = rule(&[], &[], None);
+        assert_eq!(any.matches_host(None), Some(true), "no host condition");
+    }
+
+    #[test]
+    fn an_exact_path_ignores_one_trailing_slash_and_the_root_is_exact() {
+        let root = rule(&[], &[], Some("/"));
+        for (path, expected) in [("/", true), ("/a", false), ("/a/", false)] {
+            assert_eq!(root.matches_path(Some(path)), Some(expected), "{path}");
+        }
+        let login = rule(&[], &[], Some("/login"));
+        for (path, expected) in [
+            ("/login", true),
+            ("/login/", true),
+            ("/login//", false),
+            ("/login/x", false),
+            ("/", false),
+        ] {
+            assert_eq!(login.matches_path(Some(path)), Some(expected), "{path}");
+        }
+        assert_eq!(login.matches_path(None), None, "an ambiguous path");
+    }
+
+    #[test]
+    fn methods_are_upper_case_tokens_of_letters_dashes_and_underscores() {
+        let compile = |method: &str| {
+            let raw = RawRule {
+                methods: Some(vec![method.to_string()]),
+                mode: "Required".to_string(),
+                ..RawRule::default()
+            };
+            Rule::compile(&raw, false).map(|rule| rule.methods)
+        };
+        for (raw, method) in [
+            ("get", "GET"),
+            (" Post ", "POST"),
+            ("m-search", "M-SEARCH"),
+            ("x_custom", "X_CUSTOM"),
+        ] {
+            assert_eq!(compile(raw), Ok(vec![method.to_string()]), "{raw:?}");
+        }
+        for raw in ["", " ", "GE T", "GET1", "G/ET", "GÉT"] {
+            assert_eq!(
+                compile(raw),
+                Err(RuleError::Method(raw.to_string())),
+                "{raw:?}"
+            );
+        }
+    }
+
+    /// `uses_host` and `uses_method` decide whether a request's `:authority` and `:method` are
+    /// read at all ([`crate::decision::Needs`]).
+    #[test]
+    fn a_rule_uses_the_host_and_method_only_when_it_names_them() {
+        for (hosts, methods, uses_host, uses_method) in [
+            (&[][..], &[][..], false, false),
+            (&["api.contoso.com"][..], &[][..], true, false),
+            (&[][..], &["POST"][..], false, true),
+            (&["*.contoso.com"][..], &["get", "PUT"][..], true, true),
+        ] {
+            let r = rule(hosts, methods, None);
+            assert_eq!(
+                (r.uses_host(), r.uses_method()),
+                (uses_host, uses_method),
+                "{hosts:?} {methods:?}"
+            );
+        }
+    }
+}
