@@ -17,7 +17,7 @@ MAX_WASM_BYTES ?= 1048576
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test test-matrix fuzz soak bench lint .wasm-target .nightly tools size schema oci manifests clean
+.PHONY: all setup build certs run test test-matrix fuzz soak bench lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
 
 all: build
 
@@ -149,6 +149,33 @@ bench: setup build $(OHA) $(NOOP)
 	@cat target/bench/micro.txt
 	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
 	  --noop $(NOOP) --certs target/bench/certs --micro target/bench/micro.txt --out BENCHMARKS.md
+
+## mutants: mutation testing (cargo-mutants) of the pure core with the native tests; the files,
+## tests and equivalent mutants are in .cargo/mutants.toml, the report in target/mutants/. Slow
+## (see the README's "Test strength"), so not part of `make test`. Fails when a mutant is missed.
+## A timeout (the mutant made a loop endless and the run was stopped) counts as caught.
+## MUTANTS_ARGS adds options, e.g. MUTANTS_ARGS=--in-diff=my.diff, MUTANTS_ARGS=--iterate (only
+## what the last run did not catch) or MUTANTS_ARGS='-F ^src/scope/rules' (one file).
+## mutants-diff: the same, only over the lines `git diff HEAD` changes (staged or not).
+CARGO_MUTANTS := .tools/bin/cargo-mutants
+MUTANTS_JOBS  ?= 2
+MUTANTS_ARGS  ?=
+MUTANTS_OUT   := target/mutants/mutants.out
+# cargo-mutants exits 3 when a mutant timed out, even if others were missed: decide from missed.txt.
+MUTANTS_RUN    = $(CARGO_MUTANTS) mutants --jobs $(MUTANTS_JOBS) $(MUTANTS_ARGS)
+MUTANTS_VERDICT = rc=$$?; \
+	if [ $$rc -eq 3 ] && [ ! -s $(MUTANTS_OUT)/missed.txt ]; then \
+	  echo "no mutant missed; $$(wc -l < $(MUTANTS_OUT)/timeout.txt) timed out (endless loops, caught)"; rc=0; \
+	fi; exit $$rc
+$(CARGO_MUTANTS):
+	cargo install cargo-mutants --version 27.1.0 --locked --root .tools
+mutants: $(CARGO_MUTANTS)
+	@$(MUTANTS_RUN); $(MUTANTS_VERDICT)
+mutants-diff: $(CARGO_MUTANTS)
+	@mkdir -p target/mutants
+	@git diff HEAD -- src > target/mutants/change.diff
+	@if [ ! -s target/mutants/change.diff ]; then echo "no change under src/ against HEAD"; exit 0; fi; \
+	  $(MUTANTS_RUN) --in-diff target/mutants/change.diff; $(MUTANTS_VERDICT)
 
 ## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
 schema:

@@ -496,6 +496,7 @@ mod tests {
     fn every_reason_has_its_own_index_name_and_key() {
         for (i, reason) in Reason::ALL.iter().enumerate() {
             assert_eq!(reason.index(), i, "{reason:?}");
+            assert_eq!(reason.to_string(), reason.name(), "logs say the name");
         }
         let mut names: Vec<&str> = Reason::ALL.iter().map(|r| r.name()).collect();
         names.sort_unstable();
@@ -508,6 +509,46 @@ mod tests {
             "only host_failure has no reply key"
         );
         assert_eq!(Reason::HostFailure.config_key(), None);
+    }
+
+    #[test]
+    fn each_pass_and_denial_says_why_in_a_sentence() {
+        let passes = [
+            (PassReason::Disabled, "client certificates are disabled"),
+            (
+                PassReason::NoCertificateOptional,
+                "no client certificate, and the mode makes it optional",
+            ),
+            (
+                PassReason::NoCertificateExcluded,
+                "no client certificate, on an excluded path",
+            ),
+            (
+                PassReason::InvalidCertificateExcluded(CertError::Revoked),
+                "excluded path; the invalid certificate is not forwarded \
+                 (certificate is revoked by its issuer's CRL)",
+            ),
+        ];
+        for (reason, sentence) in passes {
+            assert_eq!(reason.describe(), sentence, "{reason:?}");
+        }
+        let denials = [
+            (
+                DenyReason::CertificateRequired,
+                "client certificate required but none was presented",
+            ),
+            (
+                DenyReason::CertificateInvalid(CertError::Revoked),
+                "client certificate invalid (revoked): certificate is revoked by its issuer's CRL",
+            ),
+            (
+                DenyReason::HostFailure(HostCall::Mtls),
+                "failing closed because the host call for connection.mtls failed",
+            ),
+        ];
+        for (reason, sentence) in denials {
+            assert_eq!(reason.describe(), sentence, "{reason:?}");
+        }
     }
 
     #[test]

@@ -6,11 +6,15 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use client_cert_auth::{
-    CacheUse, CertError, Config, Decision, DenyReason, HostCall, PassReason, Request, VerdictCache,
-    decide,
+    CacheUse, CertError, Config, Decision, DenyReason, HostCall, Inputs, PassReason, Property,
+    Request, VerdictCache, decide,
 };
-use common::core::hex_lower;
-use common::pki::{Ca, Leaf, unix};
+use common::core::{config, decide_fresh, hex_lower};
+use common::pki::{Alg, Ca, Leaf, unix};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::cell::RefCell;
 use time::{Duration, OffsetDateTime};
 
 struct Fixture {
@@ -288,7 +292,6 @@ fn cache_is_bounded_and_can_be_turned_off() {
 
 #[test]
 fn a_cached_certificate_is_decided_from_the_connection_digest_alone() {
-    use sha2::{Digest, Sha256};
     let f = fixture();
     let config = Config::default();
     let mut cache = VerdictCache::new(16);
@@ -352,4 +355,249 @@ fn a_cached_certificate_is_decided_from_the_connection_digest_alone() {
         CacheUse::NotConsulted,
         "the XFCC source always reads the header"
     );
+}
+
+/// A certificate that does not parse is still named by its digest, and was judged afresh.
+#[test]
+fn an_unparsable_certificate_is_named_by_its_digest_and_judged_afresh() {
+    let f = fixture();
+    let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let outcome = decide_fresh(
+        &Config::default(),
+        Request {
+            peer_certificate: Some(garbage.as_bytes()),
+            now: f.now,
+            ..Request::default()
+        },
+    );
+    assert!(
+        matches!(
+            outcome.decision,
+            Decision::Deny(DenyReason::CertificateInvalid(CertError::Malformed { .. }))
+        ),
+        "{:?}",
+        outcome.decision
+    );
+    let der = [0u8; 3]; // base64 "AAAA"
+    let sha256: [u8; 32] = Sha256::digest(der).into();
+    assert_eq!(outcome.certificate_sha256, Some(sha256));
+    assert_eq!(outcome.cache, CacheUse::Miss);
+}
+
+/// `connection.mtls` says a certificate was presented that the configured source does not
+/// show: the denial says which source is missing, so the operator knows what to configure.
+#[test]
+fn a_certificate_the_filter_cannot_see_is_denied_naming_the_missing_source() {
+    for (source, detail) in [
+        ("connection", "connection.peer_certificate is absent"),
+        ("xfcc", "there is no x-forwarded-client-cert"),
+        ("auto", "there is no x-forwarded-client-cert"),
+    ] {
+        let c = config(json!({"certificateSource": source}));
+        let outcome = decide_fresh(
+            &c,
+            Request {
+                mtls: Some(true),
+                ..Request::default()
+            },
+        );
+        match &outcome.decision {
+            Decision::Deny(DenyReason::CertificateInvalid(CertError::NotVisible { detail: d })) => {
+                assert!(d.contains(detail), "{source}: {d}");
+            }
+            other => panic!("{source}: {other:?}"),
+        }
+        let without = decide_fresh(&c, Request::default()).decision;
+        assert_eq!(
+            without,
+            Decision::Deny(DenyReason::CertificateRequired),
+            "{source}: no certificate presented"
+        );
+    }
+}
+
+/// Intermediates presented beside the leaf (the command-line tool's `--chain`) serve the trust
+/// check, and they are part of the cache key: the same leaf with another chain is judged again,
+/// never answered from the connection digest.
+#[test]
+fn a_presented_chain_serves_the_trust_check_and_keys_the_cache() {
+    let root = Ca::root("root", Alg::EcdsaP256);
+    let inter = root.intermediate("issuing", Alg::EcdsaP256);
+    let leaf = inter.client_with("alice", Alg::EcdsaP256, |_| {});
+    let c = config(json!({
+        "validation": {"validateTrust": true, "trustedCaCertificates": [root.cert_pem()]}
+    }));
+    let digest = hex_lower(&Sha256::digest(&leaf.der));
+    let now = unix(OffsetDateTime::now_utc());
+    let mut cache = VerdictCache::new(16);
+    let mut run = |chain: &[Vec<u8>]| {
+        decide(
+            &c,
+            &mut Request {
+                peer_certificate: Some(leaf.cert_pem.as_bytes()),
+                peer_digest: Some(digest.as_bytes()),
+                chain,
+                now,
+                ..Request::default()
+            },
+            &mut cache,
+        )
+    };
+    let alone = run(&[]);
+    assert!(
+        matches!(
+            alone.decision,
+            Decision::Deny(DenyReason::CertificateInvalid(CertError::Untrusted { .. }))
+        ),
+        "{:?}",
+        alone.decision
+    );
+    let chain = [inter.der()];
+    let with_chain = run(&chain);
+    assert!(
+        matches!(with_chain.decision, Decision::Forward { .. }),
+        "{:?}",
+        with_chain.decision
+    );
+    assert_eq!(
+        with_chain.cache,
+        CacheUse::Miss,
+        "another chain, another key"
+    );
+    assert_eq!(run(&chain).cache, CacheUse::Hit);
+    let sha256: [u8; 32] = Sha256::digest(&leaf.der).into();
+    assert_eq!(
+        with_chain.certificate_sha256,
+        Some(sha256),
+        "the leaf's digest"
+    );
+}
+
+/// Inputs that record what the decision asked for, in order.
+struct Recording<'a> {
+    request: Request<'a>,
+    asked: RefCell<Vec<String>>,
+}
+
+impl Inputs for Recording<'_> {
+    fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        self.asked.borrow_mut().push(name.to_string());
+        self.request
+            .header(name)
+            .map(|v| Cow::Owned(v.into_owned()))
+    }
+    fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {
+        self.asked.borrow_mut().push(format!("{property:?}"));
+        self.request.property(property)
+    }
+    fn now(&mut self) -> Result<i64, HostCall> {
+        self.asked.borrow_mut().push("now".to_string());
+        self.request.now()
+    }
+    fn presented_chain(&self) -> &[Vec<u8>] {
+        self.request.presented_chain()
+    }
+}
+
+/// The decision reads only what the configuration and the answers so far need: the request line
+/// only for exclusions and rules that look at it, XFCC only where the source takes it and no
+/// connection certificate is in hand, `connection.mtls` only without a certificate or beside
+/// XFCC, the clock once.
+#[test]
+fn decide_asks_only_for_the_inputs_it_needs() {
+    let f = fixture();
+    let pem = f.valid.cert_pem.as_bytes();
+    let xfcc = b"Hash=00;Cert=\"x\"".as_slice();
+    let table = [
+        (
+            json!({}),
+            Some(pem),
+            None,
+            &["PeerCertificateDigest", "PeerCertificate", "now"][..],
+        ),
+        (
+            json!({}),
+            None,
+            Some(xfcc),
+            &["PeerCertificateDigest", "PeerCertificate", "Mtls"][..],
+        ),
+        (
+            json!({"certificateSource": "auto"}),
+            Some(pem),
+            Some(xfcc),
+            &["PeerCertificateDigest", "PeerCertificate", "now"][..],
+        ),
+        (
+            json!({"certificateSource": "auto"}),
+            None,
+            None,
+            &[
+                "PeerCertificateDigest",
+                "PeerCertificate",
+                "x-forwarded-client-cert",
+                "Mtls",
+            ][..],
+        ),
+        (
+            json!({"certificateSource": "xfcc"}),
+            Some(pem),
+            Some(xfcc),
+            &["x-forwarded-client-cert", "Mtls", "PeerCertificateDigest"][..],
+        ),
+        (
+            json!({"clientCertExclusionPaths": "/public"}),
+            Some(pem),
+            None,
+            &[":path", "PeerCertificateDigest", "PeerCertificate", "now"][..],
+        ),
+        (
+            json!({"rules": [{"hosts": ["a.test"], "methods": ["GET"], "mode": "Required"}]}),
+            Some(pem),
+            None,
+            &[
+                ":path",
+                ":method",
+                // A method-override header makes the method ambiguous: read from the snapshot.
+                "x-http-method-override",
+                "x-method-override",
+                "x-http-method",
+                ":authority",
+                "PeerCertificateDigest",
+                "PeerCertificate",
+                "now",
+            ][..],
+        ),
+        (
+            json!({"rules": [{"routeNames": ["docs"], "mode": "Ignore"}]}),
+            Some(pem),
+            None,
+            &[
+                "RouteName",
+                ":path",
+                "PeerCertificateDigest",
+                "PeerCertificate",
+                "now",
+            ][..],
+        ),
+        (
+            json!({"clientCertMode": "Ignore"}),
+            Some(pem),
+            Some(xfcc),
+            &[][..],
+        ),
+    ];
+    for (json, peer_certificate, xfcc, expected) in table {
+        let c = config(json.clone());
+        let mut inputs = Recording {
+            request: Request {
+                peer_certificate,
+                xfcc,
+                now: f.now,
+                ..Request::default()
+            },
+            asked: RefCell::new(Vec::new()),
+        };
+        decide(&c, &mut inputs, &mut VerdictCache::new(4));
+        assert_eq!(inputs.asked.into_inner(), expected, "{json}");
+    }
 }

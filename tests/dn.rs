@@ -26,6 +26,8 @@ fn net_and_rfc4514_forms_parse_to_the_same_set() {
         "  CN = alice ,  O = Contoso  ",
         "2.5.4.3=alice+2.5.4.10=Contoso",
         "OID.2.5.4.3=alice, o=Contoso",
+        r#"CN="alice"  ,  O = "Contoso"  "#,
+        r#"CN="alice";O="Contoso""#,
     ] {
         assert_eq!(attrs(text), expected, "{text}");
     }
@@ -43,6 +45,9 @@ fn quoting_and_escapes_follow_rfc4514() {
         (r"O=trail\ ", "trail "),
         (r"O=caf\C3\A9", "café"),
         (r"O=semi\;colon", "semi;colon"),
+        ("O=", ""),
+        ("O=   ", ""),
+        (r#"O="""#, ""),
     ];
     for (text, value) in table {
         assert_eq!(attrs(text), pairs(&[("2.5.4.10", value)]), "{text}");
@@ -65,6 +70,10 @@ fn malformed_names_are_refused_with_a_reason() {
         ("CN=a,", DnError::MissingEquals(String::new())),
         ("XX=a", DnError::UnknownType("XX".into())),
         ("1.2=a, 3=b", DnError::UnknownType("3".into())),
+        ("1..2=a", DnError::UnknownType("1..2".into())),
+        ("2.5.4.3.=a", DnError::UnknownType("2.5.4.3.".into())),
+        ("OID.=a", DnError::UnknownType("OID.".into())),
+        ("OID.2.x=a", DnError::UnknownType("OID.2.x".into())),
         (r"CN=a\", DnError::BadEscape),
         (r"CN=a\zz", DnError::BadEscape),
         (r#"CN="a"#, DnError::UnterminatedQuote),

@@ -98,7 +98,9 @@ fn ambiguous_paths_are_never_excluded() {
         "//public",
         "//public/x",
         "/public//x",
-        // control characters, raw and encoded
+        // control characters and spaces, raw and encoded (an encoded space is plain)
+        "/public/a b",
+        "/public /x",
         "/public%00/x",
         "/public/%0a",
         "/public/\t",

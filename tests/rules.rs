@@ -6,8 +6,8 @@ mod common;
 use client_cert_auth::CertError;
 use client_cert_auth::Config;
 use client_cert_auth::scope::{Mode, RequestLine, scope};
-use client_cert_auth::{Decision, DenyReason};
-use common::core::{config, now, run_at};
+use client_cert_auth::{Decision, DenyReason, PassReason, Request};
+use common::core::{config, decide_fresh, now, run_at};
 use common::pki::Ca;
 use serde_json::json;
 
@@ -69,6 +69,19 @@ fn first_matching_rule_decides_by_path_host_and_method() {
         ("/anything", "internal.contoso.com", "GET", Mode::Disabled),
         ("/anything", "evilapi.contoso.com", "GET", Mode::Disabled),
         ("/anything", "www.contoso.com", "GET", Mode::Disabled),
+        // Longer than `.internal.contoso.com` but not under it.
+        (
+            "/anything",
+            "a-much-longer-name.example.com",
+            "GET",
+            Mode::Disabled,
+        ),
+        (
+            "/anything",
+            "api.internal.contoso.org",
+            "GET",
+            Mode::Disabled,
+        ),
     ];
     for (path, host, method, expected) in table {
         assert_eq!(
@@ -105,6 +118,39 @@ fn ambiguous_paths_never_select_a_weaker_rule() {
     assert_eq!(mode_for(&c, "/other", "h", "GET"), Mode::Optional);
 }
 
+/// A rule that may apply to an ambiguous request does not settle it: the rules after it are
+/// candidates too, up to one that surely matches, and the strictest candidate decides. Here the
+/// weaker rules come first, so settling on the first candidate would weaken the request.
+#[test]
+fn an_ambiguous_candidate_does_not_settle_the_request() {
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [
+            {"pathExact": "/health", "mode": "Ignore"},
+            {"hosts": ["status.contoso.com"], "mode": "Ignore"},
+            {"pathPrefix": "/admin", "mode": "Required"},
+            {"pathPrefix": "/", "mode": "Optional"}
+        ]
+    }));
+    // (path, host, mode): an ambiguous path or host reaches the /admin rule.
+    let table = [
+        ("/health/../admin", "www.contoso.com", Mode::Required),
+        ("/health/%2e%2e/admin", "www.contoso.com", Mode::Required),
+        ("/admin", "status.contoso.com:x", Mode::Required),
+        ("/admin", "status..contoso.com", Mode::Required),
+        // Plain requests settle on the first rule that surely matches.
+        ("/health", "www.contoso.com", Mode::Disabled),
+        ("/admin", "status.contoso.com", Mode::Disabled),
+        ("/admin", "www.contoso.com", Mode::Required),
+        ("/other", "www.contoso.com", Mode::Optional),
+        // Ambiguous: every rule with a path is a candidate, /admin the strictest of them.
+        ("/other/../x", "www.contoso.com", Mode::Required),
+    ];
+    for (path, host, expected) in table {
+        assert_eq!(mode_for(&c, path, host, "GET"), expected, "{host}{path}");
+    }
+}
+
 #[test]
 fn malformed_hosts_never_select_a_weaker_rule() {
     let c = config(json!({
@@ -120,6 +166,11 @@ fn malformed_hosts_never_select_a_weaker_rule() {
         "api..contoso.com",
         "[zz::1]",
         "",
+        // Malformed ports on a host the rule does not name are ambiguous all the same.
+        "www.contoso.com:",
+        "www.contoso.com:x",
+        "www.contoso.com:443:443",
+        "[::1]:x",
     ] {
         assert_eq!(mode_for(&c, "/x", host, "GET"), Mode::Required, "{host:?}");
     }
@@ -402,5 +453,41 @@ fn an_empty_identity_list_in_a_rule_is_refused() {
             Config::from_json(config.to_string().as_bytes()).is_err(),
             "{bad}"
         );
+    }
+}
+
+/// Through `decide`, which reads `:method` and `:authority` only when a rule names a method or a
+/// host: the rules see both.
+#[test]
+fn decide_reads_the_method_and_host_the_rules_name() {
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "rules": [
+            {"methods": ["POST"], "mode": "Required"},
+            {"hosts": ["*.secure.test"], "mode": "Required"}
+        ]
+    }));
+    let required = Decision::Deny(DenyReason::CertificateRequired);
+    let optional = Decision::Pass(PassReason::NoCertificateOptional);
+    let table = [
+        ("GET", "www.other.test", &optional),
+        ("POST", "www.other.test", &required),
+        ("post", "www.other.test", &required),
+        ("GET", "api.secure.test", &required),
+        ("GET", "API.Secure.Test:8443", &required),
+        ("GET", "api.other.test", &optional),
+        ("GET", "api.secure.test:x", &required),
+    ];
+    for (method, authority, expected) in table {
+        let outcome = decide_fresh(
+            &c,
+            Request {
+                path: b"/x",
+                method: method.as_bytes(),
+                authority: authority.as_bytes(),
+                ..Request::default()
+            },
+        );
+        assert_eq!(&outcome.decision, expected, "{method} {authority}");
     }
 }

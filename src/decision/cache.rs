@@ -114,3 +114,77 @@ impl VerdictCache {
         self.misses
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry whose verdict holds from 100 to 200 inclusive.
+    fn entry() -> Entry {
+        Entry {
+            not_before: 0,
+            not_after: 1000,
+            headers: Rc::new(Vec::new()),
+            verdict: Verdict {
+                fresh_from: 100,
+                fresh_until: 200,
+                ..Verdict::accepted()
+            },
+            facts: Rc::new(CertFacts::default()),
+        }
+    }
+
+    #[test]
+    fn a_verdict_is_fresh_from_its_first_to_its_last_second_inclusive() {
+        let key = [7; 32];
+        for (now, fresh) in [
+            (i64::MIN, false),
+            (99, false),
+            (100, true),
+            (150, true),
+            (200, true),
+            (201, false),
+        ] {
+            let mut cache = VerdictCache::new(4);
+            cache.insert(key, entry());
+            assert_eq!(cache.peek(&key, now).is_some(), fresh, "peek at {now}");
+            assert_eq!(cache.get(&key, now).is_some(), fresh, "get at {now}");
+            // get counts a hit or a miss; peek counts hits only.
+            let hits = if fresh { 2 } else { 0 };
+            let misses = if fresh { 0 } else { 1 };
+            assert_eq!((cache.hits(), cache.misses()), (hits, misses), "at {now}");
+        }
+        let mut cache = VerdictCache::new(4);
+        assert!(cache.get(&key, 150).is_none(), "absent");
+        assert!(cache.peek(&key, 150).is_none(), "absent");
+        assert_eq!((cache.hits(), cache.misses()), (0, 1));
+    }
+
+    #[test]
+    fn the_oldest_entry_goes_first_and_a_replaced_entry_keeps_its_place() {
+        let (a, b, c) = ([1; 32], [2; 32], [3; 32]);
+        let mut cache = VerdictCache::new(2);
+        assert!(cache.is_empty());
+        cache.insert(a, entry());
+        assert!(!cache.is_empty());
+        cache.insert(b, entry());
+        // Replacing `a` (a stale verdict judged again) neither grows the cache nor moves `a`.
+        cache.insert(a, entry());
+        assert_eq!(cache.len(), 2);
+        cache.insert(c, entry());
+        assert_eq!(cache.len(), 2);
+        let present = |cache: &mut VerdictCache, key| cache.peek(key, 150).is_some();
+        assert!(!present(&mut cache, &a), "the oldest went");
+        assert!(present(&mut cache, &b));
+        assert!(present(&mut cache, &c));
+    }
+
+    #[test]
+    fn a_cache_of_no_entries_keeps_nothing() {
+        let mut cache = VerdictCache::new(0);
+        cache.insert([1; 32], entry());
+        assert_eq!(cache.len(), 0);
+        assert!(cache.is_empty());
+        assert!(cache.get(&[1; 32], 150).is_none());
+    }
+}

@@ -106,7 +106,7 @@ impl ExclusionPaths {
 /// A configured path (exclusion entry or rule path) in canonical form, letter case kept,
 /// without a trailing slash; the root `/` becomes the empty string. Refuses anything that is
 /// not a plain path.
-pub fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
+pub(crate) fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
     if !entry.starts_with('/') {
         return Err(PathEntryError::NotAbsolute);
     }
@@ -121,7 +121,7 @@ pub fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
 }
 
 /// True when a canonical path is at or under a canonical prefix, on a segment boundary.
-pub fn under_prefix(path: &str, prefix: &str) -> bool {
+pub(crate) fn under_prefix(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
@@ -188,4 +188,70 @@ fn folded(segment: &str) -> bool {
         || bytes
             .windows(2)
             .any(|w| w[0] == b'~' && w[1].is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_path_is_canonical_without_its_trailing_slash() {
+        let table = [
+            ("/", Ok("")),
+            ("/Public/", Ok("/Public")),
+            ("/a%2Db", Ok("/a-b")),
+            ("/a/b", Ok("/a/b")),
+            ("public", Err(PathEntryError::NotAbsolute)),
+            ("", Err(PathEntryError::NotAbsolute)),
+            ("/a?x=1", Err(PathEntryError::HasQueryOrFragment)),
+            ("/a#x", Err(PathEntryError::HasQueryOrFragment)),
+            ("/a/../b", Err(PathEntryError::Ambiguous)),
+            ("//a", Err(PathEntryError::Ambiguous)),
+            ("/a b", Err(PathEntryError::Ambiguous)),
+        ];
+        for (entry, expected) in table {
+            assert_eq!(
+                canonical_entry(entry),
+                expected.map(str::to_string),
+                "{entry:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_path_is_under_a_prefix_only_on_a_segment_boundary() {
+        let table = [
+            ("/a", "/a", true),
+            ("/a/", "/a", true),
+            ("/a/b", "/a", true),
+            ("/ab", "/a", false),
+            ("/b", "/a", false),
+            ("/", "/a", false),
+            ("/", "", true),
+            ("/x/y", "", true),
+        ];
+        for (path, prefix, expected) in table {
+            assert_eq!(
+                under_prefix(path, prefix),
+                expected,
+                "{path} under {prefix:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn entries_are_kept_once_in_canonical_form_with_the_root_as_a_slash() {
+        let mut set = ExclusionPaths::default();
+        assert!(set.is_empty());
+        for entry in ["/Public/", "/public", "/", "/api/%41"] {
+            assert_eq!(set.add(entry), Ok(()), "{entry}");
+        }
+        assert!(!set.is_empty());
+        assert_eq!(
+            set.entries().collect::<Vec<_>>(),
+            ["/public", "/", "/api/a"]
+        );
+        assert_eq!(set.add("x"), Err(PathEntryError::NotAbsolute));
+        assert_eq!(set.entries().count(), 3, "a refused entry is not kept");
+    }
 }

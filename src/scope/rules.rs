@@ -508,3 +508,205 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
         identities: candidates.into_iter().map(|(_, ids)| ids).collect(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn rule(hosts: &[&str], methods: &[&str], path_exact: Option<&str>) -> Rule {
+        let list = |items: &[&str]| {
+            (!items.is_empty()).then(|| items.iter().map(|s| (*s).to_string()).collect())
+        };
+        let raw = RawRule {
+            hosts: list(hosts),
+            methods: list(methods),
+            path_exact: path_exact.map(str::to_string),
+            mode: "Required".to_string(),
+            ..RawRule::default()
+        };
+        Rule::compile(&raw, false).unwrap()
+    }
+
+    #[test]
+    fn an_authority_keeps_its_spelling_and_names_its_plain_host_or_nothing() {
+        let table: [(&[u8], Option<(&str, &str)>); 24] = [
+            (
+                b"api.contoso.com",
+                Some(("api.contoso.com", "api.contoso.com")),
+            ),
+            (
+                b"API.Contoso.COM:8443",
+                Some(("api.contoso.com:8443", "api.contoso.com")),
+            ),
+            (
+                b"api.contoso.com.",
+                Some(("api.contoso.com.", "api.contoso.com")),
+            ),
+            (
+                b"api.contoso.com.:443",
+                Some(("api.contoso.com.:443", "api.contoso.com")),
+            ),
+            (b"a-b.c", Some(("a-b.c", "a-b.c"))),
+            (b"127.0.0.1:80", Some(("127.0.0.1:80", "127.0.0.1"))),
+            (b"[::1]", Some(("[::1]", "[::1]"))),
+            (b"[::1]:8443", Some(("[::1]:8443", "[::1]"))),
+            (
+                b"[::FFFF:127.0.0.1]",
+                Some(("[::ffff:127.0.0.1]", "[::ffff:127.0.0.1]")),
+            ),
+            // A port must be digits, and there must be one after ':'.
+            (b"api.contoso.com:", None),
+            (b"api.contoso.com:x", None),
+            (b"api.contoso.com:44x", None),
+            (b"api.contoso.com:443:443", None),
+            (b"[::1]:", None),
+            (b"[::1]x", None),
+            // An IPv6 literal holds hex digits, ':' and '.' only, and something.
+            (b"[]", None),
+            (b"[zz::1]", None),
+            (b"[::1", None),
+            // A name is dot-separated labels of letters, digits and '-'.
+            (b"", None),
+            (b".", None),
+            (b"api..contoso.com", None),
+            (b"api contoso.com", None),
+            (b"api.contoso.com/evil", None),
+            (b"caf\xc3\xa9.example", None),
+        ];
+        for (authority, expected) in table {
+            let got = request_authority(authority);
+            assert_eq!(
+                got.as_ref().map(|a| (a.exact.as_str(), a.host.as_str())),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(authority)
+            );
+        }
+        assert_eq!(request_authority(b"\xff.example"), None, "not UTF-8");
+    }
+
+    #[test]
+    fn host_patterns_are_names_or_wildcards_over_a_name_with_an_optional_port() {
+        let entry = |wildcard: bool, name: &str, port: Option<&str>| HostMatch {
+            wildcard,
+            name: name.to_string(),
+            port: port.map(str::to_string),
+        };
+        let ok = [
+            ("api.contoso.com", entry(false, "api.contoso.com", None)),
+            (" API.Contoso.com ", entry(false, "api.contoso.com", None)),
+            ("a-b", entry(false, "a-b", None)),
+            (
+                "api.contoso.com:8443",
+                entry(false, "api.contoso.com", Some("8443")),
+            ),
+            ("*.contoso.com", entry(true, "contoso.com", None)),
+            ("*.C:1", entry(true, "c", Some("1"))),
+        ];
+        for (raw, expected) in ok {
+            assert_eq!(host_pattern(raw), Ok(expected), "{raw:?}");
+        }
+        for raw in [
+            "", "*.", "*", "*.*.a", "a.*", "a..b", ".a", "a.", "a b", "a_b", "a/b", "a:", "a:x",
+            "a:1:2", ":80",
+        ] {
+            assert_eq!(
+                host_pattern(raw),
+                Err(RuleError::Host(raw.to_string())),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wildcard_matches_names_strictly_under_it_and_nothing_else() {
+        let wildcard = rule(&["*.secure.test"], &[], None);
+        let at = |authority: &str| {
+            wildcard.matches_host(request_authority(authority.as_bytes()).as_ref())
+        };
+        for (host, expected) in [
+            ("api.secure.test", Some(true)),
+            ("a.b.secure.test", Some(true)),
+            ("secure.test", Some(false)),
+            ("xsecure.test", Some(false)),
+            // Longer than the suffix but not under it.
+            ("api.other.test", Some(false)),
+            ("a-much-longer-name.example", Some(false)),
+            // Under it but for a port or a trailing dot, which Envoy may fold: ambiguous.
+            ("api.secure.test:443", None),
+            ("api.secure.test.", None),
+            ("secure.test:443", Some(false)),
+        ] {
+            assert_eq!(at(host), expected, "{host}");
+        }
+        assert_eq!(wildcard.matches_host(None), None, "an ambiguous host");
+        let any = rule(&[], &[], None);
+        assert_eq!(any.matches_host(None), Some(true), "no host condition");
+    }
+
+    #[test]
+    fn an_exact_path_ignores_one_trailing_slash_and_the_root_is_exact() {
+        let root = rule(&[], &[], Some("/"));
+        for (path, expected) in [("/", true), ("/a", false), ("/a/", false)] {
+            assert_eq!(root.matches_path(Some(path)), Some(expected), "{path}");
+        }
+        let login = rule(&[], &[], Some("/login"));
+        for (path, expected) in [
+            ("/login", true),
+            ("/login/", true),
+            ("/login//", false),
+            ("/login/x", false),
+            ("/", false),
+        ] {
+            assert_eq!(login.matches_path(Some(path)), Some(expected), "{path}");
+        }
+        assert_eq!(login.matches_path(None), None, "an ambiguous path");
+    }
+
+    #[test]
+    fn methods_are_upper_case_tokens_of_letters_dashes_and_underscores() {
+        let compile = |method: &str| {
+            let raw = RawRule {
+                methods: Some(vec![method.to_string()]),
+                mode: "Required".to_string(),
+                ..RawRule::default()
+            };
+            Rule::compile(&raw, false).map(|rule| rule.methods)
+        };
+        for (raw, method) in [
+            ("get", "GET"),
+            (" Post ", "POST"),
+            ("m-search", "M-SEARCH"),
+            ("x_custom", "X_CUSTOM"),
+        ] {
+            assert_eq!(compile(raw), Ok(vec![method.to_string()]), "{raw:?}");
+        }
+        for raw in ["", " ", "GE T", "GET1", "G/ET", "GÉT"] {
+            assert_eq!(
+                compile(raw),
+                Err(RuleError::Method(raw.to_string())),
+                "{raw:?}"
+            );
+        }
+    }
+
+    /// `uses_host` and `uses_method` decide whether a request's `:authority` and `:method` are
+    /// read at all ([`crate::decision::Needs`]).
+    #[test]
+    fn a_rule_uses_the_host_and_method_only_when_it_names_them() {
+        for (hosts, methods, uses_host, uses_method) in [
+            (&[][..], &[][..], false, false),
+            (&["api.contoso.com"][..], &[][..], true, false),
+            (&[][..], &["POST"][..], false, true),
+            (&["*.contoso.com"][..], &["get", "PUT"][..], true, true),
+        ] {
+            let r = rule(hosts, methods, None);
+            assert_eq!(
+                (r.uses_host(), r.uses_method()),
+                (uses_host, uses_method),
+                "{hosts:?} {methods:?}"
+            );
+        }
+    }
+}
