@@ -530,7 +530,9 @@ mod tests {
 
     #[test]
     fn an_authority_keeps_its_spelling_and_names_its_plain_host_or_nothing() {
-        let table: [(&[u8], Option<(&str, &str)>); 24] = [
+        /// An authority, and what it parses to: (exact, host).
+        type Row<'a> = (&'a [u8], Option<(&'a str, &'a str)>);
+        let table: [Row<'_>; 24] = [
             (
                 b"api.contoso.com",
                 Some(("api.contoso.com", "api.contoso.com")),
