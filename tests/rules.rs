@@ -429,6 +429,27 @@ fn head_and_method_overrides_are_ambiguous_for_method_conditions() {
     assert_eq!(with("GET", "/write", true), Mode::Required);
     assert_eq!(with("GET", "/write", false), Mode::Disabled);
     assert_eq!(with("POST", "/write", false), Mode::Required);
+    // Through decide: the override header from the request (the CLI's plain-data request
+    // carries X-HTTP-Method-Override).
+    let decided = |method_override: Option<&[u8]>| {
+        decide_fresh(
+            &c,
+            Request {
+                path: b"/read",
+                method_override,
+                ..Request::default()
+            },
+        )
+        .decision
+    };
+    assert_eq!(
+        decided(None),
+        Decision::Pass(PassReason::NoCertificateOptional)
+    );
+    assert_eq!(
+        decided(Some(b"POST")),
+        Decision::Deny(DenyReason::CertificateRequired)
+    );
 }
 
 #[test]

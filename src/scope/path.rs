@@ -170,7 +170,8 @@ pub fn canonical_path(raw: &[u8]) -> Option<String> {
     let mut segments = out.split('/').skip(1).peekable();
     while let Some(segment) = segments.next() {
         let last = segments.peek().is_none();
-        if segment == "." || segment == ".." || (segment.is_empty() && !last) || folded(segment) {
+        // The dot segments `.` and `..` end in a dot: `folded` refuses them with the rest.
+        if (segment.is_empty() && !last) || folded(segment) {
             return None;
         }
     }
