@@ -42,3 +42,11 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 pub fn hex_upper(bytes: &[u8]) -> String {
     hex_lower(bytes).to_ascii_uppercase()
 }
+
+/// The reason a decision denies for, if it denies.
+pub fn denied_for(decision: &client_cert_auth::Decision) -> Option<client_cert_auth::Reason> {
+    match decision {
+        client_cert_auth::Decision::Deny(reason) => Some(reason.reason()),
+        _ => None,
+    }
+}
