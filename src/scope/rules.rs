@@ -693,6 +693,101 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_rule_describes_its_conditions_and_only_a_rule_without_any_matches_everything() {
+        let compile = |raw: RawRule| Rule::compile(&raw, false).unwrap();
+        let list = |items: &[&str]| Some(items.iter().map(|s| (*s).to_string()).collect());
+        let cases = [
+            (
+                RawRule {
+                    mode: "Required".into(),
+                    ..RawRule::default()
+                },
+                "every request -> Required",
+                true,
+            ),
+            (
+                RawRule {
+                    path_prefix: Some("/".into()),
+                    mode: "Ignore".into(),
+                    ..RawRule::default()
+                },
+                "pathPrefix / -> Ignore",
+                false,
+            ),
+            (
+                RawRule {
+                    route_names: list(&["docs", "api"]),
+                    mode: "optional".into(),
+                    ..RawRule::default()
+                },
+                "routeNames docs, api -> Optional",
+                false,
+            ),
+            (
+                RawRule {
+                    path_exact: Some("/Login/".into()),
+                    hosts: list(&["*.A.test:8443", "b.test"]),
+                    methods: list(&["get"]),
+                    mode: "Required".into(),
+                    ..RawRule::default()
+                },
+                "pathExact /Login; hosts *.a.test:8443, b.test; methods GET -> Required",
+                false,
+            ),
+            (
+                RawRule {
+                    hosts: list(&["a.test"]),
+                    mode: "Ignore".into(),
+                    ..RawRule::default()
+                },
+                "hosts a.test -> Ignore",
+                false,
+            ),
+            (
+                RawRule {
+                    methods: list(&["POST"]),
+                    mode: "Ignore".into(),
+                    ..RawRule::default()
+                },
+                "methods POST -> Ignore",
+                false,
+            ),
+            (
+                RawRule {
+                    route_names: list(&["r"]),
+                    mode: "Ignore".into(),
+                    ..RawRule::default()
+                },
+                "routeNames r -> Ignore",
+                false,
+            ),
+        ];
+        for (raw, description, everything) in cases {
+            let rule = compile(raw);
+            assert_eq!(rule.describe(), description);
+            assert_eq!(rule.matches_everything(), everything, "{description}");
+        }
+        let with_identities = compile(RawRule {
+            mode: "Required".into(),
+            identities: Some(vec![
+                crate::config::RawIdentity {
+                    common_name: Some("a".into()),
+                    ..Default::default()
+                },
+                crate::config::RawIdentity {
+                    common_name: Some("b".into()),
+                    ..Default::default()
+                },
+            ]),
+            ..RawRule::default()
+        });
+        assert_eq!(
+            with_identities.describe(),
+            "every request -> Required, 2 identities of its own"
+        );
+    }
+
     /// `uses_host` and `uses_method` decide whether a request's `:authority` and `:method` are
     /// read at all ([`crate::decision::Needs`]).
     #[test]

@@ -285,3 +285,58 @@ impl Identity {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// What `lint` says about identities: each attribute's configuration name, and whether a
+    /// self-signed certificate of anyone's making can meet it.
+    #[test]
+    fn attributes_know_their_names_and_which_anyone_can_forge() {
+        let dn = Dn::parse("CN=a").unwrap();
+        let table = [
+            (Attr::Thumbprint(vec![0; 20]), "thumbprint", false),
+            (
+                Attr::ThumbprintSha256(vec![0; 32]),
+                "thumbprintSha256",
+                false,
+            ),
+            (Attr::SpkiSha256(vec![0; 32]), "spkiSha256", false),
+            (
+                Attr::SerialNumber(Serial::positive(&[1])),
+                "serialNumber",
+                true,
+            ),
+            (Attr::CommonName("a".into()), "commonName", true),
+            (Attr::Subject(dn.clone()), "subject", true),
+            (Attr::DnsName("a.test".into()), "dnsName", true),
+            (Attr::Uri("spiffe://a".into()), "uri", true),
+            (Attr::Email("a@b.test".into()), "email", true),
+            (Attr::IssuerSubject(dn), "issuerSubject", true),
+            (
+                Attr::IssuerThumbprint(vec![0; 20]),
+                "issuerThumbprint",
+                false,
+            ),
+        ];
+        for (attr, name, forgeable) in table {
+            assert_eq!(attr.name(), name);
+            assert_eq!(attr.is_forgeable(), forgeable, "{name}");
+        }
+        let names = Identity(vec![
+            Attr::CommonName("a".into()),
+            Attr::DnsName("a.test".into()),
+        ]);
+        let pinned = Identity(vec![
+            Attr::CommonName("a".into()),
+            Attr::Thumbprint(vec![0; 20]),
+        ]);
+        assert!(names.is_forgeable());
+        assert!(
+            !pinned.is_forgeable(),
+            "one attribute anyone cannot meet is enough"
+        );
+    }
+}
