@@ -103,6 +103,7 @@ pub fn scope<'c>(
     };
     let input = RuleInput {
         path: path.as_deref(),
+        path_lower: lower.as_deref(),
         authority: authority.as_ref(),
         method: (!request.method_overridden).then_some(request.method),
         route: request.route,

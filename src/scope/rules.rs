@@ -101,10 +101,28 @@ impl fmt::Display for RuleError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PathMatch {
     Any,
-    /// Canonical prefix without trailing slash ("" is the root), letter case as written.
-    Prefix(String),
-    /// Canonical path, letter case as written.
-    Exact(String),
+    /// Canonical prefix without trailing slash ("" is the root).
+    Prefix(PathEntry),
+    /// Canonical path.
+    Exact(PathEntry),
+}
+
+/// A configured path in canonical form, in both letter cases, prepared at configure time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PathEntry {
+    /// As written (case-sensitive comparison, as Envoy routes by default).
+    written: String,
+    /// In lower case (case-insensitive comparison, as many frameworks route).
+    lower: String,
+}
+
+impl PathEntry {
+    fn new(written: String) -> PathEntry {
+        PathEntry {
+            lower: written.to_ascii_lowercase(),
+            written,
+        }
+    }
 }
 
 /// One `hosts` entry, lower case.
@@ -218,6 +236,8 @@ pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
 pub struct RuleInput<'a> {
     /// The canonical path with its letter case kept; `None` when ambiguous.
     pub path: Option<&'a str>,
+    /// The same path in lower case (computed once per request, shared with the exclusions).
+    pub path_lower: Option<&'a str>,
     /// The authority; `None` when it is not a plain `host[:port]`.
     pub authority: Option<&'a Authority>,
     /// The method; `None` when ambiguous (a method-override header was sent).
@@ -239,13 +259,13 @@ impl Rule {
         };
         let path = match (&raw.path_prefix, &raw.path_exact) {
             (Some(_), Some(_)) => return Err(RuleError::BothPaths),
-            (Some(p), None) => PathMatch::Prefix(entry("pathPrefix", p)?),
+            (Some(p), None) => PathMatch::Prefix(PathEntry::new(entry("pathPrefix", p)?)),
             (None, Some(p)) => {
                 let mut canonical = entry("pathExact", p)?;
                 if canonical.is_empty() {
                     canonical.push('/');
                 }
-                PathMatch::Exact(canonical)
+                PathMatch::Exact(PathEntry::new(canonical))
             }
             (None, None) => PathMatch::Any,
         };
@@ -360,10 +380,10 @@ impl Rule {
         Some(listed(method))
     }
 
-    /// The path condition against a canonical path (letter case kept); `None` when the path is
-    /// ambiguous, or when the condition holds one way of comparing letter case and not the
-    /// other.
-    fn matches_path(&self, path: Option<&str>) -> Option<bool> {
+    /// The path condition against a canonical path (`path` with its letter case kept, `lower`
+    /// the same in lower case); `None` when the path is ambiguous, or when the condition holds
+    /// one way of comparing letter case and not the other.
+    fn matches_path(&self, path: Option<&str>, lower: Option<&str>) -> Option<bool> {
         let compare = |entry: &str, path: &str| -> bool {
             match &self.path {
                 PathMatch::Any => true,
@@ -383,9 +403,8 @@ impl Rule {
             PathMatch::Any => return Some(true),
             PathMatch::Prefix(entry) | PathMatch::Exact(entry) => entry,
         };
-        let path = path?;
-        let sensitive = compare(entry, path);
-        let insensitive = compare(&entry.to_ascii_lowercase(), &path.to_ascii_lowercase());
+        let sensitive = compare(&entry.written, path?);
+        let insensitive = compare(&entry.lower, lower?);
         (sensitive == insensitive).then_some(sensitive)
     }
 
@@ -398,9 +417,10 @@ impl Rule {
         match &self.path {
             PathMatch::Any => {}
             PathMatch::Prefix(p) => {
+                let p = &p.written;
                 conditions.push(format!("pathPrefix {}", if p.is_empty() { "/" } else { p }));
             }
-            PathMatch::Exact(p) => conditions.push(format!("pathExact {p}")),
+            PathMatch::Exact(p) => conditions.push(format!("pathExact {}", p.written)),
         }
         if !self.hosts.is_empty() {
             let hosts: Vec<String> = self
@@ -483,7 +503,7 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
             rule.matches_route(input.route, input.path),
             rule.matches_method(input.method),
             rule.matches_host(input.authority),
-            rule.matches_path(input.path),
+            rule.matches_path(input.path, input.path_lower),
         ];
         if conditions.contains(&Some(false)) {
             continue;
@@ -513,6 +533,11 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The path condition for a plain path, in its two letter-case forms.
+    fn at(rule: &Rule, path: &str) -> Option<bool> {
+        rule.matches_path(Some(path), Some(&path.to_ascii_lowercase()))
+    }
 
     fn rule(hosts: &[&str], methods: &[&str], path_exact: Option<&str>) -> Rule {
         let list = |items: &[&str]| {
@@ -651,7 +676,7 @@ mod tests {
     fn an_exact_path_ignores_one_trailing_slash_and_the_root_is_exact() {
         let root = rule(&[], &[], Some("/"));
         for (path, expected) in [("/", true), ("/a", false), ("/a/", false)] {
-            assert_eq!(root.matches_path(Some(path)), Some(expected), "{path}");
+            assert_eq!(at(&root, path), Some(expected), "{path}");
         }
         let login = rule(&[], &[], Some("/login"));
         for (path, expected) in [
@@ -661,9 +686,9 @@ mod tests {
             ("/login/x", false),
             ("/", false),
         ] {
-            assert_eq!(login.matches_path(Some(path)), Some(expected), "{path}");
+            assert_eq!(at(&login, path), Some(expected), "{path}");
         }
-        assert_eq!(login.matches_path(None), None, "an ambiguous path");
+        assert_eq!(login.matches_path(None, None), None, "an ambiguous path");
     }
 
     #[test]
