@@ -6,13 +6,15 @@ ENVOY_VERSION ?= 1.40.0
 VENV          := .venv
 ENVOY         := $(VENV)/bin/envoy
 PY_TOOLS      := $(VENV)/.tools-installed
+# Zig, from PyPI: the C compiler for ring's C parts in the wasm module (tools/zig-cc).
+ZIG_VERSION   ?= 0.17.1
+ZIG           := $(VENV)/.zig-$(ZIG_VERSION)
 WASM_TARGET   := wasm32-wasip1
 WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
 CERTS         := .demo-certs
 # Size ceiling of the release module, checked by `make test`: a guard against regressions, not
-# the goal. The RustCrypto signature backend (RSA bignums, P-256/P-384, Ed25519) and webpki take
-# about half of the ~990 KB; the performance issue's 350 KB target is not met (see its note).
-MAX_WASM_BYTES ?= 1048576
+# the goal.
+MAX_WASM_BYTES ?= 870000
 
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
@@ -21,8 +23,8 @@ export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
 all: build
 
-## setup: install what is missing (wasm target, Envoy in .venv)
-setup: .wasm-target $(ENVOY) $(PY_TOOLS)
+## setup: install what is missing (wasm target, Envoy and Zig in .venv)
+setup: .wasm-target $(ENVOY) $(PY_TOOLS) $(ZIG)
 
 .wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx '$(WASM_TARGET)' \
@@ -38,8 +40,12 @@ $(PY_TOOLS): $(ENVOY)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check jsonschema==4.23.0 PyYAML==6.0.2
 	@touch $@
 
+$(ZIG): $(ENVOY)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ziglang==$(ZIG_VERSION)
+	@touch $@
+
 ## build: the wasm module
-build: .wasm-target
+build: .wasm-target $(ZIG)
 	cargo build --release --lib --target $(WASM_TARGET)
 	@ls -l $(WASM)
 
@@ -81,7 +87,7 @@ fuzz: .nightly $(CARGO_FUZZ) certs
 	  fi; \
 	done
 
-lint:
+lint: $(ZIG)
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --features schemars -- -D warnings
 	cargo clippy --release --lib --target $(WASM_TARGET) -- -D warnings

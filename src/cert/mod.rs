@@ -7,8 +7,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 use x509_parser::extensions::GeneralName;
 
 use crate::outcome::CertError;
@@ -21,6 +19,30 @@ mod xfcc;
 pub use dn::{Attribute, Dn, DnError};
 pub use pem::{der_from_property, pem_bundle, pem_to_der};
 pub use xfcc::{Element, XfccError, envoy_url_encode, parse_single};
+
+/// The SHA-256 of `data` (certificate thumbprints, the verdict cache's key).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    sha256_of(&[data])
+}
+
+/// The SHA-256 of the concatenation of `parts`, without concatenating them.
+pub fn sha256_of(parts: &[&[u8]]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in parts {
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// The SHA-1 of `data`: the certificate thumbprint Azure and API Management show.
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
 
 /// What identity rules can look at, extracted once per certificate.
 #[derive(Debug, Clone, Default)]
@@ -182,9 +204,9 @@ impl LeafCertificate {
         }
         let validity = cert.validity();
         let mut facts = CertFacts {
-            sha1: Sha1::digest(&der).to_vec(),
-            sha256: Sha256::digest(&der).to_vec(),
-            spki_sha256: Sha256::digest(cert.public_key().raw).to_vec(),
+            sha1: sha1(&der).to_vec(),
+            sha256: sha256(&der).to_vec(),
+            spki_sha256: sha256(cert.public_key().raw).to_vec(),
             serial: Serial::from_der_integer(cert.raw_serial()),
             // A CN that is not a string cannot be the most specific name one matches against:
             // then there is no common name to match, never an earlier one.

@@ -15,12 +15,13 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 use rustls_pki_types::CertificateDer;
-use sha2::{Digest, Sha256};
 
 pub mod cache;
 pub mod config;
 
-use crate::cert::{LeafCertificate, check_dates, der_from_property, parse_single, pem_bundle};
+use crate::cert::{
+    LeafCertificate, check_dates, der_from_property, parse_single, pem_bundle, sha256, sha256_of,
+};
 use crate::config::Source;
 use crate::outcome::{
     CacheUse, CertError, Decision, DenyReason, Header, HostCall, Outcome, PassReason,
@@ -344,16 +345,14 @@ fn judge(
     cache: &mut VerdictCache,
 ) -> Outcome {
     // The key covers the presented chain too: another chain may give another verdict.
-    let leaf_sha256: [u8; 32] = Sha256::digest(&presented.der).into();
+    let leaf_sha256 = sha256(&presented.der);
     let key: [u8; 32] = if presented.chain.is_empty() {
         leaf_sha256
     } else {
-        let mut hasher = Sha256::new();
-        hasher.update(&presented.der);
-        for intermediate in &presented.chain {
-            hasher.update(intermediate);
-        }
-        hasher.finalize().into()
+        let parts: Vec<&[u8]> = std::iter::once(presented.der.as_slice())
+            .chain(presented.chain.iter().map(Vec::as_slice))
+            .collect();
+        sha256_of(&parts)
     };
     if let Some(entry) = cache.get(&key, now) {
         return finish(config, scope, entry, now, leaf_sha256, CacheUse::Hit);
@@ -525,7 +524,7 @@ fn from_xfcc(
         .get("cert")
         .ok_or_else(|| untrusted("no Cert key (set_current_client_cert_details cert: true)"))?;
     let der = der_from_property(cert.as_bytes())?;
-    let digest = hex_lower(&Sha256::digest(&der));
+    let digest = hex_lower(&sha256(&der));
     if element
         .get("hash")
         .is_some_and(|hash| !hash.eq_ignore_ascii_case(&digest))

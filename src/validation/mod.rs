@@ -6,19 +6,19 @@
 use std::fmt;
 
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
-use sha1::{Digest, Sha1};
 use webpki::{
     CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
     RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use crate::cert::{CertFacts, DatePolicy, LeafCertificate, pem_to_der};
+use crate::cert::{CertFacts, DatePolicy, LeafCertificate, pem_to_der, sha1};
 use crate::config::RawValidation;
 use crate::outcome::CertError;
 use crate::text::rfc3339;
 
 pub mod crypto;
-use crypto::ALGORITHMS;
+use crypto::SignatureMemo;
+use rustls_pki_types::SignatureVerificationAlgorithm;
 mod identity;
 
 pub use identity::{Attr, Identity, IdentityError};
@@ -170,6 +170,9 @@ struct Trust {
     anchors: Vec<Anchor>,
     intermediates: Vec<CertificateDer<'static>>,
     crls: Option<Vec<Crl>>,
+    /// Signatures of the paths already verified (see [`crypto`]): a new leaf under a known
+    /// intermediate costs one signature check, not the whole path.
+    memo: SignatureMemo,
 }
 
 /// The compiled validation settings.
@@ -305,7 +308,7 @@ impl Validation {
                 anchor,
                 can_issue: parsed.cert_sign_key_usage != Some(false),
                 max_intermediates,
-                sha1: Sha1::digest(&der).to_vec(),
+                sha1: sha1(&der).to_vec(),
                 not_before: parsed.not_before,
                 not_after: parsed.not_after,
             });
@@ -349,6 +352,7 @@ impl Validation {
             anchors,
             intermediates,
             crls: revocation.then_some(compiled_crls),
+            memo: SignatureMemo::new(),
         });
         Ok(Validation {
             dates,
@@ -476,6 +480,11 @@ impl Validation {
         intermediates.extend(chain.iter().cloned());
         let anchors: Vec<TrustAnchor<'_>> =
             trust.anchors.iter().map(|a| a.anchor.clone()).collect();
+        let memoized = trust.memo.algorithms();
+        let algorithms: Vec<&dyn SignatureVerificationAlgorithm> = memoized
+            .iter()
+            .map(|a| a as &dyn SignatureVerificationAlgorithm)
+            .collect();
         // One path verification; `crl` adds revocation against that one CRL.
         let verify = |crl: Option<&CertRevocationList<'_>>| {
             let crls: Vec<&CertRevocationList<'_>> = crl.into_iter().collect();
@@ -488,7 +497,7 @@ impl Validation {
                     .build()
             });
             ee.verify_for_usage(
-                ALGORITHMS,
+                &algorithms,
                 &anchors,
                 &intermediates,
                 time,
@@ -544,7 +553,7 @@ impl Validation {
         // The path runs from the leaf's issuer up to the anchor.
         for (i, der) in path.iter().enumerate() {
             if i == 0 {
-                issuer_sha1 = Sha1::digest(der).to_vec();
+                issuer_sha1 = sha1(der).to_vec();
             }
             let parsed = LeafCertificate::from_der(der.clone())?;
             if parsed.cert_sign_key_usage == Some(false) {
