@@ -118,6 +118,8 @@ fn main() {
         }
     });
     let elapsed = started.elapsed();
+    // The filter's stats reach Envoy from a one-second timer.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     let memory_end = envoy.gauge("memory_bytes");
     let memory_full = memory_when_full.lock().unwrap().unwrap_or(0);
     let wrong = wrong.load(Ordering::SeqCst);

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level, State, configure, on_request_headers};
+use client_cert_auth::glue::{Action, Level, State, configure, on_request_headers, on_tick};
 use client_cert_auth::{HostCall, VerdictCache};
 use common::core::{hex_lower, now};
 use common::pki::{Ca, Leaf};
@@ -45,10 +45,22 @@ impl Filter {
         }
     }
 
-    /// Runs one request through the glue.
+    /// Runs one request through the glue, then the stats timer, on the same host.
     fn run(&self, host: &mut FakeHost) -> Action {
+        let action = self.request(host);
+        self.tick(host);
+        action
+    }
+
+    /// Runs one request through the glue, and nothing else.
+    fn request(&self, host: &mut FakeHost) -> Action {
         *host = std::mem::take(host).with_stats_of(&self.configured);
         on_request_headers(host, Some(&self.state), &self.cache)
+    }
+
+    /// The root context's timer.
+    fn tick(&self, host: &mut FakeHost) {
+        on_tick(host, &self.state, &self.cache);
     }
 }
 
@@ -424,6 +436,10 @@ fn host_calls_per_request_by_configuration_shape() {
             ],
         ),
     ];
+    let mut table = vec![
+        "| Configuration shape | host calls per request | log lines |".to_string(),
+        "|---|---|---|".to_string(),
+    ];
     for (shape, config, presented, warm, expected) in cases {
         let filter = Filter::new(config);
         let connection = |path: &str| {
@@ -437,10 +453,82 @@ fn host_calls_per_request_by_configuration_shape() {
             filter.run(&mut connection("/warm"));
         }
         let mut host = connection("/api");
-        filter.run(&mut host);
+        filter.request(&mut host);
         let io: Vec<Call> = host.request_io().into_iter().cloned().collect();
         assert_eq!(io, expected, "{shape}");
+        // Stats cost no host call on the request path: they wait for the timer.
+        let stats: Vec<&Call> = host
+            .calls
+            .iter()
+            .filter(|c| matches!(c, IncrementMetric(..) | RecordMetric(..)))
+            .collect();
+        assert!(stats.is_empty(), "{shape}: {stats:?}");
+        let logs = host.calls.iter().filter(|c| matches!(c, Log(..))).count();
+        table.push(format!(
+            "| {shape} | {} | {} |",
+            io.len(),
+            if logs == 0 {
+                "none".to_string()
+            } else {
+                logs.to_string()
+            }
+        ));
     }
+    // `make bench` puts this table in BENCHMARKS.md.
+    if let Ok(path) = std::env::var("HOST_CALLS_TABLE") {
+        std::fs::write(path, table.join("\n") + "\n").unwrap();
+    }
+}
+
+#[test]
+fn counts_reach_the_stats_at_the_timer_as_one_call_per_counter() {
+    let leaf = Ca::new("glue CA").client("alice");
+    let filter = Filter::new(json!({"clientCertExclusionPaths": "/public"}));
+    let mut host = FakeHost::default().with_stats_of(&filter.configured);
+    for path in ["/a", "/b", "/c", "/public/x"] {
+        let mut one = if path.starts_with("/public") {
+            without_cert(request(path, &[]))
+        } else {
+            with_cert(request(path, &[]), &leaf)
+        };
+        filter.request(&mut one);
+        assert!(
+            !one.calls
+                .iter()
+                .any(|c| matches!(c, Call::IncrementMetric(..))),
+            "{path}"
+        );
+    }
+    filter.tick(&mut host);
+    let increments: Vec<&Call> = host
+        .calls
+        .iter()
+        .filter(|c| matches!(c, Call::IncrementMetric(..)))
+        .collect();
+    let stat = |name: &str| format!("client_cert_auth.{name}");
+    assert_eq!(
+        increments,
+        [
+            &Call::IncrementMetric(stat("passed"), 1),
+            &Call::IncrementMetric(stat("forwarded"), 3),
+            &Call::IncrementMetric(stat("excluded"), 1),
+            &Call::IncrementMetric(stat("cache_hits"), 2),
+            &Call::IncrementMetric(stat("cache_misses"), 1),
+        ]
+    );
+    assert_eq!(host.metrics[&stat("forwarded")], 3);
+    assert_eq!(host.metrics[&stat("cache_entries")], 1);
+    // Nothing new: the next tick only sets the gauges.
+    host.clear_calls();
+    filter.tick(&mut host);
+    assert!(
+        host.calls
+            .iter()
+            .all(|c| matches!(c, Call::RecordMetric(..))),
+        "{:?}",
+        host.calls
+    );
+    assert_eq!(host.metrics[&stat("forwarded")], 3);
 }
 
 #[test]

@@ -27,8 +27,9 @@ pub enum Call {
     Log(Level, String),
     /// [`Host::define_metric`], with the stat's full name (`client_cert_auth.passed`).
     DefineMetric(String),
-    /// [`Host::increment_metric`], with the counter's name (empty for an unknown id).
-    IncrementMetric(String),
+    /// [`Host::increment_metric`], with the counter's name (empty for an unknown id) and the
+    /// amount added.
+    IncrementMetric(String, u64),
     /// [`Host::record_metric`]: the gauge's name (empty for an unknown id) and the value.
     RecordMetric(String, u64),
 }
@@ -45,7 +46,7 @@ impl Call {
             Call::SendReply(_) => "send_reply".into(),
             Call::Log(..) => "log".into(),
             Call::DefineMetric(_) => "define_metric".into(),
-            Call::IncrementMetric(_) => "increment_metric".into(),
+            Call::IncrementMetric(..) => "increment_metric".into(),
             Call::RecordMetric(..) => "record_metric".into(),
         }
     }
@@ -57,7 +58,7 @@ impl Call {
             self,
             Call::Log(..)
                 | Call::DefineMetric(_)
-                | Call::IncrementMetric(_)
+                | Call::IncrementMetric(..)
                 | Call::RecordMetric(..)
         )
     }
@@ -243,10 +244,13 @@ impl Host for FakeHost {
         Some(id)
     }
 
-    fn increment_metric(&mut self, id: u32) {
+    fn increment_metric(&mut self, id: u32, delta: u64) {
         let name = self.metric_name(id);
-        if self.call(Call::IncrementMetric(name.clone())).is_ok() {
-            *self.metrics.entry(name).or_default() += 1;
+        if self
+            .call(Call::IncrementMetric(name.clone(), delta))
+            .is_ok()
+        {
+            *self.metrics.entry(name).or_default() += delta;
         }
     }
 

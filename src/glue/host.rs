@@ -66,8 +66,8 @@ pub trait Host {
     fn log(&mut self, level: Level, message: &str);
     /// Defines a stat; `None` where the host refuses (the filter then runs without it).
     fn define_metric(&mut self, kind: MetricKind, name: &str) -> Option<u32>;
-    /// Adds one to a counter.
-    fn increment_metric(&mut self, id: u32);
+    /// Adds `delta` to a counter.
+    fn increment_metric(&mut self, id: u32, delta: u64);
     /// Sets a gauge.
     fn record_metric(&mut self, id: u32, value: u64);
     /// The size of the module's linear memory, in bytes.

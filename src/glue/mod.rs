@@ -98,21 +98,31 @@ pub fn on_request_headers(
     };
     let outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
-    state.metrics.record_lookup(host, &outcome);
+    state.metrics.record_lookup(&outcome);
     if outcome.cache == CacheUse::Miss {
-        state.metrics.record_memory(host, cache.len());
         log_first_sight(host, state, started, &outcome, cache.len());
     }
     drop(cache);
     match apply(host, state, &outcome) {
         Ok(Action::Continue) => {
-            state.metrics.record_decision(host, &outcome.decision);
+            state.metrics.record_decision(&outcome.decision);
             Action::Continue
         }
         Ok(Action::Pause) => refuse(host, state, &outcome, &path),
         Err(call) => refuse(host, state, &Outcome::host_failure(call), &path),
     }
 }
+
+/// The root context's timer: hands the counts accumulated since the last tick to the host's
+/// stats, and sets the gauges (see [`metrics`]). A busy cache (a request in progress on this
+/// VM, which cannot happen between callbacks) only leaves the cache gauge as it was.
+pub fn on_tick(host: &mut impl Host, state: &State, cache: &RefCell<VerdictCache>) {
+    let entries = cache.try_borrow().map_or(0, |c| c.len());
+    state.metrics.flush(host, entries);
+}
+
+/// How often [`on_tick`] should run, in milliseconds.
+pub const TICK_PERIOD_MS: u64 = metrics::FLUSH_PERIOD_MS;
 
 /// Sets what a passing or forwarding outcome sets; `Pause` for a denial (nothing is set).
 fn apply(host: &mut impl Host, state: &State, outcome: &Outcome) -> Result<Action, HostCall> {
@@ -242,7 +252,7 @@ fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -
         // Only denials are refused; anything else here is a bug, and fails closed.
         _ => &DenyReason::HostFailure(HostCall::SetHeaders),
     };
-    state.metrics.record_denied(host, reason);
+    state.metrics.record_denied(reason);
     let reply = state.config.reply(reason);
     let sha256 = outcome
         .certificate_sha256

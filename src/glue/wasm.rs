@@ -3,14 +3,14 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use super::host::{Action, Host, HostError, Level, MetricKind};
-use super::{State, configure, on_request_headers};
+use super::{State, TICK_PERIOD_MS, configure, on_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
 use crate::output::Reply;
 
@@ -107,8 +107,8 @@ impl Host for Envoy {
         hostcalls::define_metric(kind, name).ok()
     }
 
-    fn increment_metric(&mut self, id: u32) {
-        let _ = hostcalls::increment_metric(id, 1);
+    fn increment_metric(&mut self, id: u32, delta: u64) {
+        let _ = hostcalls::increment_metric(id, i64::try_from(delta).unwrap_or(i64::MAX));
     }
 
     fn record_metric(&mut self, id: u32, value: u64) {
@@ -140,6 +140,8 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        // The counts of the configuration being replaced reach the stats first.
+        self.on_tick();
         let shared = &mut self.0;
         shared.state = None;
         // Follow the host's log level, so debug lines cost nothing unless asked for.
@@ -164,7 +166,26 @@ impl RootContext for Root {
         };
         shared.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
         shared.state = Some(Rc::new(state));
+        // The stats flush (see `super::metrics`). Without a timer the counts would never
+        // reach Envoy: refuse rather than run with stats that silently stay at zero.
+        if let Err(status) = hostcalls::set_tick_period(Duration::from_millis(TICK_PERIOD_MS)) {
+            host.log(
+                Level::Error,
+                &format!("client-cert-auth: cannot set the stats timer: {status:?}"),
+            );
+            return false;
+        }
         true
+    }
+
+    fn on_tick(&mut self) {
+        let shared = &self.0;
+        if let Some(state) = shared.state.as_deref() {
+            let mut host = Envoy {
+                level: shared.level,
+            };
+            on_tick(&mut host, state, &shared.cache);
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -255,6 +255,16 @@ pub fn assert_log(log: &str, label: &str, expected: &[(&str, String)]) {
 /// names); panics naming each one that differs.
 #[track_caller]
 pub fn assert_counters(envoy: &Envoy, label: &str, expected: &[(&str, u64)]) {
+    // The filter hands its counts to Envoy from a timer, once a second: wait for the flush
+    // that covers the requests sent (a few periods at most), then compare.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline
+        && expected
+            .iter()
+            .any(|&(name, value)| envoy.counter(name) != value)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let stats = envoy.stats("client_cert_auth");
     assert!(
         !stats.is_empty(),
