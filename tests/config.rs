@@ -153,11 +153,27 @@ fn type_errors_and_unknown_keys_name_the_field_in_the_message() {
         ),
         (
             r#"{"clientCertExclusionPaths": 5}"#,
-            "clientCertExclusionPaths: a string of paths separated by ';' or ',', or an array of strings",
+            "clientCertExclusionPaths: invalid type: integer `5`, expected a string of paths separated by ';' or ',', or an array of strings",
         ),
         (
             r#"{"clientCertModes": "Required"}"#,
             "unknown field `clientCertModes`",
+        ),
+        (
+            r#"{"rules": [{"mode": "Ignore", "pathPrefix": "/a"}, {"mode": "Ignore", "hosts": ["a", 1]}]}"#,
+            "rules[1].hosts[1]: invalid type: integer `1`, expected a string",
+        ),
+        (
+            r#"{"certificateSource": "bogus"}"#,
+            "certificateSource: unknown variant `bogus`",
+        ),
+        (
+            "{\n  \"validation\": {\n    \"identities\": [{\"commonName\": \"a\"},\n      {\"cn\": \"b\"}]}}",
+            "validation.identities[1].cn: unknown field `cn`",
+        ),
+        (
+            r#"{"forward": {"rfc9440": "yes"}, "clientCertMode": "Required"}"#,
+            "forward.rfc9440: invalid type: string \"yes\", expected a boolean",
         ),
         (
             r#"{"clientCertMode": "Required""#,

@@ -91,17 +91,42 @@ fn mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// Exclusion paths: Azure stores them as one delimited string; JSON users may prefer an array.
+/// (Deserialized by hand rather than as an untagged enum: serde buffers an untagged value and
+/// its error then carries no position, so the message could not name the field.)
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "a string of paths separated by ';' or ',', or an array of strings"
-)]
+#[cfg_attr(feature = "schemars", schemars(untagged))]
+#[derive(Debug)]
 pub enum RawPathList {
     /// Paths separated by `;` or `,`, as Azure writes them.
     Delimited(String),
     /// One path per element.
     List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawPathList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PathListVisitor;
+        impl<'de> serde::de::Visitor<'de> for PathListVisitor {
+            type Value = RawPathList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string of paths separated by ';' or ',', or an array of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawPathList, E> {
+                Ok(RawPathList::Delimited(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawPathList, A::Error> {
+                let mut list = Vec::new();
+                while let Some(entry) = seq.next_element::<String>()? {
+                    list.push(entry);
+                }
+                Ok(RawPathList::List(list))
+            }
+        }
+        deserializer.deserialize_any(PathListVisitor)
+    }
 }
 
 impl RawPathList {

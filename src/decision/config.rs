@@ -17,6 +17,7 @@ use crate::output::{Forward, ForwardConfigError, Reply, Responses, ResponsesErro
 use crate::scope::Mode;
 use crate::scope::path::{ExclusionPaths, PathEntryError};
 use crate::scope::rules::{Rule, RuleError};
+use crate::text::json_path;
 use crate::validation::{Validation, ValidationConfigError};
 
 /// The largest `cacheSize` accepted.
@@ -204,22 +205,15 @@ impl Config {
                 });
             }
         }
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            ConfigError::Json {
-                // A syntax error has no meaningful field; a type error has one.
-                field: if inner.is_data() {
-                    field
-                } else {
-                    String::new()
-                },
-                message: inner.to_string(),
-            }
-        })?;
-        de.end().map_err(|e| ConfigError::Json {
-            field: String::new(),
+        // Deserialized directly; a data error's position names the field afterwards (see
+        // `text::json_path`), which keeps the configuration code out of generic wrappers.
+        let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError::Json {
+            // A syntax error has no meaningful field; a type error has one.
+            field: if e.is_data() {
+                json_path::path_at(bytes, json_path::offset_of(bytes, e.line(), e.column()))
+            } else {
+                String::new()
+            },
             message: e.to_string(),
         })?;
         Config::from_raw(raw)
