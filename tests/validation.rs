@@ -747,3 +747,27 @@ fn serial_numbers_compare_as_signed_integers() {
     assert_eq!(header(&positive).as_deref(), Some("0185"));
     assert_eq!(header(&negative).as_deref(), Some("-7E7B"));
 }
+
+#[test]
+fn a_new_leaf_under_a_known_intermediate_costs_one_signature_check() {
+    for alg in [Alg::EcdsaP256, Alg::Rsa2048] {
+        let root = Ca::root("memo root", alg);
+        let inter = root.intermediate("memo issuing", alg);
+        let cfg = config(trust(&[&root], &[&inter]));
+        let memo = cfg.validation.signature_memo().unwrap();
+        assert!(memo.is_empty());
+        // The first leaf: its own signature and the intermediate's are verified and remembered.
+        assert_eq!(judge(&cfg, &inter.client("first"), now()), Ok(()));
+        assert_eq!((memo.len(), memo.hits()), (2, 0), "{alg:?}");
+        // The next leaf under it: only its own signature is new.
+        assert_eq!(judge(&cfg, &inter.client("second"), now()), Ok(()));
+        assert_eq!((memo.len(), memo.hits()), (3, 1), "{alg:?}");
+        // A leaf whose signature does not verify is refused every time, and never remembered.
+        // (P-256: the tests share one RSA key, so an RSA impostor would be the real issuer.)
+        let impostor = Ca::root("memo issuing", Alg::EcdsaP256).client("impostor");
+        for _ in 0..2 {
+            assert!(is_untrusted(&judge(&cfg, &impostor, now())), "{alg:?}");
+        }
+        assert_eq!(memo.len(), 3, "{alg:?}");
+    }
+}

@@ -165,10 +165,32 @@ struct Crl {
     issuer: Vec<u8>,
 }
 
+/// What the trust check needs of a CA certificate on a path, read once.
+#[derive(Debug, Clone)]
+struct CaFacts {
+    /// Its keyUsage, where it has one, includes keyCertSign.
+    cert_sign_key_usage: Option<bool>,
+    not_before: i64,
+    not_after: i64,
+}
+
+impl CaFacts {
+    fn of(cert: &LeafCertificate) -> CaFacts {
+        CaFacts {
+            cert_sign_key_usage: cert.cert_sign_key_usage,
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Trust {
     anchors: Vec<Anchor>,
     intermediates: Vec<CertificateDer<'static>>,
+    /// The configured intermediates' facts, in the order of `intermediates`: a path through
+    /// them is judged without parsing them again.
+    intermediate_facts: Vec<CaFacts>,
     crls: Option<Vec<Crl>>,
     /// Signatures of the paths already verified (see [`crypto`]): a new leaf under a known
     /// intermediate costs one signature check, not the whole path.
@@ -313,9 +335,13 @@ impl Validation {
                 not_after: parsed.not_after,
             });
         }
-        let intermediates = compile_each(&raw.intermediate_certificates, |index, pem| {
-            Ok(parse_certificate("intermediateCertificates", index, pem)?.0)
-        })?;
+        let (intermediates, intermediate_facts): (Vec<_>, Vec<_>) =
+            compile_each(&raw.intermediate_certificates, |index, pem| {
+                let (der, parsed) = parse_certificate("intermediateCertificates", index, pem)?;
+                Ok((der, CaFacts::of(&parsed)))
+            })?
+            .into_iter()
+            .unzip();
         let mut compiled_crls = Vec::new();
         for (index, pem) in crls.iter().enumerate() {
             let err = |problem: String| ValidationConfigError::Crl { index, problem };
@@ -351,6 +377,7 @@ impl Validation {
         let trust = trust_enabled.then_some(Trust {
             anchors,
             intermediates,
+            intermediate_facts,
             crls: revocation.then_some(compiled_crls),
             memo: SignatureMemo::new(),
         });
@@ -450,6 +477,11 @@ impl Validation {
             );
         }
         verdict
+    }
+
+    /// The memo of verified signatures (see [`crypto`]), when the trust check is on.
+    pub fn signature_memo(&self) -> Option<&SignatureMemo> {
+        self.trust.as_ref().map(|t| &t.memo)
     }
 
     /// Every list must be met (a list is met when it is empty or one of its identities
@@ -555,7 +587,17 @@ impl Validation {
             if i == 0 {
                 issuer_sha1 = sha1(der).to_vec();
             }
-            let parsed = LeafCertificate::from_der(der.clone())?;
+            // A configured intermediate was read at configure time; one the client presented
+            // is read now.
+            let known = trust
+                .intermediates
+                .iter()
+                .position(|c| c.as_ref() == der.as_slice())
+                .and_then(|i| trust.intermediate_facts.get(i).cloned());
+            let parsed = match known {
+                Some(facts) => facts,
+                None => CaFacts::of(&LeafCertificate::from_der(der.clone())?),
+            };
             if parsed.cert_sign_key_usage == Some(false) {
                 return Err(cannot_issue("an intermediate CA of the path"));
             }
