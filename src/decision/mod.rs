@@ -251,8 +251,9 @@ fn decide_or_fail(
     }
     let mut reader = Reader { inputs, now: None };
 
-    // With the connection as a source, the certificate's digest (64 hex digits) keys the
-    // verdict cache: on a hit the certificate itself (1-2 KB of PEM) is never fetched.
+    // Host call on the hot path: the certificate's digest (64 hex digits), the verdict
+    // cache's key. It is the cheapest way to know which certificate this connection carries:
+    // on a hit the certificate itself (1-2 KB of PEM) is never fetched.
     let digest = if needs.peer_certificate {
         reader.inputs.property(Property::PeerCertificateDigest)?
     } else {
@@ -263,6 +264,10 @@ fn decide_or_fail(
         .filter(|_| reader.inputs.presented_chain().is_empty())
         .and_then(digest_key);
     if let Some(key) = digest_key {
+        // Host call on the hot path: the clock. A cached verdict is time-independent, but
+        // the leaf's dates (and the path's, and the CRLs') are checked against the time of
+        // every request, hit or not; a clock cached from a timer could accept a certificate
+        // after its notAfter.
         let now = reader.now()?;
         if let Some(entry) = cache.peek(&key, now) {
             return Ok(finish(config, &scope, entry, now, key, CacheUse::Hit));

@@ -135,6 +135,7 @@ fn apply(host: &mut impl Host, state: &State, outcome: &Outcome) -> Result<Actio
         host.remove_request_header(XFCC_HEADER)
             .map_err(|_| HostCall::RemoveXfcc)?;
     }
+    // Host call on the hot path: the forwarded header (set replaces every client copy).
     for (name, value) in headers {
         host.set_request_header(name, value)
             .map_err(|_| HostCall::SetHeaders)?;
@@ -146,6 +147,14 @@ fn apply(host: &mut impl Host, state: &State, outcome: &Outcome) -> Result<Actio
 /// headers as they were before: the decision reads the pseudo-headers and XFCC from them,
 /// which saves a host call each. One call reads the map; only names the filter can set are
 /// then removed (the host removes every copy, whatever its letter case).
+///
+/// Host call on the hot path: the header map. Reading `:path` by name is about as cheap (the
+/// floor probe's variants in BENCHMARKS.md), but the names to strip include every spelling
+/// with `_` for `-` of a dozen headers (upstreams that map `_` to `-` read them as the same),
+/// which removal by name would turn into dozens of calls on every request; with the map, a
+/// removal happens only for a header actually sent. Repeated copies of a header (XFCC,
+/// method overrides) are visible only in the map, and must be (a repeated header is
+/// ambiguous, never ignored).
 fn strip_client_headers(
     host: &mut impl Host,
     config: &Config,
