@@ -8,7 +8,7 @@ mod pki;
 
 use client_cert_auth::cert::{envoy_url_encode, parse_single};
 use client_cert_auth::scope::path::canonicalize;
-use client_cert_auth::{Config, Request, VerdictCache, decide};
+use client_cert_auth::{Config, Outcome, Request, VerdictCache, decide};
 use divan::{Bencher, black_box};
 use sha2::{Digest, Sha256};
 
@@ -71,27 +71,64 @@ fn decision_cache_hit_with_pem(bencher: Bencher) {
 }
 
 /// First sight: parse, chain check (signature verification) and identities, no cache.
-#[divan::bench(args = ["rsa2048", "p256", "ed25519"])]
-fn first_sight_with_trust(bencher: Bencher, alg: &str) {
-    let alg = match alg {
+fn bench_alg(alg: &str) -> pki::Alg {
+    match alg {
         "rsa2048" => pki::Alg::Rsa2048,
         "p256" => pki::Alg::EcdsaP256,
         _ => pki::Alg::Ed25519,
-    };
-    let root = pki::Ca::root("bench root", alg);
-    let leaf = root.client_with("alice", alg, |_| {});
+    }
+}
+
+fn trust_config(root: &pki::Ca, intermediates: &[&pki::Ca]) -> Config {
     let json = serde_json::json!({"validation": {
         "validateTrust": true,
         "trustedCaCertificates": [root.cert_pem()],
-        "identities": [{"commonName": "alice"}]
+        "intermediateCertificates": intermediates.iter().map(|c| c.cert_pem()).collect::<Vec<_>>(),
+        "identities": [{"commonName": "alice"}, {"commonName": "bob"}]
     }});
-    let config = Config::from_json(json.to_string().as_bytes()).unwrap();
+    Config::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+fn judge_once(config: &Config, leaf: &pki::Leaf) -> Outcome {
     let request = Request {
         peer_certificate: Some(leaf.cert_pem.as_bytes()),
         now: now(),
         ..Request::default()
     };
-    bencher.bench_local(|| decide(&config, &mut black_box(request), &mut VerdictCache::new(0)));
+    decide(config, &mut black_box(request), &mut VerdictCache::new(0))
+}
+
+/// A leaf straight under the root, on a fresh configuration each time (nothing remembered).
+#[divan::bench(args = ["rsa2048", "p256", "ed25519"])]
+fn first_sight_with_trust(bencher: Bencher, alg: &str) {
+    let alg = bench_alg(alg);
+    let root = pki::Ca::root("bench root", alg);
+    let leaf = root.client_with("alice", alg, |_| {});
+    bencher
+        .with_inputs(|| trust_config(&root, &[]))
+        .bench_local_values(|config| judge_once(&config, &leaf));
+}
+
+/// A new leaf under an intermediate: `cold`, the intermediate not seen yet (two signatures);
+/// `warm`, another leaf under it already judged (its signature remembered: one signature).
+#[divan::bench(args = ["rsa2048/cold", "rsa2048/warm", "p256/cold", "p256/warm"])]
+fn first_sight_under_intermediate(bencher: Bencher, case: &str) {
+    let (alg, warm) = case.split_once('/').unwrap();
+    let alg = bench_alg(alg);
+    let root = pki::Ca::root("bench root", alg);
+    let inter = root.intermediate("bench issuing", alg);
+    let earlier = inter.client_with("bob", alg, |_| {});
+    let leaf = inter.client_with("alice", alg, |_| {});
+    let warm = warm == "warm";
+    bencher
+        .with_inputs(|| {
+            let config = trust_config(&root, &[&inter]);
+            if warm {
+                judge_once(&config, &earlier);
+            }
+            config
+        })
+        .bench_local_values(|config| judge_once(&config, &leaf));
 }
 
 #[divan::bench(args = ["/api/orders/42?x=1", "/public/a/b/c/d/e/f.html", "/public/%2e%2e/admin"])]
