@@ -28,7 +28,7 @@ use crate::outcome::{
 };
 use crate::scope::rules::METHOD_OVERRIDE_HEADERS;
 use crate::scope::{Mode, RequestLine, Scope, scope};
-use crate::text::{hex_decode, hex_lower};
+use crate::text::{hex_lower, hex_value};
 use crate::validation::Verdict;
 use cache::{Entry, VerdictCache};
 pub use config::{Config, ConfigError, MAX_CACHE_SIZE, Needs};
@@ -330,7 +330,11 @@ fn digest_key(text: &[u8]) -> Option<[u8; 32]> {
     if text.len() != 64 {
         return None;
     }
-    hex_decode(text)?.try_into().ok()
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+    }
+    Some(key)
 }
 
 /// A decision taken before any certificate was judged.
@@ -393,10 +397,11 @@ fn finish(
     )
     .and_then(|()| entry.verdict.result.clone())
     .and_then(|()| {
-        if config
-            .validation
-            .identities_match(&scope.selection.identities, &entry.facts)
-        {
+        if config.validation.identities_match(
+            &scope.selection.identities,
+            scope.selection.global_identities,
+            &entry.facts,
+        ) {
             Ok(())
         } else {
             Err(CertError::IdentityNotMatched)

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::headers::HeaderMap;
 use super::host::{Host, HostError, Level, MetricKind};
 use crate::output::Reply;
 
@@ -190,9 +191,12 @@ impl FakeHost {
 }
 
 impl Host for FakeHost {
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+    fn request_headers(&mut self) -> Result<HeaderMap, HostError> {
         self.call(Call::RequestHeaders)?;
-        Ok(self.headers.clone())
+        // Through the host's serialization, as Envoy hands it over.
+        let map =
+            HeaderMap::from_pairs(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
+        HeaderMap::from_host(map.into_bytes()).ok_or_else(|| HostError("malformed map".into()))
     }
 
     fn remove_request_header(&mut self, name: &str) -> Result<(), HostError> {

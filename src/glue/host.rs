@@ -4,6 +4,7 @@
 
 use std::time::SystemTime;
 
+use super::headers::HeaderMap;
 use crate::output::Reply;
 
 /// A host call failed; the text says how (the host's status), for the log.
@@ -49,7 +50,7 @@ pub enum Action {
 /// on each failure and names the call in its log line.
 pub trait Host {
     /// Every request header, in order, one entry per copy.
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    fn request_headers(&mut self) -> Result<HeaderMap, HostError>;
     /// Removes every copy of a request header, whatever its letter case.
     fn remove_request_header(&mut self, name: &str) -> Result<(), HostError>;
     /// Sets a request header, replacing every copy.

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A recording host for native tests (not in the wasm module).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fake;
+mod headers;
 pub mod host;
 mod metrics;
 #[cfg(target_arch = "wasm32")]
@@ -22,6 +23,7 @@ use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache
 use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome};
 use crate::output::Reply;
 use crate::text::{hex_lower, log_safe};
+pub use headers::HeaderMap;
 pub use host::{Action, Host, HostError, Level, MetricKind};
 use metrics::Metrics;
 
@@ -155,15 +157,19 @@ fn apply(host: &mut impl Host, state: &State, outcome: &Outcome) -> Result<Actio
 /// removal happens only for a header actually sent. Repeated copies of a header (XFCC,
 /// method overrides) are visible only in the map, and must be (a repeated header is
 /// ambiguous, never ignored).
-fn strip_client_headers(
-    host: &mut impl Host,
-    config: &Config,
-) -> Result<Vec<(String, Vec<u8>)>, HostCall> {
+fn strip_client_headers(host: &mut impl Host, config: &Config) -> Result<HeaderMap, HostCall> {
     let present = host.request_headers().map_err(|_| HostCall::ReadHeaders)?;
-    let mut removed: Vec<&str> = Vec::new();
-    for (name, _) in &present {
-        if config.forward.must_strip(name) && !removed.contains(&name.as_str()) {
-            host.remove_request_header(name)
+    let mut removed: Vec<&[u8]> = Vec::new();
+    for (name, _) in present.iter() {
+        if removed.contains(&name) {
+            continue;
+        }
+        // A name that is not UTF-8 is not one the filter sets.
+        let Ok(name_text) = std::str::from_utf8(name) else {
+            continue;
+        };
+        if config.forward.must_strip(name_text) {
+            host.remove_request_header(name_text)
                 .map_err(|_| HostCall::RemoveClientHeaders)?;
             removed.push(name);
         }
@@ -173,11 +179,11 @@ fn strip_client_headers(
 
 /// A header's value; every copy joined with ", " when it was sent more than once (as HTTP
 /// allows for list-valued headers), so ambiguity stays visible to the decision.
-fn header<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Option<Cow<'h, [u8]>> {
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, [u8]>> {
     let mut values = headers
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_slice());
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v);
     let first = values.next()?;
     let Some(second) = values.next() else {
         return Some(Cow::Borrowed(first));
@@ -194,7 +200,7 @@ fn header<'h>(headers: &'h [(String, Vec<u8>)], name: &str) -> Option<Cow<'h, [u
 /// host call. Remembers when the clock was first read, for the first-sight log line.
 struct HostInputs<'h, H: Host> {
     host: &'h mut H,
-    headers: &'h [(String, Vec<u8>)],
+    headers: &'h HeaderMap,
     started: Option<SystemTime>,
 }
 

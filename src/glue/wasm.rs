@@ -9,6 +9,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
+use super::headers::HeaderMap;
 use super::host::{Action, Host, HostError, Level, MetricKind};
 use super::{State, TICK_PERIOD_MS, configure, on_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
@@ -27,6 +28,40 @@ proxy_wasm::main! {{
         }))
     });
 }}
+
+// The ABI call behind the SDK's `get_map_bytes`, declared here to keep the host's buffer as it
+// is (see `super::headers`) and to get its status as a number: the SDK panics on a status it
+// does not expect, and turns it into an enum first.
+#[link(wasm_import_module = "env")]
+#[allow(clashing_extern_declarations)]
+unsafe extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// The request's header map, serialized, exactly as the host wrote it.
+fn request_header_bytes() -> Result<Vec<u8>, HostError> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a pointer and a length into the two locations, which live until
+    // the call returns; `MapType::HttpRequestHeaders` is the ABI's number for request headers.
+    let status = unsafe {
+        proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size)
+    };
+    if status != 0 {
+        return Err(HostError(format!("status {status}")));
+    }
+    if data.is_null() || size == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the host allocated the buffer through the module's `proxy_on_memory_allocate`
+    // (the SDK's: a boxed slice of exactly `size` bytes from the global allocator) and gives up
+    // ownership of it, as the SDK's own `get_map_bytes` relies on.
+    Ok(unsafe { Vec::from_raw_parts(data, size, size) })
+}
 
 /// Envoy, through the proxy-wasm host calls.
 struct Envoy {
@@ -50,8 +85,10 @@ fn level_of(level: LogLevel) -> Level {
 }
 
 impl Host for Envoy {
-    fn request_headers(&mut self) -> Result<Vec<(String, Vec<u8>)>, HostError> {
-        hostcalls::get_map_bytes(MapType::HttpRequestHeaders).map_err(failed)
+    fn request_headers(&mut self) -> Result<HeaderMap, HostError> {
+        let bytes = request_header_bytes()?;
+        HeaderMap::from_host(bytes)
+            .ok_or_else(|| HostError("the header map is not well formed".into()))
     }
 
     fn remove_request_header(&mut self, name: &str) -> Result<(), HostError> {

@@ -6,6 +6,8 @@
 pub mod path;
 pub mod rules;
 
+use std::borrow::Cow;
+
 use crate::config::MODE_NAMES;
 use path::{ExclusionPaths, canonical_path};
 use rules::{Rule, RuleInput, Selection, request_authority, select};
@@ -95,7 +97,15 @@ pub fn scope<'c>(
     } else {
         None
     };
-    let lower = path.as_deref().map(str::to_ascii_lowercase);
+    // Lowered once for every case-insensitive comparison; a path already in lower case (the
+    // usual one) is not copied.
+    let lower: Option<Cow<'_, str>> = path.as_deref().map(|p| {
+        if p.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(p.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(p)
+        }
+    });
     let authority = if uses_host {
         request_authority(request.authority)
     } else {

@@ -23,6 +23,7 @@
 //! Exclusion entries are held to the same rules at configure time, so an entry can always be
 //! compared segment by segment with a canonical request path.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::text::hex_value;
@@ -113,7 +114,9 @@ pub(crate) fn canonical_entry(entry: &str) -> Result<String, PathEntryError> {
     if entry.contains(['?', '#']) {
         return Err(PathEntryError::HasQueryOrFragment);
     }
-    let mut canonical = canonical_path(entry.as_bytes()).ok_or(PathEntryError::Ambiguous)?;
+    let mut canonical = canonical_path(entry.as_bytes())
+        .ok_or(PathEntryError::Ambiguous)?
+        .into_owned();
     if canonical.ends_with('/') {
         canonical.pop();
     }
@@ -134,7 +137,7 @@ pub fn canonicalize(raw: &[u8]) -> Option<String> {
 
 /// The canonical form of the path part of a request target with its letter case kept, or
 /// `None` when the path is ambiguous (see the module documentation for the rules).
-pub fn canonical_path(raw: &[u8]) -> Option<String> {
+pub fn canonical_path(raw: &[u8]) -> Option<Cow<'_, str>> {
     let end = raw
         .iter()
         .position(|&b| b == b'?' || b == b'#')
@@ -142,6 +145,34 @@ pub fn canonical_path(raw: &[u8]) -> Option<String> {
     let raw = &raw[..end];
     if raw.first() != Some(&b'/') {
         return None;
+    }
+    let out = decoded(raw)?;
+    // `out` starts with '/', so the first split element is the empty string before it.
+    let mut segments = out.split('/').skip(1).peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        // The dot segments `.` and `..` end in a dot: `folded` refuses them with the rest.
+        if (segment.is_empty() && !last) || folded(segment) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The path with its percent escapes decoded; `None` for a byte that is not printable ASCII
+/// (a space only when escaped), a backslash or `;`, or an escape of `/`, `%`, `?` or `#`.
+/// Without escapes the path itself is returned, not a copy.
+fn decoded(raw: &[u8]) -> Option<Cow<'_, str>> {
+    let allowed = |decoded: u8, escaped: bool| {
+        (decoded.is_ascii_graphic() || (decoded == b' ' && escaped))
+            && !matches!(decoded, b'\\' | b';')
+    };
+    if !raw.contains(&b'%') {
+        return raw
+            .iter()
+            .all(|&b| allowed(b, false))
+            .then(|| std::str::from_utf8(raw).ok().map(Cow::Borrowed))
+            .flatten();
     }
     let mut out = String::with_capacity(raw.len());
     let mut i = 0;
@@ -160,22 +191,12 @@ pub fn canonical_path(raw: &[u8]) -> Option<String> {
             i += 1;
             b
         };
-        let printable = decoded.is_ascii_graphic() || (decoded == b' ' && b == b'%');
-        if !printable || matches!(decoded, b'\\' | b';') {
+        if !allowed(decoded, b == b'%') {
             return None;
         }
         out.push(char::from(decoded));
     }
-    // `out` starts with '/', so the first split element is the empty string before it.
-    let mut segments = out.split('/').skip(1).peekable();
-    while let Some(segment) = segments.next() {
-        let last = segments.peek().is_none();
-        // The dot segments `.` and `..` end in a dot: `folded` refuses them with the rest.
-        if (segment.is_empty() && !last) || folded(segment) {
-            return None;
-        }
-    }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 /// A segment that servers fold together with another spelling: Windows (IIS, NTFS) drops a

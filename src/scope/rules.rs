@@ -489,14 +489,22 @@ pub struct Selection<'r> {
     /// The strictest mode among the rules that may apply (and `clientCertMode` unless one
     /// surely does).
     pub mode: Mode,
-    /// The identity lists of those rules, each of which must be met; `None` is
-    /// `validation.identities`.
-    pub identities: Vec<Option<&'r [Identity]>>,
+    /// The rules' own identity lists among those, each of which must be met.
+    pub identities: Vec<&'r [Identity]>,
+    /// Whether `validation.identities` must be met too: a rule without its own list may
+    /// apply, or no rule surely does.
+    pub global_identities: bool,
 }
 
-/// Applies the rules to a request.
+/// Applies the rules to a request. Allocates only when a rule with its own identities may
+/// apply (the request path stays allocation-free in the usual configurations).
 pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) -> Selection<'r> {
-    let mut candidates: Vec<(Mode, Option<&'r [Identity]>)> = Vec::new();
+    let mut selection = Selection {
+        mode: default_mode,
+        identities: Vec::new(),
+        global_identities: false,
+    };
+    let mut candidates = 0;
     let mut settled = false;
     for rule in rules {
         let conditions = [
@@ -508,7 +516,8 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
         if conditions.contains(&Some(false)) {
             continue;
         }
-        candidates.push((rule.mode, rule.identities.as_deref()));
+        selection.add(candidates, rule.mode, rule.identities.as_deref());
+        candidates += 1;
         if conditions.iter().all(|c| *c == Some(true)) {
             settled = true;
             break;
@@ -516,16 +525,23 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
         // Ambiguous: this rule may apply; keep looking for one that surely does.
     }
     if !settled {
-        candidates.push((default_mode, None));
+        selection.add(candidates, default_mode, None);
     }
-    let mode = candidates
-        .iter()
-        .map(|(m, _)| *m)
-        .max_by_key(|m| m.strictness())
-        .unwrap_or(default_mode);
-    Selection {
-        mode,
-        identities: candidates.into_iter().map(|(_, ids)| ids).collect(),
+    selection
+}
+
+impl<'r> Selection<'r> {
+    /// One more rule that may apply (the `n`th): the stricter mode wins, and its identities
+    /// (`None`: the global ones) must be met too.
+    fn add(&mut self, n: usize, mode: Mode, identities: Option<&'r [Identity]>) {
+        // Among equally strict modes the last wins, as it always has.
+        if n == 0 || mode.strictness() >= self.mode.strictness() {
+            self.mode = mode;
+        }
+        match identities {
+            Some(list) => self.identities.push(list),
+            None => self.global_identities = true,
+        }
     }
 }
 

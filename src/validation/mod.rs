@@ -485,12 +485,10 @@ impl Validation {
     }
 
     /// Every list must be met (a list is met when it is empty or one of its identities
-    /// matches); `None` stands for the global `validation.identities`.
-    pub fn identities_match(&self, lists: &[Option<&[Identity]>], facts: &CertFacts) -> bool {
-        lists.iter().all(|list| {
-            let list = list.unwrap_or(&self.identities);
-            list.is_empty() || list.iter().any(|id| id.matches(facts))
-        })
+    /// matches): the rules' own `lists`, and the global `validation.identities` when `global`.
+    pub fn identities_match(&self, lists: &[&[Identity]], global: bool, facts: &CertFacts) -> bool {
+        let met = |list: &[Identity]| list.is_empty() || list.iter().any(|id| id.matches(facts));
+        (!global || met(&self.identities)) && lists.iter().all(|list| met(list))
     }
 
     fn check_trust(
