@@ -12,9 +12,10 @@ ZIG           := $(VENV)/.zig-$(ZIG_VERSION)
 WASM_TARGET   := wasm32-wasip1
 WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
 CERTS         := .demo-certs
-# Size ceiling of the release module, checked by `make test`: a guard against regressions, not
-# the goal.
-MAX_WASM_BYTES ?= 870000
+# Size ceiling of the release module, checked by `make test`: a guard against regressions, a
+# little above what the module is (811 KB with ring, no serde_path_to_error; BENCHMARKS.md and
+# the performance issue's note say what the rest is made of).
+MAX_WASM_BYTES ?= 860000
 
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
@@ -141,20 +142,27 @@ soak: setup build
 	cargo run --release --example soak -- $(SOAK_REQUESTS)
 
 ## bench: micro benchmarks of the core, then Envoy with side-by-side listeners (no filter, no-op
-## wasm, Lua peer, native XFCC, this filter twice) under oha; writes BENCHMARKS.md
+## wasm, the floor probe and its variants, Lua peer, native XFCC, this filter twice) under oha,
+## measured as Envoy's CPU per request; first sight; writes BENCHMARKS.md.
+## BENCH_ARGS passes options to benches/macro.py (e.g. BENCH_ARGS='--rounds 3 --requests 20000').
 OHA      := .tools/bin/oha
 NOOP     := benches/noop/target/wasm32-wasip1/release/noop_filter.wasm
+FLOOR    := benches/floor/target/wasm32-wasip1/release/floor_probe.wasm
 $(OHA):
 	cargo install oha --version 1.16.0 --locked --root .tools
 $(NOOP): benches/noop/src/lib.rs benches/noop/Cargo.toml
 	cargo build --release --target $(WASM_TARGET) --manifest-path benches/noop/Cargo.toml
-bench: setup build $(OHA) $(NOOP)
+$(FLOOR): benches/floor/src/lib.rs benches/floor/Cargo.toml
+	cargo build --release --target $(WASM_TARGET) --manifest-path benches/floor/Cargo.toml
+bench: setup build $(OHA) $(NOOP) $(FLOOR)
 	@mkdir -p target/bench
 	cargo run --quiet --example bench_certs -- target/bench/certs
 	cargo bench --profile bench-native --bench core > target/bench/micro.txt 2> target/bench/micro.err || { cat target/bench/micro.err; exit 1; }
 	@cat target/bench/micro.txt
+	HOST_CALLS_TABLE=$(CURDIR)/target/bench/host-calls.md cargo test --quiet --test glue host_calls_per_request >/dev/null
 	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
-	  --noop $(NOOP) --certs target/bench/certs --micro target/bench/micro.txt --out BENCHMARKS.md
+	  --noop $(NOOP) --floor $(FLOOR) --certs target/bench/certs --micro target/bench/micro.txt \
+	  --host-calls target/bench/host-calls.md $(BENCH_ARGS) --out BENCHMARKS.md
 
 ## mutants: mutation testing (cargo-mutants) of the pure core with the native tests; the files,
 ## tests and equivalent mutants are in .cargo/mutants.toml, the report in target/mutants/. Slow
