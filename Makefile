@@ -20,7 +20,7 @@ MAX_WASM_BYTES ?= 860000
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 
-.PHONY: all setup build certs run test test-matrix fuzz soak bench lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
+.PHONY: all setup build certs run test test-matrix fuzz soak bench size-report lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
 
 all: build
 
@@ -152,9 +152,18 @@ $(OHA):
 	cargo install oha --version 1.16.0 --locked --root .tools
 $(NOOP): benches/noop/src/lib.rs benches/noop/Cargo.toml
 	cargo build --release --target $(WASM_TARGET) --manifest-path benches/noop/Cargo.toml
+TWIGGY   := .tools/bin/twiggy
+$(TWIGGY):
+	cargo install twiggy --version 0.8.0 --locked --root .tools
+## size-report: what each crate contributes to the module (twiggy over a build with symbols)
+size-report: .wasm-target $(ZIG) $(TWIGGY)
+	CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=target/size cargo build --release --lib --target $(WASM_TARGET)
+	@mkdir -p target/bench
+	$(TWIGGY) top -f csv target/size/$(WASM_TARGET)/release/client_cert_auth.wasm > target/bench/twiggy.csv
+	python3 benches/size.py target/bench/twiggy.csv $(WASM) | tee target/bench/size.md
 $(FLOOR): benches/floor/src/lib.rs benches/floor/Cargo.toml
 	cargo build --release --target $(WASM_TARGET) --manifest-path benches/floor/Cargo.toml
-bench: setup build $(OHA) $(NOOP) $(FLOOR)
+bench: setup build $(OHA) $(NOOP) $(FLOOR) size-report
 	@mkdir -p target/bench
 	cargo run --quiet --example bench_certs -- target/bench/certs
 	cargo bench --profile bench-native --bench core > target/bench/micro.txt 2> target/bench/micro.err || { cat target/bench/micro.err; exit 1; }
@@ -162,7 +171,7 @@ bench: setup build $(OHA) $(NOOP) $(FLOOR)
 	HOST_CALLS_TABLE=$(CURDIR)/target/bench/host-calls.md cargo test --quiet --test glue host_calls_per_request >/dev/null
 	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
 	  --noop $(NOOP) --floor $(FLOOR) --certs target/bench/certs --micro target/bench/micro.txt \
-	  --host-calls target/bench/host-calls.md $(BENCH_ARGS) --out BENCHMARKS.md
+	  --host-calls target/bench/host-calls.md --size target/bench/size.md $(BENCH_ARGS) --out BENCHMARKS.md
 
 ## mutants: mutation testing (cargo-mutants) of the pure core with the native tests; the files,
 ## tests and equivalent mutants are in .cargo/mutants.toml, the report in target/mutants/. Slow

@@ -293,6 +293,7 @@ def main():
     p.add_argument("--out", default="BENCHMARKS.md")
     p.add_argument("--micro", default="", help="file with the micro benchmark output")
     p.add_argument("--host-calls", default="", help="file with the host calls table (tests/glue.rs)")
+    p.add_argument("--size", default="", help="file with the module size table (benches/size.py)")
     args = p.parse_args()
 
     os.makedirs("target/bench", exist_ok=True)
@@ -433,6 +434,16 @@ def main():
             "outputs. Stats make none on the request path (flushed from a timer once a second).",
             "",
             open(args.host_calls).read().strip(),
+            "",
+        ]
+    if args.size and os.path.exists(args.size):
+        lines += [
+            "## Module size by crate",
+            "",
+            "From `make size-report` (twiggy over the same build with symbols kept): what each crate",
+            "adds to the module.",
+            "",
+            open(args.size).read().strip(),
             "",
         ]
     if args.micro and os.path.exists(args.micro):
