@@ -1,9 +1,11 @@
 //! Envoy stats: counters and gauges under `client_cert_auth.` (names in the README). Each
-//! request counts once as passed, forwarded or denied (by reason), plus its cache use and
-//! whether it was excluded.
+//! request counts once as passed, forwarded, denied (by reason) or, under `reportOnly`, would
+//! be denied (by reason), plus its cache use and whether it was excluded; a request a named
+//! rule decided counts once more under `rule.<name>.`.
 
 use super::host::{Host, MetricKind};
-use crate::outcome::{CacheUse, Decision, DenyReason, Outcome, Reason};
+use crate::decision::Config;
+use crate::outcome::{CacheUse, Decision, DenyReason, Outcome, PassReason, Reason};
 
 /// Stat ids; `None` where the host refused to define one (the filter runs on without it).
 #[derive(Debug)]
@@ -18,14 +20,51 @@ pub struct Metrics {
     memory_bytes: Option<u32>,
     /// `denied.<reason>`, indexed by [`Reason::index`].
     denied: [Option<u32>; Reason::COUNT],
+    /// `would_deny.<reason>` (report only), indexed by [`Reason::index`].
+    would_deny: [Option<u32>; Reason::COUNT],
+    /// `rule.<name>.*`, indexed like `rules`; an unnamed rule has none.
+    rules: Vec<Option<RuleMetrics>>,
+}
+
+/// The counters of one named rule: `rule.<name>.passed`, `.forwarded`, `.denied.<reason>` and
+/// `.would_deny.<reason>`.
+#[derive(Debug)]
+struct RuleMetrics {
+    passed: Option<u32>,
+    forwarded: Option<u32>,
+    denied: [Option<u32>; Reason::COUNT],
+    would_deny: [Option<u32>; Reason::COUNT],
 }
 
 impl Metrics {
     /// Defines every stat under `client_cert_auth.`, once, when a configuration is accepted.
-    pub fn define(host: &mut impl Host) -> Metrics {
+    pub fn define(host: &mut impl Host, config: &Config) -> Metrics {
         let mut define = |kind: MetricKind, name: &str| {
             host.define_metric(kind, &format!("client_cert_auth.{name}"))
         };
+        let rules = config
+            .rules
+            .iter()
+            .map(|rule| {
+                let name = rule.name.as_deref()?;
+                Some(RuleMetrics {
+                    passed: define(MetricKind::Counter, &format!("rule.{name}.passed")),
+                    forwarded: define(MetricKind::Counter, &format!("rule.{name}.forwarded")),
+                    denied: Reason::ALL.map(|reason| {
+                        define(
+                            MetricKind::Counter,
+                            &format!("rule.{name}.denied.{}", reason.name()),
+                        )
+                    }),
+                    would_deny: Reason::ALL.map(|reason| {
+                        define(
+                            MetricKind::Counter,
+                            &format!("rule.{name}.would_deny.{}", reason.name()),
+                        )
+                    }),
+                })
+            })
+            .collect();
         Metrics {
             cache_entries: define(MetricKind::Gauge, "cache_entries"),
             memory_bytes: define(MetricKind::Gauge, "memory_bytes"),
@@ -36,6 +75,13 @@ impl Metrics {
             cache_misses: define(MetricKind::Counter, "cache_misses"),
             denied: Reason::ALL
                 .map(|reason| define(MetricKind::Counter, &format!("denied.{}", reason.name()))),
+            would_deny: Reason::ALL.map(|reason| {
+                define(
+                    MetricKind::Counter,
+                    &format!("would_deny.{}", reason.name()),
+                )
+            }),
+            rules,
         }
     }
 
@@ -57,18 +103,37 @@ impl Metrics {
         }
     }
 
-    /// A request that went on to the upstream.
-    pub fn record_decision(&self, host: &mut impl Host, decision: &Decision) {
+    /// A request that went on to the upstream, decided by the rule at index `rule` (`None`:
+    /// `clientCertMode`).
+    pub fn record_decision(&self, host: &mut impl Host, decision: &Decision, rule: Option<usize>) {
+        let named = self.rule(rule);
         match decision {
-            Decision::Pass(_) => Metrics::bump(host, self.passed),
-            Decision::Forward { .. } => Metrics::bump(host, self.forwarded),
-            Decision::Deny(reason) => self.record_denied(host, reason),
+            Decision::Pass(PassReason::ReportOnly(reason)) => {
+                let i = reason.reason().index();
+                Metrics::bump(host, self.would_deny[i]);
+                Metrics::bump(host, named.and_then(|r| r.would_deny[i]));
+            }
+            Decision::Pass(_) => {
+                Metrics::bump(host, self.passed);
+                Metrics::bump(host, named.and_then(|r| r.passed));
+            }
+            Decision::Forward { .. } => {
+                Metrics::bump(host, self.forwarded);
+                Metrics::bump(host, named.and_then(|r| r.forwarded));
+            }
+            Decision::Deny(reason) => self.record_denied(host, reason, rule),
         }
     }
 
-    /// A request answered locally.
-    pub fn record_denied(&self, host: &mut impl Host, reason: &DenyReason) {
-        Metrics::bump(host, self.denied[reason.reason().index()]);
+    /// A request answered locally, decided by the rule at index `rule`.
+    pub fn record_denied(&self, host: &mut impl Host, reason: &DenyReason, rule: Option<usize>) {
+        let i = reason.reason().index();
+        Metrics::bump(host, self.denied[i]);
+        Metrics::bump(host, self.rule(rule).and_then(|r| r.denied[i]));
+    }
+
+    fn rule(&self, index: Option<usize>) -> Option<&RuleMetrics> {
+        self.rules.get(index?)?.as_ref()
     }
 
     /// The cache size and the module's linear memory (which only grows): flat once the cache

@@ -80,6 +80,10 @@ impl Host for Envoy {
             .map_err(failed)
     }
 
+    fn set_filter_state(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_property(vec![name], Some(value)).map_err(failed)
+    }
+
     fn log_enabled(&self, level: Level) -> bool {
         level >= self.level
     }
