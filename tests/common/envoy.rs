@@ -186,6 +186,10 @@ pub struct EnvoyOptions {
     /// Replaces what is under `route_config:` (YAML written without indentation, its routes
     /// pointing at the cluster `echo`); `None` keeps the one route of `envoy.yaml`.
     pub route_config: Option<String>,
+    /// Literal edits of `envoy.yaml`, applied last: each `from` must occur exactly once.
+    pub yaml_edits: Vec<(String, String)>,
+    /// Another module instead of the release build (e.g. one built with a test feature).
+    pub wasm_module: Option<PathBuf>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
@@ -225,7 +229,12 @@ pub fn render_config(
     yaml = replace_once(
         &yaml,
         "target/wasm32-wasip1/release/client_cert_auth.wasm",
-        &wasm_module().display().to_string(),
+        &options
+            .wasm_module
+            .clone()
+            .unwrap_or_else(wasm_module)
+            .display()
+            .to_string(),
     );
     if options.no_path_normalization {
         yaml = replace_once(&yaml, "normalize_path: true", "normalize_path: false");
@@ -245,6 +254,9 @@ pub fn render_config(
     }
     if let Some(json) = &options.plugin_config {
         yaml = replace_plugin_config(&yaml, json);
+    }
+    for (from, to) in &options.yaml_edits {
+        yaml = replace_once(&yaml, from, to);
     }
     yaml
 }
@@ -311,6 +323,7 @@ pub struct Envoy {
     pub port: u16,
     pub admin_port: u16,
     log: PathBuf,
+    access_log: PathBuf,
     _config_dir: TempDir,
     _echo: Echo,
 }
@@ -347,6 +360,13 @@ impl Envoy {
         let admin_port = free_port();
         let config_dir = TempDir::new("envoy");
         let yaml = render_config(&pki.dir.0, echo.port, port, admin_port, &options);
+        // The access log goes to a file the test reads (`Envoy::access_log`).
+        let access_log = config_dir.0.join("access.log");
+        let yaml = replace_once(
+            &yaml,
+            "path: /dev/stdout",
+            &format!("path: {}", access_log.display()),
+        );
         let config = config_dir.write("envoy.yaml", &yaml);
         let log = config_dir.0.join("envoy.log");
         let log_file = std::fs::File::create(&log).expect("creating the Envoy log");
@@ -359,6 +379,9 @@ impl Envoy {
                 "--use-dynamic-base-id",
                 "--log-level",
                 "info",
+                // The access log reaches its file within 0.1 s rather than 10 s.
+                "--file-flush-interval-msec",
+                "100",
             ])
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -369,6 +392,7 @@ impl Envoy {
             port,
             admin_port,
             log,
+            access_log,
             _config_dir: config_dir,
             _echo: echo,
         };
@@ -404,6 +428,20 @@ impl Envoy {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The access log's lines so far (`envoy.yaml`'s format, one line per request). Envoy
+    /// flushes it on a timer: this waits until it holds at least `at_least` lines (10 s at most).
+    pub fn access_log(&self, at_least: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() >= at_least || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Envoy's counters whose names contain `filter`, as name -> value.

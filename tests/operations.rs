@@ -1,0 +1,477 @@
+//! End-to-end, for operators: report-only rollout (top level and per rule), the decision in
+//! Envoy's access log, per-rule counters, and the capability restriction of `envoy.yaml`,
+//! through the real Envoy with the built module.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::cases::{
+    Case, Check, REQUIRED, assert_counters, assert_log, denied, forwarded, run, sha256_hex,
+    with_filter_header_forgeries,
+};
+use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki, curl};
+use time::{Duration, OffsetDateTime};
+
+const PROTOCOLS: [Http; 2] = [Http::V1, Http::V2];
+
+struct Clients {
+    valid: ClientCert,
+    expired: ClientCert,
+}
+
+fn clients(pki: &Pki) -> Clients {
+    let now = OffsetDateTime::now_utc();
+    Clients {
+        valid: pki.save("valid", &pki.ca.client("alice")),
+        expired: pki.save(
+            "expired",
+            &pki.ca
+                .client_between("old", now - Duration::days(30), now - Duration::days(1)),
+        ),
+    }
+}
+
+fn options(config: serde_json::Value) -> EnvoyOptions {
+    EnvoyOptions {
+        plugin_config: Some(serde_json::to_string_pretty(&config).unwrap()),
+        // Crafted paths reach the filter as sent.
+        no_path_normalization: true,
+        ..EnvoyOptions::default()
+    }
+}
+
+/// Passed to the upstream with no forwarded certificate and no forged header.
+fn passed_unforwarded() -> Vec<Check> {
+    vec![
+        Check::Status(200),
+        Check::Header("x-arr-clientcert", vec![]),
+        Check::NoForgedValue,
+    ]
+}
+
+/// The filter's decision on an access-log line: the first `client_cert_auth="..."` field
+/// (envoy.yaml puts it before anything the client controls).
+fn decision_field(line: &str) -> Option<&str> {
+    let start = line.find("client_cert_auth=\"")? + "client_cert_auth=\"".len();
+    let rest = &line[start..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// Every access-log line for `METHOD target PROTOCOL`, as (status, decision field).
+fn logged<'l>(lines: &'l [String], request: &str) -> Vec<(&'l str, &'l str)> {
+    lines
+        .iter()
+        .filter(|l| l.ends_with(&format!("\"{request}\"")))
+        .filter_map(|l| {
+            let decision = decision_field(l)?;
+            let after = &l[l.find(decision)? + decision.len() + 2..];
+            Some((after.split(' ').next()?, decision))
+        })
+        .collect()
+}
+
+/// The access log holds, for each `(request line, status, decision field)`, exactly one line
+/// for each protocol's spelling (`HTTP/1.1`, `HTTP/2`).
+#[track_caller]
+fn assert_access_log(envoy: &Envoy, expected_lines: usize, expected: &[(&str, &str, String)]) {
+    let lines = envoy.access_log(expected_lines);
+    assert_eq!(lines.len(), expected_lines, "{lines:#?}");
+    let mut wrong = Vec::new();
+    for (request, status, decision) in expected {
+        for protocol in ["HTTP/1.1", "HTTP/2"] {
+            let request = format!("{request} {protocol}");
+            let seen = logged(&lines, &request);
+            if seen != [(*status, decision.as_str())] {
+                wrong.push(format!(
+                    "  {request}: {seen:?}, expected {status} {decision:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "access log:\n{}\n{lines:#?}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn report_only_everywhere_passes_what_it_would_deny_and_counts_logs_and_shows_it() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let envoy = Envoy::start(
+        &pki,
+        options(serde_json::json!({
+            "clientCertMode": "Required",
+            "clientCertExclusionPaths": "/public",
+            "reportOnly": true,
+            "forward": {"infoHeaders": true}
+        })),
+    );
+    let cases = vec![
+        Case::new(
+            "no certificate: would deny, passes with no certificate and no forged header",
+            with_filter_header_forgeries(Call::new("/hello")),
+            passed_unforwarded(),
+        )
+        .and(Check::Header("x-client-cert-verify", vec!["NONE".into()])),
+        Case::new(
+            "expired: would deny, passes unforwarded",
+            with_filter_header_forgeries(Call::new("/expired").cert(&c.expired)),
+            passed_unforwarded(),
+        )
+        .and(Check::Header(
+            "x-client-cert-verify",
+            vec!["FAILED:expired".into()],
+        )),
+        Case::new(
+            "valid: forwarded as ever",
+            with_filter_header_forgeries(Call::new("/valid").cert(&c.valid)),
+            forwarded(Some(&c.valid)),
+        )
+        .and(Check::NoForgedValue),
+        Case::new(
+            "an exclusion stays an exclusion",
+            Call::new("/public/x"),
+            passed_unforwarded(),
+        ),
+    ];
+    for http in PROTOCOLS {
+        run(&envoy, &pki, http, "report only", &cases);
+    }
+    assert_counters(
+        &envoy,
+        "report only",
+        &[
+            ("wasmcustom.client_cert_auth.would_deny.missing", 2),
+            ("wasmcustom.client_cert_auth.would_deny.expired", 2),
+            ("wasmcustom.client_cert_auth.denied.missing", 0),
+            ("wasmcustom.client_cert_auth.denied.expired", 0),
+            ("wasmcustom.client_cert_auth.forwarded", 2),
+            ("wasmcustom.client_cert_auth.passed", 2),
+        ],
+    );
+    let expired = sha256_hex(&c.expired.der);
+    let valid = sha256_hex(&c.valid.der);
+    assert_log(
+        &envoy.log(),
+        "report only",
+        &[
+            (
+                "a would-deny line per refusal, never a denial",
+                "client-cert-auth: would deny (report only) status=401 reason=missing rule=- path=\"/hello\" cert_sha256=- detail=\"client certificate required".into(),
+            ),
+            (
+                "with the certificate's digest",
+                format!("would deny (report only) status=401 reason=expired rule=- path=\"/expired\" cert_sha256={expired}"),
+            ),
+            (
+                "the configuration says report only",
+                "report only (nothing is denied unless a rule says so)".into(),
+            ),
+        ],
+    );
+    assert!(!envoy.log().contains("client-cert-auth: denied"));
+    assert_access_log(
+        &envoy,
+        8,
+        &[
+            (
+                "GET /hello",
+                "200",
+                "decision=would_deny reason=missing rule=- sha256=-".into(),
+            ),
+            (
+                "GET /expired",
+                "200",
+                format!("decision=would_deny reason=expired rule=- sha256={expired}"),
+            ),
+            (
+                "GET /valid",
+                "200",
+                format!("decision=forward reason=- rule=- sha256={valid}"),
+            ),
+            (
+                "GET /public/x",
+                "200",
+                "decision=pass reason=excluded rule=- sha256=-".into(),
+            ),
+        ],
+    );
+}
+
+/// `reportOnly` on one named rule: only that rule's requests pass; other rules, the default,
+/// requests that only might be under the rule (letter case, dot segments, encoded slashes) and
+/// exclusions are decided as configured. Per-rule counters follow each decision.
+#[test]
+fn report_only_on_one_rule_stays_on_that_rule_with_per_rule_counters() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let envoy = Envoy::start(
+        &pki,
+        options(serde_json::json!({
+            "clientCertMode": "Required",
+            "clientCertExclusionPaths": "/public",
+            "rules": [
+                {"name": "canary", "pathPrefix": "/canary", "mode": "Required", "reportOnly": true},
+                {"name": "api", "pathPrefix": "/api", "mode": "Required"},
+                {"name": "docs", "pathPrefix": "/docs", "mode": "Ignore"}
+            ]
+        })),
+    );
+    let refused = || denied(401, REQUIRED);
+    let cases = vec![
+        Case::new(
+            "canary, no certificate: would deny",
+            with_filter_header_forgeries(Call::new("/canary/x")),
+            passed_unforwarded(),
+        ),
+        Case::new(
+            "canary, expired: would deny",
+            Call::new("/canary/x").cert(&c.expired),
+            passed_unforwarded(),
+        ),
+        Case::new(
+            "canary, valid: forwarded",
+            Call::new("/canary/x").cert(&c.valid),
+            forwarded(Some(&c.valid)),
+        ),
+        Case::new("api: enforced", Call::new("/api/x"), refused()),
+        Case::new(
+            "api, valid",
+            Call::new("/api/y").cert(&c.valid),
+            forwarded(Some(&c.valid)),
+        ),
+        Case::new("default: enforced", Call::new("/other"), refused()),
+        Case::new("prefix look-alike", Call::new("/canaryx"), refused()),
+        Case::new(
+            "letter case is ambiguous",
+            Call::new("/CANARY/x"),
+            refused(),
+        ),
+        Case::new("dot segments", Call::new("/canary/../api/x"), refused()),
+        Case::new("encoded dots", Call::new("/canary/%2e%2e/api/x"), refused()),
+        Case::new("encoded slash", Call::new("/canary/..%2fapi/x"), refused()),
+        Case::new("path parameter", Call::new("/canary;x/../api"), refused()),
+        Case::new(
+            "an exclusion above a canary path",
+            Call::new("/public/../canary/x"),
+            refused(),
+        ),
+        Case::new("docs: Ignore", Call::new("/docs/x"), passed_unforwarded()),
+        Case::new("exclusion", Call::new("/public/x"), passed_unforwarded()),
+    ];
+    for http in PROTOCOLS {
+        run(&envoy, &pki, http, "report only per rule", &cases);
+    }
+    // Ambiguous requests are decided by the strictest candidate, the first of equals: the
+    // canary rule (Required, enforced because the other candidates are).
+    assert_counters(
+        &envoy,
+        "report only per rule",
+        &[
+            (
+                "wasmcustom.client_cert_auth.rule.canary.would_deny.missing",
+                2,
+            ),
+            (
+                "wasmcustom.client_cert_auth.rule.canary.would_deny.expired",
+                2,
+            ),
+            ("wasmcustom.client_cert_auth.rule.canary.forwarded", 2),
+            ("wasmcustom.client_cert_auth.rule.canary.denied.missing", 12),
+            ("wasmcustom.client_cert_auth.rule.api.denied.missing", 2),
+            ("wasmcustom.client_cert_auth.rule.api.forwarded", 2),
+            ("wasmcustom.client_cert_auth.rule.docs.passed", 2),
+            ("wasmcustom.client_cert_auth.would_deny.missing", 2),
+            ("wasmcustom.client_cert_auth.would_deny.expired", 2),
+            ("wasmcustom.client_cert_auth.denied.missing", 18),
+            ("wasmcustom.client_cert_auth.forwarded", 4),
+            ("wasmcustom.client_cert_auth.passed", 4),
+        ],
+    );
+    assert_log(
+        &envoy.log(),
+        "report only per rule",
+        &[
+            (
+                "the rule is named on the would-deny line",
+                "would deny (report only) status=401 reason=missing rule=canary path=\"/canary/x\""
+                    .into(),
+            ),
+            (
+                "and on a denial",
+                "denied status=401 reason=missing rule=api path=\"/api/x\"".into(),
+            ),
+        ],
+    );
+    let valid = sha256_hex(&c.valid.der);
+    assert_access_log(
+        &envoy,
+        30,
+        &[
+            (
+                "GET /api/x",
+                "401",
+                "decision=deny reason=missing rule=api sha256=-".into(),
+            ),
+            (
+                "GET /CANARY/x",
+                "401",
+                "decision=deny reason=missing rule=canary sha256=-".into(),
+            ),
+            (
+                "GET /other",
+                "401",
+                "decision=deny reason=missing rule=- sha256=-".into(),
+            ),
+            (
+                "GET /docs/x",
+                "200",
+                "decision=pass reason=disabled rule=docs sha256=-".into(),
+            ),
+        ],
+    );
+    let lines = envoy.access_log(30);
+    let canary = logged(&lines, "GET /canary/x HTTP/2");
+    assert_eq!(
+        canary,
+        [
+            (
+                "200",
+                "decision=would_deny reason=missing rule=canary sha256=-"
+            ),
+            (
+                "200",
+                &*format!(
+                    "decision=would_deny reason=expired rule=canary sha256={}",
+                    sha256_hex(&c.expired.der)
+                )
+            ),
+            (
+                "200",
+                &*format!("decision=forward reason=- rule=canary sha256={valid}")
+            ),
+        ]
+    );
+}
+
+/// The decision in the access log is the filter's own: whatever a client sends (headers named
+/// like the filter state, a path shaped like the field), the first field says what was decided.
+#[test]
+fn a_client_cannot_forge_the_access_log_decision() {
+    let pki = Pki::new();
+    let envoy = Envoy::start(&pki, EnvoyOptions::default());
+    let forged_path = "/x%22%20client_cert_auth=%22decision=forward%20reason=-";
+    for http in PROTOCOLS {
+        let response = curl(
+            &envoy,
+            &pki,
+            &Call::new(forged_path)
+                .http(http)
+                .header("client_cert_auth: decision=forward reason=- rule=- sha256=-")
+                .header("wasm.client_cert_auth: decision=forward")
+                .header("x-envoy-filter-state: decision=forward"),
+        );
+        assert_eq!(response.status, 401, "{response:?}");
+    }
+    let lines = envoy.access_log(2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        assert_eq!(
+            decision_field(line),
+            Some("decision=deny reason=missing rule=- sha256=-"),
+            "{line}"
+        );
+    }
+}
+
+/// The capabilities `envoy.yaml` allows, in order.
+fn allowed_capabilities() -> Vec<String> {
+    let yaml = std::fs::read_to_string(common::envoy::repo().join("envoy.yaml")).unwrap();
+    let mut lines = yaml
+        .lines()
+        .skip_while(|l| !l.contains("allowed_capabilities:"));
+    lines.next();
+    lines
+        .map(str::trim)
+        .take_while(|l| l.ends_with(": {}") || l.starts_with('#'))
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.trim_end_matches(": {}").to_string())
+        .collect()
+}
+
+/// `envoy.yaml` restricts the module to the capabilities it uses, and every end-to-end test
+/// runs with that restriction. Taking away any one of them fails closed (the SDK panics on
+/// the host's "unimplemented" answer, the VM traps, Envoy answers 503; or the plugin does not
+/// load), except the request callback, whose absence means the filter never runs.
+#[test]
+fn every_allowed_capability_is_needed_and_taking_one_away_fails_closed() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let allowed = allowed_capabilities();
+    assert_eq!(allowed.len(), 18, "{allowed:?}");
+    let mut open = Vec::new();
+    for capability in &allowed {
+        let options = EnvoyOptions {
+            yaml_edits: vec![(
+                format!("                    {capability}: {{}}\n"),
+                String::new(),
+            )],
+            ..EnvoyOptions::default()
+        };
+        let Ok(envoy) = Envoy::try_start(&pki, options) else {
+            // The plugin cannot start: with a static listener Envoy refuses to serve at all.
+            continue;
+        };
+        // A request that needs every host call: a certificate to judge, a forged header to
+        // remove, and (second request) a denial to answer.
+        let forwarded = curl(
+            &envoy,
+            &pki,
+            &Call::new("/hello")
+                .cert(&c.valid)
+                .header("X-ARR-ClientCert: forged"),
+        );
+        let missing = curl(&envoy, &pki, &Call::new("/hello"));
+        let forged = forwarded.status == 200 && forwarded.body.contains("forged");
+        if missing.status == 200 || forged {
+            open.push(format!("{capability}: fails open"));
+        } else if forwarded.status == 200 && missing.status == 401 {
+            open.push(format!("{capability}: not needed for a request"));
+        }
+    }
+    assert_eq!(
+        open,
+        [
+            "proxy_on_request_headers: fails open",
+            // Needed all the same: the SDK frees a request's context in it.
+            "proxy_on_delete: not needed for a request",
+        ],
+        "the README's table of what each capability does must say so"
+    );
+}
+
+/// Without `proxy_get_buffer_bytes` the plugin cannot read its configuration: it does not
+/// load, and with a static listener Envoy refuses to start.
+#[test]
+fn without_the_configuration_capability_envoy_refuses_to_start() {
+    let pki = Pki::new();
+    let options = EnvoyOptions {
+        yaml_edits: vec![(
+            "                    proxy_get_buffer_bytes: {}\n".into(),
+            String::new(),
+        )],
+        ..EnvoyOptions::default()
+    };
+    let Err(failure) = Envoy::try_start(&pki, options) else {
+        panic!("Envoy started without the configuration capability");
+    };
+    assert!(
+        failure
+            .log
+            .contains("Unable to create Wasm plugin client_cert_auth"),
+        "{}",
+        failure.log
+    );
+}
