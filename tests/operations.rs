@@ -475,3 +475,129 @@ fn without_the_configuration_capability_envoy_refuses_to_start() {
         failure.log
     );
 }
+
+/// The header that crashes a `test-panic` build (`src/glue/mod.rs`).
+const PANIC_HEADER: &str = "x-client-cert-auth-test-panic";
+
+/// The module built with the test-only `test-panic` feature, in its own target directory so
+/// the release module is never replaced; built once per test run.
+fn panic_module() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let repo = common::envoy::repo();
+            let target_dir = repo.join("target/panic-module");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .current_dir(&repo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "--lib",
+                    "--target",
+                    "wasm32-wasip1",
+                    "--features",
+                    "test-panic",
+                    "--target-dir",
+                ])
+                .arg(&target_dir)
+                .status()
+                .expect("running cargo to build the test-panic module");
+            assert!(status.success(), "building the test-panic module failed");
+            target_dir.join("wasm32-wasip1/release/client_cert_auth.wasm")
+        })
+        .clone()
+}
+
+/// Sends requests until one is decided normally again (at most 20 s). Every response on the
+/// way must fail closed: a request without a certificate is never let through.
+fn until_recovered(envoy: &Envoy, pki: &Pki) -> (usize, u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut refused = 0;
+    loop {
+        let status = curl(envoy, pki, &Call::new("/hello")).status;
+        assert_ne!(status, 200, "a request without a certificate passed");
+        if status == 401 || std::time::Instant::now() > deadline {
+            return (refused, status);
+        }
+        assert_eq!(status, 503, "while the VM is down requests fail closed");
+        refused += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A crash (a panic in the module, as a bug would cause) fails the crashing request closed;
+/// with `failure_policy: FAIL_RELOAD` (envoy.yaml) Envoy replaces the VM and later requests
+/// are decided normally, while with FAIL_CLOSED the worker would answer 503 for good.
+#[test]
+fn a_crashed_module_is_reloaded_and_the_worker_recovers() {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let module = panic_module();
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            wasm_module: Some(module.clone()),
+            ..EnvoyOptions::default()
+        },
+    );
+    let valid = Call::new("/hello").cert(&c.valid);
+    assert_eq!(curl(&envoy, &pki, &valid).status, 200, "decided before the crash");
+    for round in 0..3 {
+        let crash = curl(
+            &envoy,
+            &pki,
+            &Call::new("/hello")
+                .cert(&c.valid)
+                .header(&format!("{PANIC_HEADER}: 1")),
+        );
+        assert_eq!(crash.status, 503, "round {round}: the crashing request fails closed");
+        let (refused, status) = until_recovered(&envoy, &pki);
+        assert_eq!(status, 401, "round {round}: not recovered after {refused} refusals");
+        let after = curl(&envoy, &pki, &valid.clone().header("X-ARR-ClientCert: forged"));
+        assert_eq!(after.status, 200, "round {round}: {after:?}");
+        assert_eq!(
+            after.upstream_header("x-arr-clientcert"),
+            [common::cases::b64(&c.valid.der)],
+            "round {round}: forwarded normally again"
+        );
+    }
+    assert!(envoy.log().contains("crashing on demand"), "{}", envoy.log());
+
+    // The control: the same crash under FAIL_CLOSED leaves the worker refusing for good.
+    let closed = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            wasm_module: Some(module),
+            yaml_edits: vec![(
+                "failure_policy: FAIL_RELOAD".into(),
+                "failure_policy: FAIL_CLOSED".into(),
+            )],
+            ..EnvoyOptions::default()
+        },
+    );
+    let crash = curl(
+        &closed,
+        &pki,
+        &Call::new("/hello").header(&format!("{PANIC_HEADER}: 1")),
+    );
+    assert_eq!(crash.status, 503);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(curl(&closed, &pki, &valid).status, 503, "FAIL_CLOSED stays down");
+}
+
+/// The crash path exists only in the test build: the release module does not even contain
+/// the header's name (and the test build does, so this check can fail).
+#[test]
+fn the_release_module_has_no_crash_path() {
+    let release = std::fs::read(common::envoy::wasm_module()).expect("make build first");
+    let test_build = std::fs::read(panic_module()).unwrap();
+    let contains = |haystack: &[u8]| {
+        haystack
+            .windows(PANIC_HEADER.len())
+            .any(|w| w == PANIC_HEADER.as_bytes())
+    };
+    assert!(contains(&test_build), "the test build must carry the header's name");
+    assert!(!contains(&release), "the release module carries the crash path");
+}

@@ -88,6 +88,8 @@ pub fn on_request_headers(
         Ok(headers) => headers,
         Err(call) => return refuse(host, state, &Outcome::host_failure(call), b""),
     };
+    #[cfg(feature = "test-panic")]
+    crash_on_demand(&headers);
     let path = header(&headers, ":path").unwrap_or_default();
     let Ok(mut cache) = cache.try_borrow_mut() else {
         return refuse(
@@ -130,6 +132,21 @@ pub fn on_request_headers(
         }
         Ok(Action::Pause) => refuse(host, state, &outcome, &path),
         Err(call) => refuse(host, state, &Outcome::host_failure(call), &path),
+    }
+}
+
+/// The request header that makes a `test-panic` build panic.
+#[cfg(feature = "test-panic")]
+pub const TEST_PANIC_HEADER: &str = "x-client-cert-auth-test-panic";
+
+/// TEST ONLY (feature `test-panic`): panics when the request carries [`TEST_PANIC_HEADER`], as
+/// a bug would, so the end-to-end tests can crash the VM on demand. A release build has no
+/// such path (the feature is off, and a test checks the header's name is not in the module).
+#[cfg(feature = "test-panic")]
+#[allow(clippy::panic)]
+fn crash_on_demand(headers: &[(String, Vec<u8>)]) {
+    if header(headers, TEST_PANIC_HEADER).is_some() {
+        panic!("client-cert-auth: crashing on demand ({TEST_PANIC_HEADER}, test-panic build)");
     }
 }
 
