@@ -636,3 +636,171 @@ fn the_release_module_has_no_crash_path() {
         "the release module carries the crash path"
     );
 }
+
+/// The plugin configuration of reload `n`: even ones require a certificate and answer a
+/// missing one with the body `cfg-<n>`; odd ones make it optional. Each names its informational
+/// headers `X-Cfg<n>-`, so every response says which configuration decided it, and a response
+/// decided by a mix of two (one's mode, another's reply or headers) shows.
+fn reload_config(n: usize) -> String {
+    let mode = if n % 2 == 0 { "Required" } else { "Optional" };
+    serde_json::json!({
+        "clientCertMode": mode,
+        "responses": {"missing": {"body": format!("cfg-{n}")}},
+        "forward": {"infoHeaders": true, "infoHeaderPrefix": format!("X-Cfg{n}-")}
+    })
+    .to_string()
+}
+
+/// Which configuration decided a response, or why it was not decided by exactly one.
+fn decided_by(response: &common::envoy::Response, cert: bool) -> Result<usize, String> {
+    let verify: Vec<(usize, String)> = match response.try_upstream_headers() {
+        Ok(headers) => headers
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let n = name.strip_prefix("x-cfg")?.strip_suffix("-verify")?;
+                Some((n.parse().ok()?, value))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    match (response.status, cert) {
+        (401, false) => {
+            let n: usize = response
+                .body
+                .trim()
+                .strip_prefix("cfg-")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("401 without a configuration's body: {response:?}"))?;
+            if n % 2 == 0 {
+                Ok(n)
+            } else {
+                Err(format!("denied by optional configuration {n}'s reply"))
+            }
+        }
+        (200, false) => match verify.as_slice() {
+            [(n, value)] if n % 2 == 1 && value == "NONE" => Ok(*n),
+            _ => Err(format!("passed with verification headers {verify:?}")),
+        },
+        (200, true) => match verify.as_slice() {
+            [(n, value)] if value == "SUCCESS" => Ok(*n),
+            _ => Err(format!("forwarded with verification headers {verify:?}")),
+        },
+        (status, _) => Err(format!("status {status}: {}", response.body.trim())),
+    }
+}
+
+/// The module's linear memory (gauge) and Envoy's allocated heap (`server.memory_allocated`).
+fn memory(envoy: &Envoy) -> (u64, u64) {
+    let heap = envoy
+        .stats("server.memory_allocated")
+        .into_iter()
+        .find(|(n, _)| n == "server.memory_allocated")
+        .map_or(0, |(_, v)| v);
+    (envoy.gauge("memory_bytes"), heap)
+}
+
+/// The plugin configuration changes 50 times (LDS from a file Envoy watches) while requests
+/// flow: no 5xx, every response decided by exactly one configuration, memory flat.
+#[test]
+fn the_plugin_configuration_reloads_under_load() {
+    const RELOADS: usize = 50;
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(reload_config(0)),
+            lds_from_file: true,
+            // Replaced listeners drain in 1 s instead of 10 minutes, so memory can settle.
+            extra_args: vec!["--drain-time-s".into(), "1".into()],
+            ..EnvoyOptions::default()
+        },
+    );
+    let stat = |name: &str| {
+        envoy
+            .stats(name)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, v)| v)
+    };
+    let updates = || stat("listener_manager.lds.update_success");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut samples = Vec::new();
+    let results: Vec<(bool, Result<usize, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = [
+            (false, Http::V1),
+            (false, Http::V2),
+            (true, Http::V1),
+            (true, Http::V2),
+        ]
+        .into_iter()
+        .map(|(cert, http)| {
+            let (envoy, pki, stop, valid) = (&envoy, &pki, &stop, &c.valid);
+            scope.spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut call = Call::new("/reload").http(http);
+                    if cert {
+                        call = call.cert(valid);
+                    }
+                    seen.push((cert, decided_by(&curl(envoy, pki, &call), cert)));
+                }
+                seen
+            })
+        })
+        .collect();
+        for n in 1..=RELOADS {
+            let before = updates();
+            envoy.set_plugin_config(&reload_config(n));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while updates() == before && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // Let some requests through each configuration.
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            if n == 10 || n == RELOADS {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                samples.push(memory(&envoy));
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert_eq!(updates(), (RELOADS + 1) as u64, "every reload applied");
+    assert_eq!(stat("listener_manager.lds.update_rejected"), 0);
+    let failures: Vec<&String> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err())
+        .collect();
+    let mut configs: Vec<usize> = results.iter().filter_map(|(_, r)| r.clone().ok()).collect();
+    configs.sort_unstable();
+    configs.dedup();
+    eprintln!(
+        "{} requests over {} reloads, decided by {} distinct configurations; memory (module, Envoy heap) after 10 and {RELOADS} reloads: {samples:?}",
+        results.len(),
+        RELOADS,
+        configs.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {}: {failures:#?}",
+        failures.len(),
+        results.len()
+    );
+    assert!(configs.len() > RELOADS / 2, "requests saw only {configs:?}");
+    let [(module_10, heap_10), (module_50, heap_50)] = samples[..] else {
+        panic!("{samples:?}")
+    };
+    assert!(module_10 > 0 && heap_10 > 0, "{samples:?}");
+    assert_eq!(
+        module_50, module_10,
+        "the module's memory grew across reloads"
+    );
+    assert!(
+        heap_50 < heap_10 + heap_10 / 10,
+        "Envoy's heap grew more than 10% from reload 10 to {RELOADS}: {heap_10} -> {heap_50}"
+    );
+}
