@@ -642,7 +642,11 @@ fn the_release_module_has_no_crash_path() {
 /// headers `X-Cfg<n>-`, so every response says which configuration decided it, and a response
 /// decided by a mix of two (one's mode, another's reply or headers) shows.
 fn reload_config(n: usize) -> String {
-    let mode = if n % 2 == 0 { "Required" } else { "Optional" };
+    let mode = if n.is_multiple_of(2) {
+        "Required"
+    } else {
+        "Optional"
+    };
     serde_json::json!({
         "clientCertMode": mode,
         "responses": {"missing": {"body": format!("cfg-{n}")}},
@@ -671,7 +675,7 @@ fn decided_by(response: &common::envoy::Response, cert: bool) -> Result<usize, S
                 .strip_prefix("cfg-")
                 .and_then(|n| n.parse().ok())
                 .ok_or_else(|| format!("401 without a configuration's body: {response:?}"))?;
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 Ok(n)
             } else {
                 Err(format!("denied by optional configuration {n}'s reply"))
