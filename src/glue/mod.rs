@@ -127,7 +127,8 @@ pub fn on_request_headers(
                     &path,
                 );
             }
-            publish(host, &state.config, &outcome.decision, &outcome);
+            let (decision, reason) = decision_fields(&outcome.decision);
+            publish(host, &state.config, decision, reason, &outcome);
             Action::Continue
         }
         Ok(Action::Pause) => refuse(host, state, &outcome, &path),
@@ -280,12 +281,7 @@ fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -
     };
     state.metrics.record_denied(host, reason, outcome.rule);
     log_decision(host, state, "denied", reason, outcome, path);
-    publish(
-        host,
-        &state.config,
-        &Decision::Deny(reason.clone()),
-        outcome,
-    );
+    publish(host, &state.config, "deny", reason.name(), outcome);
     let reply = state.config.reply(reason);
     if let Err(HostError(status)) = host.send_reply(reply) {
         host.log(
@@ -328,11 +324,24 @@ fn log_decision(
 pub const DECISION_STATE: &str = "client_cert_auth";
 
 /// The decision as one compact line for the filter state:
-/// `decision=<pass|forward|deny|would_deny> reason=<reason|-> rule=<name|rules[i]|-> sha256=<hex|->`.
-/// Every token comes from the filter (reason names, validated rule names, hex), never from the
-/// request, so a client cannot forge a field or add one. A pass's reason says why it passed:
-/// `disabled`, `optional` (no certificate, optional mode) or `excluded`.
-pub fn decision_state(config: &Config, decision: &Decision, outcome: &Outcome) -> String {
+/// `decision=<pass|forward|deny|would_deny> reason=<reason|-> rule=<name|rules[i]|-> sha256=<hex|->`,
+/// from the decision's label and reason ([`decision_fields`]). Every token comes from the
+/// filter (reason names, validated rule names, hex), never from the request, so a client
+/// cannot forge a field or add one.
+pub fn decision_state(config: &Config, decision: &str, reason: &str, outcome: &Outcome) -> String {
+    let sha256 = outcome
+        .certificate_sha256
+        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
+    format!(
+        "decision={decision} reason={reason} rule={} sha256={sha256}",
+        config.rule_label(outcome.rule)
+    )
+}
+
+/// The filter-state label and reason of a decision that went on to the upstream (or was
+/// denied): a denial's or would-deny's reason name; for a pass, why it passed: `disabled`,
+/// `optional` (no certificate, optional mode) or `excluded`; `-` for a forward.
+pub fn decision_fields(decision: &Decision) -> (&'static str, &'static str) {
     let reason = match decision {
         Decision::Deny(reason) | Decision::Pass(PassReason::ReportOnly(reason)) => reason.name(),
         Decision::Pass(PassReason::Disabled) => "disabled",
@@ -342,14 +351,7 @@ pub fn decision_state(config: &Config, decision: &Decision, outcome: &Outcome) -
         ) => "excluded",
         Decision::Forward { .. } => "-",
     };
-    let sha256 = outcome
-        .certificate_sha256
-        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
-    format!(
-        "decision={} reason={reason} rule={} sha256={sha256}",
-        decision.label(),
-        config.rule_label(outcome.rule)
-    )
+    (decision.label(), reason)
 }
 
 /// Leaves the decision in the filter state for the access log and tracing. One host call per
@@ -357,8 +359,8 @@ pub fn decision_state(config: &Config, decision: &Decision, outcome: &Outcome) -
 /// digest) would cost four boundary crossings (~0.3 us each on V8) on a path being trimmed to
 /// the minimum of host calls, and an access log splits one value as easily. A failure is
 /// logged and changes nothing: the decision stands whether or not it can be shown.
-fn publish(host: &mut impl Host, config: &Config, decision: &Decision, outcome: &Outcome) {
-    let value = decision_state(config, decision, outcome);
+fn publish(host: &mut impl Host, config: &Config, decision: &str, reason: &str, outcome: &Outcome) {
+    let value = decision_state(config, decision, reason, outcome);
     if let Err(HostError(status)) = host.set_filter_state(DECISION_STATE, value.as_bytes()) {
         host.log(
             Level::Warn,
