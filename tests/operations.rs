@@ -647,8 +647,19 @@ fn reload_config(n: usize) -> String {
     } else {
         "Optional"
     };
+    // Enough exclusions and rules that a configuration left behind by each reload would show
+    // in the module's memory (tens of KB over the test), but none that matches `/reload`.
+    let exclusions: Vec<String> = (0..50).map(|i| format!("/static-{n}-{i}")).collect();
+    let rules: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            serde_json::json!({"name": format!("r{i}"), "pathPrefix": format!("/api-{n}-{i}"),
+                               "mode": "Required", "reportOnly": i % 2 == 0})
+        })
+        .collect();
     serde_json::json!({
         "clientCertMode": mode,
+        "clientCertExclusionPaths": exclusions,
+        "rules": rules,
         "responses": {"missing": {"body": format!("cfg-{n}")}},
         "forward": {"infoHeaders": true, "infoHeaderPrefix": format!("X-Cfg{n}-")}
     })
@@ -799,12 +810,16 @@ fn the_plugin_configuration_reloads_under_load() {
         panic!("{samples:?}")
     };
     assert!(module_10 > 0 && heap_10 > 0, "{samples:?}");
-    assert_eq!(
-        module_50, module_10,
-        "the module's memory grew across reloads"
-    );
+    // Linear memory only grows, a 64 KiB page at a time; one page of allocator slack is allowed,
+    // a configuration kept per reload would take several.
     assert!(
-        heap_50 < heap_10 + heap_10 / 10,
-        "Envoy's heap grew more than 10% from reload 10 to {RELOADS}: {heap_10} -> {heap_50}"
+        module_50 <= module_10 + 65_536,
+        "the module's memory grew across reloads: {module_10} -> {module_50}"
+    );
+    // Before the module reused its stat ids, Envoy's heap grew ~30 KB a reload here (+7% by
+    // reload 50, +25% by 170); since, it stays within ~3%.
+    assert!(
+        heap_50 < heap_10 + heap_10 / 20,
+        "Envoy's heap grew more than 5% from reload 10 to {RELOADS}: {heap_10} -> {heap_50}"
     );
 }
