@@ -17,6 +17,7 @@ fn mode_of(config: &Config, request: RequestLine<'_>) -> Mode {
         &config.exclusions,
         &config.rules,
         config.mode,
+        config.report_only,
         request,
         config.needs.path,
         config.needs.authority,

@@ -13,7 +13,7 @@ use x509_parser::x509::X509Name;
 
 use crate::cert::LeafCertificate;
 use crate::config::RawForward;
-use crate::outcome::{CertError, Header, PassReason};
+use crate::outcome::{CertError, DenyReason, Header, PassReason};
 use crate::text::{hex_lower, hex_upper, rfc3339};
 
 /// The header that carries base64 of the leaf's DER unless `forward.arrHeaderName` names
@@ -216,7 +216,11 @@ impl Forward {
             return Vec::new();
         };
         let value = match reason {
-            PassReason::InvalidCertificateExcluded(e) => failed(e),
+            PassReason::InvalidCertificateExcluded(e)
+            | PassReason::ReportOnly(DenyReason::CertificateInvalid(e)) => failed(e),
+            PassReason::ReportOnly(DenyReason::CertificateRequired) => "NONE".to_string(),
+            // Never made (host failures are enforced); no verification to report.
+            PassReason::ReportOnly(DenyReason::HostFailure(_)) => return Vec::new(),
             PassReason::Disabled => return Vec::new(),
             PassReason::NoCertificateOptional | PassReason::NoCertificateExcluded => {
                 "NONE".to_string()

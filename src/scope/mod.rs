@@ -84,10 +84,13 @@ pub struct Scope<'c> {
 
 /// Decides the scope of one request. `uses_path` / `uses_host` say whether any exclusion or
 /// rule looks at them (known at configure time); when not, they are not parsed.
+/// `default_report_only` is the top-level `reportOnly`.
+#[allow(clippy::too_many_arguments)]
 pub fn scope<'c>(
     exclusions: &ExclusionPaths,
     rules: &'c [Rule],
     default_mode: Mode,
+    default_report_only: bool,
     request: RequestLine<'_>,
     uses_path: bool,
     uses_host: bool,
@@ -120,7 +123,7 @@ pub fn scope<'c>(
     };
     Scope {
         excluded: exclusions.matches_canonical(lower.as_deref()),
-        selection: select(rules, default_mode, &input),
+        selection: select(rules, default_mode, default_report_only, &input),
     }
 }
 
