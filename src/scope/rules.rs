@@ -261,6 +261,11 @@ pub struct RuleInput<'a> {
     pub path: Option<&'a str>,
     /// The same path in lower case (computed once per request, shared with the exclusions).
     pub path_lower: Option<&'a str>,
+    /// The path as written, when decoding its escapes changed it (`None` otherwise): a path
+    /// condition must hold the same way for both readings, or it is ambiguous.
+    pub literal: Option<&'a str>,
+    /// The same, in lower case.
+    pub literal_lower: Option<&'a str>,
     /// The authority; `None` when it is not a plain `host[:port]`.
     pub authority: Option<&'a Authority>,
     /// The method; `None` when ambiguous (a method-override header was sent).
@@ -412,6 +417,19 @@ impl Rule {
     /// The path condition against a canonical path (`path` with its letter case kept, `lower`
     /// the same in lower case); `None` when the path is ambiguous, or when the condition holds
     /// one way of comparing letter case and not the other.
+    /// The path condition over both readings of the path (decoded, and as written when they
+    /// differ): `None` unless they agree.
+    fn matches_path_readings(&self, input: &RuleInput<'_>) -> Option<bool> {
+        let decoded = self.matches_path(input.path, input.path_lower);
+        match input.literal {
+            None => decoded,
+            Some(literal) => {
+                let written = self.matches_path(Some(literal), input.literal_lower);
+                (decoded == written).then_some(decoded).flatten()
+            }
+        }
+    }
+
     fn matches_path(&self, path: Option<&str>, lower: Option<&str>) -> Option<bool> {
         let compare = |entry: &str, path: &str| -> bool {
             match &self.path {
@@ -568,7 +586,7 @@ pub fn select<'r>(
             rule.matches_route(input.route, input.path),
             rule.matches_method(input.method),
             rule.matches_host(input.authority),
-            rule.matches_path(input.path, input.path_lower),
+            rule.matches_path_readings(input),
         ];
         if conditions.contains(&Some(false)) {
             continue;
