@@ -186,6 +186,9 @@ pub struct EnvoyOptions {
     /// Replaces what is under `route_config:` (YAML written without indentation, its routes
     /// pointing at the cluster `echo`); `None` keeps the one route of `envoy.yaml`.
     pub route_config: Option<String>,
+    /// The port of an upstream the caller runs, for the cluster `echo`; `None` starts the echo
+    /// upstream of `demo/echo.py`.
+    pub upstream_port: Option<u16>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
@@ -312,7 +315,7 @@ pub struct Envoy {
     pub admin_port: u16,
     log: PathBuf,
     _config_dir: TempDir,
-    _echo: Echo,
+    _echo: Option<Echo>,
 }
 
 /// Envoy did not come up; what it logged.
@@ -342,11 +345,18 @@ impl Envoy {
     }
 
     pub fn try_start(pki: &Pki, options: EnvoyOptions) -> Result<Envoy, StartFailure> {
-        let echo = Echo::start();
+        let echo = match options.upstream_port {
+            Some(_) => None,
+            None => Some(Echo::start()),
+        };
+        let upstream_port = options
+            .upstream_port
+            .or(echo.as_ref().map(|e| e.port))
+            .unwrap_or_default();
         let port = free_port();
         let admin_port = free_port();
         let config_dir = TempDir::new("envoy");
-        let yaml = render_config(&pki.dir.0, echo.port, port, admin_port, &options);
+        let yaml = render_config(&pki.dir.0, upstream_port, port, admin_port, &options);
         let config = config_dir.write("envoy.yaml", &yaml);
         let log = config_dir.0.join("envoy.log");
         let log_file = std::fs::File::create(&log).expect("creating the Envoy log");
