@@ -54,9 +54,14 @@ pub struct Metrics {
     cache_misses: Counter,
     /// `denied.<reason>`, indexed by [`Reason::index`].
     denied: [Counter; Reason::COUNT],
-    /// Gauges, set at each flush.
+    /// Gauges, set at each flush by a VM that has handled a request.
     cache_entries: Option<u32>,
     memory_bytes: Option<u32>,
+    /// Whether this VM has handled a request under this configuration. Every VM of the plugin
+    /// sets the same gauges, and Envoy keeps the last value set: the main thread's VM, which
+    /// only checks the configuration and never sees a request, would overwrite a worker's
+    /// cache size and memory with its own (an empty cache) once a second.
+    served: Cell<bool>,
 }
 
 impl Metrics {
@@ -73,7 +78,13 @@ impl Metrics {
             cache_misses: Counter::define(host, "cache_misses"),
             denied: Reason::ALL
                 .map(|reason| Counter::define(host, &format!("denied.{}", reason.name()))),
+            served: Cell::new(false),
         }
+    }
+
+    /// A request reached this VM: from now on its flushes set the gauges.
+    pub fn record_request(&self) {
+        self.served.set(true);
     }
 
     fn counters(&self) -> impl Iterator<Item = &Counter> {
@@ -114,11 +125,15 @@ impl Metrics {
         self.denied[reason.reason().index()].bump();
     }
 
-    /// Hands the accumulated counts to the host, and sets the gauges: the cache size and the
-    /// module's linear memory (which only grows), flat once the cache is full if nothing leaks.
+    /// Hands the accumulated counts to the host, and, once this VM has handled a request, sets
+    /// the gauges: the cache size and the module's linear memory (which only grows), flat once
+    /// the cache is full if nothing leaks.
     pub fn flush(&self, host: &mut impl Host, cache_entries: usize) {
         for counter in self.counters() {
             counter.flush(host);
+        }
+        if !self.served.get() {
+            return;
         }
         if let Some(id) = self.cache_entries {
             host.record_metric(id, u64::try_from(cache_entries).unwrap_or(u64::MAX));
