@@ -145,6 +145,15 @@ impl Kind {
         )
     }
 
+    /// The filter counter each request of this kind must move (besides `excluded`).
+    fn expected_counter(self) -> &'static str {
+        match self {
+            Kind::Expired | Kind::Untrusted | Kind::Missing => "denied",
+            Kind::ExpiredExcluded | Kind::MissingExcluded => "passed",
+            _ => "forwarded",
+        }
+    }
+
     fn expected_status(self) -> u16 {
         match self {
             Kind::Expired | Kind::Untrusted | Kind::Missing => 401,
@@ -171,7 +180,7 @@ pub struct Report {
     pub streams: usize,
     pub lanes: usize,
     pub elapsed: Duration,
-    pub by_kind: BTreeMap<String, Tally>,
+    pub by_kind: BTreeMap<Kind, Tally>,
     /// oha runs that failed outright (exit status, unreadable output).
     pub oha_failures: Vec<String>,
     /// Requests the checker judged, and those it found wrong, by reason.
@@ -184,6 +193,8 @@ pub struct Report {
     pub memory_full_at: Option<Duration>,
     pub memory_max: u64,
     pub memory_end: u64,
+    /// When the memory gauge changed, and to what.
+    pub memory_steps: Vec<(Duration, u64)>,
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub cache_entries_end: u64,
@@ -213,10 +224,7 @@ impl Report {
         self.status_count(|s| s >= 500)
     }
     pub fn errors(&self) -> u64 {
-        self.by_kind
-            .values()
-            .flat_map(|t| t.errors.values())
-            .sum()
+        self.by_kind.values().flat_map(|t| t.errors.values()).sum()
     }
 
     /// Why the run failed; empty when it passed.
@@ -257,6 +265,24 @@ impl Report {
                 self.distinct_valid_used
             ));
         }
+        // The filter's own counters (flushed after the run) agree with what the clients sent.
+        let mut expected = BTreeMap::<String, u64>::new();
+        for (kind, tally) in &self.by_kind {
+            *expected
+                .entry(kind.expected_counter().to_string())
+                .or_default() += tally.requests;
+            if kind.excluded() {
+                *expected.entry("excluded".to_string()).or_default() += tally.requests;
+            }
+        }
+        for (name, count) in &self.filter_counts {
+            let want = expected.get(name).copied().unwrap_or(0);
+            if *count != want {
+                failures.push(format!(
+                    "the filter counted {count} {name}, expected {want}"
+                ));
+            }
+        }
         match self.memory_full {
             None => failures.push("the cache never read full: no memory baseline".to_string()),
             Some(full) if self.memory_end > full => failures.push(format!(
@@ -293,7 +319,8 @@ impl Report {
                 .chain(tally.errors.iter().map(|(e, n)| format!("error {e:?}x{n}")))
                 .collect();
             println!(
-                "  {kind:<16} {:>9} {:>7}  {}",
+                "  {:<16} {:>9} {:>7}  {}",
+                format!("{kind:?}"),
                 tally.requests,
                 tally.wrong,
                 statuses.join(" ")
@@ -330,6 +357,12 @@ impl Report {
                 self.memory_end
             ),
         }
+        let steps: Vec<String> = self
+            .memory_steps
+            .iter()
+            .map(|(t, m)| format!("{m} at {:.0} s", t.as_secs_f64()))
+            .collect();
+        println!("  module memory gauge over the run: {}", steps.join(", "));
         for failure in &self.oha_failures {
             println!("  oha failed: {failure}");
         }
@@ -404,7 +437,7 @@ pub fn run(options: &Options) -> Report {
     let done = AtomicUsize::new(0);
     let next_valid = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
-    let by_kind = Mutex::new(BTreeMap::<String, Tally>::new());
+    let by_kind = Mutex::new(BTreeMap::<Kind, Tally>::new());
     let oha_failures = Mutex::new(Vec::new());
     let samples = Mutex::new(Vec::<(Duration, u64, u64)>::new());
     let started = Instant::now();
@@ -419,7 +452,7 @@ pub fn run(options: &Options) -> Report {
                     .lock()
                     .unwrap()
                     .push((started.elapsed(), entries, memory));
-                for _ in 0..10 {
+                for _ in 0..2 {
                     if finished.load(Ordering::SeqCst) {
                         break;
                     }
@@ -448,15 +481,13 @@ pub fn run(options: &Options) -> Report {
                         };
                         let result = run_oha(&oha, &envoy, &pki, kind, cert, n, requests);
                         let mut by_kind = by_kind.lock().unwrap();
-                        let tally = by_kind.entry(format!("{kind:?}")).or_default();
+                        let tally = by_kind.entry(kind).or_default();
                         tally.requests += requests as u64;
                         match result {
                             Ok((statuses, errors)) => {
                                 let answered: u64 = statuses.values().sum();
-                                let right = statuses
-                                    .get(&kind.expected_status())
-                                    .copied()
-                                    .unwrap_or(0);
+                                let right =
+                                    statuses.get(&kind.expected_status()).copied().unwrap_or(0);
                                 tally.wrong += answered - right;
                                 if answered != right {
                                     eprintln!(
@@ -494,7 +525,6 @@ pub fn run(options: &Options) -> Report {
         finished.store(true, Ordering::SeqCst);
     });
     let elapsed = started.elapsed();
-
     // The filter's stats reach Envoy from a one-second timer.
     std::thread::sleep(Duration::from_millis(1500));
     let stats = envoy.stats("client_cert_auth");
@@ -534,6 +564,15 @@ pub fn run(options: &Options) -> Report {
         memory_full_at: first_full.map(|(t, _, _)| *t),
         memory_max: samples.iter().map(|(_, _, m)| *m).max().unwrap_or(0),
         memory_end: stat(&stats, "client_cert_auth.memory_bytes"),
+        memory_steps: samples.iter().fold(
+            Vec::new(),
+            |mut steps: Vec<(Duration, u64)>, (t, _, m)| {
+                if steps.last().is_none_or(|(_, last)| last != m) {
+                    steps.push((*t, *m));
+                }
+                steps
+            },
+        ),
         cache_hits: stat(&stats, "client_cert_auth.cache_hits"),
         cache_misses: stat(&stats, "client_cert_auth.cache_misses"),
         cache_entries_end: stat(&stats, "client_cert_auth.cache_entries"),
@@ -568,10 +607,16 @@ fn run_oha(
         format!("/app/{n}")
     };
     let mut cmd = Command::new(oha);
-    cmd.args(["--no-tui", "--output-format", "json", "--worker-threads", "1"])
-        .args(["-t", "10s", "-n", &requests.to_string()])
-        .arg("--cacert")
-        .arg(pki.dir.0.join("ca.pem"));
+    cmd.args([
+        "--no-tui",
+        "--output-format",
+        "json",
+        "--worker-threads",
+        "1",
+    ])
+    .args(["-t", "10s", "-n", &requests.to_string()])
+    .arg("--cacert")
+    .arg(pki.dir.0.join("ca.pem"));
     if kind == Kind::ValidHttp2 {
         cmd.args(["--http2", "-c", "2", "-p", "4"]);
     } else {
