@@ -814,7 +814,7 @@ fn serve(
 
 /// Whether what reached the upstream is right, knowing only the path, the `X-ARR-ClientCert`
 /// values, Envoy's digest of the connection's certificate and the valid certificates.
-fn judge(
+pub fn judge(
     path: &str,
     arr: &[String],
     peer: &[String],
