@@ -550,9 +550,29 @@ pub fn run(options: &Options) -> Report {
         finished.store(true, Ordering::SeqCst);
     });
     let elapsed = started.elapsed();
-    // The filter's stats reach Envoy from a one-second timer.
-    std::thread::sleep(Duration::from_millis(1500));
-    let stats = envoy.stats("client_cert_auth");
+    // The filter's stats reach Envoy from a one-second timer: wait for a flush after the last
+    // request (the decisions counted add up to the requests sent), up to ten seconds.
+    let sent = options.requests as u64;
+    let mut stats = Vec::new();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(500));
+        stats = envoy.stats("client_cert_auth");
+        let decided: u64 = stats
+            .iter()
+            .filter(|(n, _)| {
+                n.ends_with("client_cert_auth.forwarded")
+                    || n.ends_with("client_cert_auth.passed")
+                    || n.contains("client_cert_auth.denied.")
+            })
+            .map(|(_, v)| v)
+            .sum();
+        if decided >= sent {
+            // One more flush period, so the gauges are from after the run too.
+            std::thread::sleep(Duration::from_millis(1200));
+            stats = envoy.stats("client_cert_auth");
+            break;
+        }
+    }
     let samples = samples.into_inner().unwrap();
     let first_full = samples
         .iter()
