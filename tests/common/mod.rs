@@ -2,3 +2,4 @@ pub mod cases;
 pub mod core;
 pub mod envoy;
 pub mod pki;
+pub mod soak;
