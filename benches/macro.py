@@ -31,14 +31,15 @@ LISTENERS = [
     ("no filter", 10000),
     ("no-op wasm", 10001),
     ("floor probe", 10002),
-    ("floor probe + clock + underscore variants", 10003),
-    ("floor probe reading the header map", 10004),
+    ("floor probe reading the header map", 10003),
+    ("floor probe + header map + clock + filter state", 10004),
     ("Lua peer", 10005),
     ("native XFCC SANITIZE_SET", 10006),
     ("client-cert-auth, Azure settings", 10007),
     ("client-cert-auth, trust + identities", 10008),
 ]
 FLOOR = "floor probe"
+BEHAVIOUR_FLOOR = "floor probe + header map + clock + filter state"
 NOOP = "no-op wasm"
 AZURE = "client-cert-auth, Azure settings"
 TRUST = "client-cert-auth, trust + identities"
@@ -147,8 +148,8 @@ def envoy_config(args, lua_path):
         listener("nofilter", 10000, certs, ""),
         listener("noop", 10001, certs, wasm_filter("noop", os.path.abspath(args.noop), {})),
         listener("floor", 10002, certs, wasm_filter("floor", probe, "")),
-        listener("floorfull", 10003, certs, wasm_filter("floorfull", probe, "clock underscores")),
-        listener("floormap", 10004, certs, wasm_filter("floormap", probe, "map")),
+        listener("floormap", 10003, certs, wasm_filter("floormap", probe, "map")),
+        listener("floorfull", 10004, certs, wasm_filter("floorfull", probe, "map clock state")),
         listener("lua", 10005, certs, lua),
         listener("xfcc", 10006, certs, "", xfcc_hcm),
         listener("azure", 10007, certs, wasm_filter("azure", os.path.abspath(args.filter), azure)),
@@ -362,9 +363,11 @@ def main():
         f"- Module: {size} bytes ({size / 1024:.0f} KiB)",
         "- Floor probe (benches/floor): reads `:path` by name and the certificate digest, removes "
         "and sets `X-ARR-ClientCert`, nothing else: the fewest host calls any filter with the "
-        "Azure behaviour can make. Its variants add the clock read and the removal of the "
-        "header's underscore spellings (what this filter's behaviour adds), or read the whole "
-        "header map instead of `:path`.",
+        "Azure behaviour can make. Its variants read the whole header map instead of `:path` "
+        "(how this filter strips every spelling of the headers it sets), and add the clock "
+        "(the date checks on every request) and the filter-state write (the decision for the "
+        "access log): the last one makes exactly the host calls this filter makes on a cache "
+        "hit, with no logic between them.",
         "",
         "| Listener | us of Envoy CPU per request | ratio to the floor probe | ratio to no-op wasm "
         "| req/s (median) | p50 at fixed rate (us) | p99 at fixed rate (us) | non-200 |",
@@ -389,8 +392,10 @@ def main():
         "",
         "Goals (from the performance issue):",
         "",
-        f"- Azure settings >= 0.97x the floor probe: {azure:.2f}x, {verdict(azure >= 0.97)}",
-        f"- Trust + identities (cache hits) >= 0.96x the floor probe: {trust:.2f}x, {verdict(trust >= 0.96)}",
+        f"- Azure settings >= 0.97x the floor probe: {azure:.2f}x, {verdict(azure >= 0.97)}; "
+        f"against the probe making the same host calls as the filter: {paired(BEHAVIOUR_FLOOR, AZURE):.2f}x",
+        f"- Trust + identities (cache hits) >= 0.96x the floor probe: {trust:.2f}x, {verdict(trust >= 0.96)}; "
+        f"against the probe making the same host calls: {paired(BEHAVIOUR_FLOOR, TRUST):.2f}x",
         f"- Both >= 1.8x the Lua peer: {vs_lua_azure:.2f}x and {vs_lua_trust:.2f}x, "
         f"{verdict(min(vs_lua_azure, vs_lua_trust) >= 1.8)}",
         f"- p99 at a fixed rate within +30 us of the floor probe: Azure {p99_delta:+.0f} us, "

@@ -12,7 +12,8 @@
 //! costs side by side: `clock` (read the host clock, as the date checks need), `underscores`
 //! (also remove `x_arr_clientcert`, `x-arr_clientcert` and `x_arr-clientcert`, which upstreams
 //! that map `_` to `-` would read as the same header), `map` (read the whole header map instead
-//! of `:path` by name), `counter` (increment one counter).
+//! of `:path` by name), `counter` (increment one counter), `state` (write the decision to the
+//! filter state with one `set_property`, as the access log needs).
 //! A request without a certificate is answered 401, as the behaviour requires.
 
 use std::cell::RefCell;
@@ -28,6 +29,7 @@ struct Calls {
     clock: bool,
     underscores: bool,
     map: bool,
+    state: bool,
     counter: Option<u32>,
 }
 
@@ -56,6 +58,7 @@ impl RootContext for Root {
         self.calls.clock = config.contains("clock");
         self.calls.underscores = config.contains("underscores");
         self.calls.map = config.contains("map");
+        self.calls.state = config.contains("state");
         if config.contains("counter") {
             self.calls.counter =
                 hostcalls::define_metric(MetricType::Counter, "floor_probe.requests").ok();
@@ -133,6 +136,11 @@ impl HttpContext for Probe {
         }
         if let Some(value) = values.get(&digest) {
             let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, HEADER, Some(value));
+        }
+        if self.calls.state {
+            let mut line = b"decision=forward reason=- rule=- sha256=".to_vec();
+            line.extend_from_slice(&digest);
+            let _ = hostcalls::set_property(vec!["client_cert_auth"], Some(&line));
         }
         Action::Continue
     }
