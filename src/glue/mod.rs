@@ -22,7 +22,7 @@ mod wasm;
 use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache, decide};
 use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome, PassReason};
 use crate::output::Reply;
-use crate::text::{hex_lower, log_safe};
+use crate::text::{hex_lower, log_safe, push_hex_lower};
 pub use headers::HeaderMap;
 pub use host::{Action, Host, HostError, Level, MetricKind};
 use metrics::Metrics;
@@ -355,13 +355,27 @@ pub const DECISION_STATE: &str = "client_cert_auth";
 /// filter (reason names, validated rule names, hex), never from the request, so a client
 /// cannot forge a field or add one.
 pub fn decision_state(config: &Config, decision: &str, reason: &str, outcome: &Outcome) -> String {
-    let sha256 = outcome
-        .certificate_sha256
-        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
-    format!(
-        "decision={decision} reason={reason} rule={} sha256={sha256}",
-        config.rule_label(outcome.rule)
-    )
+    // Built by appending into one buffer (no formatting machinery, one allocation): this runs
+    // on every request.
+    let rule = config.rule_label(outcome.rule);
+    let parts = [
+        "decision=",
+        decision,
+        " reason=",
+        reason,
+        " rule=",
+        &rule,
+        " sha256=",
+    ];
+    let mut value = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 64);
+    for part in parts {
+        value.push_str(part);
+    }
+    match &outcome.certificate_sha256 {
+        Some(digest) => push_hex_lower(&mut value, digest),
+        None => value.push('-'),
+    }
+    value
 }
 
 /// The filter-state label and reason of a decision that went on to the upstream (or was

@@ -38,11 +38,20 @@ pub fn hex_upper(bytes: &[u8]) -> String {
 
 fn hex(bytes: &[u8], digits: &[u8; 16]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes, digits);
+    out
+}
+
+/// Appends lower-case hexadecimal to `out`.
+pub fn push_hex_lower(out: &mut String, bytes: &[u8]) {
+    push_hex(out, bytes, b"0123456789abcdef");
+}
+
+fn push_hex(out: &mut String, bytes: &[u8], digits: &[u8; 16]) {
     for &b in bytes {
         out.push(char::from(digits[usize::from(b >> 4)]));
         out.push(char::from(digits[usize::from(b & 0x0f)]));
     }
-    out
 }
 
 /// Decodes `%XX` escapes; a malformed escape fails.
