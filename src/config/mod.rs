@@ -257,6 +257,29 @@ pub struct RawForward {
     pub info_headers: Option<bool>,
     /// The prefix of the informational headers. Default `X-Client-Cert-`.
     pub info_header_prefix: Option<String>,
+    /// Also set the headers an application written for another platform reads: `alb` (AWS
+    /// Application Load Balancer, verify mode), `gclb` (Google Cloud load balancer mTLS custom
+    /// headers, under the names Google's documentation uses) or `traefik` (`passTLSClientCert`
+    /// with the PEM and every info field). Every header the preset can set is removed from
+    /// client requests first. Default: none.
+    pub preset: Option<OutputPreset>,
+}
+
+/// A platform whose certificate headers `forward.preset` reproduces.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputPreset {
+    /// AWS ALB mutual TLS in verify mode: `X-Amzn-Mtls-Clientcert-Serial-Number`, `-Issuer`,
+    /// `-Subject`, `-Validity` and `-Leaf`.
+    Alb,
+    /// Google Cloud load balancer mTLS custom headers: `X-Client-Cert-Present`,
+    /// `-Chain-Verified`, `-Error`, `-Hash`, `-SPIFFE`, `-URI-SANs`, `-DNSName-SANs`,
+    /// `-Valid-Not-Before`, `-Valid-Not-After`, `-Leaf` and `-Chain`.
+    Gclb,
+    /// Traefik `passTLSClientCert`: `X-Forwarded-Tls-Client-Cert` and
+    /// `X-Forwarded-Tls-Client-Cert-Info`.
+    Traefik,
 }
 
 /// The `responses` object: a preset, and a reply per class or reason that overrides it.
@@ -360,6 +383,11 @@ mod tests {
         assert_eq!(preset(r#""appService""#), Some(Preset::AppService));
         assert_eq!(preset(r#""apim""#), Some(Preset::Apim));
         assert_eq!(preset(r#""default""#), Some(Preset::Default));
+        let output = |s: &str| serde_json::from_str::<OutputPreset>(s).ok();
+        assert_eq!(output(r#""alb""#), Some(OutputPreset::Alb));
+        assert_eq!(output(r#""gclb""#), Some(OutputPreset::Gclb));
+        assert_eq!(output(r#""traefik""#), Some(OutputPreset::Traefik));
+        assert_eq!(output(r#""ALB""#), None);
         let format = |s: &str| serde_json::from_str::<ReplyFormat>(s).ok();
         assert_eq!(format(r#""json""#), Some(ReplyFormat::Json));
         assert_eq!(format(r#""text""#), Some(ReplyFormat::Text));

@@ -260,7 +260,8 @@ impl Config {
         let source = raw.certificate_source.unwrap_or(Source::Connection);
         let strip_xfcc = raw.strip_xfcc.unwrap_or(source != Source::Connection);
         let forward =
-            Forward::compile(&raw.forward.unwrap_or_default()).map_err(ConfigError::Forward)?;
+            Forward::compile(&raw.forward.unwrap_or_default(), validation.trust_enabled())
+                .map_err(ConfigError::Forward)?;
         let responses = Responses::compile(&raw.responses.unwrap_or_default())
             .map_err(ConfigError::Responses)?;
         Ok(Config {
