@@ -775,3 +775,148 @@ fn a_presented_certificate_the_host_does_not_show_is_denied_not_ignored() {
         );
     }
 }
+
+/// Every header a preset can set (and the related names it removes), as the platform's
+/// documentation spells them.
+const PRESET_HEADERS: [(&str, &[&str]); 3] = [
+    (
+        "alb",
+        &[
+            "X-Amzn-Mtls-Clientcert-Serial-Number",
+            "X-Amzn-Mtls-Clientcert-Issuer",
+            "X-Amzn-Mtls-Clientcert-Subject",
+            "X-Amzn-Mtls-Clientcert-Validity",
+            "X-Amzn-Mtls-Clientcert-Leaf",
+            "X-Amzn-Mtls-Clientcert",
+        ],
+    ),
+    (
+        "gclb",
+        &[
+            "X-Client-Cert-Present",
+            "X-Client-Cert-Chain-Verified",
+            "X-Client-Cert-Error",
+            "X-Client-Cert-Hash",
+            "X-Client-Cert-Serial-Number",
+            "X-Client-Cert-SPIFFE",
+            "X-Client-Cert-URI-SANs",
+            "X-Client-Cert-DNSName-SANs",
+            "X-Client-Cert-Valid-Not-Before",
+            "X-Client-Cert-Valid-Not-After",
+            "X-Client-Cert-Leaf",
+            "X-Client-Cert-Chain",
+        ],
+    ),
+    (
+        "traefik",
+        &[
+            "X-Forwarded-Tls-Client-Cert",
+            "X-Forwarded-Tls-Client-Cert-Info",
+        ],
+    ),
+];
+
+/// The call with each name forged four times (as spelled, lower, upper, `_` for `-`), values
+/// starting with `forged` for [`Check::NoForgedValue`]; HTTP/1.1 also gets a second copy of
+/// each as a repeated line.
+fn with_preset_forgeries<'a>(mut call: Call<'a>, names: &[&str]) -> Call<'a> {
+    for (i, name) in names.iter().enumerate() {
+        call = call
+            .header(&format!("{name}: forged-{i}"))
+            .header(&format!("{name}: forged-again-{i}"))
+            .header(&format!("{}: forged-lower-{i}", name.to_ascii_lowercase()))
+            .header(&format!("{}: forged-upper-{i}", name.to_ascii_uppercase()))
+            .header(&format!(
+                "{}: forged-underscore-{i}",
+                name.replace('-', "_")
+            ));
+    }
+    call
+}
+
+/// The upstream saw exactly these headers, one value each, and no other name of the preset.
+fn exactly(headers: &[(std::rc::Rc<str>, String)], names: &[&'static str]) -> Vec<Check> {
+    let mut checks = vec![Check::Status(200), Check::NoForgedValue];
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        let expected: Vec<String> = headers
+            .iter()
+            .filter(|(n, _)| **n == *lower)
+            .map(|(_, v)| v.clone())
+            .collect();
+        checks.push(Check::Header(name, expected));
+    }
+    checks
+}
+
+#[test]
+fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
+    use client_cert_auth::{Config, Decision, Request, VerdictCache, decide};
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let valid_pem = std::fs::read_to_string(&c.valid.cert).unwrap();
+    let expired_pem = std::fs::read_to_string(&c.expired.cert).unwrap();
+    for (preset, names) in PRESET_HEADERS {
+        let json = serde_json::json!({
+            "clientCertMode": "Optional",
+            "clientCertExclusionPaths": "/public",
+            "validation": {"trustedCaCertificates": [pki.ca.cert_pem()]},
+            "forward": {"preset": preset}
+        })
+        .to_string();
+        // What the core computes for each request (its exact values against each platform's
+        // documentation are in tests/forward.rs): the upstream must see exactly that.
+        let native = Config::from_json(json.as_bytes()).unwrap();
+        let decided = |pem: Option<&str>, path: &str| {
+            let outcome = decide(
+                &native,
+                &mut Request {
+                    path: path.as_bytes(),
+                    peer_certificate: pem.map(str::as_bytes),
+                    now,
+                    ..Request::default()
+                },
+                &mut VerdictCache::new(4),
+            );
+            match outcome.decision {
+                Decision::Forward { headers } => headers.to_vec(),
+                Decision::Pass(_) => outcome.pass_headers,
+                Decision::Deny(r) => panic!("{preset}: denied {r:?}"),
+            }
+        };
+        let forwarded_headers = decided(Some(&valid_pem), "/app");
+        assert!(
+            forwarded_headers.len() > 2,
+            "{preset}: {forwarded_headers:?}"
+        );
+        let without = decided(None, "/app");
+        let expired_excluded = decided(Some(&expired_pem), "/public");
+        let envoy = Envoy::start(&pki, with_plugin_config(json.clone()));
+        let cases = vec![
+            Case::new(
+                "valid certificate, every preset header forged",
+                with_preset_forgeries(Call::new("/app").cert(&c.valid), names),
+                exactly(&forwarded_headers, names),
+            ),
+            Case::new(
+                "no certificate, every preset header forged",
+                with_preset_forgeries(Call::new("/app"), names),
+                exactly(&without, names),
+            ),
+            Case::new(
+                "expired certificate on an excluded path, every preset header forged",
+                with_preset_forgeries(Call::new("/public/x").cert(&c.expired), names),
+                exactly(&expired_excluded, names),
+            ),
+            Case::new(
+                "untrusted certificate is refused before any header is set",
+                with_preset_forgeries(Call::new("/app").cert(&c.other_ca), names),
+                denied(401, INVALID),
+            ),
+        ];
+        for http in PROTOCOLS {
+            run(&envoy, &pki, http, preset, &cases);
+        }
+    }
+}
