@@ -18,7 +18,6 @@
 //! Names are fixed at configure time; values are computed once per certificate and cached
 //! with its verdict. Every value is printable ASCII.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use base64::Engine;
@@ -367,32 +366,42 @@ fn traefik_info(cert: &X509Certificate<'_>) -> String {
 /// A name the way Traefik writes it: every `DC` in order, then every `C`, `ST`, `L`, `O`, and
 /// (subject only) `OU`, then the last `serialNumber` as `SN` and the last `CN`; `,` between.
 fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
-    const DC: &str = "0.9.2342.19200300.100.1.25";
-    let values = |oid: &str| -> Vec<String> {
-        name.iter_attributes()
-            .filter(|a| a.attr_type().to_id_string() == oid)
-            .filter_map(|a| a.as_str().ok().map(str::to_string))
-            .filter(|v| !v.is_empty())
-            .collect()
-    };
+    // The attribute types by the content bytes of their DER OIDs, in Traefik's order, and
+    // whether only the last value counts.
+    const TYPES: [(&str, &[u8], bool); 8] = [
+        (
+            "DC",
+            &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19],
+            false,
+        ),
+        ("C", &[0x55, 0x04, 0x06], false),
+        ("ST", &[0x55, 0x04, 0x08], false),
+        ("L", &[0x55, 0x04, 0x07], false),
+        ("O", &[0x55, 0x04, 0x0a], false),
+        ("OU", &[0x55, 0x04, 0x0b], false),
+        ("SN", &[0x55, 0x04, 0x05], true),
+        ("CN", &[0x55, 0x04, 0x03], true),
+    ];
     let mut parts: Vec<String> = Vec::new();
-    let mut add = |key: &str, oid: &str, last_only: bool| {
-        let mut v = values(oid);
-        if last_only && v.len() > 1 {
-            v = v.split_off(v.len() - 1);
+    for (key, oid, last_only) in TYPES {
+        if key == "OU" && !subject {
+            continue;
         }
-        parts.extend(v.into_iter().map(|v| format!("{key}={v}")));
-    };
-    add("DC", DC, false);
-    add("C", "2.5.4.6", false);
-    add("ST", "2.5.4.8", false);
-    add("L", "2.5.4.7", false);
-    add("O", "2.5.4.10", false);
-    if subject {
-        add("OU", "2.5.4.11", false);
+        let values: Vec<&str> = name
+            .iter_attributes()
+            .filter(|a| a.attr_type().as_bytes() == oid)
+            .filter_map(|a| a.as_str().ok())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let from = if last_only {
+            values.len().saturating_sub(1)
+        } else {
+            0
+        };
+        for value in &values[from..] {
+            parts.push(format!("{key}={value}"));
+        }
     }
-    add("SN", "2.5.4.5", true);
-    add("CN", "2.5.4.3", true);
     parts.join(",")
 }
 
@@ -404,15 +413,50 @@ fn sans<'a>(cert: &'a X509Certificate<'_>) -> Vec<GeneralName<'a>> {
     }
 }
 
-/// An IP address SAN as Go prints it (an IPv4-mapped IPv6 address as IPv4).
+/// An IP address SAN as Go prints it: IPv4 dotted, an IPv4-mapped IPv6 address as IPv4, other
+/// IPv6 addresses in RFC 5952 form (lower-case hex, the longest run of two or more zero groups,
+/// the first of equal runs, as `::`). Written out rather than with `std::net`, whose formatting
+/// costs the module several KB.
 fn ip_text(bytes: &[u8]) -> Option<String> {
-    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
-        return Some(Ipv4Addr::from(v4).to_string());
+    let v4 = |b: &[u8]| format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]);
+    match bytes.len() {
+        4 => return Some(v4(bytes)),
+        16 => {}
+        _ => return None,
     }
-    let v6 = Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?);
-    Some(match v6.to_ipv4_mapped() {
-        Some(v4) => v4.to_string(),
-        None => v6.to_string(),
+    if bytes[..10].iter().all(|&b| b == 0) && bytes[10] == 0xff && bytes[11] == 0xff {
+        return Some(v4(&bytes[12..]));
+    }
+    let groups: Vec<u16> = bytes
+        .chunks(2)
+        .map(|p| (u16::from(p[0]) << 8) | u16::from(p[1]))
+        .collect();
+    // The longest run of zero groups (at least two).
+    let (mut best, mut best_len, mut i) = (0, 0, 0);
+    while i < 8 {
+        let start = i;
+        while i < 8 && groups[i] == 0 {
+            i += 1;
+        }
+        if i - start > best_len {
+            (best, best_len) = (start, i - start);
+        }
+        i += 1;
+    }
+    let hex = |g: &[u16]| {
+        g.iter()
+            .map(|g| format!("{g:x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    Some(if best_len >= 2 {
+        format!(
+            "{}::{}",
+            hex(&groups[..best]),
+            hex(&groups[best + best_len..])
+        )
+    } else {
+        hex(&groups)
     })
 }
 
@@ -518,18 +562,31 @@ mod tests {
     #[test]
     fn ip_addresses_as_go_prints_them() {
         assert_eq!(ip_text(&[10, 0, 0, 1]).as_deref(), Some("10.0.0.1"));
-        let mut mapped = [0u8; 16];
-        mapped[10] = 0xff;
-        mapped[11] = 0xff;
-        mapped[12..].copy_from_slice(&[192, 0, 2, 1]);
-        assert_eq!(ip_text(&mapped).as_deref(), Some("192.0.2.1"));
-        let mut v6 = [0u8; 16];
-        v6[0] = 0x20;
-        v6[1] = 0x01;
-        v6[2] = 0x0d;
-        v6[3] = 0xb8;
-        v6[15] = 1;
-        assert_eq!(ip_text(&v6).as_deref(), Some("2001:db8::1"));
+        let v6 =
+            |groups: [u16; 8]| -> Vec<u8> { groups.iter().flat_map(|g| g.to_be_bytes()).collect() };
+        let text = |groups: [u16; 8]| ip_text(&v6(groups)).unwrap();
+        assert_eq!(text([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]), "192.0.2.1");
+        assert_eq!(text([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]), "2001:db8::1");
+        assert_eq!(text([0; 8]), "::");
+        assert_eq!(text([0, 0, 0, 0, 0, 0, 0, 1]), "::1");
+        assert_eq!(text([1, 0, 0, 0, 0, 0, 0, 0]), "1::");
+        assert_eq!(
+            text([0x2001, 0xdb8, 0, 1, 1, 1, 1, 1]),
+            "2001:db8:0:1:1:1:1:1"
+        );
+        assert_eq!(text([0x2001, 0, 0, 1, 0, 0, 0, 1]), "2001:0:0:1::1");
+        assert_eq!(text([0x2001, 0, 0, 1, 1, 0, 0, 1]), "2001::1:1:0:0:1");
+        assert_eq!(
+            text([0xfe80, 0, 0, 0, 0x20c, 0x29ff, 0xfe9a, 0xbcde]),
+            "fe80::20c:29ff:fe9a:bcde"
+        );
+        for groups in [
+            [0x2001, 0xdb8, 0, 0, 1, 0, 0, 1],
+            [0xabcd, 0, 0, 0, 0, 0, 0, 0xffff],
+        ] {
+            let std = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(v6(groups)).unwrap());
+            assert_eq!(text(groups), std.to_string(), "as std::net writes it");
+        }
         assert_eq!(ip_text(&[1, 2, 3]), None);
     }
 }
