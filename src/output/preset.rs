@@ -517,6 +517,7 @@ fn percent_encode(input: &[u8], safe: &[u8], space_plus: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
