@@ -315,52 +315,46 @@ fn traefik_values(
 /// One certificate's info, before the query escaping: the fields Traefik writes with every
 /// option on, empty ones left out.
 fn traefik_info(cert: &X509Certificate<'_>) -> String {
-    let mut fields = Vec::new();
-    let subject = traefik_dn(cert.subject(), true);
-    if !subject.is_empty() {
-        fields.push(format!("Subject=\"{subject}\""));
-    }
-    let issuer = traefik_dn(cert.issuer(), false);
-    if !issuer.is_empty() {
-        fields.push(format!("Issuer=\"{issuer}\""));
-    }
-    fields.push(format!(
-        "SerialNumber=\"{}\"",
-        decimal(&Serial::from_der_integer(cert.raw_serial()))
-    ));
     // Go converts the Unix time to an unsigned integer; a date before 1970 wraps the same way.
-    let unsigned = |t: i64| t as u64;
-    fields.push(format!(
-        "NB=\"{}\"",
-        unsigned(cert.validity().not_before.timestamp())
-    ));
-    fields.push(format!(
-        "NA=\"{}\"",
-        unsigned(cert.validity().not_after.timestamp())
-    ));
-    let mut dns = Vec::new();
-    let mut emails = Vec::new();
-    let mut ips = Vec::new();
-    let mut uris = Vec::new();
-    for name in sans(cert) {
-        match name {
-            GeneralName::DNSName(d) => dns.push(d.to_string()),
-            GeneralName::RFC822Name(e) => emails.push(e.to_string()),
-            GeneralName::IPAddress(ip) => ips.extend(ip_text(ip)),
-            GeneralName::URI(u) => uris.push(u.to_string()),
-            _ => {}
+    let unsigned = |t: i64| (t as u64).to_string();
+    let mut fields: Vec<(&str, String)> = vec![
+        ("Subject", traefik_dn(cert.subject(), true)),
+        ("Issuer", traefik_dn(cert.issuer(), false)),
+        (
+            "SerialNumber",
+            decimal(&Serial::from_der_integer(cert.raw_serial())),
+        ),
+        ("NB", unsigned(cert.validity().not_before.timestamp())),
+        ("NA", unsigned(cert.validity().not_after.timestamp())),
+    ];
+    // SANs in Go's order: DNS names, emails, IP addresses, URIs.
+    let names = sans(cert);
+    let mut all: Vec<String> = Vec::new();
+    for kind in 0..4 {
+        for name in &names {
+            match (kind, name) {
+                (0, GeneralName::DNSName(v))
+                | (1, GeneralName::RFC822Name(v))
+                | (3, GeneralName::URI(v)) => {
+                    all.push((*v).to_string());
+                }
+                (2, GeneralName::IPAddress(ip)) => all.extend(ip_text(ip)),
+                _ => {}
+            }
         }
     }
-    let all: Vec<String> = dns
-        .into_iter()
-        .chain(emails)
-        .chain(ips)
-        .chain(uris)
-        .collect();
-    if !all.is_empty() {
-        fields.push(format!("SAN=\"{}\"", all.join(",")));
+    fields.push(("SAN", all.join(",")));
+    let mut out = String::new();
+    for (key, value) in fields.into_iter().filter(|(_, v)| !v.is_empty()) {
+        if !out.is_empty() {
+            out.push(';');
+        }
+        out.push_str(key);
+        out.push_str("=\"");
+        out.push_str(&value);
+        out.push('"');
     }
-    fields.join(";")
+    out
 }
 
 /// A name the way Traefik writes it: every `DC` in order, then every `C`, `ST`, `L`, `O`, and
