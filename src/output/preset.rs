@@ -206,8 +206,8 @@ fn gclb_values(
     let mut dns: Vec<&str> = Vec::new();
     for name in cert.map(sans).unwrap_or_default() {
         match name {
-            GeneralName::URI(u) => uris.push(u),
-            GeneralName::DNSName(d) => dns.push(d),
+            GeneralName::URI(u) => uris.push(*u),
+            GeneralName::DNSName(d) => dns.push(*d),
             _ => {}
         }
     }
@@ -331,7 +331,7 @@ fn traefik_info(cert: &X509Certificate<'_>) -> String {
     let names = sans(cert);
     let mut all: Vec<String> = Vec::new();
     for kind in 0..4 {
-        for name in &names {
+        for name in names {
             match (kind, name) {
                 (0, GeneralName::DNSName(v))
                 | (1, GeneralName::RFC822Name(v))
@@ -400,10 +400,10 @@ fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
 }
 
 /// The subjectAltName entries, none when the extension is absent or does not parse.
-fn sans<'a>(cert: &'a X509Certificate<'_>) -> Vec<GeneralName<'a>> {
+fn sans<'a>(cert: &'a X509Certificate<'_>) -> &'a [GeneralName<'a>] {
     match cert.subject_alternative_name() {
-        Ok(Some(ext)) => ext.value.general_names.clone(),
-        _ => Vec::new(),
+        Ok(Some(ext)) => &ext.value.general_names,
+        _ => &[],
     }
 }
 
