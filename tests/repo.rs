@@ -50,10 +50,12 @@ fn envoy_yaml_plugin_configuration_is_accepted_by_the_plugin() {
 #[test]
 fn docker_compose_runs_the_same_envoy_yaml_module_and_certificates() {
     let compose = read("docker-compose.yml");
+    let dockerfile = read("demo/Dockerfile");
     let envoy = read("envoy.yaml");
     let module = "target/wasm32-wasip1/release/client_cert_auth.wasm";
     assert!(envoy.contains(&format!("filename: {module}")));
-    assert!(compose.contains(&format!("./{module}:/work/{module}:ro")));
+    // The module is built in the image and put where envoy.yaml names it, under /work.
+    assert!(dockerfile.contains(&format!("COPY --from=build /work/{module} /work/{module}")));
     assert!(compose.contains("./envoy.yaml:/work/envoy.yaml:ro"));
     assert!(compose.contains("-c\", \"/work/envoy.yaml\""));
     assert!(compose.contains("working_dir: /work"));
@@ -63,9 +65,10 @@ fn docker_compose_runs_the_same_envoy_yaml_module_and_certificates() {
     assert!(envoy.contains("socket_address: { address: 127.0.0.1, port_value: 8081 }"));
     assert!(compose.contains("\"--port\", \"8081\""));
 
-    let tag = compose
+    let tag = dockerfile
         .lines()
-        .find_map(|l| l.trim().strip_prefix("image: envoyproxy/envoy:v"))
+        .find_map(|l| l.trim().strip_prefix("FROM envoyproxy/envoy:v"))
+        .and_then(|rest| rest.split_whitespace().next())
         .expect("a pinned envoyproxy/envoy image");
     let mut parts = tag
         .split('.')
@@ -79,4 +82,248 @@ fn docker_compose_runs_the_same_envoy_yaml_module_and_certificates() {
         (major, minor) >= (1, 38),
         "connection.peer_certificate needs Envoy >= 1.38, compose pins {tag}"
     );
+    // The same Envoy as `make run` installs.
+    assert_eq!(tag, make_variables(&read("Makefile"))["ENVOY_VERSION"]);
+}
+
+/// The Makefile's simple variables (`NAME := value`, `NAME ?= value`, `NAME = value`).
+fn make_variables(makefile: &str) -> std::collections::BTreeMap<String, String> {
+    let mut vars = std::collections::BTreeMap::new();
+    for line in makefile.lines() {
+        if line.starts_with(['\t', '#', ' ']) {
+            continue;
+        }
+        for op in [":=", "?=", "="] {
+            if let Some((name, value)) = line.split_once(op) {
+                let name = name.trim();
+                if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    vars.entry(name.to_string())
+                        .or_insert_with(|| value.trim().to_string());
+                }
+                break;
+            }
+        }
+    }
+    vars
+}
+
+/// `$(NAME)` replaced by the variable's value, until none is left.
+fn expand(text: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for _ in 0..8 {
+        let Some(start) = out.find("$(") else { break };
+        let Some(len) = out[start..].find(')') else {
+            break;
+        };
+        let name = &out[start + 2..start + len];
+        let value = vars
+            .get(name)
+            .unwrap_or_else(|| panic!("Makefile variable {name} is not defined"))
+            .clone();
+        out.replace_range(start..=start + len, &value);
+    }
+    out
+}
+
+/// The recipe of a Makefile target: its tab-indented lines, continuations joined, `@` dropped.
+fn recipe(makefile: &str, target: &str) -> Vec<String> {
+    let mut lines = makefile
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{target}:")));
+    assert!(lines.next().is_some(), "Makefile has no target {target}");
+    join_continuations(lines.take_while(|l| l.starts_with('\t')).map(str::trim))
+        .into_iter()
+        .map(|l| l.trim_start_matches('@').to_string())
+        .collect()
+}
+
+fn join_continuations<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in lines {
+        match line.strip_suffix('\\') {
+            Some(start) => {
+                current.push_str(start.trim());
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line.trim());
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    out
+}
+
+/// The build commands in shell lines: `cargo ...` and `rustup target add ...`, as separated by
+/// `&&`, `||` and `;`.
+fn build_commands(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .flat_map(|l| {
+            l.split("&&")
+                .flat_map(|p| p.split("||"))
+                .flat_map(|p| p.split(';'))
+                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| c.starts_with("cargo ") || c.starts_with("rustup target add "))
+        .collect()
+}
+
+/// The `RUN` lines of one stage of a Dockerfile, continuations joined.
+fn dockerfile_runs(dockerfile: &str, stage: &str) -> Vec<String> {
+    let mut lines = dockerfile
+        .lines()
+        .skip_while(|l| !(l.starts_with("FROM ") && l.ends_with(&format!(" AS {stage}"))));
+    assert!(lines.next().is_some(), "no stage {stage}");
+    let stage_lines = lines.take_while(|l| !l.starts_with("FROM "));
+    join_continuations(stage_lines.filter(|l| !l.trim_start().starts_with('#')))
+        .into_iter()
+        .filter_map(|l| l.strip_prefix("RUN ").map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn the_container_build_runs_the_makefiles_commands_for_make_run() {
+    let makefile = read("Makefile");
+    let vars = make_variables(&makefile);
+    // What `make run` runs before demo/run.sh: its prerequisites setup (.wasm-target), build
+    // and certs, in that order.
+    let run = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("run:"))
+        .expect("a run target");
+    assert_eq!(
+        run.split_whitespace().collect::<Vec<_>>(),
+        ["setup", "build", "certs"]
+    );
+    let certs_target = expand(
+        makefile
+            .lines()
+            .find_map(|l| l.strip_prefix("certs:"))
+            .expect("a certs target")
+            .trim(),
+        &vars,
+    );
+    let mut make_lines = recipe(&makefile, ".wasm-target");
+    make_lines.extend(recipe(&makefile, "build"));
+    make_lines.extend(recipe(
+        &makefile,
+        &makefile_spelling(&makefile, &certs_target, &vars),
+    ));
+    let make_lines: Vec<String> = make_lines.iter().map(|l| expand(l, &vars)).collect();
+    let make_commands = build_commands(&make_lines);
+    assert_eq!(
+        make_commands,
+        [
+            "rustup target add wasm32-wasip1",
+            "cargo build --release --lib --target wasm32-wasip1",
+            "cargo run --quiet --example demo_certs -- .demo-certs",
+        ],
+        "the Makefile's commands as this test reads them"
+    );
+    let docker_commands = build_commands(&dockerfile_runs(&read("demo/Dockerfile"), "build"));
+    assert_eq!(
+        docker_commands, make_commands,
+        "demo/Dockerfile's build stage runs what make runs, in the same order"
+    );
+    // The Rust toolchain is pinned to a full version, not a moving tag.
+    let rust = read("demo/Dockerfile")
+        .lines()
+        .find_map(|l| l.strip_prefix("FROM rust:"))
+        .and_then(|rest| rest.split(['-', ' ']).next())
+        .map(str::to_string)
+        .expect("a rust image");
+    assert_eq!(
+        rust.split('.').count(),
+        3,
+        "rust:{rust} is not a full version"
+    );
+    assert!(
+        rust.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "rust:{rust}"
+    );
+    // The certificates the compose file hands to Envoy and the user are that folder's.
+    let certs_dir = &vars["CERTS"];
+    let compose = read("docker-compose.yml");
+    assert!(compose.contains(&format!("cp {certs_dir}/* /out/")));
+    assert!(compose.contains(&format!("./{certs_dir}:/out")));
+    assert!(compose.contains(&format!("./{certs_dir}:/work/{certs_dir}:ro")));
+}
+
+/// The spelling of a target in the Makefile (`$(CERTS)/ca.pem`) whose expansion is `expanded`.
+fn makefile_spelling(
+    makefile: &str,
+    expanded: &str,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> String {
+    makefile
+        .lines()
+        .filter(|l| !l.starts_with(['\t', '#']))
+        .filter_map(|l| l.split_once(':').map(|(t, _)| t.trim()))
+        .find(|t| expand(t, vars) == expanded)
+        .unwrap_or_else(|| panic!("no Makefile target for {expanded}"))
+        .to_string()
+}
+
+#[test]
+fn docker_compose_starts_envoy_and_the_echo_upstream_as_make_run_does() {
+    let run_sh = read("demo/run.sh");
+    let compose = read("docker-compose.yml");
+    // demo/run.sh: `"$ENVOY" -c envoy.yaml ...` from the repository root.
+    let envoy_line = join_continuations(run_sh.lines())
+        .into_iter()
+        .find(|l| l.starts_with("\"$ENVOY\""))
+        .expect("demo/run.sh starts Envoy");
+    let run_args: Vec<String> = envoy_line
+        .split_whitespace()
+        .skip(1)
+        .map(|a| {
+            if a == "envoy.yaml" {
+                "/work/envoy.yaml".to_string()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    let compose_args = |service_command_prefix: &str| -> Vec<String> {
+        let line = compose
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(service_command_prefix))
+            .unwrap_or_else(|| panic!("no {service_command_prefix} in docker-compose.yml"));
+        line.trim_end_matches(']')
+            .split(", ")
+            .map(|a| a.trim_matches('"').to_string())
+            .collect()
+    };
+    assert_eq!(
+        compose_args("command: [\"envoy\", "),
+        run_args,
+        "compose starts Envoy with demo/run.sh's arguments"
+    );
+    // demo/run.sh: `python3 demo/echo.py --port 8081` (the echo server's default host is
+    // 127.0.0.1, which compose spells out).
+    let echo = run_sh
+        .lines()
+        .find(|l| l.starts_with("python3 demo/echo.py"))
+        .expect("demo/run.sh starts the echo upstream");
+    let port = echo
+        .split_whitespace()
+        .skip_while(|a| *a != "--port")
+        .nth(1)
+        .expect("a port");
+    let echo_args = compose_args("command: [\"python3\", \"/demo/echo.py\", ");
+    assert_eq!(
+        echo_args,
+        [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port.trim_end_matches('&').trim()
+        ]
+    );
+    assert!(read("demo/echo.py").contains("[--host 127.0.0.1]"));
 }
