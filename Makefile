@@ -14,8 +14,10 @@ WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
 CERTS         := .demo-certs
 # Size ceiling of the release module, checked by `make test`: a guard against regressions, a
 # little above what the module is (811 KB with ring, no serde_path_to_error; BENCHMARKS.md and
-# the performance issue's note say what the rest is made of).
-MAX_WASM_BYTES ?= 860000
+# the performance issue's note say what the rest is made of). Raised from 860,000 for issue 15:
+# with the output presets the module is about 834,000 bytes, with the front-proxy certificate
+# source (certificateSource "header") 865,135.
+MAX_WASM_BYTES ?= 880000
 
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
