@@ -224,8 +224,8 @@ fn bad_forward_and_response_settings_are_refused() {
             "responses.expird: unknown field `expird`",
         ),
         (
-            json!({"certificateSource": "header"}),
-            "certificateSource: unknown variant `header`, expected one of `connection`, `xfcc`, `auto`",
+            json!({"certificateSource": "proxy"}),
+            "certificateSource: unknown variant `proxy`, expected one of `connection`, `xfcc`, `auto`, `header`",
         ),
     ];
     for (v, message) in table {

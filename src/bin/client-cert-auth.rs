@@ -256,6 +256,8 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
             method_override: None,
             now,
             chain: &chain,
+            headers: &[],
+            source_address: None,
         },
         &mut VerdictCache::new(0),
     )

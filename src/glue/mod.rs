@@ -100,6 +100,17 @@ pub fn on_request_headers(
     };
     let outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
+    if let (Some(peer), Some(front)) = (&outcome.untrusted_peer, &state.config.front) {
+        host.log(
+            Level::Info,
+            &format!(
+                "client-cert-auth: untrusted peer=\"{}\" sent the certificate header {}: removed and ignored (not in header.trustedProxies) path=\"{}\"",
+                log_safe(peer.as_bytes()),
+                front.name,
+                log_safe(&path)
+            ),
+        );
+    }
     state.metrics.record_lookup(&outcome);
     if outcome.cache == CacheUse::Miss {
         log_first_sight(host, state, started, &outcome, cache.len());
@@ -207,6 +218,13 @@ struct HostInputs<'h, H: Host> {
 impl<H: Host> Inputs for HostInputs<'_, H> {
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
         header(self.headers, name)
+    }
+
+    fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .count()
     }
 
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {

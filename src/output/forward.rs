@@ -214,6 +214,14 @@ impl Forward {
         Ok(())
     }
 
+    /// Adds a name (lower case) to remove from every client request: a proxy's certificate
+    /// header, which is an input, not an output.
+    pub fn strip_also(&mut self, name: &str) {
+        if !self.strip.iter().any(|s| &**s == name) {
+            self.strip.push(Rc::from(name));
+        }
+    }
+
     /// The names to remove from every client request.
     pub fn strip_list(&self) -> &[Rc<str>] {
         &self.strip
