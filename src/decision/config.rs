@@ -159,7 +159,11 @@ impl FrontSource {
                     "header.name".to_string(),
                     format!(
                         "required for format {}, which has no standard header: the header your proxy writes the certificate into",
-                        format_name(raw.format)
+                        if raw.format == FrontFormat::Nginx {
+                            "nginx"
+                        } else {
+                            "appGateway"
+                        }
                     ),
                 ));
             }
@@ -196,20 +200,6 @@ impl FrontSource {
             chain_name: (raw.format == FrontFormat::Rfc9440).then_some(RFC9440_CHAIN_HEADER),
             trusted,
         })
-    }
-}
-
-/// A format's name as the configuration spells it.
-fn format_name(format: FrontFormat) -> &'static str {
-    match format {
-        FrontFormat::Alb => "alb",
-        FrontFormat::AppGateway => "appGateway",
-        FrontFormat::Cloudflare => "cloudflare",
-        FrontFormat::Traefik => "traefik",
-        FrontFormat::Nginx => "nginx",
-        FrontFormat::ContainerApps => "containerApps",
-        FrontFormat::Rfc9440 => "rfc9440",
-        FrontFormat::Arr => "arr",
     }
 }
 
