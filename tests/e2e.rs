@@ -11,6 +11,7 @@ use common::cases::{
     sha256_hex, with_arr_forgeries,
 };
 use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki};
+use common::front::{FORMATS, carries_chain, encode};
 use common::pki::Ca;
 use time::{Duration, OffsetDateTime};
 
@@ -918,5 +919,137 @@ fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
         for http in PROTOCOLS {
             run(&envoy, &pki, http, preset, &cases);
         }
+    }
+}
+
+/// The certificate from a front proxy's header (`certificateSource: "header"`), for every
+/// format: encoded as the platform does it and sent from the trusted peer (127.0.0.1) it is
+/// forwarded, with the intermediate from the header where the format carries a chain; the same
+/// header from another peer (127.0.0.2) is removed and treated as no certificate; doubled,
+/// undecodable and forged values are refused. The source header never reaches the upstream.
+#[test]
+fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
+    let pki = Pki::new();
+    let root = Ca::new("front e2e root");
+    let inter = root.intermediate("front e2e inter", common::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    let inter_pem = inter.cert_pem();
+    let inter_der = inter.der();
+    let stranger = Ca::new("front e2e stranger").client("mallory");
+    let leaf_b64 = b64(&leaf.der);
+    for format in FORMATS {
+        let mut header = serde_json::json!({"format": format, "trustedProxies": ["127.0.0.1/32"]});
+        if format == "nginx" {
+            header["name"] = "X-SSL-Client-Cert".into();
+        }
+        if format == "appGateway" {
+            header["name"] = "X-Client-Cert".into();
+        }
+        let config = serde_json::json!({
+            "certificateSource": "header",
+            "header": header,
+            "clientCertExclusionPaths": "/public",
+            "validation": {"trustedCaCertificates": [root.cert_pem()]}
+        });
+        let mut certs: Vec<(&str, &[u8])> = vec![(leaf.cert_pem.as_str(), &leaf.der)];
+        let mut needs_chain = vec![];
+        if carries_chain(format) {
+            certs.push((inter_pem.as_str(), &inter_der));
+        } else {
+            // The leaf alone cannot chain to the root: configure the intermediate.
+            needs_chain.push(inter_pem.clone());
+        }
+        let mut config = config;
+        if !needs_chain.is_empty() {
+            config["validation"]["intermediateCertificates"] = needs_chain.into();
+        }
+        let lines = encode(format, &certs);
+        let names: Vec<&'static str> = lines
+            .iter()
+            .map(|(n, _)| &*Box::leak(n.to_ascii_lowercase().into_boxed_str()))
+            .collect();
+        let with_lines = |mut call: Call<'static>, lines: &[(String, String)]| {
+            for (n, v) in lines {
+                call = call.header(&format!("{n}: {v}"));
+            }
+            call
+        };
+        let mut doubled = lines.clone();
+        doubled.push(lines[0].clone());
+        let undecodable = vec![(lines[0].0.clone(), "not-a-certificate".to_string())];
+        let forged = encode(format, &[(stranger.cert_pem.as_str(), &stranger.der)]);
+        // The upstream saw none of the source header's lines (for arr, only the checked value).
+        let source_gone = |arr_value: Option<&String>| -> Vec<Check> {
+            names
+                .iter()
+                .filter(|n| **n != ARR)
+                .map(|n| Check::Header(n, vec![]))
+                .chain(std::iter::once(Check::Header(
+                    ARR,
+                    arr_value.into_iter().cloned().collect(),
+                )))
+                .collect()
+        };
+        let mut trusted = vec![Check::Status(200)];
+        trusted.extend(source_gone(Some(&leaf_b64)));
+        let mut untrusted_excluded = vec![Check::Status(200)];
+        untrusted_excluded.extend(source_gone(None));
+        let envoy = Envoy::start(
+            &pki,
+            EnvoyOptions {
+                plugin_config: Some(config.to_string()),
+                // Envoy's default (SANITIZE) drops XFCC before any filter: a front proxy's
+                // XFCC reaches the filter only when the connection manager forwards it.
+                connection_manager: if format == "containerApps" {
+                    vec!["forward_client_cert_details: ALWAYS_FORWARD_ONLY".to_string()]
+                } else {
+                    vec![]
+                },
+                ..EnvoyOptions::default()
+            },
+        );
+        let cases = vec![
+            Case::new(
+                "trusted proxy: forwarded, source header removed",
+                with_lines(Call::new("/app").from("127.0.0.1"), &lines),
+                trusted,
+            ),
+            Case::new(
+                "untrusted peer: no certificate",
+                with_lines(Call::new("/app").from("127.0.0.2"), &lines),
+                denied(401, REQUIRED),
+            ),
+            Case::new(
+                "untrusted peer on an excluded path: passes, header removed",
+                with_lines(Call::new("/public/x").from("127.0.0.2"), &lines),
+                untrusted_excluded,
+            ),
+            Case::new(
+                "trusted proxy, header doubled: malformed",
+                with_lines(Call::new("/app").from("127.0.0.1"), &doubled),
+                denied(401, INVALID),
+            ),
+            Case::new(
+                "trusted proxy, undecodable: malformed",
+                with_lines(Call::new("/app").from("127.0.0.1"), &undecodable),
+                denied(401, INVALID),
+            ),
+            Case::new(
+                "trusted proxy, certificate of an unknown CA: untrusted",
+                with_lines(Call::new("/app").from("127.0.0.1"), &forged),
+                denied(401, INVALID),
+            ),
+        ];
+        for http in PROTOCOLS {
+            run(&envoy, &pki, http, format, &cases);
+        }
+        assert_log(
+            &envoy.log(),
+            format,
+            &[(
+                "untrusted peer logged",
+                "untrusted peer=\"127.0.0.2:".to_string(),
+            )],
+        );
     }
 }

@@ -1,4 +1,5 @@
 pub mod cases;
 pub mod core;
 pub mod envoy;
+pub mod front;
 pub mod pki;
