@@ -1000,10 +1000,16 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
                 plugin_config: Some(config.to_string()),
                 // Envoy's default (SANITIZE) drops XFCC before any filter: a front proxy's
                 // XFCC reaches the filter only when the connection manager forwards it.
+                // Envoy's source.address is the socket peer only with use_remote_address: true;
+                // otherwise it is taken from X-Forwarded-For, which any client writes (the
+                // X-Forwarded-For case below fails without it).
                 connection_manager: if format == "containerApps" {
-                    vec!["forward_client_cert_details: ALWAYS_FORWARD_ONLY".to_string()]
+                    vec![
+                        "use_remote_address: true".to_string(),
+                        "forward_client_cert_details: ALWAYS_FORWARD_ONLY".to_string(),
+                    ]
                 } else {
-                    vec![]
+                    vec!["use_remote_address: true".to_string()]
                 },
                 ..EnvoyOptions::default()
             },
@@ -1017,6 +1023,18 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
             Case::new(
                 "untrusted peer: no certificate",
                 with_lines(Call::new("/app").from("127.0.0.2"), &lines),
+                denied(401, REQUIRED),
+            ),
+            Case::new(
+                "untrusted peer claiming the proxy's address in X-Forwarded-For: no certificate",
+                with_lines(
+                    Call::new("/app")
+                        .from("127.0.0.2")
+                        .header("X-Forwarded-For: 127.0.0.1")
+                        .header("X-Real-IP: 127.0.0.1")
+                        .header("Forwarded: for=127.0.0.1"),
+                    &lines,
+                ),
                 denied(401, REQUIRED),
             ),
             Case::new(

@@ -582,6 +582,14 @@ fn a_proxy_certificate_header_is_used_only_from_trusted_peers() {
     }));
     let source = "source.address";
     let cf = "Cf-Client-Cert-Der-Base64";
+    assert!(
+        filter
+            .configured
+            .logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("only with use_remote_address: true")),
+        "the configuration warns about Envoy's setting"
+    );
 
     let mut host = request("/", &[(cf, &b64)]).with_property(source, b"10.9.8.7:1234");
     assert_eq!(filter.run(&mut host), Action::Continue);

@@ -52,6 +52,15 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
                     config.source
                 ),
             );
+            if let Some(front) = &config.front {
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "client-cert-auth: certificateSource header: {} is trusted from the peers of header.trustedProxies by Envoy's source.address, which is the socket peer only with use_remote_address: true on the connection manager; without it Envoy takes it from X-Forwarded-For and any client can claim a trusted proxy's address",
+                        front.name
+                    ),
+                );
+            }
             Some(State {
                 config,
                 metrics: Metrics::define(host),
