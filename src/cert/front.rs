@@ -5,12 +5,12 @@
 //! than the format carries, or more than [`MAX_HEADER_CERTIFICATES`] is malformed, never
 //! ignored. Whether the peer may send the header at all is decided before any of this.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use crate::cert::{der_from_property, parse_single, pem_bundle, sha256};
 use crate::config::FrontFormat;
 use crate::outcome::{CertError, MAX_CERTIFICATE_PEM_BYTES};
 use crate::text::{hex_lower, hex_value, trim_ascii};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// The most certificates (leaf and chain) a header may carry.
 pub const MAX_HEADER_CERTIFICATES: usize = 10;
@@ -203,11 +203,12 @@ impl Cidr {
     }
 
     fn masked(&self, address: &[u8; 16]) -> [u8; 16] {
-        let mut out = *address;
-        for (i, byte) in out.iter_mut().enumerate() {
-            let keep = usize::from(self.bits).saturating_sub(i * 8).min(8);
-            let mask = if keep == 0 { 0 } else { 0xffu8 << (8 - keep) };
-            *byte &= mask;
+        let mut out = [0u8; 16];
+        let full = usize::from(self.bits / 8).min(16);
+        out[..full].copy_from_slice(&address[..full]);
+        let rest = self.bits % 8;
+        if rest > 0 && full < 16 {
+            out[full] = address[full] & (0xffu8 << (8 - rest));
         }
         out
     }
