@@ -1,6 +1,8 @@
 //! Certificates for `make bench`: a P-256 and an RSA-2048 root, a client certificate under
 //! each (the RSA one with an RSA-2048 key, so a first sight verifies RSA), an expired client
-//! and a server certificate. Usage: cargo run --example bench_certs -- DIR
+//! and a server certificate; for the first-sight measurement, under each root three
+//! intermediates of the same key type with three leaves each (`first-<alg>-<i>-<j>.pem`,
+//! intermediates in `intermediates.pem`). Usage: cargo run --example bench_certs -- DIR
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/pki.rs"]
@@ -45,5 +47,21 @@ fn main() {
         write(&format!("{stem}.pem"), &leaf.cert_pem);
         write(&format!("{stem}.key"), &leaf.key_pem);
     }
+    let mut intermediates = String::new();
+    for (stem, root, alg) in [
+        ("p256", &p256, pki::Alg::EcdsaP256),
+        ("rsa", &rsa, pki::Alg::Rsa2048),
+    ] {
+        for i in 0..3 {
+            let inter = root.intermediate(&format!("bench {stem} intermediate {i}"), alg);
+            intermediates.push_str(&inter.cert_pem());
+            for j in 0..3 {
+                let leaf = inter.client_with(&format!("first-{stem}-{i}-{j}"), alg, |_| {});
+                write(&format!("first-{stem}-{i}-{j}.pem"), &leaf.cert_pem);
+                write(&format!("first-{stem}-{i}-{j}.key"), &leaf.key_pem);
+            }
+        }
+    }
+    write("intermediates.pem", &intermediates);
     println!("bench certificates written to {}", dir.display());
 }

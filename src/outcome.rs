@@ -372,6 +372,26 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// What the filter did, in one word, as the filter state and the command-line tool say it:
+    /// `pass`, `forward`, `deny`, or `would_deny` (a report-only pass).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Decision::Pass(PassReason::ReportOnly(_)) => "would_deny",
+            Decision::Pass(_) => "pass",
+            Decision::Forward { .. } => "forward",
+            Decision::Deny(_) => "deny",
+        }
+    }
+
+    /// The reason a denial, or a report-only pass, is for; `None` for other passes and
+    /// forwards.
+    pub fn deny_reason(&self) -> Option<&DenyReason> {
+        match self {
+            Decision::Deny(reason) | Decision::Pass(PassReason::ReportOnly(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+
     /// The value this decision forwards in a header, if any.
     pub fn header(&self, name: &str) -> Option<&str> {
         match self {
@@ -395,6 +415,10 @@ pub enum PassReason {
     NoCertificateExcluded,
     /// An invalid certificate on an excluded path: passed, never forwarded.
     InvalidCertificateExcluded(CertError),
+    /// `reportOnly` applies and the request would have been denied for this reason: passed,
+    /// never forwarded, counted and logged as a would-deny. Never a host failure: what the
+    /// filter could not read, it does not vouch for (see the README's rollout section).
+    ReportOnly(DenyReason),
 }
 
 impl PassReason {
@@ -410,6 +434,9 @@ impl PassReason {
             }
             PassReason::InvalidCertificateExcluded(e) => {
                 format!("excluded path; the invalid certificate is not forwarded ({e})")
+            }
+            PassReason::ReportOnly(reason) => {
+                format!("report only, would deny: {}", reason.describe())
             }
         }
     }
@@ -484,6 +511,9 @@ pub struct Outcome {
     pub excluded: bool,
     /// Whether the certificate's verdict came from the cache.
     pub cache: CacheUse,
+    /// The index in `rules` of the rule whose mode decided; `None` for `clientCertMode` (and
+    /// for decisions taken before any rule was looked at).
+    pub rule: Option<usize>,
     /// With `certificateSource: "header"`: the immediate peer (`source.address`) that sent the
     /// certificate header without being in `header.trustedProxies`; the header was ignored.
     pub untrusted_peer: Option<String>,
@@ -498,6 +528,7 @@ impl Outcome {
             certificate_sha256: None,
             excluded,
             cache: CacheUse::NotConsulted,
+            rule: None,
             untrusted_peer: None,
         }
     }

@@ -79,8 +79,9 @@ def deploy_examples(repo):
             if kind == "WasmPlugin":
                 for field in ("url", "sha256", "phase", "failStrategy", "pluginConfig"):
                     require(where, spec, field)
-                if spec.get("failStrategy") != "FAIL_CLOSE":
-                    fail(where, "failStrategy must be FAIL_CLOSE")
+                # Never FAIL_OPEN: an authentication plugin must not let traffic through.
+                if spec.get("failStrategy") not in ("FAIL_CLOSE", "FAIL_RELOAD"):
+                    fail(where, "failStrategy must be FAIL_RELOAD or FAIL_CLOSE")
                 if spec.get("phase") not in ("AUTHN", "AUTHZ", "STATS"):
                     fail(where, f"unknown phase {spec.get('phase')}")
                 if "selector" not in spec and "targetRefs" not in spec:

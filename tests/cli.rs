@@ -375,3 +375,42 @@ fn check_takes_a_front_proxys_header_and_peer() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("is not 'NAME: VALUE'"), "{}", r.stderr);
 }
+
+#[test]
+fn check_says_would_deny_under_report_only_and_lint_shows_names_and_report_only() {
+    let dir = TempDir::new("cli-report-only");
+    let config = path(
+        &dir,
+        "report.json",
+        &json!({
+            "reportOnly": true,
+            "rules": [
+                {"name": "api", "pathPrefix": "/api", "mode": "Required", "reportOnly": false},
+                {"pathPrefix": "/docs", "mode": "Optional", "reportOnly": true}
+            ]
+        })
+        .to_string(),
+    );
+    let r = run(&["check", "--config", &config, "--path", "/hello", "--json"]);
+    assert_eq!(r.code, 0, "a report-only pass exits 0: {}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["decision"], "would_deny");
+    assert_eq!(v["status"], 401);
+    assert_eq!(
+        v["reason"],
+        "report only, would deny: client certificate required but none was presented"
+    );
+    let r = run(&["check", "--config", &config, "--path", "/api/x"]);
+    assert_eq!(r.code, 1, "the api rule is enforced: {}", r.stdout);
+    assert!(r.stdout.starts_with("decision: deny\n"), "{}", r.stdout);
+
+    let r = run(&["lint", &config]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "report only: nothing is denied",
+        "  rules[0]: [api] pathPrefix /api -> Required (enforced)",
+        "  rules[1]: pathPrefix /docs -> Optional (report only)",
+    ] {
+        assert!(r.stdout.contains(line), "{line}: {}", r.stdout);
+    }
+}

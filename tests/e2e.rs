@@ -151,12 +151,12 @@ fn repository_envoy_yaml_enforces_required_mode_with_exclusions() {
             ("denials logged at info level", "[info][wasm]".to_string()),
             (
                 "one structured line per denial",
-                "denied status=401 reason=missing path=\"/hello\" cert_sha256=- detail=\"client certificate required".to_string(),
+                "denied status=401 reason=missing rule=- path=\"/hello\" cert_sha256=- detail=\"client certificate required".to_string(),
             ),
             (
                 "expiry reason logged with the certificate's digest",
                 format!(
-                    "reason=expired path=\"/hello\" cert_sha256={expired_sha} detail=\"client certificate invalid (expired)"
+                    "reason=expired rule=- path=\"/hello\" cert_sha256={expired_sha} detail=\"client certificate invalid (expired)"
                 ),
             ),
             (

@@ -590,3 +590,35 @@ fn presets_are_refused_where_they_would_collide_or_are_unknown() {
     config(json!({"forward": {"preset": "gclb", "infoHeaderPrefix": "X-Client-Cert-Valid-"}}));
     config(json!({"forward": {"preset": "alb", "rfc9440": true, "infoHeaders": true}}));
 }
+
+#[test]
+fn gclb_preset_under_report_only_says_what_would_have_been_denied() {
+    let ca = Ca::new("ro CA");
+    let now = OffsetDateTime::now_utc();
+    let expired = ca.client_between("old", now - Duration::days(9), now - Duration::days(1));
+    let c = config(json!({"reportOnly": true, "forward": {"preset": "gclb", "infoHeaders": true}}));
+    let pass = |o: &Outcome| -> Vec<(String, String)> {
+        o.pass_headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect()
+    };
+    assert_eq!(
+        pass(&run(&c, "/app", None)),
+        pairs(&[
+            ("x-client-cert-verify", "NONE"),
+            ("x-client-cert-present", "false"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_not_provided"),
+        ])
+    );
+    assert_eq!(
+        pass(&run(&c, "/app", Some(&expired.cert_pem))),
+        pairs(&[
+            ("x-client-cert-verify", "FAILED:expired"),
+            ("x-client-cert-present", "true"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_validation_failed"),
+        ])
+    );
+}

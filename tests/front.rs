@@ -387,3 +387,24 @@ fn a_source_header_that_is_also_an_output_carries_the_checked_value() {
         matches!(&o.decision, Decision::Deny(DenyReason::CertificateInvalid(e)) if e.kind() == "expired")
     );
 }
+
+#[test]
+fn under_report_only_the_header_source_would_deny_instead_of_denying() {
+    let ch = chain();
+    let c = front_config("cloudflare", json!({"reportOnly": true}));
+    let lines = encode("cloudflare", &[(ch.leaf.cert_pem.as_str(), &ch.leaf.der)]);
+    let o = decide_lines(&c, "/app", &lines, UNTRUSTED_PEER);
+    assert_eq!(
+        o.decision,
+        Decision::Pass(PassReason::ReportOnly(DenyReason::CertificateRequired))
+    );
+    assert!(o.untrusted_peer.is_some());
+    let mut doubled = lines.clone();
+    doubled.push(lines[0].clone());
+    let o = decide_lines(&c, "/app", &doubled, TRUSTED_PEER);
+    assert!(
+        matches!(&o.decision, Decision::Pass(PassReason::ReportOnly(DenyReason::CertificateInvalid(e))) if e.kind() == "malformed"),
+        "{:?}",
+        o.decision
+    );
+}

@@ -212,7 +212,13 @@ fn a_stream_without_configuration_is_refused_with_500() {
     assert_eq!(host.reply.as_ref().unwrap().status, 500);
     assert_eq!(
         host.request_io(),
-        [&Call::SendReply(500)],
+        [
+            &Call::SetFilterState(
+                "client_cert_auth".into(),
+                "decision=deny reason=host_failure rule=- sha256=-".into()
+            ),
+            &Call::SendReply(500)
+        ],
         "nothing else is read"
     );
 }
@@ -372,6 +378,10 @@ fn host_calls_per_request_by_configuration_shape() {
     let cert = || Property(CERT.into());
     let mtls = || Property(MTLS.into());
     let set_arr = || SetHeader(ARR.into(), STANDARD.encode(&leaf.der));
+    let sha = hex_lower(&Sha256::digest(&leaf.der));
+    // The one filter-state write of every request (the decision for the access log).
+    let state = |value: &str| SetFilterState("client_cert_auth".into(), value.into());
+    let forward = state(&format!("decision=forward reason=- rule=- sha256={sha}"));
     // (shape, configuration, certificate presented, warm the cache first, expected calls)
     let cases: Vec<(&str, Value, bool, bool, Vec<Call>)> = vec![
         (
@@ -379,35 +389,58 @@ fn host_calls_per_request_by_configuration_shape() {
             json!({"clientCertExclusionPaths": "/public"}),
             true,
             true,
-            vec![RequestHeaders, digest(), Clock, set_arr()],
+            vec![RequestHeaders, digest(), Clock, set_arr(), forward.clone()],
         ),
         (
             "Azure, first sight",
             json!({"clientCertExclusionPaths": "/public"}),
             true,
             false,
-            vec![RequestHeaders, digest(), Clock, cert(), Clock, set_arr()],
+            vec![
+                RequestHeaders,
+                digest(),
+                Clock,
+                cert(),
+                Clock,
+                set_arr(),
+                forward.clone(),
+            ],
         ),
         (
             "Azure, no certificate",
             json!({}),
             false,
             false,
-            vec![RequestHeaders, digest(), cert(), mtls(), SendReply(401)],
+            vec![
+                RequestHeaders,
+                digest(),
+                cert(),
+                mtls(),
+                state("decision=deny reason=missing rule=- sha256=-"),
+                SendReply(401),
+            ],
         ),
         (
             "disabled",
             json!({"clientCertMode": "Ignore"}),
             true,
             false,
-            vec![RequestHeaders],
+            vec![
+                RequestHeaders,
+                state("decision=pass reason=disabled rule=- sha256=-"),
+            ],
         ),
         (
             "XFCC source, no certificate",
             json!({"certificateSource": "xfcc", "clientCertMode": "Optional"}),
             false,
             false,
-            vec![RequestHeaders, mtls(), RemoveHeader(XFCC.into())],
+            vec![
+                RequestHeaders,
+                mtls(),
+                RemoveHeader(XFCC.into()),
+                state("decision=pass reason=optional rule=- sha256=-"),
+            ],
         ),
         (
             "routeNames rule, cache hit",
@@ -420,6 +453,7 @@ fn host_calls_per_request_by_configuration_shape() {
                 digest(),
                 Clock,
                 set_arr(),
+                forward.clone(),
             ],
         ),
         (
@@ -433,6 +467,7 @@ fn host_calls_per_request_by_configuration_shape() {
                 Clock,
                 RemoveHeader(XFCC.into()),
                 set_arr(),
+                forward.clone(),
             ],
         ),
     ];
@@ -552,7 +587,7 @@ fn a_denial_is_one_structured_log_line_and_one_counter() {
     assert_eq!(denials.len(), 1, "{denials:?}");
     assert!(
         denials[0].starts_with(&format!(
-            "client-cert-auth: denied status=401 reason=expired path=\"/orders?id=\\\"1\\\"\" cert_sha256={sha} detail=\"client certificate invalid (expired)"
+            "client-cert-auth: denied status=401 reason=expired rule=- path=\"/orders?id=\\\"1\\\"\" cert_sha256={sha} detail=\"client certificate invalid (expired)"
         )),
         "{}",
         denials[0]

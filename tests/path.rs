@@ -26,7 +26,7 @@ fn excluded_paths_match_whole_segments_case_insensitively() {
         "/public/a?b#c",
         "/api/health",
         "/API/HEALTH/live",
-        "/%70ublic",
+        // Escapes after the excluded prefix: both readings (decoded, as written) are under it.
         "/public/%41dmin",
         "/public/a%20b",
         "/public/a.b/c",
@@ -87,6 +87,12 @@ fn ambiguous_paths_are_never_excluded() {
         "/public\\x",
         "/public%5c..%5cadmin",
         "/public%5Cx",
+        // escapes of ordinary characters: decoded, the path is under /public; as written (a
+        // router or server that does not decode), it is not
+        "/%70ublic",
+        "/%70ublic/x",
+        "/pub%6Cic/x",
+        "/%50UBLIC/x",
         // double encoding
         "/public/%252e%252e/admin",
         "/public/%25",

@@ -17,6 +17,7 @@ fn mode_of(config: &Config, request: RequestLine<'_>) -> Mode {
         &config.exclusions,
         &config.rules,
         config.mode,
+        config.report_only,
         request,
         config.needs.path,
         config.needs.authority,
@@ -113,6 +114,14 @@ fn ambiguous_paths_never_select_a_weaker_rule() {
     ] {
         assert_eq!(mode_for(&c, path, "h", "GET"), Mode::Required, "{path}");
     }
+    // An escaped ordinary character: `/health` decoded, something else as written (Envoy's
+    // router without normalize_path, a server that does not decode): the `/health` rule only
+    // may apply, so it cannot switch the check off; the next rule that surely applies decides.
+    assert_eq!(mode_for(&c, "/h%65alth", "h", "GET"), Mode::Optional);
+    assert_eq!(mode_for(&c, "/%61dmin/x", "h", "GET"), Mode::Required);
+    // Both readings agree: the escape does not touch what the rule looks at.
+    assert_eq!(mode_for(&c, "/admin/%78", "h", "GET"), Mode::Required);
+    assert_eq!(mode_for(&c, "/other/%78", "h", "GET"), Mode::Optional);
     assert_eq!(mode_for(&c, "/admin/x", "h", "GET"), Mode::Required);
     assert_eq!(mode_for(&c, "/health", "h", "GET"), Mode::Disabled);
     assert_eq!(mode_for(&c, "/other", "h", "GET"), Mode::Optional);

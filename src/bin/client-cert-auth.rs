@@ -16,7 +16,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use client_cert_auth::cert::{envoy_url_encode, pem_bundle};
 use client_cert_auth::config::Source;
 use client_cert_auth::{
-    Config, Decision, FORWARDED_HEADER, Request, VerdictCache, decide, rfc3339,
+    Config, Decision, FORWARDED_HEADER, PassReason, Request, VerdictCache, decide, rfc3339,
 };
 
 /// A failure that ends the program with exit code 2.
@@ -139,6 +139,11 @@ fn lint(args: &ArgMatches) -> Result<ExitCode, Fatal> {
     let config = load_config(path)?;
     println!("{path}: valid");
     println!("mode: {}", config.mode.name());
+    if config.report_only {
+        println!(
+            "report only: nothing is denied (would-deny is logged and counted) unless a rule sets reportOnly false"
+        );
+    }
     let exclusions: Vec<&str> = config.exclusions.entries().collect();
     if exclusions.is_empty() {
         println!("exclusion paths: none");
@@ -290,6 +295,12 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
     )
     .decision;
     let (name, status, reason, header) = match &decision {
+        Decision::Pass(reason @ PassReason::ReportOnly(would)) => (
+            "would_deny",
+            Some(config.reply(would).status),
+            Some(reason.describe()),
+            None,
+        ),
         Decision::Pass(reason) => ("pass", None, Some(reason.describe()), None),
         Decision::Forward { headers } => (
             "forward",

@@ -58,6 +58,12 @@ pub struct RawConfig {
     pub forward: Option<RawForward>,
     /// The local replies to denied requests. Default: 401 with a plain-text line.
     pub responses: Option<RawResponses>,
+    /// Report only (a dry run, for rollout): every decision is computed, logged and counted,
+    /// but nothing is denied; a request that would be refused passes without a forwarded
+    /// certificate and counts as `would_deny.<reason>`. Client-sent copies of the forwarded
+    /// headers are still removed, and a failing host call still answers 500. A rule's own
+    /// `reportOnly` overrides it. Default `false`.
+    pub report_only: Option<bool>,
 }
 
 /// Where the client certificate comes from.
@@ -265,6 +271,14 @@ pub struct RawIdentity {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRule {
+    /// The rule's name, for logs, the filter state and the per-rule stats
+    /// (`rule.<name>.forwarded`, ...): 1 to 64 letters, digits, `_` or `-`, unique among the
+    /// rules. Optional.
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))
+    )]
+    pub name: Option<String>,
     /// The names of the Envoy routes the rule applies to (a route's `name` in the route
     /// configuration; Istio VirtualService `http[].name`). Envoy has chosen the route, so this
     /// condition can never disagree with routing: prefer it to paths and hosts.
@@ -289,6 +303,11 @@ pub struct RawRule {
     /// Identities for this rule instead of `validation.identities`: at least one must match
     /// (an empty list is refused).
     pub identities: Option<Vec<RawIdentity>>,
+    /// Report only for the requests this rule decides, overriding the top-level `reportOnly`
+    /// either way. When a request's rule is ambiguous, it is report only only if every
+    /// candidate rule (and `clientCertMode`, when it is a candidate) is. Default: the top-level
+    /// `reportOnly`.
+    pub report_only: Option<bool>,
 }
 
 /// The `forward` object: what the upstream receives about a valid certificate.

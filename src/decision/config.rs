@@ -93,6 +93,8 @@ pub struct Config {
     pub front: Option<FrontSource>,
     /// `responses`: the local reply for each denial reason.
     pub responses: Responses,
+    /// `reportOnly`: refusals are reported, not enforced, where no rule says otherwise.
+    pub report_only: bool,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             forward: Forward::default(),
             front: None,
             responses: Responses::default(),
+            report_only: false,
         }
     }
 }
@@ -235,6 +238,15 @@ pub enum ConfigError {
         /// The size asked for, more than [`MAX_CACHE_SIZE`].
         value: usize,
     },
+    /// Two rules have the same `name`.
+    DuplicateRuleName {
+        /// The later rule's position in `rules`, from 0.
+        index: usize,
+        /// The earlier rule's position.
+        first: usize,
+        /// The name both carry.
+        name: String,
+    },
     /// One rule is not usable.
     Rule {
         /// The rule's position in `rules`, from 0.
@@ -280,6 +292,10 @@ impl fmt::Display for ConfigError {
                 )
             }
             ConfigError::Rule { index, problem } => write!(f, "rules[{index}].{problem}"),
+            ConfigError::DuplicateRuleName { index, first, name } => write!(
+                f,
+                "rules[{index}].name: {name:?} is already the name of rules[{first}]; rule names must be unique"
+            ),
             ConfigError::Forward(e) => e.fmt(f),
             ConfigError::Header { field, problem } => write!(f, "{field}: {problem}"),
             ConfigError::Responses(e) => e.fmt(f),
@@ -356,6 +372,19 @@ impl Config {
                     .map_err(|problem| ConfigError::Rule { index, problem })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        for (index, rule) in rules.iter().enumerate() {
+            let Some(name) = &rule.name else { continue };
+            if let Some(first) = rules[..index]
+                .iter()
+                .position(|r| r.name.as_ref() == Some(name))
+            {
+                return Err(ConfigError::DuplicateRuleName {
+                    index,
+                    first,
+                    name: name.clone(),
+                });
+            }
+        }
         let source = raw.certificate_source.unwrap_or(Source::Connection);
         let strip_xfcc = raw
             .strip_xfcc
@@ -403,11 +432,24 @@ impl Config {
             forward,
             front,
             responses,
+            report_only: raw.report_only.unwrap_or(false),
         })
     }
 }
 
 impl Config {
+    /// The name of the rule at `index` as logs and the filter state say it: its `name`, or
+    /// `rules[<index>]` for a rule without one; `-` for `clientCertMode` (`None`).
+    pub fn rule_label(&self, index: Option<usize>) -> std::borrow::Cow<'_, str> {
+        match index {
+            None => "-".into(),
+            Some(i) => match self.rules.get(i).and_then(|r| r.name.as_deref()) {
+                Some(name) => name.into(),
+                None => format!("rules[{i}]").into(),
+            },
+        }
+    }
+
     /// The reply for a denial.
     pub fn reply(&self, reason: &DenyReason) -> &Reply {
         self.responses.reply(reason)

@@ -279,6 +279,7 @@ fn decide_or_fail(
             &config.exclusions,
             &config.rules,
             config.mode,
+            config.report_only,
             RequestLine {
                 path: &path,
                 method: &method,
@@ -291,10 +292,10 @@ fn decide_or_fail(
         )
     };
     if scope.selection.mode == Mode::Disabled {
-        return Ok(Outcome::without_certificate(
-            Decision::Pass(PassReason::Disabled),
-            false,
-        ));
+        return Ok(Outcome {
+            rule: scope.selection.rule,
+            ..Outcome::without_certificate(Decision::Pass(PassReason::Disabled), false)
+        });
     }
     let mut reader = Reader { inputs, now: None };
 
@@ -472,9 +473,24 @@ fn digest_key(text: &[u8]) -> Option<[u8; 32]> {
 
 /// A decision taken before any certificate was judged.
 fn early(config: &Config, scope: &Scope<'_>, decision: Decision) -> Outcome {
+    let decision = reported(scope, decision);
     Outcome {
         pass_headers: pass_headers(config, &decision),
+        rule: scope.selection.rule,
         ..Outcome::without_certificate(decision, scope.excluded)
+    }
+}
+
+/// Under `reportOnly`, a refusal becomes a pass that says what it would have been. A host
+/// failure stays a denial: the filter does not vouch for what it could not read.
+fn reported(scope: &Scope<'_>, decision: Decision) -> Decision {
+    match decision {
+        Decision::Deny(reason)
+            if scope.selection.report_only && !matches!(reason, DenyReason::HostFailure(_)) =>
+        {
+            Decision::Pass(PassReason::ReportOnly(reason))
+        }
+        decision => decision,
     }
 }
 
@@ -544,7 +560,7 @@ fn finish(
         Ok(()) => Decision::Forward {
             headers: Rc::clone(&entry.headers),
         },
-        Err(e) => invalid(e, scope.excluded),
+        Err(e) => reported(scope, invalid(e, scope.excluded)),
     };
     Outcome {
         pass_headers: pass_headers(config, &decision),
@@ -552,6 +568,7 @@ fn finish(
         certificate_sha256: Some(certificate_sha256),
         excluded: scope.excluded,
         cache,
+        rule: scope.selection.rule,
         untrusted_peer: None,
     }
 }

@@ -23,6 +23,8 @@ pub enum Call {
     Clock,
     /// [`Host::send_reply`], with the local reply's status.
     SendReply(u32),
+    /// [`Host::set_filter_state`]: the name and the value (as text).
+    SetFilterState(String, String),
     /// A line written at or above [`FakeHost::level`]: its level and text (lines below it
     /// are not recorded, and logging never fails).
     Log(Level, String),
@@ -45,6 +47,7 @@ impl Call {
             Call::Property(path) => format!("property:{path}"),
             Call::Clock => "clock".into(),
             Call::SendReply(_) => "send_reply".into(),
+            Call::SetFilterState(name, _) => format!("set_filter_state:{name}"),
             Call::Log(..) => "log".into(),
             Call::DefineMetric(_) => "define_metric".into(),
             Call::IncrementMetric(..) => "increment_metric".into(),
@@ -85,6 +88,8 @@ pub struct FakeHost {
     pub reply: Option<Reply>,
     /// Stats by name, with their values.
     pub metrics: BTreeMap<String, u64>,
+    /// The filter state the glue set, by name (as text).
+    pub filter_state: BTreeMap<String, String>,
     metric_names: Vec<String>,
 }
 
@@ -99,6 +104,7 @@ impl Default for FakeHost {
             calls: Vec::new(),
             reply: None,
             metrics: BTreeMap::new(),
+            filter_state: BTreeMap::new(),
             metric_names: Vec::new(),
         }
     }
@@ -227,6 +233,13 @@ impl Host for FakeHost {
     fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError> {
         self.call(Call::SendReply(reply.status))?;
         self.reply = Some(reply.clone());
+        Ok(())
+    }
+
+    fn set_filter_state(&mut self, name: &str, value: &[u8]) -> Result<(), HostError> {
+        let value = String::from_utf8_lossy(value).into_owned();
+        self.call(Call::SetFilterState(name.to_string(), value.clone()))?;
+        self.filter_state.insert(name.to_string(), value);
         Ok(())
     }
 

@@ -61,6 +61,10 @@ pub trait Host {
     fn clock(&mut self) -> Result<SystemTime, HostError>;
     /// Answers the request locally.
     fn send_reply(&mut self, reply: &Reply) -> Result<(), HostError>;
+    /// Sets a value in the request's filter state, as proxy-wasm `set_property([name], value)`
+    /// does: Envoy stores it as `wasm.<name>`, which `%FILTER_STATE(wasm.<name>:PLAIN)%` prints
+    /// in the access log. Only the module can write it; no request header reaches it.
+    fn set_filter_state(&mut self, name: &str, value: &[u8]) -> Result<(), HostError>;
     /// Whether a line at this level would be logged (so the glue can skip formatting it).
     fn log_enabled(&self, level: Level) -> bool;
     /// Writes one line to the host's log.

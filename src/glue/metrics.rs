@@ -1,6 +1,7 @@
 //! Envoy stats: counters and gauges under `client_cert_auth.` (names in the README). Each
-//! request counts once as passed, forwarded or denied (by reason), plus its cache use and
-//! whether it was excluded.
+//! request counts once as passed, forwarded, denied (by reason) or, under `reportOnly`, would
+//! be denied (by reason), plus its cache use and whether it was excluded; a request a named
+//! rule decided counts once more under `rule.<name>.`.
 //!
 //! Counting costs no host call on the request path: counts accumulate in the module and
 //! [`Metrics::flush`] hands them to Envoy from the root context's timer, once a
@@ -11,7 +12,8 @@
 use std::cell::Cell;
 
 use super::host::{Host, MetricKind};
-use crate::outcome::{CacheUse, Decision, DenyReason, Outcome, Reason};
+use crate::decision::Config;
+use crate::outcome::{CacheUse, Decision, DenyReason, Outcome, PassReason, Reason};
 
 /// How often the counts reach Envoy's stats, in milliseconds.
 pub const FLUSH_PERIOD_MS: u64 = 1000;
@@ -25,9 +27,9 @@ struct Counter {
 }
 
 impl Counter {
-    fn define(host: &mut impl Host, name: &str) -> Counter {
+    fn new(id: Option<u32>) -> Counter {
         Counter {
-            id: host.define_metric(MetricKind::Counter, &format!("client_cert_auth.{name}")),
+            id,
             pending: Cell::new(0),
         }
     }
@@ -54,25 +56,78 @@ pub struct Metrics {
     cache_misses: Counter,
     /// `denied.<reason>`, indexed by [`Reason::index`].
     denied: [Counter; Reason::COUNT],
+    /// `would_deny.<reason>` (report only), indexed by [`Reason::index`].
+    would_deny: [Counter; Reason::COUNT],
+    /// `rule.<name>.*`, indexed like `rules`; an unnamed rule has none.
+    rules: Vec<Option<RuleMetrics>>,
     /// Gauges, set at each flush.
     cache_entries: Option<u32>,
     memory_bytes: Option<u32>,
 }
 
+/// The counters of one named rule: `rule.<name>.passed`, `.forwarded`, `.denied.<reason>` and
+/// `.would_deny.<reason>`.
+#[derive(Debug)]
+struct RuleMetrics {
+    passed: Counter,
+    forwarded: Counter,
+    denied: [Counter; Reason::COUNT],
+    would_deny: [Counter; Reason::COUNT],
+}
+
+impl RuleMetrics {
+    fn counters(&self) -> impl Iterator<Item = &Counter> {
+        [&self.passed, &self.forwarded]
+            .into_iter()
+            .chain(self.denied.iter())
+            .chain(self.would_deny.iter())
+    }
+}
+
 impl Metrics {
     /// Defines every stat under `client_cert_auth.`, once, when a configuration is accepted.
-    pub fn define(host: &mut impl Host) -> Metrics {
-        let gauge = |host: &mut _, name: &str| Host::define_metric(host, MetricKind::Gauge, name);
+    pub fn define(host: &mut impl Host, config: &Config) -> Metrics {
+        let mut stat = |kind: MetricKind, name: &str| {
+            host.define_metric(kind, &format!("client_cert_auth.{name}"))
+        };
+        let cache_entries = stat(MetricKind::Gauge, "cache_entries");
+        let memory_bytes = stat(MetricKind::Gauge, "memory_bytes");
+        let mut counter = |name: &str| Counter::new(stat(MetricKind::Counter, name));
+        let rules = config
+            .rules
+            .iter()
+            .map(|rule| {
+                let name = rule.name.as_deref()?;
+                Some(RuleMetrics {
+                    passed: counter(&format!("rule.{name}.passed")),
+                    forwarded: counter(&format!("rule.{name}.forwarded")),
+                    denied: Reason::ALL
+                        .map(|reason| counter(&format!("rule.{name}.denied.{}", reason.name()))),
+                    would_deny: Reason::ALL.map(|reason| {
+                        counter(&format!("rule.{name}.would_deny.{}", reason.name()))
+                    }),
+                })
+            })
+            .collect();
+        let passed = counter("passed");
+        let forwarded = counter("forwarded");
+        let excluded = counter("excluded");
+        let cache_hits = counter("cache_hits");
+        let cache_misses = counter("cache_misses");
+        let denied = Reason::ALL.map(|reason| counter(&format!("denied.{}", reason.name())));
+        let would_deny =
+            Reason::ALL.map(|reason| counter(&format!("would_deny.{}", reason.name())));
         Metrics {
-            cache_entries: gauge(host, "client_cert_auth.cache_entries"),
-            memory_bytes: gauge(host, "client_cert_auth.memory_bytes"),
-            passed: Counter::define(host, "passed"),
-            forwarded: Counter::define(host, "forwarded"),
-            excluded: Counter::define(host, "excluded"),
-            cache_hits: Counter::define(host, "cache_hits"),
-            cache_misses: Counter::define(host, "cache_misses"),
-            denied: Reason::ALL
-                .map(|reason| Counter::define(host, &format!("denied.{}", reason.name()))),
+            cache_entries,
+            memory_bytes,
+            passed,
+            forwarded,
+            excluded,
+            cache_hits,
+            cache_misses,
+            denied,
+            would_deny,
+            rules,
         }
     }
 
@@ -86,6 +141,8 @@ impl Metrics {
         ]
         .into_iter()
         .chain(self.denied.iter())
+        .chain(self.would_deny.iter())
+        .chain(self.rules.iter().flatten().flat_map(RuleMetrics::counters))
     }
 
     /// Whether the request was excluded, and how the cache served it.
@@ -100,18 +157,45 @@ impl Metrics {
         }
     }
 
-    /// A request that went on to the upstream.
-    pub fn record_decision(&self, decision: &Decision) {
+    /// A request that went on to the upstream, decided by the rule at index `rule` (`None`:
+    /// `clientCertMode`).
+    pub fn record_decision(&self, decision: &Decision, rule: Option<usize>) {
+        let named = self.rule(rule);
         match decision {
-            Decision::Pass(_) => self.passed.bump(),
-            Decision::Forward { .. } => self.forwarded.bump(),
-            Decision::Deny(reason) => self.record_denied(reason),
+            Decision::Pass(PassReason::ReportOnly(reason)) => {
+                let i = reason.reason().index();
+                self.would_deny[i].bump();
+                if let Some(r) = named {
+                    r.would_deny[i].bump();
+                }
+            }
+            Decision::Pass(_) => {
+                self.passed.bump();
+                if let Some(r) = named {
+                    r.passed.bump();
+                }
+            }
+            Decision::Forward { .. } => {
+                self.forwarded.bump();
+                if let Some(r) = named {
+                    r.forwarded.bump();
+                }
+            }
+            Decision::Deny(reason) => self.record_denied(reason, rule),
         }
     }
 
-    /// A request answered locally.
-    pub fn record_denied(&self, reason: &DenyReason) {
-        self.denied[reason.reason().index()].bump();
+    /// A request answered locally, decided by the rule at index `rule`.
+    pub fn record_denied(&self, reason: &DenyReason, rule: Option<usize>) {
+        let i = reason.reason().index();
+        self.denied[i].bump();
+        if let Some(r) = self.rule(rule) {
+            r.denied[i].bump();
+        }
+    }
+
+    fn rule(&self, index: Option<usize>) -> Option<&RuleMetrics> {
+        self.rules.get(index?)?.as_ref()
     }
 
     /// Hands the accumulated counts to the host, and sets the gauges: the cache size and the

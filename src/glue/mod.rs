@@ -20,7 +20,7 @@ mod metrics;
 mod wasm;
 
 use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache, decide};
-use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome};
+use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome, PassReason};
 use crate::output::Reply;
 use crate::text::{hex_lower, log_safe};
 pub use headers::HeaderMap;
@@ -45,11 +45,16 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
             host.log(
                 Level::Info,
                 &format!(
-                    "client-cert-auth: configured, mode {}, exclusion paths {:?}, {} rule(s), certificate source {:?}",
+                    "client-cert-auth: configured, mode {}, exclusion paths {:?}, {} rule(s), certificate source {:?}{}",
                     config.mode.name(),
                     exclusions,
                     config.rules.len(),
-                    config.source
+                    config.source,
+                    if config.report_only {
+                        ", report only (nothing is denied unless a rule says so)"
+                    } else {
+                        ""
+                    }
                 ),
             );
             if let Some(front) = &config.front {
@@ -61,9 +66,10 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
                     ),
                 );
             }
+            let metrics = Metrics::define(host, &config);
             Some(State {
                 config,
-                metrics: Metrics::define(host),
+                metrics,
                 last_first_sight_log: Cell::new(0),
             })
         }
@@ -93,6 +99,8 @@ pub fn on_request_headers(
         Ok(headers) => headers,
         Err(call) => return refuse(host, state, &Outcome::host_failure(call), b""),
     };
+    #[cfg(feature = "test-panic")]
+    crash_on_demand(&headers);
     let path = header(&headers, ":path").unwrap_or_default();
     let Ok(mut cache) = cache.try_borrow_mut() else {
         return refuse(
@@ -127,7 +135,21 @@ pub fn on_request_headers(
     drop(cache);
     match apply(host, state, &outcome) {
         Ok(Action::Continue) => {
-            state.metrics.record_decision(&outcome.decision);
+            state
+                .metrics
+                .record_decision(&outcome.decision, outcome.rule);
+            if let Decision::Pass(PassReason::ReportOnly(reason)) = &outcome.decision {
+                log_decision(
+                    host,
+                    state,
+                    "would deny (report only)",
+                    reason,
+                    &outcome,
+                    &path,
+                );
+            }
+            let (decision, reason) = decision_fields(&outcome.decision);
+            publish(host, &state.config, decision, reason, &outcome);
             Action::Continue
         }
         Ok(Action::Pause) => refuse(host, state, &outcome, &path),
@@ -145,6 +167,21 @@ pub fn on_tick(host: &mut impl Host, state: &State, cache: &RefCell<VerdictCache
 
 /// How often [`on_tick`] should run, in milliseconds.
 pub const TICK_PERIOD_MS: u64 = metrics::FLUSH_PERIOD_MS;
+
+/// The request header that makes a `test-panic` build panic.
+#[cfg(feature = "test-panic")]
+pub const TEST_PANIC_HEADER: &str = "x-client-cert-auth-test-panic";
+
+/// TEST ONLY (feature `test-panic`): panics when the request carries [`TEST_PANIC_HEADER`], as
+/// a bug would, so the end-to-end tests can crash the VM on demand. A release build has no
+/// such path (the feature is off, and a test checks the header's name is not in the module).
+#[cfg(feature = "test-panic")]
+#[allow(clippy::panic)]
+fn crash_on_demand(headers: &HeaderMap) {
+    if header(headers, TEST_PANIC_HEADER).is_some() {
+        panic!("client-cert-auth: crashing on demand ({TEST_PANIC_HEADER}, test-panic build)");
+    }
+}
 
 /// Sets what a passing or forwarding outcome sets; `Pause` for a denial (nothing is set).
 fn apply(host: &mut impl Host, state: &State, outcome: &Outcome) -> Result<Action, HostCall> {
@@ -294,22 +331,10 @@ fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -
         // Only denials are refused; anything else here is a bug, and fails closed.
         _ => &DenyReason::HostFailure(HostCall::SetHeaders),
     };
-    state.metrics.record_denied(reason);
+    state.metrics.record_denied(reason, outcome.rule);
+    log_decision(host, state, "denied", reason, outcome, path);
+    publish(host, &state.config, "deny", reason.name(), outcome);
     let reply = state.config.reply(reason);
-    let sha256 = outcome
-        .certificate_sha256
-        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
-    host.log(
-        Level::Info,
-        &format!(
-            "client-cert-auth: denied status={} reason={} path=\"{}\" cert_sha256={} detail=\"{}\"",
-            reply.status,
-            reason.name(),
-            log_safe(path),
-            sha256,
-            log_safe(reason.describe().as_bytes())
-        ),
-    );
     if let Err(HostError(status)) = host.send_reply(reply) {
         host.log(
             Level::Warn,
@@ -317,6 +342,83 @@ fn refuse(host: &mut impl Host, state: &State, outcome: &Outcome, path: &[u8]) -
         );
     }
     Action::Pause
+}
+
+/// One structured line at info level for a denial (`what` = `denied`) or a report-only pass
+/// (`would deny (report only)`): the status the reply has (or would have), the reason, the
+/// rule, the path, the certificate's SHA-256 and the reason in words.
+fn log_decision(
+    host: &mut impl Host,
+    state: &State,
+    what: &str,
+    reason: &DenyReason,
+    outcome: &Outcome,
+    path: &[u8],
+) {
+    let sha256 = outcome
+        .certificate_sha256
+        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
+    host.log(
+        Level::Info,
+        &format!(
+            "client-cert-auth: {what} status={} reason={} rule={} path=\"{}\" cert_sha256={} detail=\"{}\"",
+            state.config.reply(reason).status,
+            reason.name(),
+            state.config.rule_label(outcome.rule),
+            log_safe(path),
+            sha256,
+            log_safe(reason.describe().as_bytes())
+        ),
+    );
+}
+
+/// The filter state name of the decision: Envoy stores it as `wasm.client_cert_auth`.
+pub const DECISION_STATE: &str = "client_cert_auth";
+
+/// The decision as one compact line for the filter state:
+/// `decision=<pass|forward|deny|would_deny> reason=<reason|-> rule=<name|rules[i]|-> sha256=<hex|->`,
+/// from the decision's label and reason ([`decision_fields`]). Every token comes from the
+/// filter (reason names, validated rule names, hex), never from the request, so a client
+/// cannot forge a field or add one.
+pub fn decision_state(config: &Config, decision: &str, reason: &str, outcome: &Outcome) -> String {
+    let sha256 = outcome
+        .certificate_sha256
+        .map_or_else(|| "-".to_string(), |d| hex_lower(&d));
+    format!(
+        "decision={decision} reason={reason} rule={} sha256={sha256}",
+        config.rule_label(outcome.rule)
+    )
+}
+
+/// The filter-state label and reason of a decision that went on to the upstream (or was
+/// denied): a denial's or would-deny's reason name; for a pass, why it passed: `disabled`,
+/// `optional` (no certificate, optional mode) or `excluded`; `-` for a forward.
+pub fn decision_fields(decision: &Decision) -> (&'static str, &'static str) {
+    let reason = match decision {
+        Decision::Deny(reason) | Decision::Pass(PassReason::ReportOnly(reason)) => reason.name(),
+        Decision::Pass(PassReason::Disabled) => "disabled",
+        Decision::Pass(PassReason::NoCertificateOptional) => "optional",
+        Decision::Pass(
+            PassReason::NoCertificateExcluded | PassReason::InvalidCertificateExcluded(_),
+        ) => "excluded",
+        Decision::Forward { .. } => "-",
+    };
+    (decision.label(), reason)
+}
+
+/// Leaves the decision in the filter state for the access log and tracing. One host call per
+/// request, with one compact value, on purpose: four properties (decision, reason, rule,
+/// digest) would cost four boundary crossings (~0.3 us each on V8) on a path being trimmed to
+/// the minimum of host calls, and an access log splits one value as easily. A failure is
+/// logged and changes nothing: the decision stands whether or not it can be shown.
+fn publish(host: &mut impl Host, config: &Config, decision: &str, reason: &str, outcome: &Outcome) {
+    let value = decision_state(config, decision, reason, outcome);
+    if let Err(HostError(status)) = host.set_filter_state(DECISION_STATE, value.as_bytes()) {
+        host.log(
+            Level::Warn,
+            &format!("client-cert-auth: could not set the filter state: {status}"),
+        );
+    }
 }
 
 /// No configuration reached this stream: fail closed with a 500.
@@ -327,6 +429,10 @@ fn deny_unconfigured(host: &mut impl Host) -> Action {
             "client-cert-auth: denied status=500 reason=host_failure detail=\"{}\"",
             DenyReason::HostFailure(HostCall::NoConfiguration).describe()
         ),
+    );
+    let _ = host.set_filter_state(
+        DECISION_STATE,
+        b"decision=deny reason=host_failure rule=- sha256=-",
     );
     let _ = host.send_reply(&Reply::host_failure());
     Action::Pause

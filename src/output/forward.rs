@@ -13,7 +13,7 @@ use x509_parser::x509::X509Name;
 
 use crate::cert::LeafCertificate;
 use crate::config::RawForward;
-use crate::outcome::{CertError, Header, PassReason};
+use crate::outcome::{CertError, DenyReason, Header, PassReason};
 use crate::output::preset::PresetHeaders;
 use crate::text::{hex_lower, hex_upper, rfc3339};
 
@@ -289,11 +289,13 @@ impl Forward {
         let mut out = Vec::new();
         if let Some(names) = &self.info {
             let value = match reason {
-                PassReason::InvalidCertificateExcluded(e) => Some(failed(e)),
-                PassReason::Disabled => None,
-                PassReason::NoCertificateOptional | PassReason::NoCertificateExcluded => {
-                    Some("NONE".to_string())
-                }
+                PassReason::InvalidCertificateExcluded(e)
+                | PassReason::ReportOnly(DenyReason::CertificateInvalid(e)) => Some(failed(e)),
+                PassReason::ReportOnly(DenyReason::CertificateRequired)
+                | PassReason::NoCertificateOptional
+                | PassReason::NoCertificateExcluded => Some("NONE".to_string()),
+                // Never made (host failures are enforced); no verification to report.
+                PassReason::ReportOnly(DenyReason::HostFailure(_)) | PassReason::Disabled => None,
             };
             if let Some(value) = value {
                 out.push((Rc::clone(&names.verify), value));

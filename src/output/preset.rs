@@ -28,7 +28,7 @@ use x509_parser::x509::X509Name;
 
 use crate::cert::{LeafCertificate, Serial};
 use crate::config::OutputPreset;
-use crate::outcome::{CertError, Header, PassReason, Reason};
+use crate::outcome::{CertError, DenyReason, Header, PassReason, Reason};
 use crate::output::forward::rfc4514;
 use crate::text::rfc3339;
 
@@ -152,11 +152,14 @@ impl PresetHeaders {
             return;
         }
         let (present, error) = match reason {
-            PassReason::Disabled => return,
-            PassReason::NoCertificateOptional | PassReason::NoCertificateExcluded => {
+            PassReason::Disabled | PassReason::ReportOnly(DenyReason::HostFailure(_)) => return,
+            PassReason::NoCertificateOptional
+            | PassReason::NoCertificateExcluded
+            | PassReason::ReportOnly(DenyReason::CertificateRequired) => {
                 ("false", "client_cert_not_provided")
             }
-            PassReason::InvalidCertificateExcluded(e) => ("true", gclb_error(e)),
+            PassReason::InvalidCertificateExcluded(e)
+            | PassReason::ReportOnly(DenyReason::CertificateInvalid(e)) => ("true", gclb_error(e)),
         };
         out.push((self.name(GCLB_PRESENT), present.to_string()));
         out.push((self.name(GCLB_VERIFIED), "false".to_string()));

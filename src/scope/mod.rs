@@ -9,7 +9,7 @@ pub mod rules;
 use std::borrow::Cow;
 
 use crate::config::MODE_NAMES;
-use path::{ExclusionPaths, canonical_path};
+use path::{ExclusionPaths, canonical_path, literal_path};
 use rules::{Rule, RuleInput, Selection, request_authority, select};
 
 /// What the filter enforces outside exclusion paths.
@@ -84,10 +84,13 @@ pub struct Scope<'c> {
 
 /// Decides the scope of one request. `uses_path` / `uses_host` say whether any exclusion or
 /// rule looks at them (known at configure time); when not, they are not parsed.
+/// `default_report_only` is the top-level `reportOnly`.
+#[allow(clippy::too_many_arguments)]
 pub fn scope<'c>(
     exclusions: &ExclusionPaths,
     rules: &'c [Rule],
     default_mode: Mode,
+    default_report_only: bool,
     request: RequestLine<'_>,
     uses_path: bool,
     uses_host: bool,
@@ -106,6 +109,14 @@ pub fn scope<'c>(
             Cow::Borrowed(p)
         }
     });
+    // The path as written, when decoding escapes changed it: Envoy's router (without
+    // `normalize_path`) and a server that does not decode read that one, so a weaker outcome
+    // needs both readings to agree (`/%70ublic` is `/public` only to some).
+    let literal: Option<&str> = match &path {
+        Some(Cow::Owned(_)) => literal_path(request.path),
+        _ => None,
+    };
+    let literal_lower: Option<Cow<'_, str>> = literal.map(|p| Cow::Owned(p.to_ascii_lowercase()));
     let authority = if uses_host {
         request_authority(request.authority)
     } else {
@@ -114,13 +125,19 @@ pub fn scope<'c>(
     let input = RuleInput {
         path: path.as_deref(),
         path_lower: lower.as_deref(),
+        literal,
+        literal_lower: literal_lower.as_deref(),
         authority: authority.as_ref(),
         method: (!request.method_overridden).then_some(request.method),
         route: request.route,
     };
     Scope {
-        excluded: exclusions.matches_canonical(lower.as_deref()),
-        selection: select(rules, default_mode, &input),
+        excluded: exclusions.matches_readings(
+            lower.as_deref(),
+            literal_lower.as_deref(),
+            matches!(path, Some(Cow::Owned(_))),
+        ),
+        selection: select(rules, default_mode, default_report_only, &input),
     }
 }
 

@@ -91,7 +91,32 @@ impl ExclusionPaths {
         if self.prefixes.is_empty() {
             return false;
         }
-        self.matches_canonical(canonicalize(raw_path).as_deref())
+        let Some(path) = canonical_path(raw_path) else {
+            return false;
+        };
+        let decoded = matches!(path, Cow::Owned(_));
+        let literal = literal_path(raw_path)
+            .filter(|_| decoded)
+            .map(str::to_ascii_lowercase);
+        self.matches_readings(
+            Some(&path.to_ascii_lowercase()),
+            literal.as_deref(),
+            decoded,
+        )
+    }
+
+    /// Whether a request path is excluded under both of its readings: `lower`, the canonical
+    /// path in lower case (`None`: ambiguous), and, when decoding its escapes changed it
+    /// (`decoded`), `literal_lower`, the path as written in lower case. A router or server
+    /// that does not decode `/%70ublic` does not see `/public`, so only a path both readings
+    /// place under an exclusion is excluded.
+    pub fn matches_readings(
+        &self,
+        lower: Option<&str>,
+        literal_lower: Option<&str>,
+        decoded: bool,
+    ) -> bool {
+        self.matches_canonical(lower) && (!decoded || self.matches_canonical(literal_lower))
     }
 
     /// As [`ExclusionPaths::matches`], for a path already canonicalized (`None`: ambiguous).
@@ -157,6 +182,20 @@ pub fn canonical_path(raw: &[u8]) -> Option<Cow<'_, str>> {
         }
     }
     Some(out)
+}
+
+/// The path part of a request target as written (escapes not decoded), when it is printable
+/// ASCII: the reading of a router or server that does not decode.
+pub fn literal_path(raw: &[u8]) -> Option<&str> {
+    let end = raw
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(raw.len());
+    let raw = &raw[..end];
+    raw.iter()
+        .all(u8::is_ascii_graphic)
+        .then(|| std::str::from_utf8(raw).ok())
+        .flatten()
 }
 
 /// The path with its percent escapes decoded; `None` for a byte that is not printable ASCII

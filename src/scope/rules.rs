@@ -65,6 +65,8 @@ pub enum RuleError {
     EmptyIdentities,
     /// A `routeNames` entry is empty.
     RouteName,
+    /// `name` (given as configured) is not 1 to 64 letters, digits, `_` or `-`.
+    Name(String),
 }
 
 impl fmt::Display for RuleError {
@@ -84,6 +86,10 @@ impl fmt::Display for RuleError {
                 "identities: an empty list would accept any certificate; leave it out to use validation.identities"
             ),
             RuleError::RouteName => f.write_str("routeNames: a route name cannot be empty"),
+            RuleError::Name(name) => write!(
+                f,
+                "name: {name:?} is not 1 to {MAX_RULE_NAME} letters, digits, '_' or '-' (it names stats and log fields)"
+            ),
             RuleError::Method(m) => write!(f, "methods: {m:?} is not an HTTP method token"),
             RuleError::Mode(m) => write!(
                 f,
@@ -136,9 +142,26 @@ struct HostMatch {
     port: Option<String>,
 }
 
+/// The longest rule `name` accepted.
+pub const MAX_RULE_NAME: usize = 64;
+
+/// Whether `name` can name a rule: it becomes part of stat names (`rule.<name>.forwarded`, so
+/// no `.`), of the filter state and of log lines (so nothing a reader could take for a field
+/// separator or a quote).
+pub fn valid_rule_name(name: &str) -> bool {
+    (1..=MAX_RULE_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// A compiled rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// `name`, checked by [`valid_rule_name`]; `None` when the rule has none.
+    pub name: Option<String>,
+    /// `reportOnly` as the rule sets it; `None` follows the top-level `reportOnly`.
+    pub report_only: Option<bool>,
     routes: Vec<String>,
     path: PathMatch,
     hosts: Vec<HostMatch>,
@@ -238,6 +261,11 @@ pub struct RuleInput<'a> {
     pub path: Option<&'a str>,
     /// The same path in lower case (computed once per request, shared with the exclusions).
     pub path_lower: Option<&'a str>,
+    /// The path as written, when decoding its escapes changed it (`None` otherwise): a path
+    /// condition must hold the same way for both readings, or it is ambiguous.
+    pub literal: Option<&'a str>,
+    /// The same, in lower case.
+    pub literal_lower: Option<&'a str>,
     /// The authority; `None` when it is not a plain `host[:port]`.
     pub authority: Option<&'a Authority>,
     /// The method; `None` when ambiguous (a method-override header was sent).
@@ -303,7 +331,13 @@ impl Rule {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        let name = match &raw.name {
+            Some(name) if !valid_rule_name(name) => return Err(RuleError::Name(name.clone())),
+            name => name.clone(),
+        };
         Ok(Rule {
+            name,
+            report_only: raw.report_only,
             routes,
             path,
             hosts,
@@ -383,6 +417,19 @@ impl Rule {
     /// The path condition against a canonical path (`path` with its letter case kept, `lower`
     /// the same in lower case); `None` when the path is ambiguous, or when the condition holds
     /// one way of comparing letter case and not the other.
+    /// The path condition over both readings of the path (decoded, and as written when they
+    /// differ): `None` unless they agree.
+    fn matches_path_readings(&self, input: &RuleInput<'_>) -> Option<bool> {
+        let decoded = self.matches_path(input.path, input.path_lower);
+        match input.literal {
+            None => decoded,
+            Some(literal) => {
+                let written = self.matches_path(Some(literal), input.literal_lower);
+                (decoded == written).then_some(decoded).flatten()
+            }
+        }
+    }
+
     fn matches_path(&self, path: Option<&str>, lower: Option<&str>) -> Option<bool> {
         let compare = |entry: &str, path: &str| -> bool {
             match &self.path {
@@ -454,7 +501,20 @@ impl Rule {
                 if list.len() == 1 { "y" } else { "ies" }
             ),
         };
-        format!("{when} -> {}{identities}", self.mode.name())
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| format!("[{n}] "))
+            .unwrap_or_default();
+        let report_only = match self.report_only {
+            Some(true) => " (report only)",
+            Some(false) => " (enforced)",
+            None => "",
+        };
+        format!(
+            "{name}{when} -> {}{identities}{report_only}",
+            self.mode.name()
+        )
     }
 
     /// True when the rule has no condition: it surely matches every request, so no later rule
@@ -494,30 +554,51 @@ pub struct Selection<'r> {
     /// Whether `validation.identities` must be met too: a rule without its own list may
     /// apply, or no rule surely does.
     pub global_identities: bool,
+    /// The index of the rule whose mode decided: the strictest candidate, the first of equals;
+    /// `None` for `clientCertMode`.
+    pub rule: Option<usize>,
+    /// Whether a refusal is only reported: true only when every candidate is report only (a
+    /// rule by its own `reportOnly` or the top level's, `clientCertMode` by the top level's),
+    /// so an ambiguous request can never borrow another rule's leniency.
+    pub report_only: bool,
 }
 
-/// Applies the rules to a request. Allocates only when a rule with its own identities may
-/// apply (the request path stays allocation-free in the usual configurations).
-pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) -> Selection<'r> {
+/// Applies the rules to a request. `default_report_only` is the top-level `reportOnly`.
+/// Allocates only when a rule with its own identities may apply (the request path stays
+/// allocation-free in the usual configurations).
+pub fn select<'r>(
+    rules: &'r [Rule],
+    default_mode: Mode,
+    default_report_only: bool,
+    input: &RuleInput<'_>,
+) -> Selection<'r> {
     let mut selection = Selection {
         mode: default_mode,
         identities: Vec::new(),
         global_identities: false,
+        rule: None,
+        report_only: true,
     };
-    let mut candidates = 0;
+    let mut first = true;
     let mut settled = false;
-    for rule in rules {
+    for (index, rule) in rules.iter().enumerate() {
         let conditions = [
             rule.matches_route(input.route, input.path),
             rule.matches_method(input.method),
             rule.matches_host(input.authority),
-            rule.matches_path(input.path, input.path_lower),
+            rule.matches_path_readings(input),
         ];
         if conditions.contains(&Some(false)) {
             continue;
         }
-        selection.add(candidates, rule.mode, rule.identities.as_deref());
-        candidates += 1;
+        selection.add(
+            first,
+            Some(index),
+            rule.mode,
+            rule.identities.as_deref(),
+            rule.report_only.unwrap_or(default_report_only),
+        );
+        first = false;
         if conditions.iter().all(|c| *c == Some(true)) {
             settled = true;
             break;
@@ -525,19 +606,28 @@ pub fn select<'r>(rules: &'r [Rule], default_mode: Mode, input: &RuleInput<'_>) 
         // Ambiguous: this rule may apply; keep looking for one that surely does.
     }
     if !settled {
-        selection.add(candidates, default_mode, None);
+        selection.add(first, None, default_mode, None, default_report_only);
     }
     selection
 }
 
 impl<'r> Selection<'r> {
-    /// One more rule that may apply (the `n`th): the stricter mode wins, and its identities
-    /// (`None`: the global ones) must be met too.
-    fn add(&mut self, n: usize, mode: Mode, identities: Option<&'r [Identity]>) {
-        // Among equally strict modes the last wins, as it always has.
-        if n == 0 || mode.strictness() >= self.mode.strictness() {
+    /// One more candidate that may apply (`first`: the first one): the first of the strictest
+    /// modes decides, its identities (`None`: the global ones) must be met too, and a refusal
+    /// is only reported if every candidate says so.
+    fn add(
+        &mut self,
+        first: bool,
+        rule: Option<usize>,
+        mode: Mode,
+        identities: Option<&'r [Identity]>,
+        report_only: bool,
+    ) {
+        if first || mode.strictness() > self.mode.strictness() {
             self.mode = mode;
+            self.rule = rule;
         }
+        self.report_only &= report_only;
         match identities {
             Some(list) => self.identities.push(list),
             None => self.global_identities = true,

@@ -186,6 +186,15 @@ pub struct EnvoyOptions {
     /// Replaces what is under `route_config:` (YAML written without indentation, its routes
     /// pointing at the cluster `echo`); `None` keeps the one route of `envoy.yaml`.
     pub route_config: Option<String>,
+    /// Literal edits of `envoy.yaml`, applied last: each `from` must occur exactly once.
+    pub yaml_edits: Vec<(String, String)>,
+    /// Another module instead of the release build (e.g. one built with a test feature).
+    pub wasm_module: Option<PathBuf>,
+    /// Serve the listener through filesystem xDS (LDS from a file Envoy watches) instead of a
+    /// static listener, so [`Envoy::set_plugin_config`] can change the plugin configuration.
+    pub lds_from_file: bool,
+    /// More Envoy command-line arguments.
+    pub extra_args: Vec<String>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
@@ -225,7 +234,12 @@ pub fn render_config(
     yaml = replace_once(
         &yaml,
         "target/wasm32-wasip1/release/client_cert_auth.wasm",
-        &wasm_module().display().to_string(),
+        &options
+            .wasm_module
+            .clone()
+            .unwrap_or_else(wasm_module)
+            .display()
+            .to_string(),
     );
     if options.no_path_normalization {
         yaml = replace_once(&yaml, "normalize_path: true", "normalize_path: false");
@@ -246,7 +260,49 @@ pub fn render_config(
     if let Some(json) = &options.plugin_config {
         yaml = replace_plugin_config(&yaml, json);
     }
+    for (from, to) in &options.yaml_edits {
+        yaml = replace_once(&yaml, from, to);
+    }
     yaml
+}
+
+/// Splits a rendered `envoy.yaml` into a bootstrap that reads its listeners from `lds` (a file
+/// Envoy watches) and the contents of that file.
+fn split_listeners(yaml: &str, lds: &Path) -> (String, String) {
+    let start = yaml
+        .find("  listeners:\n")
+        .expect("envoy.yaml has static listeners");
+    let end = yaml
+        .find("  clusters:\n")
+        .expect("envoy.yaml has static clusters");
+    let block = &yaml[start + "  listeners:\n".len()..end];
+    let mut listeners = String::from("resources:\n");
+    for line in block.lines() {
+        let line = line.strip_prefix("  ").unwrap_or(line);
+        match line.strip_prefix("- name: ") {
+            Some(name) => listeners.push_str(&format!(
+                "- \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener\n  name: {name}\n"
+            )),
+            None => {
+                listeners.push_str(line);
+                listeners.push('\n');
+            }
+        }
+    }
+    let bootstrap = format!(
+        "{}{}node:\n  id: test\n  cluster: test\ndynamic_resources:\n  lds_config:\n    resource_api_version: V3\n    path_config_source:\n      path: {}\n",
+        &yaml[..start],
+        &yaml[end..],
+        lds.display()
+    );
+    (bootstrap, listeners)
+}
+
+/// Writes a file by renaming a complete copy over it: Envoy's file watch sees one change.
+fn write_atomically(path: &Path, contents: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).expect("writing the LDS file");
+    std::fs::rename(&tmp, path).expect("moving the LDS file into place");
 }
 
 fn replace_once(text: &str, from: &str, to: &str) -> String {
@@ -311,6 +367,9 @@ pub struct Envoy {
     pub port: u16,
     pub admin_port: u16,
     log: PathBuf,
+    access_log: PathBuf,
+    /// With `lds_from_file`: the LDS file and its current contents.
+    lds: std::sync::Mutex<Option<(PathBuf, String)>>,
     _config_dir: TempDir,
     _echo: Echo,
 }
@@ -347,6 +406,21 @@ impl Envoy {
         let admin_port = free_port();
         let config_dir = TempDir::new("envoy");
         let yaml = render_config(&pki.dir.0, echo.port, port, admin_port, &options);
+        // The access log goes to a file the test reads (`Envoy::access_log`).
+        let access_log = config_dir.0.join("access.log");
+        let yaml = replace_once(
+            &yaml,
+            "path: /dev/stdout",
+            &format!("path: {}", access_log.display()),
+        );
+        let (yaml, lds) = if options.lds_from_file {
+            let (bootstrap, listeners) = split_listeners(&yaml, &config_dir.0.join("lds.yaml"));
+            let lds = config_dir.0.join("lds.yaml");
+            write_atomically(&lds, &listeners);
+            (bootstrap, Some((lds, listeners)))
+        } else {
+            (yaml, None)
+        };
         let config = config_dir.write("envoy.yaml", &yaml);
         let log = config_dir.0.join("envoy.log");
         let log_file = std::fs::File::create(&log).expect("creating the Envoy log");
@@ -359,7 +433,11 @@ impl Envoy {
                 "--use-dynamic-base-id",
                 "--log-level",
                 "info",
+                // The access log reaches its file within 0.1 s rather than 10 s.
+                "--file-flush-interval-msec",
+                "100",
             ])
+            .args(&options.extra_args)
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
@@ -369,6 +447,8 @@ impl Envoy {
             port,
             admin_port,
             log,
+            access_log,
+            lds: std::sync::Mutex::new(lds),
             _config_dir: config_dir,
             _echo: echo,
         };
@@ -404,6 +484,29 @@ impl Envoy {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The access log's lines so far (`envoy.yaml`'s format, one line per request). Envoy
+    /// flushes it on a timer: this waits until it holds at least `at_least` lines (10 s at most).
+    pub fn access_log(&self, at_least: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() >= at_least || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Replaces the plugin configuration through the LDS file (atomically, as Envoy's file
+    /// watch expects); Envoy applies it asynchronously (`listener_manager.lds.update_success`).
+    pub fn set_plugin_config(&self, json: &str) {
+        let mut lds = self.lds.lock().expect("the LDS file lock");
+        let (path, listeners) = lds.as_mut().expect("started with lds_from_file");
+        *listeners = replace_plugin_config(listeners, json);
+        write_atomically(path, listeners);
     }
 
     /// Envoy's counters whose names contain `filter`, as name -> value.
