@@ -15,12 +15,15 @@ CERTS         := .demo-certs
 # Size ceiling of the release module, checked by `make test`: a guard against regressions, a
 # little above what the module is (811 KB with ring, no serde_path_to_error; BENCHMARKS.md and
 # the performance issue's note say what the rest is made of). Raised from 860,000 for issue 15:
-# with the output presets the module is about 834,000 bytes, with the front-proxy certificate
-# source (certificateSource "header") 865,135.
-MAX_WASM_BYTES ?= 880000
+# the output presets and the front-proxy certificate source (certificateSource "header") take
+# the module from 825,656 to 879,445 bytes.
+MAX_WASM_BYTES ?= 900000
+# The load generator of `make soak` (and its short run in `make test`) and `make bench`.
+OHA           := .tools/bin/oha
 
 export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
+export OHA_BIN := $(abspath $(OHA))
 
 .PHONY: all setup build certs run test test-matrix fuzz soak bench size-report lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
 
@@ -62,9 +65,9 @@ $(CERTS)/ca.pem:
 run: setup build certs
 	@sh demo/run.sh
 
-## test: lint, every test (native and end-to-end through the real Envoy), module size, and a
-## few seconds of each fuzz target so they never rot
-test: setup build lint tools
+## test: lint, every test (native and end-to-end through the real Envoy, with a 30,000-request
+## soak), module size, and a few seconds of each fuzz target so they never rot
+test: setup build lint tools $(OHA)
 	cargo test --all-targets --features schemars
 	@$(MAKE) --no-print-directory size
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
@@ -138,16 +141,16 @@ MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.38.3 1.39.3 1.40.0
 test-matrix: setup build
 	sh tests/matrix.sh $(MATRIX_VERSIONS)
 
-## soak: a long mixed workload through Envoy; wrong decisions, 5xx and memory growth fail it
-SOAK_REQUESTS ?= 6000
-soak: setup build
+## soak: a million mixed requests through Envoy under oha, each decision checked by an upstream
+## that knows the connection's real certificate; wrong decisions, 5xx and memory growth fail it
+SOAK_REQUESTS ?= 1000000
+soak: setup build $(OHA)
 	cargo run --release --example soak -- $(SOAK_REQUESTS)
 
 ## bench: micro benchmarks of the core, then Envoy with side-by-side listeners (no filter, no-op
 ## wasm, the floor probe and its variants, Lua peer, native XFCC, this filter twice) under oha,
 ## measured as Envoy's CPU per request; first sight; writes BENCHMARKS.md.
 ## BENCH_ARGS passes options to benches/macro.py (e.g. BENCH_ARGS='--rounds 3 --requests 20000').
-OHA      := .tools/bin/oha
 NOOP     := benches/noop/target/wasm32-wasip1/release/noop_filter.wasm
 FLOOR    := benches/floor/target/wasm32-wasip1/release/floor_probe.wasm
 $(OHA):

@@ -567,6 +567,28 @@ fn counts_reach_the_stats_at_the_timer_as_one_call_per_counter() {
 }
 
 #[test]
+fn only_a_vm_that_handled_a_request_sets_the_gauges() {
+    // Envoy's main thread configures a VM of its own that never sees a request; every VM
+    // sets the same gauges, so its empty cache must not overwrite a worker's.
+    let filter = Filter::new(json!({}));
+    let mut host = FakeHost::default().with_stats_of(&filter.configured);
+    filter.tick(&mut host);
+    assert!(
+        !host
+            .calls
+            .iter()
+            .any(|c| matches!(c, Call::RecordMetric(..))),
+        "{:?}",
+        host.calls
+    );
+    let leaf = Ca::new("glue CA").client("alice");
+    filter.request(&mut with_cert(request("/a", &[]), &leaf));
+    filter.tick(&mut host);
+    assert_eq!(host.metrics["client_cert_auth.cache_entries"], 1);
+    assert!(host.metrics.contains_key("client_cert_auth.memory_bytes"));
+}
+
+#[test]
 fn a_denial_is_one_structured_log_line_and_one_counter() {
     let ca = Ca::new("glue CA");
     let expired = ca.client_between(

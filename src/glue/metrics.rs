@@ -60,9 +60,14 @@ pub struct Metrics {
     would_deny: [Counter; Reason::COUNT],
     /// `rule.<name>.*`, indexed like `rules`; an unnamed rule has none.
     rules: Vec<Option<RuleMetrics>>,
-    /// Gauges, set at each flush.
+    /// Gauges, set at each flush by a VM that has handled a request.
     cache_entries: Option<u32>,
     memory_bytes: Option<u32>,
+    /// Whether this VM has handled a request under this configuration. Every VM of the plugin
+    /// sets the same gauges, and Envoy keeps the last value set: the main thread's VM, which
+    /// only checks the configuration and never sees a request, would overwrite a worker's
+    /// cache size and memory with its own (an empty cache) once a second.
+    served: Cell<bool>,
 }
 
 /// The counters of one named rule: `rule.<name>.passed`, `.forwarded`, `.denied.<reason>` and
@@ -128,7 +133,13 @@ impl Metrics {
             denied,
             would_deny,
             rules,
+            served: Cell::new(false),
         }
+    }
+
+    /// A request reached this VM: from now on its flushes set the gauges.
+    pub fn record_request(&self) {
+        self.served.set(true);
     }
 
     fn counters(&self) -> impl Iterator<Item = &Counter> {
@@ -198,11 +209,15 @@ impl Metrics {
         self.rules.get(index?)?.as_ref()
     }
 
-    /// Hands the accumulated counts to the host, and sets the gauges: the cache size and the
-    /// module's linear memory (which only grows), flat once the cache is full if nothing leaks.
+    /// Hands the accumulated counts to the host, and, once this VM has handled a request, sets
+    /// the gauges: the cache size and the module's linear memory (which only grows), flat once
+    /// the cache is full if nothing leaks.
     pub fn flush(&self, host: &mut impl Host, cache_entries: usize) {
         for counter in self.counters() {
             counter.flush(host);
+        }
+        if !self.served.get() {
+            return;
         }
         if let Some(id) = self.cache_entries {
             host.record_metric(id, u64::try_from(cache_entries).unwrap_or(u64::MAX));

@@ -93,6 +93,7 @@ pub fn on_request_headers(
     let Some(state) = state else {
         return deny_unconfigured(host);
     };
+    state.metrics.record_request();
     // Always first, in every mode and on every path: the upstream must only ever see the
     // values this filter sets.
     let headers = match strip_client_headers(host, &state.config) {

@@ -195,6 +195,9 @@ pub struct EnvoyOptions {
     pub lds_from_file: bool,
     /// More Envoy command-line arguments.
     pub extra_args: Vec<String>,
+    /// The port of an upstream the caller runs, for the cluster `echo`; `None` starts the echo
+    /// upstream of `demo/echo.py`.
+    pub upstream_port: Option<u16>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
@@ -371,7 +374,7 @@ pub struct Envoy {
     /// With `lds_from_file`: the LDS file and its current contents.
     lds: std::sync::Mutex<Option<(PathBuf, String)>>,
     _config_dir: TempDir,
-    _echo: Echo,
+    _echo: Option<Echo>,
 }
 
 /// Envoy did not come up; what it logged.
@@ -401,11 +404,18 @@ impl Envoy {
     }
 
     pub fn try_start(pki: &Pki, options: EnvoyOptions) -> Result<Envoy, StartFailure> {
-        let echo = Echo::start();
+        let echo = match options.upstream_port {
+            Some(_) => None,
+            None => Some(Echo::start()),
+        };
+        let upstream_port = options
+            .upstream_port
+            .or(echo.as_ref().map(|e| e.port))
+            .unwrap_or_default();
         let port = free_port();
         let admin_port = free_port();
         let config_dir = TempDir::new("envoy");
-        let yaml = render_config(&pki.dir.0, echo.port, port, admin_port, &options);
+        let yaml = render_config(&pki.dir.0, upstream_port, port, admin_port, &options);
         // The access log goes to a file the test reads (`Envoy::access_log`).
         let access_log = config_dir.0.join("access.log");
         let yaml = replace_once(

@@ -3,3 +3,4 @@ pub mod core;
 pub mod envoy;
 pub mod front;
 pub mod pki;
+pub mod soak;
