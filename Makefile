@@ -74,7 +74,7 @@ test: setup build lint tools $(OHA)
 
 ## fuzz: run every fuzz target (cargo fuzz, nightly) for FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := config path xfcc certificate decision
+FUZZ_TARGETS := config path xfcc certificate decision front
 CARGO_FUZZ   := .tools/bin/cargo-fuzz
 .nightly:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
