@@ -14,8 +14,10 @@ WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
 CERTS         := .demo-certs
 # Size ceiling of the release module, checked by `make test`: a guard against regressions, a
 # little above what the module is (811 KB with ring, no serde_path_to_error; BENCHMARKS.md and
-# the performance issue's note say what the rest is made of).
-MAX_WASM_BYTES ?= 860000
+# the performance issue's note say what the rest is made of). Raised from 860,000 for issue 15:
+# the output presets and the front-proxy certificate source (certificateSource "header") take
+# the module from 825,656 to 879,445 bytes.
+MAX_WASM_BYTES ?= 900000
 # The load generator of `make soak` (and its short run in `make test`) and `make bench`.
 OHA           := .tools/bin/oha
 
@@ -72,7 +74,7 @@ test: setup build lint tools $(OHA)
 
 ## fuzz: run every fuzz target (cargo fuzz, nightly) for FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := config path xfcc certificate decision
+FUZZ_TARGETS := config path xfcc certificate decision front
 CARGO_FUZZ   := .tools/bin/cargo-fuzz
 .nightly:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

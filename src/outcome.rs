@@ -144,6 +144,15 @@ pub enum CertError {
         /// The parser's own words.
         detail: String,
     },
+    /// A proxy's certificate header (`certificateSource: "header"`) does not decode as its
+    /// format says: repeated, several certificates where one is expected, too many, not the
+    /// encoding (`malformed`).
+    BadHeader {
+        /// The header, lower case.
+        header: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The DER holds one certificate followed by more bytes (`malformed`).
     TrailingData {
         /// How many bytes follow the certificate.
@@ -209,6 +218,7 @@ impl CertError {
             | CertError::MultipleBlocks
             | CertError::BadBase64
             | CertError::Malformed { .. }
+            | CertError::BadHeader { .. }
             | CertError::TrailingData { .. } => Reason::Malformed,
             CertError::NotYetValid { .. } => Reason::NotYetValid,
             CertError::Expired { .. } => Reason::Expired,
@@ -245,6 +255,9 @@ impl fmt::Display for CertError {
             CertError::BadBase64 => f.write_str("certificate PEM body is not valid base64"),
             CertError::Malformed { detail } => {
                 write!(f, "certificate DER does not parse: {detail}")
+            }
+            CertError::BadHeader { header, detail } => {
+                write!(f, "certificate header {header} is malformed: {detail}")
             }
             CertError::TrailingData { len } => {
                 write!(f, "certificate DER is followed by {len} unexpected bytes")
@@ -311,6 +324,8 @@ pub enum HostCall {
     Mtls,
     /// The property `xds.route_name`.
     RouteName,
+    /// The property `source.address`.
+    SourceAddress,
     /// The host clock.
     Clock,
     /// The host clock answered a time before 1970.
@@ -333,6 +348,7 @@ impl HostCall {
             HostCall::PeerCertificateDigest => "connection.sha256_peer_certificate_digest",
             HostCall::Mtls => "connection.mtls",
             HostCall::RouteName => "xds.route_name",
+            HostCall::SourceAddress => "source.address",
             HostCall::Clock => "the clock",
             HostCall::ClockBefore1970 => "the clock (before 1970)",
             HostCall::CacheBusy => "the verdict cache (busy)",
@@ -498,6 +514,9 @@ pub struct Outcome {
     /// The index in `rules` of the rule whose mode decided; `None` for `clientCertMode` (and
     /// for decisions taken before any rule was looked at).
     pub rule: Option<usize>,
+    /// With `certificateSource: "header"`: the immediate peer (`source.address`) that sent the
+    /// certificate header without being in `header.trustedProxies`; the header was ignored.
+    pub untrusted_peer: Option<String>,
 }
 
 impl Outcome {
@@ -510,6 +529,7 @@ impl Outcome {
             excluded,
             cache: CacheUse::NotConsulted,
             rule: None,
+            untrusted_peer: None,
         }
     }
 

@@ -313,6 +313,70 @@ fn lint_lists_the_rules_in_order_and_warns_about_traps() {
 }
 
 #[test]
+fn check_takes_a_front_proxys_header_and_peer() {
+    let dir = TempDir::new("cli-front");
+    let leaf = Ca::new("cli front CA").client("alice");
+    let b64 = STANDARD.encode(&leaf.der);
+    let config = path(
+        &dir,
+        "c.json",
+        r#"{"certificateSource": "header", "header": {"format": "cloudflare", "trustedProxies": ["10.0.0.0/8"]}}"#,
+    );
+    let line = format!("Cf-Client-Cert-Der-Base64: {b64}");
+    let r = run(&[
+        "check",
+        "--config",
+        &config,
+        "--header",
+        &line,
+        "--peer",
+        "10.0.0.9:443",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["decision"], "forward");
+    assert_eq!(v["header"], b64.as_str());
+    // Another peer: no certificate.
+    let r = run(&[
+        "check",
+        "--config",
+        &config,
+        "--header",
+        &line,
+        "--peer",
+        "192.0.2.1:443",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("required but none was presented"),
+        "{}",
+        r.stdout
+    );
+    // Twice: malformed.
+    let r = run(&[
+        "check",
+        "--config",
+        &config,
+        "--header",
+        &line,
+        "--header",
+        &line,
+        "--peer",
+        "10.0.0.9:443",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("is malformed: sent 2 times"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["check", "--config", &config, "--header", "no colon"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not 'NAME: VALUE'"), "{}", r.stderr);
+}
+
+#[test]
 fn check_says_would_deny_under_report_only_and_lint_shows_names_and_report_only() {
     let dir = TempDir::new("cli-report-only");
     let config = path(

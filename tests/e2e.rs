@@ -11,6 +11,7 @@ use common::cases::{
     sha256_hex, with_arr_forgeries,
 };
 use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki};
+use common::front::{FORMATS, carries_chain, encode};
 use common::pki::Ca;
 use time::{Duration, OffsetDateTime};
 
@@ -772,6 +773,301 @@ fn a_presented_certificate_the_host_does_not_show_is_denied_not_ignored() {
             &envoy.log(),
             "unseen certificate",
             &[("the log says why", "reason=not_visible".to_string())],
+        );
+    }
+}
+
+/// Every header a preset can set (and the related names it removes), as the platform's
+/// documentation spells them.
+const PRESET_HEADERS: [(&str, &[&str]); 3] = [
+    (
+        "alb",
+        &[
+            "X-Amzn-Mtls-Clientcert-Serial-Number",
+            "X-Amzn-Mtls-Clientcert-Issuer",
+            "X-Amzn-Mtls-Clientcert-Subject",
+            "X-Amzn-Mtls-Clientcert-Validity",
+            "X-Amzn-Mtls-Clientcert-Leaf",
+            "X-Amzn-Mtls-Clientcert",
+        ],
+    ),
+    (
+        "gclb",
+        &[
+            "X-Client-Cert-Present",
+            "X-Client-Cert-Chain-Verified",
+            "X-Client-Cert-Error",
+            "X-Client-Cert-Hash",
+            "X-Client-Cert-Serial-Number",
+            "X-Client-Cert-SPIFFE",
+            "X-Client-Cert-URI-SANs",
+            "X-Client-Cert-DNSName-SANs",
+            "X-Client-Cert-Valid-Not-Before",
+            "X-Client-Cert-Valid-Not-After",
+            "X-Client-Cert-Leaf",
+            "X-Client-Cert-Chain",
+        ],
+    ),
+    (
+        "traefik",
+        &[
+            "X-Forwarded-Tls-Client-Cert",
+            "X-Forwarded-Tls-Client-Cert-Info",
+        ],
+    ),
+];
+
+/// The call with each name forged four times (as spelled, lower, upper, `_` for `-`), values
+/// starting with `forged` for [`Check::NoForgedValue`]; HTTP/1.1 also gets a second copy of
+/// each as a repeated line.
+fn with_preset_forgeries<'a>(mut call: Call<'a>, names: &[&str]) -> Call<'a> {
+    for (i, name) in names.iter().enumerate() {
+        call = call
+            .header(&format!("{name}: forged-{i}"))
+            .header(&format!("{name}: forged-again-{i}"))
+            .header(&format!("{}: forged-lower-{i}", name.to_ascii_lowercase()))
+            .header(&format!("{}: forged-upper-{i}", name.to_ascii_uppercase()))
+            .header(&format!(
+                "{}: forged-underscore-{i}",
+                name.replace('-', "_")
+            ));
+    }
+    call
+}
+
+/// The upstream saw exactly these headers, one value each, and no other name of the preset.
+fn exactly(headers: &[(std::rc::Rc<str>, String)], names: &[&'static str]) -> Vec<Check> {
+    let mut checks = vec![Check::Status(200), Check::NoForgedValue];
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        let expected: Vec<String> = headers
+            .iter()
+            .filter(|(n, _)| **n == *lower)
+            .map(|(_, v)| v.clone())
+            .collect();
+        checks.push(Check::Header(name, expected));
+    }
+    checks
+}
+
+#[test]
+fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
+    use client_cert_auth::{Config, Decision, Request, VerdictCache, decide};
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let valid_pem = std::fs::read_to_string(&c.valid.cert).unwrap();
+    let expired_pem = std::fs::read_to_string(&c.expired.cert).unwrap();
+    for (preset, names) in PRESET_HEADERS {
+        let json = serde_json::json!({
+            "clientCertMode": "Optional",
+            "clientCertExclusionPaths": "/public",
+            "validation": {"trustedCaCertificates": [pki.ca.cert_pem()]},
+            "forward": {"preset": preset}
+        })
+        .to_string();
+        // What the core computes for each request (its exact values against each platform's
+        // documentation are in tests/forward.rs): the upstream must see exactly that.
+        let native = Config::from_json(json.as_bytes()).unwrap();
+        let decided = |pem: Option<&str>, path: &str| {
+            let outcome = decide(
+                &native,
+                &mut Request {
+                    path: path.as_bytes(),
+                    peer_certificate: pem.map(str::as_bytes),
+                    now,
+                    ..Request::default()
+                },
+                &mut VerdictCache::new(4),
+            );
+            match outcome.decision {
+                Decision::Forward { headers } => headers.to_vec(),
+                Decision::Pass(_) => outcome.pass_headers,
+                Decision::Deny(r) => panic!("{preset}: denied {r:?}"),
+            }
+        };
+        let forwarded_headers = decided(Some(&valid_pem), "/app");
+        assert!(
+            forwarded_headers.len() > 2,
+            "{preset}: {forwarded_headers:?}"
+        );
+        let without = decided(None, "/app");
+        let expired_excluded = decided(Some(&expired_pem), "/public");
+        let envoy = Envoy::start(&pki, with_plugin_config(json.clone()));
+        let cases = vec![
+            Case::new(
+                "valid certificate, every preset header forged",
+                with_preset_forgeries(Call::new("/app").cert(&c.valid), names),
+                exactly(&forwarded_headers, names),
+            ),
+            Case::new(
+                "no certificate, every preset header forged",
+                with_preset_forgeries(Call::new("/app"), names),
+                exactly(&without, names),
+            ),
+            Case::new(
+                "expired certificate on an excluded path, every preset header forged",
+                with_preset_forgeries(Call::new("/public/x").cert(&c.expired), names),
+                exactly(&expired_excluded, names),
+            ),
+            Case::new(
+                "untrusted certificate is refused before any header is set",
+                with_preset_forgeries(Call::new("/app").cert(&c.other_ca), names),
+                denied(401, INVALID),
+            ),
+        ];
+        for http in PROTOCOLS {
+            run(&envoy, &pki, http, preset, &cases);
+        }
+    }
+}
+
+/// The certificate from a front proxy's header (`certificateSource: "header"`), for every
+/// format: encoded as the platform does it and sent from the trusted peer (127.0.0.1) it is
+/// forwarded, with the intermediate from the header where the format carries a chain; the same
+/// header from another peer (127.0.0.2) is removed and treated as no certificate; doubled,
+/// undecodable and forged values are refused. The source header never reaches the upstream.
+#[test]
+fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
+    let pki = Pki::new();
+    let root = Ca::new("front e2e root");
+    let inter = root.intermediate("front e2e inter", common::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    let inter_pem = inter.cert_pem();
+    let inter_der = inter.der();
+    let stranger = Ca::new("front e2e stranger").client("mallory");
+    let leaf_b64 = b64(&leaf.der);
+    for format in FORMATS {
+        let mut header = serde_json::json!({"format": format, "trustedProxies": ["127.0.0.1/32"]});
+        if format == "nginx" {
+            header["name"] = "X-SSL-Client-Cert".into();
+        }
+        if format == "appGateway" {
+            header["name"] = "X-Client-Cert".into();
+        }
+        let config = serde_json::json!({
+            "certificateSource": "header",
+            "header": header,
+            "clientCertExclusionPaths": "/public",
+            "validation": {"trustedCaCertificates": [root.cert_pem()]}
+        });
+        let mut certs: Vec<(&str, &[u8])> = vec![(leaf.cert_pem.as_str(), &leaf.der)];
+        let mut needs_chain = vec![];
+        if carries_chain(format) {
+            certs.push((inter_pem.as_str(), &inter_der));
+        } else {
+            // The leaf alone cannot chain to the root: configure the intermediate.
+            needs_chain.push(inter_pem.clone());
+        }
+        let mut config = config;
+        if !needs_chain.is_empty() {
+            config["validation"]["intermediateCertificates"] = needs_chain.into();
+        }
+        let lines = encode(format, &certs);
+        let names: Vec<&'static str> = lines
+            .iter()
+            .map(|(n, _)| &*Box::leak(n.to_ascii_lowercase().into_boxed_str()))
+            .collect();
+        let with_lines = |mut call: Call<'static>, lines: &[(String, String)]| {
+            for (n, v) in lines {
+                call = call.header(&format!("{n}: {v}"));
+            }
+            call
+        };
+        let mut doubled = lines.clone();
+        doubled.push(lines[0].clone());
+        let undecodable = vec![(lines[0].0.clone(), "not-a-certificate".to_string())];
+        let forged = encode(format, &[(stranger.cert_pem.as_str(), &stranger.der)]);
+        // The upstream saw none of the source header's lines (for arr, only the checked value).
+        let source_gone = |arr_value: Option<&String>| -> Vec<Check> {
+            names
+                .iter()
+                .filter(|n| **n != ARR)
+                .map(|n| Check::Header(n, vec![]))
+                .chain(std::iter::once(Check::Header(
+                    ARR,
+                    arr_value.into_iter().cloned().collect(),
+                )))
+                .collect()
+        };
+        let mut trusted = vec![Check::Status(200)];
+        trusted.extend(source_gone(Some(&leaf_b64)));
+        let mut untrusted_excluded = vec![Check::Status(200)];
+        untrusted_excluded.extend(source_gone(None));
+        let envoy = Envoy::start(
+            &pki,
+            EnvoyOptions {
+                plugin_config: Some(config.to_string()),
+                // Envoy's default (SANITIZE) drops XFCC before any filter: a front proxy's
+                // XFCC reaches the filter only when the connection manager forwards it.
+                // Envoy's source.address is the socket peer only with use_remote_address: true;
+                // otherwise it is taken from X-Forwarded-For, which any client writes (the
+                // X-Forwarded-For case below fails without it).
+                connection_manager: if format == "containerApps" {
+                    vec![
+                        "use_remote_address: true".to_string(),
+                        "forward_client_cert_details: ALWAYS_FORWARD_ONLY".to_string(),
+                    ]
+                } else {
+                    vec!["use_remote_address: true".to_string()]
+                },
+                ..EnvoyOptions::default()
+            },
+        );
+        let cases = vec![
+            Case::new(
+                "trusted proxy: forwarded, source header removed",
+                with_lines(Call::new("/app").from("127.0.0.1"), &lines),
+                trusted,
+            ),
+            Case::new(
+                "untrusted peer: no certificate",
+                with_lines(Call::new("/app").from("127.0.0.2"), &lines),
+                denied(401, REQUIRED),
+            ),
+            Case::new(
+                "untrusted peer claiming the proxy's address in X-Forwarded-For: no certificate",
+                with_lines(
+                    Call::new("/app")
+                        .from("127.0.0.2")
+                        .header("X-Forwarded-For: 127.0.0.1")
+                        .header("X-Real-IP: 127.0.0.1")
+                        .header("Forwarded: for=127.0.0.1"),
+                    &lines,
+                ),
+                denied(401, REQUIRED),
+            ),
+            Case::new(
+                "untrusted peer on an excluded path: passes, header removed",
+                with_lines(Call::new("/public/x").from("127.0.0.2"), &lines),
+                untrusted_excluded,
+            ),
+            Case::new(
+                "trusted proxy, header doubled: malformed",
+                with_lines(Call::new("/app").from("127.0.0.1"), &doubled),
+                denied(401, INVALID),
+            ),
+            Case::new(
+                "trusted proxy, undecodable: malformed",
+                with_lines(Call::new("/app").from("127.0.0.1"), &undecodable),
+                denied(401, INVALID),
+            ),
+            Case::new(
+                "trusted proxy, certificate of an unknown CA: untrusted",
+                with_lines(Call::new("/app").from("127.0.0.1"), &forged),
+                denied(401, INVALID),
+            ),
+        ];
+        for http in PROTOCOLS {
+            run(&envoy, &pki, http, format, &cases);
+        }
+        assert_log(
+            &envoy.log(),
+            format,
+            &[(
+                "untrusted peer logged",
+                "untrusted peer=\"127.0.0.2:".to_string(),
+            )],
         );
     }
 }

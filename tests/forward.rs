@@ -224,8 +224,8 @@ fn bad_forward_and_response_settings_are_refused() {
             "responses.expird: unknown field `expird`",
         ),
         (
-            json!({"certificateSource": "header"}),
-            "certificateSource: unknown variant `header`, expected one of `connection`, `xfcc`, `auto`",
+            json!({"certificateSource": "proxy"}),
+            "certificateSource: unknown variant `proxy`, expected one of `connection`, `xfcc`, `auto`, `header`",
         ),
     ];
     for (v, message) in table {
@@ -237,4 +237,388 @@ fn bad_forward_and_response_settings_are_refused() {
             "{v}:\n  got      {err}\n  expected {message}"
         );
     }
+}
+
+// ---- forward.preset: another platform's headers, exact values ----
+
+/// A root, an intermediate and a leaf with every kind of name and SAN the presets write, at
+/// fixed dates: notBefore 2027-01-15T08:00:00Z (1800000000), notAfter ten years later
+/// (2115360000, 2037-01-12T08:00:00Z).
+struct PresetPki {
+    root: Ca,
+    inter: Ca,
+    leaf: common::pki::Leaf,
+    nb: OffsetDateTime,
+}
+
+fn preset_pki() -> PresetPki {
+    let nb = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let root = Ca::new("Fwd Root");
+    let inter = root.intermediate_with("Fwd Inter", common::pki::Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from_slice(&[0x01, 0x00]));
+        p.not_before = nb;
+        p.not_after = nb + Duration::days(3650);
+    });
+    let leaf = inter.client_with("alice", common::pki::Alg::EcdsaP256, |p| {
+        use rcgen::{DnType, SanType};
+        p.serial_number = Some(SerialNumber::from_slice(&[0x0a, 0xbc]));
+        p.not_before = nb;
+        p.not_after = nb + Duration::days(3650);
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(
+            DnType::CustomDnType(vec![0, 9, 2342, 19_200_300, 100, 1, 25]),
+            "example",
+        );
+        dn.push(DnType::CountryName, "FR");
+        dn.push(DnType::StateOrProvinceName, "Occitanie");
+        dn.push(DnType::LocalityName, "Toulouse");
+        dn.push(DnType::OrganizationName, "Cheese, Inc");
+        dn.push(DnType::OrganizationalUnitName, "Signing");
+        dn.push(DnType::CustomDnType(vec![2, 5, 4, 5]), "42");
+        dn.push(DnType::CommonName, "alice");
+        p.distinguished_name = dn;
+        p.subject_alt_names = vec![
+            SanType::DnsName("alice.example.com".try_into().unwrap()),
+            SanType::Rfc822Name("alice@example.com".try_into().unwrap()),
+            SanType::IpAddress("192.0.2.7".parse().unwrap()),
+            SanType::URI("spiffe://example.org/ns/a/sa/alice".try_into().unwrap()),
+            SanType::URI("https://example.org/u".try_into().unwrap()),
+        ];
+    });
+    PresetPki {
+        root,
+        inter,
+        leaf,
+        nb,
+    }
+}
+
+fn decide_with_chain(c: &Config, pki: &PresetPki, chain: &[Vec<u8>]) -> Outcome {
+    common::core::decide_fresh(
+        c,
+        client_cert_auth::Request {
+            peer_certificate: Some(pki.leaf.cert_pem.as_bytes()),
+            now: unix(pki.nb) + 86_400,
+            chain,
+            ..client_cert_auth::Request::default()
+        },
+    )
+}
+
+/// The headers a decision forwards whose names start with `prefix`, in order.
+fn forwarded_with(d: &Decision, prefix: &str) -> Vec<(String, String)> {
+    let Decision::Forward { headers } = d else {
+        panic!("not forwarded: {d:?}")
+    };
+    headers
+        .iter()
+        .filter(|(n, _)| n.starts_with(prefix))
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn alb_preset_writes_the_verify_mode_headers_as_aws_documents_them() {
+    let ca = Ca::new("ALB CA");
+    let nb = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let leaf = ca.client_with("client_.com", common::pki::Alg::EcdsaP256, |p| {
+        use rcgen::DnType;
+        p.serial_number = Some(SerialNumber::from_slice(&[0x03, 0xa5, 0xb1]));
+        p.not_before = nb;
+        p.not_after = nb + Duration::days(3650);
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(DnType::CountryName, "US");
+        dn.push(DnType::StateOrProvinceName, "Washington");
+        dn.push(DnType::OrganizationName, "mTLS, Inc");
+        dn.push(DnType::OrganizationalUnitName, "client-3");
+        dn.push(DnType::CommonName, "client_.com");
+        p.distinguished_name = dn;
+    });
+    let c = config(json!({"forward": {"preset": "alb"}}));
+    let d = run_at(&c, "/", Some(&leaf.cert_pem), unix(nb) + 60).decision;
+    assert!(!leaf.cert_pem.contains('\r'));
+    // URL-encoded PEM with `+`, `=` and `/` as safe characters: only the spaces of the armour
+    // and the newlines are escaped.
+    let url_pem = leaf.cert_pem.replace(' ', "%20").replace('\n', "%0A");
+    assert!(url_pem.starts_with("-----BEGIN%20CERTIFICATE-----%0AMII"));
+    assert!(url_pem.ends_with("%0A-----END%20CERTIFICATE-----%0A"));
+    assert_eq!(
+        forwarded_with(&d, "x-amzn-"),
+        pairs(&[
+            ("x-amzn-mtls-clientcert-serial-number", "03A5B1"),
+            (
+                "x-amzn-mtls-clientcert-issuer",
+                "O=client-cert-auth demo,CN=ALB CA"
+            ),
+            (
+                "x-amzn-mtls-clientcert-subject",
+                "CN=client_.com,OU=client-3,O=mTLS\\, Inc,ST=Washington,C=US"
+            ),
+            (
+                "x-amzn-mtls-clientcert-validity",
+                "NotBefore=2027-01-15T08:00:00Z;NotAfter=2037-01-12T08:00:00Z"
+            ),
+            ("x-amzn-mtls-clientcert-leaf", url_pem.as_str()),
+        ])
+    );
+    assert_eq!(
+        d.header("x-arr-clientcert"),
+        Some(STANDARD.encode(&leaf.der).as_str()),
+        "the other formats stay as configured"
+    );
+    // Without a certificate ALB (verify mode) sends nothing.
+    let optional = config(json!({"clientCertMode": "Optional", "forward": {"preset": "alb"}}));
+    assert!(run(&optional, "/", None).pass_headers.is_empty());
+    let strip: Vec<&str> = c.forward.strip_list().iter().map(|s| &**s).collect();
+    for name in [
+        "x-amzn-mtls-clientcert-serial-number",
+        "x-amzn-mtls-clientcert-issuer",
+        "x-amzn-mtls-clientcert-subject",
+        "x-amzn-mtls-clientcert-validity",
+        "x-amzn-mtls-clientcert-leaf",
+        "x-amzn-mtls-clientcert",
+    ] {
+        assert!(strip.contains(&name), "{name} stripped");
+    }
+    assert!(c.forward.must_strip("X_Amzn_Mtls_Clientcert_Leaf"));
+}
+
+#[test]
+fn traefik_preset_writes_pem_and_info_as_pass_tls_client_cert_does() {
+    let pki = preset_pki();
+    let c = config(json!({"forward": {"preset": "traefik", "arrClientCert": false}}));
+    let chain = [pki.inter.der()];
+    let d = decide_with_chain(&c, &pki, &chain).decision;
+    let info = "Subject%3D%22DC%3Dexample%2CC%3DFR%2CST%3DOccitanie%2CL%3DToulouse%2CO%3DCheese%2C+Inc%2COU%3DSigning%2CSN%3D42%2CCN%3Dalice%22%3BIssuer%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Inter%22%3BSerialNumber%3D%222748%22%3BNB%3D%221800000000%22%3BNA%3D%222115360000%22%3BSAN%3D%22alice.example.com%2Calice%40example.com%2C192.0.2.7%2Cspiffe%3A%2F%2Fexample.org%2Fns%2Fa%2Fsa%2Falice%2Chttps%3A%2F%2Fexample.org%2Fu%22%2CSubject%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Inter%22%3BIssuer%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Root%22%3BSerialNumber%3D%22256%22%3BNB%3D%221800000000%22%3BNA%3D%222115360000%22";
+    let pems = format!(
+        "{},{}",
+        STANDARD.encode(&pki.leaf.der),
+        STANDARD.encode(pki.inter.der())
+    );
+    assert_eq!(
+        forwarded_with(&d, ""),
+        pairs(&[
+            ("x-forwarded-tls-client-cert", pems.as_str()),
+            ("x-forwarded-tls-client-cert-info", info),
+        ]),
+        "only the preset's headers (X-ARR-ClientCert is off)"
+    );
+    // From the connection alone (no chain presented): the leaf only.
+    let d = decide_with_chain(&c, &pki, &[]).decision;
+    assert_eq!(
+        d.header("x-forwarded-tls-client-cert"),
+        Some(STANDARD.encode(&pki.leaf.der).as_str())
+    );
+    let info = d.header("x-forwarded-tls-client-cert-info").unwrap();
+    assert!(info.ends_with("example.org%2Fu%22"), "{info}");
+    let optional = config(json!({"clientCertMode": "Optional", "forward": {"preset": "traefik"}}));
+    assert!(run(&optional, "/", None).pass_headers.is_empty());
+    assert!(c.forward.must_strip("X-Forwarded-Tls-Client-Cert-Info"));
+    assert!(c.forward.must_strip("x_forwarded_tls_client_cert"));
+}
+
+#[test]
+fn gclb_preset_writes_the_mtls_custom_header_variables_as_google_documents_them() {
+    let pki = preset_pki();
+    let c = config(json!({
+        "validation": {"trustedCaCertificates": [pki.root.cert_pem()]},
+        "forward": {"preset": "gclb"}
+    }));
+    let chain = [pki.inter.der()];
+    let d = decide_with_chain(&c, &pki, &chain).decision;
+    let hash = STANDARD.encode(Sha256::digest(&pki.leaf.der));
+    let leaf = format!(":{}:", STANDARD.encode(&pki.leaf.der));
+    let chain_value = format!(":{}:", STANDARD.encode(pki.inter.der()));
+    let uri_sans = STANDARD.encode("https://example.org/u");
+    let dns_sans = STANDARD.encode("alice.example.com");
+    assert_eq!(
+        forwarded_with(&d, "x-client-cert-"),
+        pairs(&[
+            ("x-client-cert-present", "true"),
+            ("x-client-cert-chain-verified", "true"),
+            ("x-client-cert-error", ""),
+            ("x-client-cert-hash", hash.as_str()),
+            ("x-client-cert-spiffe", "spiffe://example.org/ns/a/sa/alice"),
+            ("x-client-cert-uri-sans", uri_sans.as_str()),
+            ("x-client-cert-dnsname-sans", dns_sans.as_str()),
+            (
+                "x-client-cert-valid-not-before",
+                "2027-01-15T08:00:00+00:00"
+            ),
+            ("x-client-cert-valid-not-after", "2037-01-12T08:00:00+00:00"),
+            ("x-client-cert-leaf", leaf.as_str()),
+            ("x-client-cert-chain", chain_value.as_str()),
+        ])
+    );
+    // Without the trust check nothing verified the chain: Google's answer for a load balancer
+    // without a trust config, and no leaf or chain (sent only for a validated certificate).
+    let unverified = config(json!({"forward": {"preset": "gclb"}}));
+    let d = decide_with_chain(&unverified, &pki, &[]).decision;
+    assert_eq!(d.header("x-client-cert-present"), Some("true"));
+    assert_eq!(d.header("x-client-cert-chain-verified"), Some("false"));
+    assert_eq!(
+        d.header("x-client-cert-error"),
+        Some("client_cert_validation_not_performed")
+    );
+    assert_eq!(d.header("x-client-cert-hash"), Some(hash.as_str()));
+    assert_eq!(d.header("x-client-cert-leaf"), None);
+    assert_eq!(d.header("x-client-cert-chain"), None);
+}
+
+#[test]
+fn gclb_preset_says_not_provided_or_failed_on_passes() {
+    let ca = Ca::new("g CA");
+    let now = OffsetDateTime::now_utc();
+    let expired = ca.client_between("old", now - Duration::days(9), now - Duration::days(1));
+    let server = ca.server(&["srv.example"]);
+    let c = config(json!({
+        "clientCertMode": "Optional",
+        "clientCertExclusionPaths": "/public",
+        "validation": {"requireClientAuthEku": true},
+        "forward": {"preset": "gclb"}
+    }));
+    let pass = |o: &Outcome| -> Vec<(String, String)> {
+        o.pass_headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect()
+    };
+    assert_eq!(
+        pass(&run(&c, "/app", None)),
+        pairs(&[
+            ("x-client-cert-present", "false"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_not_provided"),
+        ])
+    );
+    assert_eq!(
+        pass(&run(&c, "/public", Some(&expired.cert_pem))),
+        pairs(&[
+            ("x-client-cert-present", "true"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_validation_failed"),
+        ])
+    );
+    assert_eq!(
+        pass(&run(&c, "/public", Some(&server.cert_pem))),
+        pairs(&[
+            ("x-client-cert-present", "true"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_chain_invalid_eku"),
+        ])
+    );
+    let disabled = config(json!({"clientCertEnabled": false, "forward": {"preset": "gclb"}}));
+    assert!(run(&disabled, "/app", None).pass_headers.is_empty());
+    let strip: Vec<&str> = c.forward.strip_list().iter().map(|s| &**s).collect();
+    for name in [
+        "x-client-cert-present",
+        "x-client-cert-chain-verified",
+        "x-client-cert-error",
+        "x-client-cert-hash",
+        "x-client-cert-spiffe",
+        "x-client-cert-uri-sans",
+        "x-client-cert-dnsname-sans",
+        "x-client-cert-valid-not-before",
+        "x-client-cert-valid-not-after",
+        "x-client-cert-leaf",
+        "x-client-cert-chain",
+        "x-client-cert-serial-number",
+    ] {
+        assert!(strip.contains(&name), "{name} stripped");
+    }
+}
+
+#[test]
+fn gclb_preset_applies_googles_size_limits() {
+    let ca = Ca::new("limits CA");
+    let nb = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let long_dns: Vec<String> = (0..40)
+        .map(|i| format!("host-{i:02}.example.com"))
+        .collect();
+    let leaf = ca.client_with("many", common::pki::Alg::EcdsaP256, |p| {
+        p.not_before = nb;
+        p.not_after = nb + Duration::days(30);
+        p.subject_alt_names = long_dns
+            .iter()
+            .map(|d| rcgen::SanType::DnsName(d.as_str().try_into().unwrap()))
+            .chain([
+                rcgen::SanType::URI("spiffe://a.example/one".try_into().unwrap()),
+                rcgen::SanType::URI("spiffe://a.example/two".try_into().unwrap()),
+            ])
+            .collect();
+    });
+    let c = config(json!({"forward": {"preset": "gclb"}}));
+    let d = run_at(&c, "/", Some(&leaf.cert_pem), unix(nb) + 60).decision;
+    assert_eq!(d.header("x-client-cert-dnsname-sans"), Some(""));
+    assert_eq!(
+        d.header("x-client-cert-error"),
+        Some("client_cert_validation_not_performed,client_cert_dnsname_sans_exceeded_size_limit")
+    );
+    assert_eq!(
+        d.header("x-client-cert-spiffe"),
+        Some(""),
+        "two SPIFFE IDs: none is the certificate's"
+    );
+    assert_eq!(d.header("x-client-cert-uri-sans"), Some(""));
+}
+
+#[test]
+fn presets_are_refused_where_they_would_collide_or_are_unknown() {
+    let refused = |v: serde_json::Value| Config::from_json(v.to_string().as_bytes()).unwrap_err();
+    assert_eq!(
+        refused(json!({"forward": {"preset": "traefik", "arrHeaderName": "X-Forwarded-Tls-Client-Cert"}}))
+            .to_string(),
+        "forward.preset: sets \"x-forwarded-tls-client-cert\", which forward.arrHeaderName sets too; rename one of them"
+    );
+    assert_eq!(
+        refused(json!({"forward": {"preset": "gclb", "infoHeaders": true, "infoHeaderPrefix": "X-Client-Cert-Valid-"}}))
+            .to_string(),
+        "forward.preset: sets \"x-client-cert-valid-not-before\", which forward.infoHeaderPrefix sets too; rename one of them"
+    );
+    assert!(
+        refused(json!({"forward": {"preset": "nginx"}}))
+            .to_string()
+            .starts_with("forward.preset: unknown variant `nginx`"),
+    );
+    // A header turned off does not collide.
+    config(json!({"forward": {"preset": "gclb", "infoHeaderPrefix": "X-Client-Cert-Valid-"}}));
+    config(json!({"forward": {"preset": "alb", "rfc9440": true, "infoHeaders": true}}));
+}
+
+#[test]
+fn gclb_preset_under_report_only_says_what_would_have_been_denied() {
+    let ca = Ca::new("ro CA");
+    let now = OffsetDateTime::now_utc();
+    let expired = ca.client_between("old", now - Duration::days(9), now - Duration::days(1));
+    let c = config(json!({"reportOnly": true, "forward": {"preset": "gclb", "infoHeaders": true}}));
+    let pass = |o: &Outcome| -> Vec<(String, String)> {
+        o.pass_headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect()
+    };
+    assert_eq!(
+        pass(&run(&c, "/app", None)),
+        pairs(&[
+            ("x-client-cert-verify", "NONE"),
+            ("x-client-cert-present", "false"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_not_provided"),
+        ])
+    );
+    assert_eq!(
+        pass(&run(&c, "/app", Some(&expired.cert_pem))),
+        pairs(&[
+            ("x-client-cert-verify", "FAILED:expired"),
+            ("x-client-cert-present", "true"),
+            ("x-client-cert-chain-verified", "false"),
+            ("x-client-cert-error", "client_cert_validation_failed"),
+        ])
+    );
 }

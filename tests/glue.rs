@@ -623,3 +623,67 @@ fn a_denial_is_one_structured_log_line_and_one_counter() {
     assert_eq!(denied, 1);
     assert_eq!(host.metrics["client_cert_auth.denied.expired"], 1);
 }
+
+/// `certificateSource: "header"` over the real glue: the peer is read only when the header is
+/// there, a failing read is a 500 naming it, an untrusted peer's header is removed, ignored and
+/// logged, and a trusted peer's is used and removed before the upstream.
+#[test]
+fn a_proxy_certificate_header_is_used_only_from_trusted_peers() {
+    let ca = Ca::new("glue front CA");
+    let leaf = ca.client("alice");
+    let b64 = STANDARD.encode(&leaf.der);
+    let filter = Filter::new(json!({
+        "certificateSource": "header",
+        "header": {"format": "cloudflare", "trustedProxies": ["10.0.0.0/8"]},
+        "forward": {"arrClientCert": true}
+    }));
+    let source = "source.address";
+    let cf = "Cf-Client-Cert-Der-Base64";
+    assert!(
+        filter
+            .configured
+            .logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("only with use_remote_address: true")),
+        "the configuration warns about Envoy's setting"
+    );
+
+    let mut host = request("/", &[(cf, &b64)]).with_property(source, b"10.9.8.7:1234");
+    assert_eq!(filter.run(&mut host), Action::Continue);
+    assert_eq!(host.header(ARR), [b64.as_bytes()]);
+    assert!(host.header(cf).is_empty(), "the source header is removed");
+
+    let mut host = request("/", &[(cf, &b64)]).with_property(source, b"172.16.0.1:1234");
+    assert_eq!(filter.run(&mut host), Action::Pause);
+    assert_eq!(host.reply.as_ref().unwrap().status, 401);
+    assert!(
+        host.logs(Level::Info).iter().any(|l| l.contains(
+            "untrusted peer=\"172.16.0.1:1234\" sent the certificate header cf-client-cert-der-base64"
+        )),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+
+    // No header: the peer is not asked for.
+    let mut host = request("/", &[]).failing(&format!("property:{source}"));
+    assert_eq!(filter.run(&mut host), Action::Pause);
+    assert_eq!(host.reply.as_ref().unwrap().status, 401);
+    // With the header, a failing read of the peer is a 500 naming it.
+    let mut host = request("/", &[(cf, &b64)]).failing(&format!("property:{source}"));
+    assert_eq!(filter.run(&mut host), Action::Pause);
+    assert_eq!(host.reply.as_ref().unwrap().status, 500);
+    assert!(host.logs(Level::Info).iter().any(|l| l.contains(&format!(
+        "host call for {} failed",
+        HostCall::SourceAddress.what()
+    ))));
+
+    // Sent twice by the trusted proxy: malformed, 401.
+    let mut host = request("/", &[(cf, &b64), (cf, &b64)]).with_property(source, b"10.9.8.7:1234");
+    assert_eq!(filter.run(&mut host), Action::Pause);
+    assert_eq!(host.reply.as_ref().unwrap().status, 401);
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("reason=malformed"))
+    );
+}

@@ -52,6 +52,8 @@ fuzz_target!(|data: &[u8]| {
             method_override: None,
             now: 1_900_000_000,
             chain: &[],
+            headers: &[],
+            source_address: None,
         },
         &mut cache,
     ).decision);

@@ -62,6 +62,19 @@ fn command() -> Command {
                     "HEADER-VALUE",
                     "An x-forwarded-client-cert value, as the connection manager writes it",
                 ))
+                .arg(
+                    value(
+                        "header",
+                        "'NAME: VALUE'",
+                        "A request header line, repeatable (a front proxy's certificate header, for certificateSource \"header\")",
+                    )
+                    .action(ArgAction::Append),
+                )
+                .arg(value(
+                    "peer",
+                    "ADDRESS:PORT",
+                    "The immediate peer (Envoy's source.address), checked against header.trustedProxies",
+                ))
                 .arg(value(
                     "at",
                     "RFC3339-TIME",
@@ -222,6 +235,20 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
         .transpose()?
         .unwrap_or_default();
     let xfcc = text(args, "xfcc");
+    let header_lines: Vec<(String, Vec<u8>)> = args
+        .get_many::<String>("header")
+        .into_iter()
+        .flatten()
+        .map(|line| {
+            line.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().as_bytes().to_vec()))
+                .ok_or_else(|| Fatal(format!("--header {line:?} is not 'NAME: VALUE'")))
+        })
+        .collect::<Result<_, _>>()?;
+    let headers: Vec<(&str, &[u8])> = header_lines
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
     let now = match text(args, "at") {
         Some(at) => rfc3339::parse(at).ok_or_else(|| {
             Fatal(format!(
@@ -261,6 +288,8 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
             method_override: None,
             now,
             chain: &chain,
+            headers: &headers,
+            source_address: text(args, "peer").map(str::as_bytes),
         },
         &mut VerdictCache::new(0),
     )

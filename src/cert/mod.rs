@@ -13,6 +13,7 @@ use crate::outcome::CertError;
 use crate::text::trim_ascii;
 
 mod dn;
+pub mod front;
 mod pem;
 mod xfcc;
 

@@ -47,6 +47,10 @@ pub struct RawConfig {
     pub rules: Option<Vec<RawRule>>,
     /// Where the client certificate comes from. Default `connection`.
     pub certificate_source: Option<Source>,
+    /// The header a TLS-terminating proxy in front of Envoy forwards the certificate in, and
+    /// which immediate peers may send it. Required with `certificateSource: "header"`, refused
+    /// otherwise.
+    pub header: Option<RawHeaderSource>,
     /// Remove `x-forwarded-client-cert` before the upstream. Default `true` when XFCC can be the
     /// source (`xfcc`, `auto`), `false` otherwise.
     pub strip_xfcc: Option<bool>,
@@ -74,6 +78,53 @@ pub enum Source {
     Xfcc,
     /// The connection property when present, else XFCC.
     Auto,
+    /// A header written by a TLS-terminating proxy in front of Envoy (`header`), trusted only
+    /// from the immediate peers `header.trustedProxies` lists.
+    Header,
+}
+
+/// `header`: where a proxy in front of Envoy forwards the client certificate.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHeaderSource {
+    /// How the proxy encodes the certificate (and which header it uses by default).
+    pub format: FrontFormat,
+    /// The immediate peers (Envoy's `source.address`) allowed to send the header, as CIDRs
+    /// (`10.0.0.0/8`, `2001:db8::/32`) or single addresses. From any other peer the header is
+    /// removed and never used. At least one.
+    pub trusted_proxies: Vec<String>,
+    /// The header name, when the proxy uses another than the format's default (required for
+    /// `appGateway` and `nginx`, which have none).
+    pub name: Option<String>,
+}
+
+/// How a proxy in front of Envoy encodes the client certificate.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FrontFormat {
+    /// AWS ALB: URL-encoded PEM of the whole chain, leaf first (`+`, `=`, `/` unescaped), in
+    /// `X-Amzn-Mtls-Clientcert`; `X-Amzn-Mtls-Clientcert-Leaf` (verify mode) by `name`.
+    Alb,
+    /// Azure Application Gateway: a rewrite of `client_certificate`, PEM with its delimiters,
+    /// the leaf only; no default header (`name` required).
+    AppGateway,
+    /// Cloudflare: base64 DER of the leaf in `Cf-Client-Cert-Der-Base64`.
+    Cloudflare,
+    /// Traefik `passTLSClientCert`: base64 DER, certificates separated by `,`, leaf first, in
+    /// `X-Forwarded-Tls-Client-Cert`.
+    Traefik,
+    /// nginx `$ssl_client_escaped_cert`: URL-encoded PEM of the leaf; no default header
+    /// (`name` required: the one your `proxy_set_header` writes).
+    Nginx,
+    /// Azure Container Apps: `X-Forwarded-Client-Cert` with `Hash`, and URL-encoded PEM
+    /// `Cert` and `Chain`.
+    ContainerApps,
+    /// RFC 9440: `Client-Cert` (`:base64 DER:`) and `Client-Cert-Chain` (a list of them).
+    Rfc9440,
+    /// Azure App Service's front end: base64 DER of the leaf in `X-ARR-ClientCert`.
+    Arr,
 }
 
 /// The names `clientCertMode` and a rule's `mode` accept, in any letter case.
@@ -276,6 +327,29 @@ pub struct RawForward {
     pub info_headers: Option<bool>,
     /// The prefix of the informational headers. Default `X-Client-Cert-`.
     pub info_header_prefix: Option<String>,
+    /// Also set the headers an application written for another platform reads: `alb` (AWS
+    /// Application Load Balancer, verify mode), `gclb` (Google Cloud load balancer mTLS custom
+    /// headers, under the names Google's documentation uses) or `traefik` (`passTLSClientCert`
+    /// with the PEM and every info field). Every header the preset can set is removed from
+    /// client requests first. Default: none.
+    pub preset: Option<OutputPreset>,
+}
+
+/// A platform whose certificate headers `forward.preset` reproduces.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputPreset {
+    /// AWS ALB mutual TLS in verify mode: `X-Amzn-Mtls-Clientcert-Serial-Number`, `-Issuer`,
+    /// `-Subject`, `-Validity` and `-Leaf`.
+    Alb,
+    /// Google Cloud load balancer mTLS custom headers: `X-Client-Cert-Present`,
+    /// `-Chain-Verified`, `-Error`, `-Hash`, `-SPIFFE`, `-URI-SANs`, `-DNSName-SANs`,
+    /// `-Valid-Not-Before`, `-Valid-Not-After`, `-Leaf` and `-Chain`.
+    Gclb,
+    /// Traefik `passTLSClientCert`: `X-Forwarded-Tls-Client-Cert` and
+    /// `X-Forwarded-Tls-Client-Cert-Info`.
+    Traefik,
 }
 
 /// The `responses` object: a preset, and a reply per class or reason that overrides it.
@@ -375,10 +449,24 @@ mod tests {
         assert_eq!(source(r#""xfcc""#), Some(Source::Xfcc));
         assert_eq!(source(r#""auto""#), Some(Source::Auto));
         assert_eq!(source(r#""Auto""#), None);
+        assert_eq!(source(r#""header""#), Some(Source::Header));
+        let front = |s: &str| serde_json::from_str::<FrontFormat>(s).ok();
+        assert_eq!(front(r#""appGateway""#), Some(FrontFormat::AppGateway));
+        assert_eq!(
+            front(r#""containerApps""#),
+            Some(FrontFormat::ContainerApps)
+        );
+        assert_eq!(front(r#""rfc9440""#), Some(FrontFormat::Rfc9440));
+        assert_eq!(front(r#""app_gateway""#), None);
         let preset = |s: &str| serde_json::from_str::<Preset>(s).ok();
         assert_eq!(preset(r#""appService""#), Some(Preset::AppService));
         assert_eq!(preset(r#""apim""#), Some(Preset::Apim));
         assert_eq!(preset(r#""default""#), Some(Preset::Default));
+        let output = |s: &str| serde_json::from_str::<OutputPreset>(s).ok();
+        assert_eq!(output(r#""alb""#), Some(OutputPreset::Alb));
+        assert_eq!(output(r#""gclb""#), Some(OutputPreset::Gclb));
+        assert_eq!(output(r#""traefik""#), Some(OutputPreset::Traefik));
+        assert_eq!(output(r#""ALB""#), None);
         let format = |s: &str| serde_json::from_str::<ReplyFormat>(s).ok();
         assert_eq!(format(r#""json""#), Some(ReplyFormat::Json));
         assert_eq!(format(r#""text""#), Some(ReplyFormat::Text));

@@ -10,7 +10,8 @@
 
 use std::fmt;
 
-use crate::config::{MODE_NAMES, RawConfig, Source};
+use crate::cert::front::{Cidr, CidrError, RFC9440_CHAIN_HEADER, default_name};
+use crate::config::{FrontFormat, MODE_NAMES, RawConfig, RawHeaderSource, Source};
 use crate::decision::cache::DEFAULT_CAPACITY;
 use crate::outcome::DenyReason;
 use crate::output::{Forward, ForwardConfigError, Reply, Responses, ResponsesError};
@@ -55,8 +56,8 @@ impl Needs {
             method: active && rules.iter().any(Rule::uses_method),
             authority: active && rules.iter().any(Rule::uses_host),
             route: active && rules.iter().any(Rule::uses_route),
-            peer_certificate: active && source != Source::Xfcc,
-            xfcc: active && source != Source::Connection,
+            peer_certificate: active && matches!(source, Source::Connection | Source::Auto),
+            xfcc: active && matches!(source, Source::Xfcc | Source::Auto),
         }
     }
 }
@@ -87,6 +88,9 @@ pub struct Config {
     pub strip_xfcc: bool,
     /// `forward`: the headers set for the upstream, and the names stripped from every request.
     pub forward: Forward,
+    /// `header`, compiled, with `certificateSource: "header"`: the proxy's certificate header
+    /// and the peers trusted to send it.
+    pub front: Option<FrontSource>,
     /// `responses`: the local reply for each denial reason.
     pub responses: Responses,
     /// `reportOnly`: refusals are reported, not enforced, where no rule says otherwise.
@@ -109,9 +113,96 @@ impl Default for Config {
             source: Source::Connection,
             strip_xfcc: false,
             forward: Forward::default(),
+            front: None,
             responses: Responses::default(),
             report_only: false,
         }
+    }
+}
+
+/// `header`, compiled: which header carries the certificate, in which format, and which
+/// immediate peers may send it.
+#[derive(Debug, Clone)]
+pub struct FrontSource {
+    /// How the proxy encodes the certificate.
+    pub format: FrontFormat,
+    /// The certificate header, lower case.
+    pub name: String,
+    /// RFC 9440's `Client-Cert-Chain`, for that format only.
+    pub chain_name: Option<&'static str>,
+    /// `trustedProxies`.
+    pub trusted: Vec<Cidr>,
+}
+
+impl FrontSource {
+    fn compile(raw: &RawHeaderSource) -> Result<FrontSource, ConfigError> {
+        let problem = |field: String, problem: String| ConfigError::Header { field, problem };
+        let name = match (&raw.name, default_name(raw.format)) {
+            (Some(name), _) => {
+                let lower = name.trim().to_ascii_lowercase();
+                let usable = !lower.is_empty()
+                    && lower
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    && !matches!(
+                        lower.as_str(),
+                        "host" | "content-length" | "transfer-encoding"
+                    );
+                if !usable {
+                    return Err(problem(
+                        "header.name".to_string(),
+                        format!("{name:?} is not a usable header name"),
+                    ));
+                }
+                lower
+            }
+            (None, Some(default)) => default.to_string(),
+            (None, None) => {
+                return Err(problem(
+                    "header.name".to_string(),
+                    format!(
+                        "required for format {}, which has no standard header: the header your proxy writes the certificate into",
+                        if raw.format == FrontFormat::Nginx {
+                            "nginx"
+                        } else {
+                            "appGateway"
+                        }
+                    ),
+                ));
+            }
+        };
+        if raw.trusted_proxies.is_empty() {
+            return Err(problem(
+                "header.trustedProxies".to_string(),
+                "lists no proxy: the header would never be used".to_string(),
+            ));
+        }
+        let trusted = raw
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                Cidr::parse(entry.trim()).map_err(|e| {
+                    problem(
+                        format!("header.trustedProxies[{i}]"),
+                        match e {
+                            CidrError::Syntax => format!(
+                                "{entry:?} is not an IPv4 or IPv6 address or CIDR (10.0.0.0/8, 2001:db8::/32)"
+                            ),
+                            CidrError::HostBits => format!(
+                                "{entry:?} has address bits set beyond its prefix length"
+                            ),
+                        },
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FrontSource {
+            format: raw.format,
+            name,
+            chain_name: (raw.format == FrontFormat::Rfc9440).then_some(RFC9440_CHAIN_HEADER),
+            trusted,
+        })
     }
 }
 
@@ -165,6 +256,13 @@ pub enum ConfigError {
     },
     /// The `forward` object names a header that cannot be set.
     Forward(ForwardConfigError),
+    /// `header` (the certificate source `header`) is missing, misplaced or unusable.
+    Header {
+        /// The field at fault (`header.trustedProxies[1]`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The `responses` object holds a reply that cannot be sent.
     Responses(ResponsesError),
 }
@@ -199,6 +297,7 @@ impl fmt::Display for ConfigError {
                 "rules[{index}].name: {name:?} is already the name of rules[{first}]; rule names must be unique"
             ),
             ConfigError::Forward(e) => e.fmt(f),
+            ConfigError::Header { field, problem } => write!(f, "{field}: {problem}"),
             ConfigError::Responses(e) => e.fmt(f),
         }
     }
@@ -287,9 +386,37 @@ impl Config {
             }
         }
         let source = raw.certificate_source.unwrap_or(Source::Connection);
-        let strip_xfcc = raw.strip_xfcc.unwrap_or(source != Source::Connection);
-        let forward =
-            Forward::compile(&raw.forward.unwrap_or_default()).map_err(ConfigError::Forward)?;
+        let strip_xfcc = raw
+            .strip_xfcc
+            .unwrap_or(matches!(source, Source::Xfcc | Source::Auto));
+        let front = match (source, &raw.header) {
+            (Source::Header, Some(header)) => Some(FrontSource::compile(header)?),
+            (Source::Header, None) => {
+                return Err(ConfigError::Header {
+                    field: "header".to_string(),
+                    problem: "required with certificateSource \"header\" (format, trustedProxies)"
+                        .to_string(),
+                });
+            }
+            (_, Some(_)) => {
+                return Err(ConfigError::Header {
+                    field: "header".to_string(),
+                    problem: "only with certificateSource \"header\"; it would be ignored"
+                        .to_string(),
+                });
+            }
+            (_, None) => None,
+        };
+        let mut forward =
+            Forward::compile(&raw.forward.unwrap_or_default(), validation.trust_enabled())
+                .map_err(ConfigError::Forward)?;
+        // The proxy's certificate header never reaches the upstream as the client sent it.
+        if let Some(front) = &front {
+            forward.strip_also(&front.name);
+            if let Some(chain) = front.chain_name {
+                forward.strip_also(chain);
+            }
+        }
         let responses = Responses::compile(&raw.responses.unwrap_or_default())
             .map_err(ConfigError::Responses)?;
         Ok(Config {
@@ -303,6 +430,7 @@ impl Config {
             source,
             strip_xfcc,
             forward,
+            front,
             responses,
             report_only: raw.report_only.unwrap_or(false),
         })

@@ -19,6 +19,7 @@ use rustls_pki_types::CertificateDer;
 pub mod cache;
 pub mod config;
 
+use crate::cert::front::{decode as decode_front, parse_peer};
 use crate::cert::{
     LeafCertificate, check_dates, der_from_property, parse_single, pem_bundle, sha256, sha256_of,
 };
@@ -31,7 +32,7 @@ use crate::scope::{Mode, RequestLine, Scope, scope};
 use crate::text::{hex_lower, hex_value};
 use crate::validation::Verdict;
 use cache::{Entry, VerdictCache};
-pub use config::{Config, ConfigError, MAX_CACHE_SIZE, Needs};
+pub use config::{Config, ConfigError, FrontSource, MAX_CACHE_SIZE, Needs};
 
 /// The header Azure App Service uses to forward the client certificate (lower case, as the
 /// host stores header names).
@@ -51,6 +52,8 @@ pub enum Property {
     Mtls,
     /// `xds.route_name`: the name of the route Envoy chose for the request.
     RouteName,
+    /// `source.address`: the immediate peer, `ip:port` (certificate source `header`).
+    SourceAddress,
 }
 
 impl Property {
@@ -61,6 +64,7 @@ impl Property {
             Property::PeerCertificate => ["connection", "peer_certificate"],
             Property::Mtls => ["connection", "mtls"],
             Property::RouteName => ["xds", "route_name"],
+            Property::SourceAddress => ["source", "address"],
         }
     }
 
@@ -71,6 +75,7 @@ impl Property {
             Property::PeerCertificate => HostCall::PeerCertificate,
             Property::Mtls => HostCall::Mtls,
             Property::RouteName => HostCall::RouteName,
+            Property::SourceAddress => HostCall::SourceAddress,
         }
     }
 }
@@ -82,6 +87,11 @@ pub trait Inputs {
     /// A request header as the client sent it (before the filter removed anything); every copy
     /// joined with `", "` when it was sent more than once, so ambiguity stays visible.
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>>;
+    /// How many lines of a request header the client sent (any letter case): a certificate
+    /// header sent twice is malformed, not joined. By default one if [`Inputs::header`] has it.
+    fn header_count(&self, name: &str) -> usize {
+        usize::from(self.header(name).is_some())
+    }
     /// A host property; `Ok(None)` when the host has no value for it.
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall>;
     /// The host clock, Unix seconds.
@@ -119,6 +129,11 @@ pub struct Request<'a> {
     /// Intermediate certificates presented with the leaf (DER), used by the trust check
     /// beside the configured ones.
     pub chain: &'a [Vec<u8>],
+    /// Other request headers, `(name, value)`, one entry per line sent (a proxy's certificate
+    /// header, for `certificateSource: "header"`).
+    pub headers: &'a [(&'a str, &'a [u8])],
+    /// `source.address`, the immediate peer (`ip:port`); `None` when unknown.
+    pub source_address: Option<&'a [u8]>,
 }
 
 impl Default for Request<'_> {
@@ -135,6 +150,8 @@ impl Default for Request<'_> {
             method_override: None,
             now: 0,
             chain: &[],
+            headers: &[],
+            source_address: None,
         }
     }
 }
@@ -149,7 +166,36 @@ impl Inputs for Request<'_> {
             "x-http-method-override" => self.method_override,
             _ => None,
         };
-        value.map(Cow::Borrowed)
+        match value {
+            Some(value) => Some(Cow::Borrowed(value)),
+            None => {
+                let mut lines = self
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| *v);
+                let first = lines.next()?;
+                let rest: Vec<&[u8]> = lines.collect();
+                if rest.is_empty() {
+                    return Some(Cow::Borrowed(first));
+                }
+                let mut joined = first.to_vec();
+                for line in rest {
+                    joined.extend_from_slice(b", ");
+                    joined.extend_from_slice(line);
+                }
+                Some(Cow::Owned(joined))
+            }
+        }
+    }
+
+    fn header_count(&self, name: &str) -> usize {
+        let extra = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count();
+        extra.max(usize::from(self.header(name).is_some()))
     }
 
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {
@@ -158,6 +204,7 @@ impl Inputs for Request<'_> {
             Property::PeerCertificate => self.peer_certificate.map(<[u8]>::to_vec),
             Property::Mtls => self.mtls.map(|m| vec![u8::from(m)]),
             Property::RouteName => self.route.map(<[u8]>::to_vec),
+            Property::SourceAddress => self.source_address.map(<[u8]>::to_vec),
         })
     }
 
@@ -252,6 +299,25 @@ fn decide_or_fail(
     }
     let mut reader = Reader { inputs, now: None };
 
+    // A proxy in front of Envoy: the certificate is in its header, if the peer may send it.
+    if let Some(front) = &config.front {
+        let (presented, untrusted_peer) = match read_front(front, reader.inputs)? {
+            Ok(FrontRead::Absent) => (None, None),
+            Ok(FrontRead::Untrusted(peer)) => (None, Some(peer)),
+            Ok(FrontRead::Presented(presented)) => (Some(presented), None),
+            Err(e) => return Ok(early(config, &scope, invalid(e, scope.excluded))),
+        };
+        let mut outcome = match presented {
+            None => without_certificate(config, &scope),
+            Some(presented) => {
+                let now = reader.now()?;
+                judge(config, &scope, presented, now, cache)
+            }
+        };
+        outcome.untrusted_peer = untrusted_peer;
+        return Ok(outcome);
+    }
+
     // Host call on the hot path: the certificate's digest (64 hex digits), the verdict
     // cache's key. It is the cheapest way to know which certificate this connection carries:
     // on a hit the certificate itself (1-2 KB of PEM) is never fetched.
@@ -313,17 +379,84 @@ fn decide_or_fail(
         Err(e) => return Ok(early(config, &scope, invalid(e, scope.excluded))),
     };
     let Some(presented) = presented else {
-        let decision = if scope.excluded {
-            Decision::Pass(PassReason::NoCertificateExcluded)
-        } else if scope.selection.mode == Mode::Required {
-            Decision::Deny(DenyReason::CertificateRequired)
-        } else {
-            Decision::Pass(PassReason::NoCertificateOptional)
-        };
-        return Ok(early(config, &scope, decision));
+        return Ok(without_certificate(config, &scope));
     };
     let now = reader.now()?;
     Ok(judge(config, &scope, presented, now, cache))
+}
+
+/// The decision for a request that presents no certificate.
+fn without_certificate(config: &Config, scope: &Scope<'_>) -> Outcome {
+    let decision = if scope.excluded {
+        Decision::Pass(PassReason::NoCertificateExcluded)
+    } else if scope.selection.mode == Mode::Required {
+        Decision::Deny(DenyReason::CertificateRequired)
+    } else {
+        Decision::Pass(PassReason::NoCertificateOptional)
+    };
+    early(config, scope, decision)
+}
+
+/// What a proxy's certificate header gave.
+enum FrontRead {
+    /// The request carries no certificate header.
+    Absent,
+    /// The header came from a peer not in `trustedProxies` (its `source.address`): ignored.
+    Untrusted(String),
+    /// The certificate (and chain) from a trusted peer's header.
+    Presented(Presented),
+}
+
+/// Reads the certificate header of a proxy in front of Envoy: the peer is only asked for when
+/// the header is there, and the header is only decoded when the peer is trusted.
+fn read_front(
+    front: &FrontSource,
+    inputs: &mut impl Inputs,
+) -> Result<Result<FrontRead, CertError>, HostCall> {
+    let lines = inputs.header_count(&front.name);
+    let chain_lines = front.chain_name.map_or(0, |n| inputs.header_count(n));
+    if lines == 0 && chain_lines == 0 {
+        return Ok(Ok(FrontRead::Absent));
+    }
+    // Host call, only when the request carries the header: the immediate peer, whom the
+    // header is trusted from or not.
+    let peer = inputs.property(Property::SourceAddress)?;
+    let trusted = peer
+        .as_deref()
+        .and_then(parse_peer)
+        .is_some_and(|address| front.trusted.iter().any(|c| c.contains(&address)));
+    if !trusted {
+        let peer = peer.map_or_else(
+            || "unknown".to_string(),
+            |p| String::from_utf8_lossy(&p).into_owned(),
+        );
+        return Ok(Ok(FrontRead::Untrusted(peer)));
+    }
+    let malformed = |header: &str, detail: String| {
+        Ok(Err(CertError::BadHeader {
+            header: header.to_string(),
+            detail,
+        }))
+    };
+    if lines > 1 {
+        return malformed(&front.name, format!("sent {lines} times"));
+    }
+    if let Some(chain_name) = front.chain_name
+        && chain_lines > 1
+    {
+        return malformed(chain_name, format!("sent {chain_lines} times"));
+    }
+    let Some(value) = inputs.header(&front.name) else {
+        return malformed(&front.name, "absent beside its chain header".to_string());
+    };
+    let chain = front.chain_name.and_then(|n| inputs.header(n));
+    Ok(
+        decode_front(front.format, &front.name, &value, chain.as_deref()).map(|(der, chain)| {
+            let mut chain = chain;
+            chain.extend(inputs.presented_chain().iter().cloned());
+            FrontRead::Presented(Presented { der, chain })
+        }),
+    )
 }
 
 /// The cache key of a connection digest: its 32 bytes, when it is 64 hex digits.
@@ -436,6 +569,7 @@ fn finish(
         excluded: scope.excluded,
         cache,
         rule: scope.selection.rule,
+        untrusted_peer: None,
     }
 }
 

@@ -57,6 +57,15 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
                     }
                 ),
             );
+            if let Some(front) = &config.front {
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "client-cert-auth: certificateSource header: {} is trusted from the peers of header.trustedProxies by Envoy's source.address, which is the socket peer only with use_remote_address: true on the connection manager; without it Envoy takes it from X-Forwarded-For and any client can claim a trusted proxy's address",
+                        front.name
+                    ),
+                );
+            }
             let metrics = Metrics::define(host, &config);
             Some(State {
                 config,
@@ -109,6 +118,17 @@ pub fn on_request_headers(
     };
     let outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
+    if let (Some(peer), Some(front)) = (&outcome.untrusted_peer, &state.config.front) {
+        host.log(
+            Level::Info,
+            &format!(
+                "client-cert-auth: untrusted peer=\"{}\" sent the certificate header {}: removed and ignored (not in header.trustedProxies) path=\"{}\"",
+                log_safe(peer.as_bytes()),
+                front.name,
+                log_safe(&path)
+            ),
+        );
+    }
     state.metrics.record_lookup(&outcome);
     if outcome.cache == CacheUse::Miss {
         log_first_sight(host, state, started, &outcome, cache.len());
@@ -245,6 +265,13 @@ struct HostInputs<'h, H: Host> {
 impl<H: Host> Inputs for HostInputs<'_, H> {
     fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
         header(self.headers, name)
+    }
+
+    fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .count()
     }
 
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {

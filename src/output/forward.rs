@@ -1,6 +1,6 @@
 //! What the upstream receives about the certificate: `X-ARR-ClientCert` (Azure), RFC 9440
-//! `Client-Cert` / `Client-Cert-Chain`, and informational headers in the Application Gateway /
-//! nginx vocabulary. Header names are fixed at configure time; values are computed once per
+//! `Client-Cert` / `Client-Cert-Chain`, informational headers in the Application Gateway /
+//! nginx vocabulary, and another platform's headers (`preset`, [`super::preset`]). Header names are fixed at configure time; values are computed once per
 //! certificate (and cached with its verdict). Every value is a safe header value: printable
 //! ASCII only.
 
@@ -14,6 +14,7 @@ use x509_parser::x509::X509Name;
 use crate::cert::LeafCertificate;
 use crate::config::RawForward;
 use crate::outcome::{CertError, DenyReason, Header, PassReason};
+use crate::output::preset::PresetHeaders;
 use crate::text::{hex_lower, hex_upper, rfc3339};
 
 /// The header that carries base64 of the leaf's DER unless `forward.arrHeaderName` names
@@ -56,6 +57,14 @@ pub enum ForwardConfigError {
         /// The name as written.
         value: String,
     },
+    /// Two enabled outputs would set the same header (one value would silently replace the
+    /// other).
+    SameHeader {
+        /// The header, lower case.
+        name: String,
+        /// The `forward` keys of the two outputs.
+        fields: [&'static str; 2],
+    },
 }
 
 impl fmt::Display for ForwardConfigError {
@@ -64,6 +73,11 @@ impl fmt::Display for ForwardConfigError {
             ForwardConfigError::BadHeaderName { field, value } => write!(
                 f,
                 "forward.{field}: {value:?} is not a usable header name (letters, digits and '-', not a pseudo-header or hop-by-hop header)"
+            ),
+            ForwardConfigError::SameHeader { name, fields } => write!(
+                f,
+                "forward.{}: sets {name:?}, which forward.{} sets too; rename one of them",
+                fields[1], fields[0]
             ),
         }
     }
@@ -75,6 +89,7 @@ pub struct Forward {
     arr: Option<Rc<str>>,
     rfc9440: bool,
     info: Option<InfoNames>,
+    preset: Option<PresetHeaders>,
     /// Every header name this filter can set under this configuration, plus the Azure default:
     /// removed from every client request.
     strip: Vec<Rc<str>>,
@@ -111,12 +126,13 @@ fn header_name(field: &'static str, value: &str) -> Result<String, ForwardConfig
 impl Default for Forward {
     fn default() -> Self {
         // The default configuration always compiles.
-        match Forward::compile(&RawForward::default()) {
+        match Forward::compile(&RawForward::default(), false) {
             Ok(f) => f,
             Err(_) => Forward {
                 arr: Some(Rc::from(DEFAULT_ARR_HEADER)),
                 rfc9440: false,
                 info: None,
+                preset: None,
                 strip: vec![Rc::from(DEFAULT_ARR_HEADER)],
             },
         }
@@ -125,8 +141,9 @@ impl Default for Forward {
 
 impl Forward {
     /// Checks the header names (even of headers turned off), lower-cases them, and lists the
-    /// names to strip from client requests.
-    pub fn compile(raw: &RawForward) -> Result<Forward, ForwardConfigError> {
+    /// names to strip from client requests. `trust_checked` says whether the trust check is
+    /// configured (a preset may say whether the chain was verified).
+    pub fn compile(raw: &RawForward, trust_checked: bool) -> Result<Forward, ForwardConfigError> {
         let arr_name: Rc<str> = Rc::from(header_name(
             "arrHeaderName",
             raw.arr_header_name.as_deref().unwrap_or(DEFAULT_ARR_HEADER),
@@ -149,12 +166,60 @@ impl Forward {
         strip.push(Rc::from(RFC9440_CHAIN));
         strip.extend(info_names.facts.iter().cloned());
         strip.push(Rc::clone(&info_names.verify));
-        Ok(Forward {
+        let preset = raw.preset.map(|p| PresetHeaders::compile(p, trust_checked));
+        if let Some(preset) = &preset {
+            for name in preset.strip_names() {
+                if !strip.iter().any(|s| &**s == name) {
+                    strip.push(Rc::from(name));
+                }
+            }
+        }
+        let forward = Forward {
             arr: raw.arr_client_cert.unwrap_or(true).then_some(arr_name),
             rfc9440: raw.rfc9440.unwrap_or(false),
             info: raw.info_headers.unwrap_or(false).then_some(info_names),
+            preset,
             strip,
-        })
+        };
+        forward.check_distinct()?;
+        Ok(forward)
+    }
+
+    /// Refuses two enabled outputs that set the same header.
+    fn check_distinct(&self) -> Result<(), ForwardConfigError> {
+        let mut set: Vec<(&str, &'static str)> = Vec::new();
+        if let Some(name) = &self.arr {
+            set.push((name, "arrHeaderName"));
+        }
+        if self.rfc9440 {
+            set.push((RFC9440_CERT, "rfc9440"));
+            set.push((RFC9440_CHAIN, "rfc9440"));
+        }
+        if let Some(names) = &self.info {
+            for name in names.facts.iter().chain(std::iter::once(&names.verify)) {
+                set.push((name, "infoHeaderPrefix"));
+            }
+        }
+        if let Some(preset) = &self.preset {
+            set.extend(preset.set_names().map(|n| (n, "preset")));
+        }
+        for (i, (name, field)) in set.iter().enumerate() {
+            if let Some((_, first)) = set[..i].iter().find(|(n, _)| n == name) {
+                return Err(ForwardConfigError::SameHeader {
+                    name: (*name).to_string(),
+                    fields: [first, field],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a name (lower case) to remove from every client request: a proxy's certificate
+    /// header, which is an input, not an output.
+    pub fn strip_also(&mut self, name: &str) {
+        if !self.strip.iter().any(|s| &**s == name) {
+            self.strip.push(Rc::from(name));
+        }
     }
 
     /// The names to remove from every client request.
@@ -201,32 +266,45 @@ impl Forward {
                 out.push((Rc::from(RFC9440_CHAIN), items.join(", ")));
             }
         }
+        if self.info.is_none() && self.preset.is_none() {
+            return out;
+        }
+        // Parsed once for every output that reads names or extensions.
+        let parsed = x509_parser::parse_x509_certificate(&leaf.der).ok();
+        let cert = parsed.as_ref().map(|(_, c)| c);
         if let Some(names) = &self.info {
-            for (name, value) in names.facts.iter().zip(info_values(leaf)) {
+            for (name, value) in names.facts.iter().zip(info_values(leaf, cert)) {
                 out.push((Rc::clone(name), value));
             }
             out.push((Rc::clone(&names.verify), "SUCCESS".to_string()));
+        }
+        if let Some(preset) = &self.preset {
+            preset.headers(leaf, cert, chain, &mut out);
         }
         out
     }
 
     /// The verification header for a request that passes without a forwarded certificate.
     pub fn pass_headers(&self, reason: &PassReason) -> Vec<Header> {
-        let Some(names) = &self.info else {
-            return Vec::new();
-        };
-        let value = match reason {
-            PassReason::InvalidCertificateExcluded(e)
-            | PassReason::ReportOnly(DenyReason::CertificateInvalid(e)) => failed(e),
-            PassReason::ReportOnly(DenyReason::CertificateRequired) => "NONE".to_string(),
-            // Never made (host failures are enforced); no verification to report.
-            PassReason::ReportOnly(DenyReason::HostFailure(_)) => return Vec::new(),
-            PassReason::Disabled => return Vec::new(),
-            PassReason::NoCertificateOptional | PassReason::NoCertificateExcluded => {
-                "NONE".to_string()
+        let mut out = Vec::new();
+        if let Some(names) = &self.info {
+            let value = match reason {
+                PassReason::InvalidCertificateExcluded(e)
+                | PassReason::ReportOnly(DenyReason::CertificateInvalid(e)) => Some(failed(e)),
+                PassReason::ReportOnly(DenyReason::CertificateRequired)
+                | PassReason::NoCertificateOptional
+                | PassReason::NoCertificateExcluded => Some("NONE".to_string()),
+                // Never made (host failures are enforced); no verification to report.
+                PassReason::ReportOnly(DenyReason::HostFailure(_)) | PassReason::Disabled => None,
+            };
+            if let Some(value) = value {
+                out.push((Rc::clone(&names.verify), value));
             }
-        };
-        vec![(Rc::clone(&names.verify), value)]
+        }
+        if let Some(preset) = &self.preset {
+            preset.pass_headers(reason, &mut out);
+        }
+        out
     }
 }
 
@@ -236,10 +314,13 @@ pub fn failed(e: &CertError) -> String {
 }
 
 /// The values of the informational headers, in [`INFO_SUFFIXES`] order.
-fn info_values(leaf: &LeafCertificate) -> [String; 7] {
-    let (subject, issuer) = match x509_parser::parse_x509_certificate(&leaf.der) {
-        Ok((_, cert)) => (rfc4514(cert.subject()), rfc4514(cert.issuer())),
-        Err(_) => (String::new(), String::new()),
+fn info_values(
+    leaf: &LeafCertificate,
+    cert: Option<&x509_parser::certificate::X509Certificate<'_>>,
+) -> [String; 7] {
+    let (subject, issuer) = match cert {
+        Some(cert) => (rfc4514(cert.subject()), rfc4514(cert.issuer())),
+        None => (String::new(), String::new()),
     };
     [
         subject,

@@ -594,6 +594,9 @@ pub struct Call<'a> {
     /// The authority: `Host` over HTTP/1.1, `:authority` over HTTP/2 (curl sends a `Host`
     /// header given on its command line as `:authority`); `None`: `localhost:<port>`.
     pub authority: Option<&'a str>,
+    /// The local address to connect from (`curl --interface`), e.g. `127.0.0.2` to be another
+    /// peer than `127.0.0.1`; `None`: the system's choice.
+    pub from: Option<&'a str>,
 }
 
 impl<'a> Call<'a> {
@@ -605,7 +608,13 @@ impl<'a> Call<'a> {
             cert: None,
             headers: Vec::new(),
             authority: None,
+            from: None,
         }
+    }
+    /// Connects from this local address (`curl --interface`).
+    pub fn from(mut self, address: &'a str) -> Self {
+        self.from = Some(address);
+        self
     }
     pub fn cert(mut self, cert: &'a ClientCert) -> Self {
         self.cert = Some(cert);
@@ -726,6 +735,11 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
     }
     for header in &call.headers {
         cmd.arg("-H").arg(header);
+    }
+    if let Some(from) = call.from {
+        // The listener is on 127.0.0.1: connect there, from the given address.
+        cmd.args(["--interface", from, "--resolve"])
+            .arg(format!("localhost:{}:127.0.0.1", envoy.port));
     }
     cmd.arg(format!("{}/", envoy.url()));
     let output = cmd

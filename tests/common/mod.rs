@@ -1,5 +1,6 @@
 pub mod cases;
 pub mod core;
 pub mod envoy;
+pub mod front;
 pub mod pki;
 pub mod soak;
