@@ -724,7 +724,11 @@ fn memory(envoy: &Envoy) -> (u64, u64) {
 /// flow: no 5xx, every response decided by exactly one configuration, memory flat.
 #[test]
 fn the_plugin_configuration_reloads_under_load() {
-    const RELOADS: usize = 50;
+    // Envoy's heap settles over the first ~30 reloads (measured 2026-11-30 at reloads 10, 30,
+    // 50, 70, 90, 110: 16.3, 17.3, 17.0, 17.0, 17.0, 17.1 MB): the baseline is taken at
+    // BASELINE, then 50 more reloads must leave it flat.
+    const BASELINE: usize = 30;
+    const RELOADS: usize = BASELINE + 50;
     let pki = Pki::new();
     let c = clients(&pki);
     let envoy = Envoy::start(
@@ -779,7 +783,7 @@ fn the_plugin_configuration_reloads_under_load() {
             }
             // Let some requests through each configuration.
             std::thread::sleep(std::time::Duration::from_millis(150));
-            if n == 10 || n == RELOADS {
+            if n == BASELINE || n == RELOADS {
                 std::thread::sleep(std::time::Duration::from_secs(2));
                 samples.push(memory(&envoy));
             }
@@ -800,7 +804,7 @@ fn the_plugin_configuration_reloads_under_load() {
     configs.sort_unstable();
     configs.dedup();
     eprintln!(
-        "{} requests over {} reloads, decided by {} distinct configurations; memory (module, Envoy heap) after 10 and {RELOADS} reloads: {samples:?}",
+        "{} requests over {} reloads, decided by {} distinct configurations; memory (module, Envoy heap) after {BASELINE} and {RELOADS} reloads: {samples:?}",
         results.len(),
         RELOADS,
         configs.len()
@@ -812,20 +816,20 @@ fn the_plugin_configuration_reloads_under_load() {
         results.len()
     );
     assert!(configs.len() > RELOADS / 2, "requests saw only {configs:?}");
-    let [(module_10, heap_10), (module_50, heap_50)] = samples[..] else {
+    let [(module_base, heap_base), (module_end, heap_end)] = samples[..] else {
         panic!("{samples:?}")
     };
-    assert!(module_10 > 0 && heap_10 > 0, "{samples:?}");
+    assert!(module_base > 0 && heap_base > 0, "{samples:?}");
     // Linear memory only grows, a 64 KiB page at a time; one page of allocator slack is allowed,
     // a configuration kept per reload would take several.
     assert!(
-        module_50 <= module_10 + 65_536,
-        "the module's memory grew across reloads: {module_10} -> {module_50}"
+        module_end <= module_base + 65_536,
+        "the module's memory grew across reloads: {module_base} -> {module_end}"
     );
-    // Before the module reused its stat ids, Envoy's heap grew ~30 KB a reload here (+7% by
-    // reload 50, +25% by 170); since, it stays within ~3%.
+    // Before the module reused its stat ids, Envoy's heap grew ~30 KB a reload here (+1.5 MB
+    // over 50 reloads, ~9%); since, it stays flat once settled.
     assert!(
-        heap_50 < heap_10 + heap_10 / 20,
-        "Envoy's heap grew more than 5% from reload 10 to {RELOADS}: {heap_10} -> {heap_50}"
+        heap_end < heap_base + heap_base / 33,
+        "Envoy's heap grew more than 3% from reload {BASELINE} to {RELOADS}: {heap_base} -> {heap_end}"
     );
 }
