@@ -759,6 +759,7 @@ fn a_new_leaf_under_a_known_intermediate_costs_one_signature_check() {
         // The first leaf: its own signature and the intermediate's are verified and remembered.
         assert_eq!(judge(&cfg, &inter.client("first"), now()), Ok(()));
         assert_eq!((memo.len(), memo.hits()), (2, 0), "{alg:?}");
+        assert!(!memo.is_empty());
         // The next leaf under it: only its own signature is new.
         assert_eq!(judge(&cfg, &inter.client("second"), now()), Ok(()));
         assert_eq!((memo.len(), memo.hits()), (3, 1), "{alg:?}");

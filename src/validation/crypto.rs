@@ -170,10 +170,6 @@ impl SignatureVerificationAlgorithm for Memoized<'_> {
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
         self.algorithm.signature_alg_id()
     }
-
-    fn fips(&self) -> bool {
-        false
-    }
 }
 
 #[cfg(test)]
