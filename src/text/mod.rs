@@ -1,6 +1,7 @@
 //! Byte and text helpers every layer shares: hexadecimal, percent escapes, ASCII trimming,
 //! log-safe quoting and RFC 3339 times. This is the bottom layer: it knows no type of the crate.
 
+pub mod der;
 pub mod json_path;
 pub mod rfc3339;
 

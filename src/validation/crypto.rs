@@ -172,6 +172,69 @@ impl SignatureVerificationAlgorithm for Memoized<'_> {
     }
 }
 
+/// Why a signature outside a certificate path (an OCSP response, a CRL) was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    /// The public key is not a well-formed SubjectPublicKeyInfo.
+    BadKey,
+    /// No algorithm of [`ALGORITHMS`] has this signature algorithm for this kind of key.
+    UnsupportedAlgorithm,
+    /// The signature does not verify.
+    Invalid,
+}
+
+impl std::fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignatureError::BadKey => "the signer's public key is not well formed",
+            SignatureError::UnsupportedAlgorithm => {
+                "the signature algorithm is not supported for the signer's key"
+            }
+            SignatureError::Invalid => "the signature does not verify",
+        })
+    }
+}
+
+/// Verifies `signature` over `message` with the key of a SubjectPublicKeyInfo (`spki`, its whole
+/// DER), under the signature algorithm `signature_algorithm` (the contents of its
+/// AlgorithmIdentifier SEQUENCE, as webpki compares them). The algorithm must be one of
+/// [`ALGORITHMS`] and fit the key's algorithm; the key's BIT STRING must have no unused bits.
+pub fn verify_signature(
+    signature_algorithm: &[u8],
+    spki: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    use crate::text::der::{Reader, tag};
+    let mut outer = Reader::new(spki);
+    let mut info = outer
+        .nested(tag::SEQUENCE, "spki")
+        .map_err(|_| SignatureError::BadKey)?;
+    if !outer.is_empty() {
+        return Err(SignatureError::BadKey);
+    }
+    let key_algorithm = info
+        .expect(tag::SEQUENCE, "algorithm")
+        .map_err(|_| SignatureError::BadKey)?;
+    let bits = info
+        .expect(tag::BIT_STRING, "key")
+        .map_err(|_| SignatureError::BadKey)?;
+    let key = match bits.contents.split_first() {
+        Some((0, key)) if info.is_empty() => key,
+        _ => return Err(SignatureError::BadKey),
+    };
+    let algorithm = ALGORITHMS
+        .iter()
+        .find(|a| {
+            a.signature_alg_id().as_ref() == signature_algorithm
+                && a.public_key_alg_id().as_ref() == key_algorithm.contents
+        })
+        .ok_or(SignatureError::UnsupportedAlgorithm)?;
+    algorithm
+        .verify_signature(key, message, signature)
+        .map_err(|_| SignatureError::Invalid)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
