@@ -517,6 +517,40 @@ pub struct Outcome {
     /// With `certificateSource: "header"`: the immediate peer (`source.address`) that sent the
     /// certificate header without being in `header.trustedProxies`; the header was ignored.
     pub untrusted_peer: Option<String>,
+    /// The certificate's revocation status needs an OCSP answer not known yet: the glue asks
+    /// the responder, waits, and decides again. Until then `decision` is what the request gets
+    /// without the answer (`revocation_unknown`, or a soft fail), so a caller that cannot ask
+    /// (the command-line tool) still fails closed.
+    pub ocsp_query: Option<Box<OcspQuery>>,
+    /// The certificate was let through without a fresh revocation status
+    /// (`revocationFailure: allow`): why, for the log and the `revocation.soft_fail` counter.
+    /// Only on the request that judged it (not on cache hits).
+    pub soft_fail: Option<String>,
+}
+
+/// What to ask an OCSP responder about one certificate, and what to check its answer against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspQuery {
+    /// The Envoy cluster the request goes through.
+    pub cluster: String,
+    /// The request's `:authority`: the responder URL's host.
+    pub authority: String,
+    /// The request's `:path`: the responder URL's path.
+    pub path: String,
+    /// How long to wait, milliseconds.
+    pub timeout_ms: u32,
+    /// How long an answer may be kept, seconds (and never beyond its nextUpdate).
+    pub cache_seconds: u32,
+    /// Clock skew tolerated on the answer's times, seconds.
+    pub skew: i64,
+    /// The answer's key in the OCSP cache: SHA-256 of the CertID.
+    pub key: [u8; 32],
+    /// The issuer's subject Name, DER.
+    pub issuer_subject: Vec<u8>,
+    /// The issuer's SubjectPublicKeyInfo, DER.
+    pub issuer_spki: Vec<u8>,
+    /// The leaf's serialNumber INTEGER contents.
+    pub serial: Vec<u8>,
 }
 
 impl Outcome {
@@ -530,6 +564,8 @@ impl Outcome {
             cache: CacheUse::NotConsulted,
             rule: None,
             untrusted_peer: None,
+            ocsp_query: None,
+            soft_fail: None,
         }
     }
 

@@ -221,16 +221,82 @@ pub struct RawValidation {
     /// Intermediate CA certificates available for path building, one PEM certificate each.
     /// Only with the trust check (they would be ignored otherwise).
     pub intermediate_certificates: Option<Vec<String>>,
-    /// Refuse a leaf listed in its issuer's CRL; no CRL of the issuer, or an expired one,
-    /// refuses too. Needs `validateTrust` and `crls`. Default `false`.
+    /// Refuse a leaf its issuer revoked (leaf only). Without a fresh status from any source (a
+    /// valid CRL of the issuer, or an OCSP answer) the request is refused as
+    /// `revocation_unknown`, unless `revocationFailure` is `allow`. Needs `validateTrust` and
+    /// `crls` or `revocationSources`. Default `false`.
     pub validate_revocation: Option<bool>,
     /// Certificate revocation lists, one PEM `X509 CRL` each. Only with `validateRevocation`.
     pub crls: Option<Vec<String>>,
+    /// Revocation fetched at run time: CRLs over HTTP, refreshed on a timer, and OCSP. Only
+    /// with `validateRevocation`; works beside `crls`.
+    pub revocation_sources: Option<RawRevocationSources>,
+    /// What a request gets when revocation is checked but no source gives a fresh status (a
+    /// responder down, a CRL not fetched yet or expired): `deny` (default, reason
+    /// `revocation_unknown`) or `allow` (soft fail: logged and counted as
+    /// `revocation.soft_fail`). A certificate a source says is revoked is refused either way.
+    pub revocation_failure: Option<RevocationFailure>,
     /// The leaf must carry an extended key usage extension that lists clientAuth
     /// (anyExtendedKeyUsage alone is not enough, as with the trust check). Default `false`.
     pub require_client_auth_eku: Option<bool>,
     /// At least one identity must match (every attribute of it); empty means any certificate.
     pub identities: Option<Vec<RawIdentity>>,
+}
+
+/// `revocationSources`: where revocation comes from at run time.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRevocationSources {
+    /// CRLs fetched over HTTP: at start, every `refreshSeconds`, and sooner when the CRL in use
+    /// nears its `nextUpdate`; one fetch per source per interval for the whole Envoy.
+    pub crls: Option<Vec<RawCrlSource>>,
+    /// An OCSP responder asked about each leaf (RFC 6960, HTTP POST); the request waits for
+    /// the answer, at most `timeoutMs`.
+    pub ocsp: Option<RawOcspSource>,
+}
+
+/// One CRL fetched over HTTP.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCrlSource {
+    /// `http://host[:port]/path` (or `https://`): the host is the request's `:authority`, the
+    /// path its `:path`; how to reach it (address, TLS) is the cluster's business.
+    pub url: String,
+    /// The Envoy cluster the request goes through.
+    pub cluster: String,
+    /// Seconds between fetches, 1 to 604800 (a week). Default 3600.
+    pub refresh_seconds: Option<u32>,
+}
+
+/// The OCSP responder.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawOcspSource {
+    /// The Envoy cluster requests go through.
+    pub cluster: String,
+    /// The responder's URL. Default: the leaf's Authority Information Access OCSP URL (its
+    /// host and path; the request still goes through `cluster`).
+    pub url: Option<String>,
+    /// How long a request waits for the answer, 1 to 30000 ms. Default 1000.
+    pub timeout_ms: Option<u32>,
+    /// How long an answer is kept, at most 86400 seconds, and never beyond its `nextUpdate`.
+    /// Default 300.
+    pub cache_seconds: Option<u32>,
+}
+
+/// `revocationFailure`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RevocationFailure {
+    /// No fresh status refuses the request (`revocation_unknown`).
+    #[default]
+    Deny,
+    /// No fresh status lets the certificate through, logged and counted.
+    Allow,
 }
 
 /// One identity, with API Management's attribute names: every attribute given must match.

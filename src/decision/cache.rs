@@ -7,8 +7,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use crate::cert::CertFacts;
+use crate::outcome::CertError;
 use crate::outcome::Header;
 use crate::validation::Verdict;
+use crate::validation::crl_store::CompactCrl;
+use crate::validation::online::RevocationState;
 
 /// Entries kept when the configuration does not say (about 3 KB each).
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -37,6 +40,9 @@ pub struct VerdictCache {
     order: VecDeque<[u8; 32]>,
     hits: u64,
     misses: u64,
+    /// The revocation this VM knows at run time (fetched CRLs, OCSP answers): kept beside the
+    /// verdicts, since a newer status must be able to drop them.
+    pub revocation: RevocationState,
 }
 
 impl VerdictCache {
@@ -48,6 +54,7 @@ impl VerdictCache {
             order: VecDeque::new(),
             hits: 0,
             misses: 0,
+            revocation: RevocationState::default(),
         }
     }
 
@@ -92,6 +99,43 @@ impl VerdictCache {
                 self.entries.remove(&old);
             }
         }
+    }
+
+    /// Drops the verdicts a newly installed CRL changes: acceptances of the certificates it
+    /// revokes, and refusals for an unknown revocation status (the CRL may be what they lacked).
+    /// Returns how many went.
+    pub fn drop_on_crl(&mut self, crl: &CompactCrl) -> usize {
+        self.drop_where(|verdict| {
+            let Some(reference) = &verdict.revocation_ref else {
+                return false;
+            };
+            match &verdict.result {
+                Ok(()) => reference.revoked_by(crl),
+                Err(CertError::RevocationUnknown { .. }) => true,
+                Err(_) => false,
+            }
+        })
+    }
+
+    /// Drops the verdicts that rest on the OCSP status of the CertID `key` (a new answer about
+    /// it arrived). Returns how many went.
+    pub fn drop_on_ocsp(&mut self, key: &[u8; 32]) -> usize {
+        self.drop_where(|verdict| {
+            verdict
+                .revocation_ref
+                .as_ref()
+                .is_some_and(|r| r.ocsp_key.as_ref() == Some(key))
+        })
+    }
+
+    fn drop_where(&mut self, doomed: impl Fn(&Verdict) -> bool) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|_, entry| !doomed(&entry.verdict));
+        if self.entries.len() != before {
+            let entries = &self.entries;
+            self.order.retain(|key| entries.contains_key(key));
+        }
+        before - self.entries.len()
     }
 
     /// How many entries the cache holds.

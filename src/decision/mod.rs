@@ -24,13 +24,15 @@ use crate::cert::{
     LeafCertificate, check_dates, der_from_property, parse_single, pem_bundle, sha256, sha256_of,
 };
 use crate::config::Source;
+use crate::outcome::OcspQuery;
 use crate::outcome::{
     CacheUse, CertError, Decision, DenyReason, Header, HostCall, Outcome, PassReason,
 };
 use crate::scope::rules::METHOD_OVERRIDE_HEADERS;
 use crate::scope::{Mode, RequestLine, Scope, scope};
 use crate::text::{hex_lower, hex_value};
-use crate::validation::Verdict;
+use crate::validation::online::RevocationState;
+use crate::validation::{Judgement, Verdict};
 use cache::{Entry, VerdictCache};
 pub use config::{Config, ConfigError, FrontSource, MAX_CACHE_SIZE, Needs};
 
@@ -96,6 +98,12 @@ pub trait Inputs {
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall>;
     /// The host clock, Unix seconds.
     fn now(&mut self) -> Result<i64, HostCall>;
+    /// Whether the caller can ask an OCSP responder and wait for its answer (the glue, on a
+    /// request's first pass). When false, a missing answer is an unknown status. False by
+    /// default.
+    fn may_wait(&self) -> bool {
+        false
+    }
     /// Intermediate certificates (DER) presented beside the leaf outside the connection, for
     /// the trust check (the command-line tool's `--chain`). None by default.
     fn presented_chain(&self) -> &[Vec<u8>] {
@@ -311,7 +319,8 @@ fn decide_or_fail(
             None => without_certificate(config, &scope),
             Some(presented) => {
                 let now = reader.now()?;
-                judge(config, &scope, presented, now, cache)
+                let may_wait = reader.inputs.may_wait();
+                judge(config, &scope, presented, now, cache, may_wait)
             }
         };
         outcome.untrusted_peer = untrusted_peer;
@@ -382,7 +391,8 @@ fn decide_or_fail(
         return Ok(without_certificate(config, &scope));
     };
     let now = reader.now()?;
-    Ok(judge(config, &scope, presented, now, cache))
+    let may_wait = reader.inputs.may_wait();
+    Ok(judge(config, &scope, presented, now, cache, may_wait))
 }
 
 /// The decision for a request that presents no certificate.
@@ -501,6 +511,7 @@ fn judge(
     presented: Presented,
     now: i64,
     cache: &mut VerdictCache,
+    may_wait: bool,
 ) -> Outcome {
     // The key covers the presented chain too: another chain may give another verdict.
     let leaf_sha256 = sha256(&presented.der);
@@ -515,10 +526,15 @@ fn judge(
     if let Some(entry) = cache.get(&key, now) {
         return finish(config, scope, entry, now, leaf_sha256, CacheUse::Hit);
     }
-    match judge_afresh(config, presented, now) {
-        Ok(entry) => {
-            let outcome = finish(config, scope, &entry, now, leaf_sha256, CacheUse::Miss);
-            cache.insert(key, entry);
+    match judge_afresh(config, presented, now, &cache.revocation, may_wait) {
+        Ok((entry, query)) => {
+            let mut outcome = finish(config, scope, &entry, now, leaf_sha256, CacheUse::Miss);
+            outcome.soft_fail = entry.verdict.soft_fail.clone();
+            match query {
+                // Not remembered: the answer decides, and the request is decided again with it.
+                Some(query) => outcome.ocsp_query = Some(query),
+                None => cache.insert(key, entry),
+            }
             outcome
         }
         Err(e) => Outcome {
@@ -570,6 +586,8 @@ fn finish(
         cache,
         rule: scope.selection.rule,
         untrusted_peer: None,
+        ocsp_query: None,
+        soft_fail: None,
     }
 }
 
@@ -588,28 +606,44 @@ fn pass_headers(config: &Config, decision: &Decision) -> Vec<Header> {
     }
 }
 
-/// Parses the certificate and does the expensive checks, once per certificate.
-fn judge_afresh(config: &Config, presented: Presented, now: i64) -> Result<Entry, CertError> {
+/// Parses the certificate and does the expensive checks, once per certificate; with the OCSP
+/// question to ask first when the answer is not known and the caller can wait.
+fn judge_afresh(
+    config: &Config,
+    presented: Presented,
+    now: i64,
+    revocation: &RevocationState,
+    may_wait: bool,
+) -> Result<(Entry, Option<Box<OcspQuery>>), CertError> {
     let leaf = LeafCertificate::from_der(presented.der)?;
-    let verdict = if config.validation.checks_beyond_dates() {
+    let (verdict, query) = if config.validation.checks_beyond_dates() {
         let chain: Vec<CertificateDer<'_>> = presented
             .chain
             .iter()
             .map(|c| CertificateDer::from(c.as_slice()))
             .collect();
-        config.validation.judge(&leaf, &chain, now)
+        match config
+            .validation
+            .judge_online(&leaf, &chain, now, revocation, may_wait)
+        {
+            Judgement::Done(verdict) => (verdict, None),
+            Judgement::Ask { verdict, query } => (verdict, Some(query)),
+        }
     } else {
-        Verdict::accepted()
+        (Verdict::accepted(), None)
     };
     let mut facts = leaf.facts.clone();
     facts.issuer_ca_sha1 = verdict.issuer_ca_sha1.clone();
-    Ok(Entry {
-        not_before: leaf.not_before,
-        not_after: leaf.not_after,
-        headers: Rc::new(config.forward.headers_for(&leaf, &presented.chain)),
-        verdict,
-        facts: Rc::new(facts),
-    })
+    Ok((
+        Entry {
+            not_before: leaf.not_before,
+            not_after: leaf.not_after,
+            headers: Rc::new(config.forward.headers_for(&leaf, &presented.chain)),
+            verdict,
+            facts: Rc::new(facts),
+        },
+        query,
+    ))
 }
 
 /// A presented certificate, decoded from its source.

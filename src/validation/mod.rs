@@ -12,12 +12,16 @@ use webpki::{
 };
 
 use crate::cert::{CertFacts, DatePolicy, LeafCertificate, pem_to_der, sha1};
-use crate::config::RawValidation;
+use crate::config::{RawValidation, RevocationFailure};
 use crate::outcome::CertError;
 use crate::text::rfc3339;
 
+pub mod crl_store;
 pub mod crypto;
+pub mod ocsp;
+pub mod online;
 use crypto::SignatureMemo;
+use online::RevocationState;
 use rustls_pki_types::SignatureVerificationAlgorithm;
 mod identity;
 
@@ -31,8 +35,17 @@ pub enum ValidationConfigError {
     /// `validateRevocation` without `validateTrust`: a CRL is checked against the issuer the
     /// trust check finds.
     RevocationWithoutTrust,
-    /// `validateRevocation` is true but `crls` is empty: no revocation could be decided.
+    /// `validateRevocation` is true but neither `crls` nor `revocationSources` is given: no
+    /// revocation could be decided.
     RevocationWithoutCrl,
+    /// `revocationSources` or `revocationFailure` is given but `validateRevocation` is not true:
+    /// it would be silently ignored.
+    SourcesWithoutRevocation {
+        /// `revocationSources` or `revocationFailure`.
+        field: &'static str,
+    },
+    /// A field of `revocationSources` is not usable.
+    Sources(online::SourceError),
     /// `crls` are given but `validateRevocation` is not true: they would be silently ignored.
     CrlsWithoutRevocation,
     /// `trustedCaCertificates` are given with `validateTrust: false`: a contradiction. Trusted
@@ -81,6 +94,10 @@ impl ValidationConfigError {
             ValidationConfigError::RevocationWithoutTrust => "validation.validateRevocation".into(),
             ValidationConfigError::RevocationWithoutCrl
             | ValidationConfigError::CrlsWithoutRevocation => "validation.crls".into(),
+            ValidationConfigError::SourcesWithoutRevocation { field } => {
+                format!("validation.{field}")
+            }
+            ValidationConfigError::Sources(e) => e.field.clone(),
             ValidationConfigError::CasWithoutTrust => "validation.validateTrust".into(),
             ValidationConfigError::IntermediatesWithoutTrust => {
                 "validation.intermediateCertificates".into()
@@ -115,9 +132,14 @@ impl fmt::Display for ValidationConfigError {
             ValidationConfigError::RevocationWithoutCrl => {
                 write!(
                     f,
-                    "{field}: validateRevocation is true but no CRL is configured"
+                    "{field}: validateRevocation is true but no CRL or revocationSources is configured"
                 )
             }
+            ValidationConfigError::SourcesWithoutRevocation { .. } => write!(
+                f,
+                "{field}: given but validateRevocation is not true, so it would be ignored"
+            ),
+            ValidationConfigError::Sources(e) => e.fmt(f),
             ValidationConfigError::CrlsWithoutRevocation => write!(
                 f,
                 "{field}: CRLs are configured but validateRevocation is not true, so they would be ignored"
@@ -152,6 +174,36 @@ struct Anchor {
     sha1: Vec<u8>,
     not_before: i64,
     not_after: i64,
+    /// What revocation needs of it as an issuer (and as a CRL signer).
+    issuer: CaKey,
+}
+
+/// A configured CA as the revocation sources need it: as the leaf's issuer (OCSP CertID, which
+/// CRL applies) and as a CRL signer.
+#[derive(Debug, Clone)]
+struct CaKey {
+    info: online::IssuerInfo,
+    /// False when it has a keyUsage without cRLSign.
+    can_sign_crl: bool,
+}
+
+impl CaKey {
+    fn of(der: &[u8]) -> Option<CaKey> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        let can_sign_crl = match cert.key_usage() {
+            Ok(Some(ku)) => ku.value.crl_sign(),
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        Some(CaKey {
+            info: online::IssuerInfo {
+                subject: cert.subject().as_raw().to_vec(),
+                spki: cert.public_key().raw.to_vec(),
+                id: crate::cert::sha256(der),
+            },
+            can_sign_crl,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -184,6 +236,14 @@ impl CaFacts {
     }
 }
 
+/// Revocation settings: the configured CRLs and the run-time sources.
+#[derive(Debug)]
+struct Revocation {
+    crls: Vec<Crl>,
+    online: Option<online::OnlineSources>,
+    failure: RevocationFailure,
+}
+
 #[derive(Debug)]
 struct Trust {
     anchors: Vec<Anchor>,
@@ -191,7 +251,9 @@ struct Trust {
     /// The configured intermediates' facts, in the order of `intermediates`: a path through
     /// them is judged without parsing them again.
     intermediate_facts: Vec<CaFacts>,
-    crls: Option<Vec<Crl>>,
+    /// The configured intermediates as issuers, in the order of `intermediates`.
+    intermediate_keys: Vec<CaKey>,
+    revocation: Option<Revocation>,
     /// Signatures of the paths already verified (see [`crypto`]): a new leaf under a known
     /// intermediate costs one signature check, not the whole path.
     memo: SignatureMemo,
@@ -226,6 +288,25 @@ pub struct Verdict {
     pub fresh_until: i64,
     /// SHA-1 of the issuing CA certificate the trust check found.
     pub issuer_ca_sha1: Option<Vec<u8>>,
+    /// With run-time revocation sources: what the status depends on, so a newer CRL or OCSP
+    /// answer that revokes the certificate drops this verdict at once.
+    pub revocation_ref: Option<std::rc::Rc<online::RevocationRef>>,
+    /// Accepted without a fresh revocation status (`revocationFailure: allow`): why.
+    pub soft_fail: Option<String>,
+}
+
+/// A judgement that may need an OCSP answer first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgement {
+    /// The verdict.
+    Done(Verdict),
+    /// The responder must be asked; `verdict` is what holds without its answer.
+    Ask {
+        /// The verdict without the answer (unknown revocation, or a soft fail).
+        verdict: Verdict,
+        /// What to ask.
+        query: Box<crate::outcome::OcspQuery>,
+    },
 }
 
 impl Verdict {
@@ -236,6 +317,8 @@ impl Verdict {
             fresh_from: i64::MIN,
             fresh_until: i64::MAX,
             issuer_ca_sha1: None,
+            revocation_ref: None,
+            soft_fail: None,
         }
     }
 }
@@ -277,6 +360,25 @@ impl Validation {
         let revocation = raw.validate_revocation.unwrap_or(false);
         let cas = raw.trusted_ca_certificates.as_deref().unwrap_or_default();
         let crls = raw.crls.as_deref().unwrap_or_default();
+        if !revocation {
+            if raw.revocation_sources.is_some() {
+                return Err(ValidationConfigError::SourcesWithoutRevocation {
+                    field: "revocationSources",
+                });
+            }
+            if raw.revocation_failure.is_some() {
+                return Err(ValidationConfigError::SourcesWithoutRevocation {
+                    field: "revocationFailure",
+                });
+            }
+        }
+        let failure = raw.revocation_failure.unwrap_or_default();
+        let online = raw
+            .revocation_sources
+            .as_ref()
+            .map(|sources| online::OnlineSources::compile(sources, failure))
+            .transpose()
+            .map_err(ValidationConfigError::Sources)?;
         // Trusted CAs mean the trust check is on (API Management's validate-trust defaults to
         // true); switching it off beside them is a contradiction, never a silent "off".
         let trust_enabled = match raw.validate_trust {
@@ -297,7 +399,7 @@ impl Validation {
         if revocation && !trust_enabled {
             return Err(ValidationConfigError::RevocationWithoutTrust);
         }
-        if revocation && crls.is_empty() {
+        if revocation && crls.is_empty() && online.is_none() {
             return Err(ValidationConfigError::RevocationWithoutCrl);
         }
         if !revocation && !crls.is_empty() {
@@ -326,7 +428,13 @@ impl Validation {
                             .flatten()
                             .and_then(|bc| bc.value.path_len_constraint)
                     });
+            let issuer = CaKey::of(&der).ok_or_else(|| ValidationConfigError::Certificate {
+                field,
+                index,
+                problem: "does not parse".to_string(),
+            })?;
             anchors.push(Anchor {
+                issuer,
                 anchor,
                 can_issue: parsed.cert_sign_key_usage != Some(false),
                 max_intermediates,
@@ -335,13 +443,21 @@ impl Validation {
                 not_after: parsed.not_after,
             });
         }
-        let (intermediates, intermediate_facts): (Vec<_>, Vec<_>) =
-            compile_each(&raw.intermediate_certificates, |index, pem| {
-                let (der, parsed) = parse_certificate("intermediateCertificates", index, pem)?;
-                Ok((der, CaFacts::of(&parsed)))
-            })?
-            .into_iter()
-            .unzip();
+        let mut intermediates = Vec::new();
+        let mut intermediate_facts = Vec::new();
+        let mut intermediate_keys = Vec::new();
+        for (index, pem) in raw.intermediate_certificates.iter().flatten().enumerate() {
+            let field = "intermediateCertificates";
+            let (der, parsed) = parse_certificate(field, index, pem)?;
+            let key = CaKey::of(&der).ok_or_else(|| ValidationConfigError::Certificate {
+                field,
+                index,
+                problem: "does not parse".to_string(),
+            })?;
+            intermediates.push(der);
+            intermediate_facts.push(CaFacts::of(&parsed));
+            intermediate_keys.push(key);
+        }
         let mut compiled_crls = Vec::new();
         for (index, pem) in crls.iter().enumerate() {
             let err = |problem: String| ValidationConfigError::Crl { index, problem };
@@ -378,7 +494,12 @@ impl Validation {
             anchors,
             intermediates,
             intermediate_facts,
-            crls: revocation.then_some(compiled_crls),
+            intermediate_keys,
+            revocation: revocation.then_some(Revocation {
+                crls: compiled_crls,
+                online,
+                failure,
+            }),
             memo: SignatureMemo::new(),
         });
         Ok(Validation {
@@ -417,11 +538,21 @@ impl Validation {
                     t.intermediates.len()
                 ),
             },
-            match self.trust.as_ref().and_then(|t| t.crls.as_ref()) {
+            match self.trust.as_ref().and_then(|t| t.revocation.as_ref()) {
                 None => "revocation: off".to_string(),
-                Some(crls) => format!(
-                    "revocation: on, {} CRL(s); leaf only; no CRL of the issuer or an expired CRL denies",
-                    crls.len()
+                Some(r) => format!(
+                    "revocation: on, leaf only; {} configured CRL(s), {} fetched CRL(s), OCSP {}; no fresh status {}",
+                    r.crls.len(),
+                    r.online.as_ref().map_or(0, |o| o.crls.len()),
+                    if r.online.as_ref().is_some_and(|o| o.ocsp.is_some()) {
+                        "on"
+                    } else {
+                        "off"
+                    },
+                    match r.failure {
+                        RevocationFailure::Deny => "denies",
+                        RevocationFailure::Allow => "lets the certificate through (soft fail)",
+                    }
                 ),
             },
             format!(
@@ -453,15 +584,33 @@ impl Validation {
     /// path is evaluated at `now`, clamped into the leaf's validity so that a disabled date
     /// check on the leaf does not fail the chain.
     pub fn judge(&self, leaf: &LeafCertificate, chain: &[CertificateDer<'_>], now: i64) -> Verdict {
+        match self.judge_online(leaf, chain, now, &RevocationState::default(), false) {
+            Judgement::Done(verdict) | Judgement::Ask { verdict, .. } => verdict,
+        }
+    }
+
+    /// [`Validation::judge`] with the revocation a VM knows at run time (fetched CRLs, OCSP
+    /// answers): when the OCSP responder must be asked and `may_ask`, the judgement says what
+    /// to ask and what holds meanwhile.
+    pub fn judge_online(
+        &self,
+        leaf: &LeafCertificate,
+        chain: &[CertificateDer<'_>],
+        now: i64,
+        state: &RevocationState,
+        may_ask: bool,
+    ) -> Judgement {
         let mut verdict = Verdict::accepted();
+        let mut trusted = None;
         if let Some(trust) = &self.trust {
             match self.check_trust(trust, leaf, chain, now) {
                 Ok(path) => {
-                    verdict.issuer_ca_sha1 = Some(path.issuer_sha1);
+                    verdict.issuer_ca_sha1 = Some(path.issuer_sha1.clone());
                     verdict.fresh_from = path.fresh_from;
                     verdict.fresh_until = path.fresh_until;
+                    trusted = Some((trust, path));
                 }
-                Err(e) => return rejected(e, now),
+                Err(e) => return Judgement::Done(rejected(e, now)),
             }
         }
         if self.require_client_auth_eku && leaf.client_auth_eku != Some(true) {
@@ -469,14 +618,171 @@ impl Validation {
                 None => "no extendedKeyUsage extension, and requireClientAuthEku is set",
                 Some(_) => "extendedKeyUsage does not include clientAuth",
             };
-            return rejected(
+            return Judgement::Done(rejected(
                 CertError::WrongUsage {
                     detail: detail.to_string(),
                 },
                 now,
-            );
+            ));
         }
-        verdict
+        // Revocation last: an OCSP question is asked only for a certificate that passed the rest.
+        match trusted {
+            Some((trust, path)) => match &trust.revocation {
+                Some(revocation) => {
+                    self.revocation(trust, revocation, path, leaf, now, state, may_ask, verdict)
+                }
+                None => Judgement::Done(verdict),
+            },
+            None => Judgement::Done(verdict),
+        }
+    }
+
+    /// Revocation from every source: revoked when any source says so; known when at least one
+    /// fresh source vouches; otherwise `revocationFailure` decides.
+    #[allow(clippy::too_many_arguments)]
+    fn revocation(
+        &self,
+        trust: &Trust,
+        revocation: &Revocation,
+        path: TrustedPath,
+        leaf: &LeafCertificate,
+        now: i64,
+        state: &RevocationState,
+        may_ask: bool,
+        mut verdict: Verdict,
+    ) -> Judgement {
+        let mut vouched: Option<i64> = None;
+        let mut unknown: Vec<String> = Vec::new();
+        let mut vouch = |until: i64| vouched = Some(vouched.map_or(until, |v: i64| v.min(until)));
+        match path.configured_crls {
+            Some((Some(until), _)) => vouch(until),
+            Some((None, detail)) => unknown.push(detail),
+            None => {}
+        }
+        let mut query = None;
+        if let Some(online) = &revocation.online {
+            let issuer = match &path.issuer {
+                PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| a.issuer.info.clone()),
+                PathIssuer::Intermediate(der) => trust
+                    .intermediates
+                    .iter()
+                    .position(|c| c.as_ref() == der.as_slice())
+                    .and_then(|i| trust.intermediate_keys.get(i))
+                    .map(|k| k.info.clone())
+                    .or_else(|| CaKey::of(der).map(|k| k.info)),
+            };
+            let parsed = x509_parser::parse_x509_certificate(&leaf.der).ok();
+            match (issuer, parsed) {
+                (Some(issuer), Some((_, cert))) => {
+                    let ocsp_url = ocsp_url(&cert);
+                    let leaf_ref = online::LeafRef {
+                        issuer_name: cert.issuer().as_raw(),
+                        serial: cert.raw_serial(),
+                        ocsp_url: ocsp_url.as_deref(),
+                    };
+                    verdict.revocation_ref = Some(std::rc::Rc::new(online::RevocationRef {
+                        issuer_name: leaf_ref.issuer_name.to_vec(),
+                        issuer_id: issuer.id,
+                        serial: leaf_ref.serial.to_vec(),
+                        ocsp_key: online
+                            .ocsp
+                            .as_ref()
+                            .and_then(|_| {
+                                ocsp::CertId::new(&issuer.subject, &issuer.spki, leaf_ref.serial)
+                            })
+                            .map(|id| id.key()),
+                    }));
+                    match online::online_status(
+                        online,
+                        state,
+                        &leaf_ref,
+                        &issuer,
+                        now,
+                        self.dates.skew,
+                        may_ask,
+                    ) {
+                        online::OnlineStatus::Revoked => {
+                            return Judgement::Done(rejected(CertError::Revoked, now));
+                        }
+                        online::OnlineStatus::Known {
+                            vouched_until,
+                            unknown: why,
+                        } => {
+                            if let Some(until) = vouched_until {
+                                vouch(until);
+                            }
+                            unknown.extend(why);
+                        }
+                        online::OnlineStatus::Ask(q) => query = Some(q),
+                    }
+                }
+                _ => unknown.push("the certificate or its issuer does not parse".to_string()),
+            }
+        }
+        let fallback = match vouched {
+            Some(until) => {
+                verdict.fresh_until = verdict.fresh_until.min(until);
+                verdict
+            }
+            None => {
+                let detail = if query.is_some() {
+                    "waiting for the OCSP responder".to_string()
+                } else if unknown.is_empty() {
+                    "no source covers the certificate's issuer".to_string()
+                } else {
+                    unknown.join("; ")
+                };
+                match revocation.failure {
+                    RevocationFailure::Deny => {
+                        let mut rejection = rejected(CertError::RevocationUnknown { detail }, now);
+                        // A newer CRL drops this rejection too (see `RevocationRef`).
+                        rejection.revocation_ref = verdict.revocation_ref;
+                        rejection
+                    }
+                    RevocationFailure::Allow => {
+                        verdict.fresh_until = verdict
+                            .fresh_until
+                            .min(now.saturating_add(online::SOFT_FAIL_TTL));
+                        verdict.soft_fail = Some(detail);
+                        verdict
+                    }
+                }
+            }
+        };
+        match query {
+            Some(query) => Judgement::Ask {
+                verdict: fallback,
+                query,
+            },
+            None => Judgement::Done(fallback),
+        }
+    }
+
+    /// The CAs a fetched CRL may be signed by: every configured trusted CA and intermediate.
+    pub fn crl_signers(&self) -> Vec<crl_store::CrlSigner<'_>> {
+        let Some(trust) = &self.trust else {
+            return Vec::new();
+        };
+        trust
+            .anchors
+            .iter()
+            .map(|a| &a.issuer)
+            .chain(trust.intermediate_keys.iter())
+            .map(|k| crl_store::CrlSigner {
+                subject: &k.info.subject,
+                spki: &k.info.spki,
+                id: k.info.id,
+                can_sign_crl: k.can_sign_crl,
+            })
+            .collect()
+    }
+
+    /// The run-time revocation sources, when configured.
+    pub fn online_sources(&self) -> Option<&online::OnlineSources> {
+        self.trust
+            .as_ref()
+            .and_then(|t| t.revocation.as_ref())
+            .and_then(|r| r.online.as_ref())
     }
 
     /// The memo of verified signatures (see [`crypto`]), when the trust check is on.
@@ -548,16 +854,17 @@ impl Validation {
         let (anchor_subject, anchor_spki, path) = verify(None).map_err(map_webpki_error)?;
 
         // webpki does not judge the trust anchor's own dates, nor key usage; we do.
-        let anchor = trust
+        let anchor_index = trust
             .anchors
             .iter()
-            .find(|a| {
+            .position(|a| {
                 *a.anchor.subject == *anchor_subject
                     && *a.anchor.subject_public_key_info == *anchor_spki
             })
             .ok_or_else(|| CertError::Untrusted {
                 detail: "the trust anchor found is not a configured one".into(),
             })?;
+        let anchor = &trust.anchors[anchor_index];
         let cannot_issue = |what: &str| CertError::WrongUsage {
             detail: format!("{what} has a keyUsage without keyCertSign, so it cannot issue"),
         };
@@ -615,15 +922,22 @@ impl Validation {
                 detail: "a CA certificate of the path is outside its validity period".into(),
             });
         }
-        if let Some(crls) = &trust.crls {
-            fresh_until = fresh_until.min(revocation_status(crls, leaf, now, |crl| {
+        let configured_crls = match &trust.revocation {
+            Some(r) if !r.crls.is_empty() => Some(revocation_status(&r.crls, leaf, now, |crl| {
                 verify(Some(crl)).map(|_| ())
-            })?);
-        }
+            })?),
+            _ => None,
+        };
+        let issuer = match path.first() {
+            Some(der) => PathIssuer::Intermediate(der.clone()),
+            None => PathIssuer::Anchor(anchor_index),
+        };
         Ok(TrustedPath {
             issuer_sha1,
             fresh_from,
             fresh_until,
+            configured_crls,
+            issuer,
         })
     }
 }
@@ -638,7 +952,7 @@ fn revocation_status(
     leaf: &LeafCertificate,
     now: i64,
     verify: impl Fn(&CertRevocationList<'_>) -> Result<(), webpki::Error>,
-) -> Result<i64, CertError> {
+) -> Result<(Option<i64>, String), CertError> {
     let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
         .map(|(_, c)| c.issuer().as_raw().to_vec())
         .unwrap_or_default();
@@ -665,7 +979,7 @@ fn revocation_status(
             Err(e) => unknown = format!("{e:?}"),
         }
     }
-    vouched_until.ok_or(CertError::RevocationUnknown { detail: unknown })
+    Ok((vouched_until, unknown))
 }
 
 /// Compiles every element of an optional list, with its index for the error.
@@ -684,6 +998,40 @@ struct TrustedPath {
     issuer_sha1: Vec<u8>,
     fresh_from: i64,
     fresh_until: i64,
+    /// What the configured CRLs say: until when they vouch (`None`: none did), and why not.
+    configured_crls: Option<(Option<i64>, String)>,
+    /// The CA that issued the leaf.
+    issuer: PathIssuer,
+}
+
+/// The leaf's issuer on a trusted path.
+enum PathIssuer {
+    /// A configured trusted CA, by index.
+    Anchor(usize),
+    /// An intermediate (configured or presented), its DER.
+    Intermediate(Vec<u8>),
+}
+
+/// The leaf's Authority Information Access OCSP URL (the first `http` one).
+fn ocsp_url(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<String> {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    cert.extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => {
+                aia.accessdescs.iter().find_map(|d| {
+                    match (&d.access_location, d.access_method.to_id_string().as_str()) {
+                        (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1")
+                            if uri.to_ascii_lowercase().starts_with("http") =>
+                        {
+                            Some((*uri).to_string())
+                        }
+                        _ => None,
+                    }
+                })
+            }
+            _ => None,
+        })
 }
 
 fn rejected(e: CertError, now: i64) -> Verdict {
@@ -692,6 +1040,8 @@ fn rejected(e: CertError, now: i64) -> Verdict {
         fresh_from: i64::MIN,
         fresh_until: now.saturating_add(REJECTION_TTL),
         issuer_ca_sha1: None,
+        revocation_ref: None,
+        soft_fail: None,
     }
 }
 
