@@ -198,6 +198,11 @@ pub struct EnvoyOptions {
     /// The port of an upstream the caller runs, for the cluster `echo`; `None` starts the echo
     /// upstream of `demo/echo.py`.
     pub upstream_port: Option<u16>,
+    /// More clusters, as (name, port): STATIC, plaintext HTTP/1.1, to `127.0.0.1:<port>` (e.g.
+    /// a CRL server or an OCSP responder the module calls through `dispatch_http_call`).
+    pub clusters: Vec<(String, u16)>,
+    /// Envoy's worker threads (`--concurrency`); `None`: 1.
+    pub concurrency: Option<u32>,
 }
 
 /// The repository's `envoy.yaml`, adapted: fresh ports, the test's certificates, the built
@@ -263,10 +268,27 @@ pub fn render_config(
     if let Some(json) = &options.plugin_config {
         yaml = replace_plugin_config(&yaml, json);
     }
+    if !options.clusters.is_empty() {
+        let anchor = "  clusters:\n";
+        let extra: String = options
+            .clusters
+            .iter()
+            .map(|(name, port)| plain_cluster(name, *port))
+            .collect();
+        yaml = replace_once(&yaml, anchor, &format!("{anchor}{extra}"));
+    }
     for (from, to) in &options.yaml_edits {
         yaml = replace_once(&yaml, from, to);
     }
     yaml
+}
+
+/// A STATIC cluster of one plaintext HTTP/1.1 endpoint on `127.0.0.1:<port>`, as YAML lines
+/// under `  clusters:`.
+fn plain_cluster(name: &str, port: u16) -> String {
+    format!(
+        "  - name: {name}\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      cluster_name: {name}\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n              socket_address: {{ address: 127.0.0.1, port_value: {port} }}\n"
+    )
 }
 
 /// Splits a rendered `envoy.yaml` into a bootstrap that reads its listeners from `lds` (a file
@@ -437,9 +459,9 @@ impl Envoy {
         let child = Command::new(envoy_bin())
             .arg("-c")
             .arg(&config)
+            .arg("--concurrency")
+            .arg(options.concurrency.unwrap_or(1).to_string())
             .args([
-                "--concurrency",
-                "1",
                 "--use-dynamic-base-id",
                 "--log-level",
                 "info",

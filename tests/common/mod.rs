@@ -2,5 +2,6 @@ pub mod cases;
 pub mod core;
 pub mod envoy;
 pub mod front;
+pub mod online;
 pub mod pki;
 pub mod soak;

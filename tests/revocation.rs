@@ -1,0 +1,700 @@
+//! End-to-end online revocation (issue 13): the built module in the real Envoy fetching CRLs and
+//! asking OCSP through Envoy clusters (`dispatch_http_call`), against real servers the test
+//! starts: a std-only HTTP file server (`common/online.rs`: CRLs, pre-made OCSP answers,
+//! stalls, 500s) and OpenSSL's own OCSP responder (`openssl ocsp -port`) over a CA database
+//! the test writes. Nothing of Envoy is mocked.
+//!
+//! What each forged OCSP answer really exercises:
+//! - a live `openssl ocsp` signing with another CA's responder, with a CA-issued certificate
+//!   lacking the OCSP-signing EKU, or with a corrupted signature (`-badsig`): the responder
+//!   echoes the module's nonce and answers for the right certificate, so only the signer (or
+//!   the signature) is wrong;
+//! - a pre-made answer (file mode, served as fixed bytes) for another certificate: its request
+//!   had no nonce, so it carries none, and its CertID is not the leaf's;
+//! - a pre-made answer for the right certificate with a nonce of openssl's own: only the nonce
+//!   differs from the module's request.
+//!
+//! A stale answer (thisUpdate/nextUpdate in the past) is not made here: `openssl ocsp` has no
+//! flag for a past thisUpdate, and the shortest nextUpdate (`-nmin 1`) would cost a minute of
+//! waiting. The native OCSP tests cover it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::cases::{ARR, b64};
+use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Pki, TempDir, curl, free_port};
+use common::online::{
+    Behaviour, FileServer, IndexEntry, OcspResponder, openssl, openssl_serial, premade_answer,
+    write_index,
+};
+use common::pki::{Alg, Ca};
+use rcgen::{ExtendedKeyUsagePurpose, SerialNumber};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+const CRL_CLUSTER: &str = "crl_test";
+const CRL_URL: &str = "http://crl.test/issuing.crl";
+const CRL_PATH: &str = "/issuing.crl";
+const CRL_FILE: &str = "issuing.crl";
+const OCSP_CLUSTER: &str = "ocsp_test";
+/// The OCSP URL: its host is the request's authority, its path the file the file server
+/// answers a POST with.
+const OCSP_URL: &str = "http://ocsp.test/ocsp";
+const OCSP_PATH: &str = "/ocsp";
+
+/// A client certificate of the test CA with this serial, saved as `<stem>.pem`/`.key`.
+fn leaf(pki: &Pki, stem: &str, serial: u64) -> ClientCert {
+    leaf_of(pki, &pki.ca, stem, serial)
+}
+
+fn leaf_of(pki: &Pki, ca: &Ca, stem: &str, serial: u64) -> ClientCert {
+    pki.save(
+        stem,
+        &ca.client_with(stem, Alg::EcdsaP256, |p| {
+            p.serial_number = Some(SerialNumber::from(serial));
+        }),
+    )
+}
+
+/// A certificate of `ca` that may sign OCSP answers for it (`ocsp` true: EKU OCSPSigning,
+/// else clientAuth only), saved as `<stem>.pem`/`.key`.
+fn responder_cert(pki: &Pki, ca: &Ca, stem: &str, ocsp: bool) {
+    let cert = ca.client_with(stem, Alg::EcdsaP256, |p| {
+        p.extended_key_usages = if ocsp {
+            vec![ExtendedKeyUsagePurpose::OcspSigning]
+        } else {
+            vec![ExtendedKeyUsagePurpose::ClientAuth]
+        };
+    });
+    pki.save(stem, &cert);
+}
+
+/// The test CA's key beside its certificate (`ca.key`), so openssl can sign as the CA.
+fn save_ca_key(pki: &Pki) {
+    pki.dir.write("ca.key", &pki.ca.key_pem());
+}
+
+/// DER of a CRL of `ca` revoking `serials`, CRL number `number`, issued a minute ago and valid
+/// for a day (HTTP CRLs are DER, RFC 5280 section 4.2.1.13).
+fn crl_der(ca: &Ca, serials: &[u64], number: u64) -> Vec<u8> {
+    let now = OffsetDateTime::now_utc();
+    let pem = ca.crl_between(
+        serials,
+        now - time::Duration::minutes(1),
+        now + time::Duration::days(1),
+        number,
+    );
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("rcgen's CRL PEM")
+}
+
+/// Replaces a file by renaming a complete copy over it: a fetch sees the old or the new one.
+fn replace_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).expect("writing a served file");
+    std::fs::rename(&tmp, path).expect("moving a served file into place");
+}
+
+/// The plugin configuration: Required, trust in the test CA, revocation from `sources`.
+fn config(pki: &Pki, sources: Value, failure: &str) -> String {
+    serde_json::to_string_pretty(&json!({
+        "clientCertMode": "Required",
+        "validation": {
+            "validateTrust": true,
+            "trustedCaCertificates": [pki.ca.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": sources,
+            "revocationFailure": failure
+        }
+    }))
+    .unwrap()
+}
+
+fn crl_sources(refresh_seconds: u64) -> Value {
+    json!({"crls": [{"url": CRL_URL, "cluster": CRL_CLUSTER, "refreshSeconds": refresh_seconds}]})
+}
+
+fn ocsp_sources(timeout_ms: u32) -> Value {
+    json!({"ocsp": {"cluster": OCSP_CLUSTER, "url": OCSP_URL, "timeoutMs": timeout_ms, "cacheSeconds": 300}})
+}
+
+fn options(config: String, cluster: &str, port: u16, concurrency: u32) -> EnvoyOptions {
+    EnvoyOptions {
+        plugin_config: Some(config),
+        clusters: vec![(cluster.to_string(), port)],
+        concurrency: Some(concurrency),
+        ..EnvoyOptions::default()
+    }
+}
+
+/// One request's fate: status, what the filter put in the access log, and the
+/// `X-ARR-ClientCert` values the echo upstream received (`None`: it was not reached).
+#[derive(Debug)]
+struct Outcome {
+    status: u16,
+    decision: String,
+    upstream_arr: Option<Vec<String>>,
+    took: Duration,
+}
+
+impl Outcome {
+    fn forwarded(&self, cert: &ClientCert) -> bool {
+        self.status == 200 && self.upstream_arr == Some(vec![b64(&cert.der)])
+    }
+    fn denied(&self, reason: &str) -> bool {
+        self.status == 401
+            && self.upstream_arr.is_none()
+            && self.decision.contains("decision=deny")
+            && self.decision.contains(&format!("reason={reason} "))
+    }
+}
+
+/// Sends one request with `cert` and reads its access log line (each request here writes
+/// exactly one, and requests of a test are sequential).
+fn ask(envoy: &Envoy, pki: &Pki, cert: &ClientCert) -> Outcome {
+    let before = envoy.access_log(0).len();
+    let start = Instant::now();
+    let response = curl(envoy, pki, &Call::new("/r").cert(cert));
+    let took = start.elapsed();
+    let lines = envoy.access_log(before + 1);
+    let line = lines.get(before).cloned().unwrap_or_default();
+    let decision = line
+        .split_once("client_cert_auth=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(state, _)| state.to_string())
+        .unwrap_or_else(|| format!("(no access log line: {line:?})"));
+    Outcome {
+        status: response.status,
+        decision,
+        upstream_arr: response.try_upstream_header(ARR).ok(),
+        took,
+    }
+}
+
+#[track_caller]
+fn expect_forwarded(envoy: &Envoy, pki: &Pki, cert: &ClientCert, what: &str) {
+    let outcome = ask(envoy, pki, cert);
+    assert!(
+        outcome.forwarded(cert),
+        "{what}: expected 200 with X-ARR-ClientCert upstream, got {outcome:?}"
+    );
+}
+
+#[track_caller]
+fn expect_denied(envoy: &Envoy, pki: &Pki, cert: &ClientCert, reason: &str, what: &str) {
+    let outcome = ask(envoy, pki, cert);
+    assert!(
+        outcome.denied(reason),
+        "{what}: expected 401 reason={reason}, got {outcome:?}"
+    );
+}
+
+/// Asks with `cert` until it is forwarded (the first CRL arrives about a second after the
+/// configuration is taken); until then every answer must be a `revocation_unknown` refusal.
+/// Returns how long it took.
+fn until_forwarded(envoy: &Envoy, pki: &Pki, cert: &ClientCert, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let outcome = ask(envoy, pki, cert);
+        if outcome.forwarded(cert) {
+            return start.elapsed();
+        }
+        assert!(
+            outcome.denied("revocation_unknown"),
+            "before the CRL is fetched a good leaf may only be refused as revocation_unknown: {outcome:?}"
+        );
+        assert!(
+            start.elapsed() < within,
+            "a good leaf was not forwarded within {within:?}: {outcome:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn crl_fetched_through_a_cluster_revokes_and_a_swapped_crl_takes_effect_without_envoy() {
+    let refresh: u64 = 2;
+    let pki = Pki::new();
+    let good = leaf(&pki, "good", 0x1001);
+    let revoked = leaf(&pki, "revoked", 0x1002);
+    let newcomer = leaf(&pki, "newcomer", 0x1003);
+    let files = TempDir::new("crl");
+    replace_file(&files.0.join(CRL_FILE), &crl_der(&pki.ca, &[0x1002], 1));
+    let server = FileServer::start(&files.0);
+    let envoy = Envoy::start(
+        &pki,
+        options(
+            config(&pki, crl_sources(refresh), "deny"),
+            CRL_CLUSTER,
+            server.port,
+            2,
+        ),
+    );
+    until_forwarded(&envoy, &pki, &good, Duration::from_secs(10));
+    let seen = server.seen();
+    assert!(!seen.is_empty(), "the CRL server was never asked");
+    for s in &seen {
+        assert!(
+            s.method == "GET" && s.path == CRL_PATH && s.host == "crl.test",
+            "a CRL fetch is GET {CRL_PATH} with authority crl.test (the URL's), got {} {} host {:?}",
+            s.method,
+            s.path,
+            s.host
+        );
+    }
+    // Fresh connections (curl makes one per request) land on either worker: both must have it.
+    for round in 0..4 {
+        expect_forwarded(&envoy, &pki, &good, &format!("good leaf, round {round}"));
+        expect_denied(
+            &envoy,
+            &pki,
+            &revoked,
+            "revoked",
+            &format!("leaf in the CRL, round {round}"),
+        );
+    }
+
+    // The CA revokes the good leaf: a new CRL (number 2) is served; Envoy is not touched.
+    replace_file(
+        &files.0.join(CRL_FILE),
+        &crl_der(&pki.ca, &[0x1002, 0x1001], 2),
+    );
+    let swapped = Instant::now();
+    let limit = Duration::from_secs(refresh + 2);
+    loop {
+        let outcome = ask(&envoy, &pki, &good);
+        if outcome.denied("revoked") {
+            break;
+        }
+        assert!(
+            outcome.forwarded(&good),
+            "until the new CRL is in use the good leaf forwards: {outcome:?}"
+        );
+        assert!(
+            swapped.elapsed() < limit,
+            "the swapped CRL did not take effect within {limit:?} (refreshSeconds {refresh}): {outcome:?}; fetches: {:?}",
+            server
+                .seen()
+                .iter()
+                .map(|s| s.at.duration_since(swapped).as_secs_f32())
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = swapped.elapsed();
+    for round in 0..4 {
+        expect_denied(
+            &envoy,
+            &pki,
+            &good,
+            "revoked",
+            &format!("good leaf after the new CRL ({took:?} after the swap), round {round}"),
+        );
+        expect_denied(
+            &envoy,
+            &pki,
+            &revoked,
+            "revoked",
+            &format!("still in the new CRL, round {round}"),
+        );
+    }
+    expect_forwarded(
+        &envoy,
+        &pki,
+        &newcomer,
+        "a leaf first seen under the new CRL, not in it",
+    );
+    // The served CRL disappears (404) and the server then fails (500): the CRL in use stays in
+    // use (its nextUpdate is a day away), nothing is let through or refused for it.
+    std::fs::remove_file(files.0.join(CRL_FILE)).unwrap();
+    let asked = server.seen().len();
+    std::thread::sleep(Duration::from_secs(refresh + 1));
+    server.set_behaviour(Behaviour::Fail);
+    std::thread::sleep(Duration::from_secs(refresh + 1));
+    assert!(
+        server.seen().len() >= asked + 2,
+        "the module kept fetching (404, then 500): {} fetches before, {} after",
+        asked,
+        server.seen().len()
+    );
+    expect_denied(&envoy, &pki, &good, "revoked", "after failed fetches");
+    expect_forwarded(&envoy, &pki, &newcomer, "after failed fetches");
+}
+
+#[test]
+fn crl_is_fetched_once_per_interval_for_all_workers() {
+    let refresh: u64 = 3;
+    let window = Duration::from_secs(10);
+    let pki = Pki::new();
+    let good = leaf(&pki, "good", 0x1101);
+    let files = TempDir::new("crl-count");
+    replace_file(&files.0.join(CRL_FILE), &crl_der(&pki.ca, &[], 1));
+    let server = FileServer::start(&files.0);
+    let envoy = Envoy::start(
+        &pki,
+        options(
+            config(&pki, crl_sources(refresh), "deny"),
+            CRL_CLUSTER,
+            server.port,
+            2,
+        ),
+    );
+    until_forwarded(&envoy, &pki, &good, Duration::from_secs(10));
+    let first = server.seen()[0].at;
+    // Requests keep both workers busy meanwhile.
+    while first.elapsed() < window + Duration::from_millis(500) {
+        expect_forwarded(&envoy, &pki, &good, "good leaf while counting fetches");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let times: Vec<f32> = server
+        .seen()
+        .iter()
+        .filter(|s| s.path == CRL_PATH)
+        .map(|s| s.at.duration_since(first).as_secs_f32())
+        .filter(|&t| t < window.as_secs_f32())
+        .collect();
+    let intervals = window.as_secs() as usize / refresh as usize;
+    assert!(
+        (2..=intervals + 2).contains(&times.len()),
+        "with 2 workers and refreshSeconds {refresh}, {window:?} should see about {} fetches \
+         (one per interval for the whole Envoy), at least 2 and at most {}; saw {} at {times:?} s",
+        intervals + 1,
+        intervals + 2,
+        times.len()
+    );
+}
+
+/// The OCSP test PKI: the CA's key, leaves `good` (0x2001), `revoked` (0x2002, revoked in the
+/// database) and `unknown` (0x2003, not in it), and a delegated responder `responder` (EKU
+/// OCSPSigning, issued by the CA).
+struct OcspPki {
+    pki: Pki,
+    good: ClientCert,
+    revoked: ClientCert,
+    unknown: ClientCert,
+}
+
+fn ocsp_pki() -> OcspPki {
+    let pki = Pki::new();
+    save_ca_key(&pki);
+    responder_cert(&pki, &pki.ca, "responder", true);
+    let good = leaf(&pki, "good", 0x2001);
+    let revoked = leaf(&pki, "revoked", 0x2002);
+    let unknown = leaf(&pki, "unknown", 0x2003);
+    write_index(
+        &pki.dir.0,
+        &[entry(&pki, "good", false), entry(&pki, "revoked", true)],
+    );
+    OcspPki {
+        pki,
+        good,
+        revoked,
+        unknown,
+    }
+}
+
+/// The database row of `<stem>.pem`.
+fn entry(pki: &Pki, stem: &str, revoked: bool) -> IndexEntry {
+    IndexEntry {
+        serial: openssl_serial(&pki.dir.0, &pki.dir.0.join(format!("{stem}.pem"))),
+        subject: format!("/CN={stem}"),
+        revoked,
+    }
+}
+
+fn ocsp_through_openssl_responder(signer: &str) {
+    let o = ocsp_pki();
+    let pki = &o.pki;
+    let port = free_port();
+    let responder = OcspResponder::start(&pki.dir.0, port, signer, &[]);
+    let envoy = Envoy::start(
+        pki,
+        options(
+            config(pki, ocsp_sources(2000), "deny"),
+            OCSP_CLUSTER,
+            port,
+            1,
+        ),
+    );
+    expect_forwarded(&envoy, pki, &o.good, "good leaf, first sight (asks OCSP)");
+    assert_eq!(
+        responder.requests(),
+        1,
+        "one OCSP request for the good leaf. Responder log:\n{}",
+        responder.log()
+    );
+    expect_forwarded(&envoy, pki, &o.good, "good leaf again");
+    assert_eq!(
+        responder.requests(),
+        1,
+        "the answer is kept (cacheSeconds 300): no second request. Responder log:\n{}",
+        responder.log()
+    );
+    expect_denied(
+        &envoy,
+        pki,
+        &o.revoked,
+        "revoked",
+        "leaf the responder says is revoked",
+    );
+    expect_denied(
+        &envoy,
+        pki,
+        &o.unknown,
+        "revocation_unknown",
+        "leaf the responder does not know (status unknown)",
+    );
+    expect_denied(&envoy, pki, &o.revoked, "revoked", "revoked leaf again");
+}
+
+#[test]
+fn ocsp_answers_signed_by_the_ca_forward_good_and_refuse_revoked() {
+    ocsp_through_openssl_responder("ca");
+}
+
+#[test]
+fn ocsp_answers_of_a_delegated_responder_forward_good_and_refuse_revoked() {
+    ocsp_through_openssl_responder("responder");
+}
+
+#[test]
+fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
+    let o = ocsp_pki();
+    let pki = &o.pki;
+    let dir = &pki.dir.0;
+    // Signers that must not be accepted: another CA's OCSP responder, and a certificate of
+    // the CA without the OCSP-signing EKU.
+    let other = Ca::new("some other CA");
+    pki.dir.write("other-ca.pem", &other.cert_pem());
+    responder_cert(pki, &other, "other-responder", true);
+    responder_cert(pki, &pki.ca, "no-eku", false);
+    // Fresh leaves, one per case (no answer of an earlier case can be reused), all valid in
+    // the database: a forged "good" is what an attacker would want.
+    let stems = [
+        "control",
+        "other-signer",
+        "no-eku-signer",
+        "bad-signature",
+        "other-cert",
+        "wrong-nonce",
+        "stalled",
+        "failing",
+        "absent",
+        "answered-for",
+    ];
+    let leaves: Vec<ClientCert> = stems
+        .iter()
+        .zip(0x3001..)
+        .map(|(stem, serial)| leaf(pki, stem, serial))
+        .collect();
+    let cert = |stem: &str| &leaves[stems.iter().position(|s| *s == stem).unwrap()];
+    let entries: Vec<IndexEntry> = stems.iter().map(|s| entry(pki, s, false)).collect();
+    write_index(dir, &entries);
+
+    let port = free_port();
+    let timeout_ms = 500;
+    let envoy = Envoy::start(
+        pki,
+        options(
+            config(pki, ocsp_sources(timeout_ms), "deny"),
+            OCSP_CLUSTER,
+            port,
+            1,
+        ),
+    );
+
+    // Control: the CA's own answers through this port are accepted.
+    {
+        let responder = OcspResponder::start(dir, port, "ca", &[]);
+        expect_forwarded(&envoy, pki, cert("control"), "control, answered by the CA");
+        assert_eq!(responder.requests(), 1, "{}", responder.log());
+    }
+    for (stem, signer, extra, what) in [
+        (
+            "other-signer",
+            "other-responder",
+            &[][..],
+            "answer signed by another CA's OCSP responder",
+        ),
+        (
+            "no-eku-signer",
+            "no-eku",
+            &[][..],
+            "answer signed by a certificate of the CA without the OCSP-signing EKU",
+        ),
+        (
+            "bad-signature",
+            "ca",
+            &["-badsig"][..],
+            "answer of the CA with a corrupted signature",
+        ),
+    ] {
+        let responder = OcspResponder::start(dir, port, signer, extra);
+        expect_denied(&envoy, pki, cert(stem), "revocation_unknown", what);
+        assert!(
+            responder.requests() >= 1,
+            "{what}: the responder was not asked. Its log:\n{}",
+            responder.log()
+        );
+    }
+
+    // Pre-made answers, served as fixed bytes by the file server on the same port.
+    let other_cert = TempDir::new("ocsp-other-cert");
+    let answer = premade_answer(dir, "answered-for", "ca", "ca", false, "other-cert.der");
+    std::fs::write(other_cert.0.join("ocsp"), answer).unwrap();
+    let wrong_nonce = TempDir::new("ocsp-wrong-nonce");
+    let answer = premade_answer(dir, "wrong-nonce", "ca", "ca", true, "wrong-nonce.der");
+    std::fs::write(wrong_nonce.0.join("ocsp"), answer).unwrap();
+    let server = FileServer::start_on(&other_cert.0, port);
+    expect_denied(
+        &envoy,
+        pki,
+        cert("other-cert"),
+        "revocation_unknown",
+        "a CA-signed answer (no nonce) for another certificate",
+    );
+    let posts = server.seen();
+    assert_eq!(posts.len(), 1, "one OCSP request: {posts:?}");
+    let post = &posts[0];
+    assert!(
+        post.method == "POST"
+            && post.path == OCSP_PATH
+            && post.host == "ocsp.test"
+            && post.content_type == "application/ocsp-request",
+        "the OCSP request is a POST of application/ocsp-request to {OCSP_PATH} with authority \
+         ocsp.test: {} {} host {:?} content-type {:?}",
+        post.method,
+        post.path,
+        post.host,
+        post.content_type
+    );
+    // openssl reads the request the module sent: the leaf's serial, and a nonce.
+    std::fs::write(dir.join("module-request.der"), &post.body).unwrap();
+    let text = openssl(dir, &["ocsp", "-reqin", "module-request.der", "-req_text"]);
+    let serial = openssl_serial(dir, &dir.join("other-cert.pem"));
+    assert!(
+        text.contains(&format!("Serial Number: {serial}")) && text.contains("OCSP Nonce"),
+        "the module's OCSP request names the leaf's serial {serial} and carries a nonce:\n{text}"
+    );
+    server.set_root(&wrong_nonce.0);
+    expect_denied(
+        &envoy,
+        pki,
+        cert("wrong-nonce"),
+        "revocation_unknown",
+        "a CA-signed answer for the right certificate with another nonce",
+    );
+
+    server.set_behaviour(Behaviour::Stall);
+    let outcome = ask(&envoy, pki, cert("stalled"));
+    assert!(
+        outcome.denied("revocation_unknown") && outcome.took < Duration::from_secs(3),
+        "a responder that never answers: 401 after timeoutMs {timeout_ms}, well within 3 s; got {outcome:?}"
+    );
+    server.set_behaviour(Behaviour::Fail);
+    expect_denied(
+        &envoy,
+        pki,
+        cert("failing"),
+        "revocation_unknown",
+        "responder answering 500",
+    );
+    drop(server);
+    let outcome = ask(&envoy, pki, cert("absent"));
+    assert!(
+        outcome.denied("revocation_unknown") && outcome.took < Duration::from_secs(3),
+        "no responder (port closed): 401 revocation_unknown at once; got {outcome:?}"
+    );
+}
+
+#[test]
+fn with_allow_an_absent_responder_lets_good_leaves_through_but_never_revoked_ones() {
+    let o = ocsp_pki();
+    let pki = &o.pki;
+    let port = free_port();
+    let envoy = Envoy::start(
+        pki,
+        options(
+            config(pki, ocsp_sources(500), "allow"),
+            OCSP_CLUSTER,
+            port,
+            1,
+        ),
+    );
+    // Nothing listens on the port: soft fail.
+    let outcome = ask(&envoy, pki, &o.good);
+    assert!(
+        outcome.status == 200 && outcome.upstream_arr.is_some(),
+        "revocationFailure allow, responder down: the request passes to the upstream; got {outcome:?}"
+    );
+    assert!(
+        outcome.forwarded(&o.good),
+        "a soft-failed certificate is accepted, so forwarded: {outcome:?}"
+    );
+    // The responder comes up and says `revoked`: refused even with allow.
+    let responder = OcspResponder::start(&pki.dir.0, port, "ca", &[]);
+    expect_denied(
+        &envoy,
+        pki,
+        &o.revoked,
+        "revoked",
+        "a leaf the responder says is revoked, under allow",
+    );
+    assert!(responder.requests() >= 1, "{}", responder.log());
+}
+
+#[test]
+fn unusable_revocation_sources_keep_envoy_from_starting() {
+    let pki = Pki::new();
+    let cases = [
+        (
+            json!({"crls": [{"url": "ftp://crl.test/issuing.crl", "cluster": CRL_CLUSTER}]}),
+            "validation.revocationSources.crls[0].url",
+            "is not an http:// or https:// URL",
+        ),
+        (
+            json!({"crls": [{"url": "http:///issuing.crl", "cluster": CRL_CLUSTER}]}),
+            "validation.revocationSources.crls[0].url",
+            "has no host",
+        ),
+        (
+            json!({"ocsp": {"url": "http://ocsp.test/#x", "cluster": OCSP_CLUSTER}}),
+            "validation.revocationSources.ocsp.url",
+            "has a fragment",
+        ),
+    ];
+    for (sources, field, problem) in cases {
+        let config = config(&pki, sources.clone(), "deny");
+        let failure = match Envoy::try_start(&pki, options(config, CRL_CLUSTER, free_port(), 1)) {
+            Ok(envoy) => panic!(
+                "Envoy served with revocationSources {sources}. Log:\n{}",
+                envoy.log()
+            ),
+            Err(failure) => failure,
+        };
+        assert!(
+            failure.exit_status.is_some_and(|s| !s.success()),
+            "{sources}: Envoy must exit with an error, got {:?}",
+            failure.exit_status
+        );
+        assert!(
+            failure.log.contains(&format!("{field}: ")) && failure.log.contains(problem),
+            "{sources}: the log must name {field} and say {problem:?}. Log:\n{}",
+            failure.log
+        );
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", failure.port)).is_err(),
+            "{sources}: nothing may listen after a refused configuration"
+        );
+    }
+}
