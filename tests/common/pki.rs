@@ -127,11 +127,6 @@ impl Ca {
         self.issuer.der().to_vec()
     }
 
-    /// The CA's private key (PKCS#8 PEM), for tools that sign as the CA (an OCSP responder).
-    pub fn key_pem(&self) -> String {
-        self.issuer.key().serialize_pem()
-    }
-
     /// A client certificate valid over `[not_before, not_after]`.
     pub fn client_between(
         &self,
