@@ -17,6 +17,7 @@ use crate::outcome::CertError;
 use crate::text::rfc3339;
 
 pub mod crypto;
+pub mod ocsp;
 use crypto::SignatureMemo;
 use rustls_pki_types::SignatureVerificationAlgorithm;
 mod identity;
