@@ -610,14 +610,15 @@ impl Single<'_> {
     /// the serial equal.
     fn is_about(&self, id: &CertId) -> bool {
         let mut algorithm = Reader::new(self.hash_algorithm.contents);
-        let sha1 = matches!(algorithm.expect(tag::OID, "hash"), Ok(oid) if oid.contents == OID_SHA1)
-            && match algorithm.any() {
-                Err(_) => algorithm.is_empty(),
-                Ok(null) => {
-                    null.tag == tag::NULL && null.contents.is_empty() && algorithm.is_empty()
-                }
-            };
-        sha1 && self.name_hash == id.issuer_name_hash
+        let is_sha1 =
+            matches!(algorithm.expect(tag::OID, "hash"), Ok(oid) if oid.contents == OID_SHA1);
+        // Parameters: absent, or NULL.
+        let parameters = algorithm.is_empty()
+            || (matches!(algorithm.any(), Ok(null) if null.tag == tag::NULL && null.contents.is_empty())
+                && algorithm.is_empty());
+        is_sha1
+            && parameters
+            && self.name_hash == id.issuer_name_hash
             && self.key_hash == id.issuer_key_hash
             && self.serial == id.serial.as_slice()
     }
