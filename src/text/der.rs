@@ -142,6 +142,46 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The dotted text of an OBJECT IDENTIFIER's contents (`2.5.29.20`), for messages. Malformed
+/// contents (empty, a truncated or padded arc, an arc beyond 64 bits) give `<malformed OID>`.
+pub fn oid_to_string(contents: &[u8]) -> String {
+    let malformed = || "<malformed OID>".to_string();
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut value: u64 = 0;
+    let mut in_arc = false;
+    for &b in contents {
+        if !in_arc && b == 0x80 {
+            return malformed(); // a leading zero septet: not the shortest form
+        }
+        if value > u64::MAX >> 7 {
+            return malformed();
+        }
+        value = (value << 7) | u64::from(b & 0x7f);
+        in_arc = b & 0x80 != 0;
+        if !in_arc {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    let Some((&first, rest)) = arcs.split_first() else {
+        return malformed();
+    };
+    if in_arc {
+        return malformed();
+    }
+    let (a, b) = match first {
+        0..=39 => (0, first),
+        40..=79 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut out = format!("{a}.{b}");
+    for arc in rest {
+        out.push('.');
+        out.push_str(&arc.to_string());
+    }
+    out
+}
+
 /// A UTCTime or GeneralizedTime element (`YYMMDDHHMMSSZ` / `YYYYMMDDHHMMSS[.f]Z`) as Unix
 /// seconds.
 pub fn time(tlv: &Tlv<'_>) -> Result<i64, DerError> {
@@ -315,6 +355,19 @@ mod tests {
                 })
                 .is_err()
             );
+        }
+    }
+
+    #[test]
+    fn oids_in_dotted_form() {
+        assert_eq!(oid_to_string(&[0x55, 0x1d, 0x14]), "2.5.29.20");
+        assert_eq!(
+            oid_to_string(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]),
+            "1.2.840.10045.4.3.2"
+        );
+        assert_eq!(oid_to_string(&[0x06]), "0.6");
+        for bad in [&[][..], &[0x55, 0x86], &[0x55, 0x80, 0x01]] {
+            assert_eq!(oid_to_string(bad), "<malformed OID>", "{bad:?}");
         }
     }
 
