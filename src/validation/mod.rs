@@ -16,6 +16,7 @@ use crate::config::RawValidation;
 use crate::outcome::CertError;
 use crate::text::rfc3339;
 
+pub mod crl_store;
 pub mod crypto;
 use crypto::SignatureMemo;
 use rustls_pki_types::SignatureVerificationAlgorithm;
