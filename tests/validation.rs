@@ -386,7 +386,7 @@ fn validation_configuration_errors_name_the_field() {
         (
             json!({"validateTrust": true, "trustedCaCertificates": [root.cert_pem()], "validateRevocation": true}),
             ValidationConfigError::RevocationWithoutCrl,
-            "validation.crls: validateRevocation is true but no CRL",
+            "validation.crls: validateRevocation is true but no CRL or revocationSources",
         ),
         (
             json!({"validateTrust": false, "trustedCaCertificates": [root.cert_pem()]}),
@@ -417,6 +417,155 @@ fn validation_configuration_errors_name_the_field() {
         assert_eq!(err, ConfigError::Validation(variant), "{v}");
         assert!(err.to_string().starts_with(message), "{v}: {err}");
     }
+}
+
+#[test]
+fn revocation_sources_are_checked_field_by_field() {
+    let root = Ca::new("root");
+    let with = |sources: Value| {
+        json!({
+            "trustedCaCertificates": [root.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": sources,
+        })
+    };
+    let crl = |url: &str, cluster: &str, refresh: Value| json!({"crls": [{"url": url, "cluster": cluster, "refreshSeconds": refresh}]});
+    let sources_error = |field: &str, message: &str| {
+        (
+            ValidationConfigError::Sources(client_cert_auth::validation::online::SourceError {
+                field: field.to_string(),
+                problem: String::new(),
+            }),
+            format!("{field}: {message}"),
+        )
+    };
+    let cases: Vec<(Value, (ValidationConfigError, String))> = vec![
+        (
+            with(crl("ftp://crl.test/x.crl", "c", json!(60))),
+            sources_error(
+                "validation.revocationSources.crls[0].url",
+                "\"ftp://crl.test/x.crl\" is not an http:// or https:// URL",
+            ),
+        ),
+        (
+            with(crl("http://user@crl.test/x.crl", "c", json!(60))),
+            sources_error(
+                "validation.revocationSources.crls[0].url",
+                "\"http://user@crl.test/x.crl\" has user information",
+            ),
+        ),
+        (
+            with(crl("http://crl.test/x.crl", "", json!(60))),
+            sources_error(
+                "validation.revocationSources.crls[0].cluster",
+                "\"\" is not an Envoy cluster name",
+            ),
+        ),
+        (
+            with(crl("http://crl.test/x.crl", "c", json!(0))),
+            sources_error(
+                "validation.revocationSources.crls[0].refreshSeconds",
+                "0 is outside 1 to 604800 seconds",
+            ),
+        ),
+        (
+            with(json!({"crls": [
+                {"url": "http://crl.test/x.crl", "cluster": "c"},
+                {"url": "http://crl.test/x.crl", "cluster": "c"}
+            ]})),
+            sources_error(
+                "validation.revocationSources.crls[1].url",
+                "the same URL and cluster as crls[0]",
+            ),
+        ),
+        (
+            with(json!({"ocsp": {"cluster": "o", "timeoutMs": 0}})),
+            sources_error(
+                "validation.revocationSources.ocsp.timeoutMs",
+                "0 is outside 1 to 30000 milliseconds",
+            ),
+        ),
+        (
+            with(json!({"ocsp": {"cluster": "o", "cacheSeconds": 86_401}})),
+            sources_error(
+                "validation.revocationSources.ocsp.cacheSeconds",
+                "86401 is outside 0 to 86400 seconds",
+            ),
+        ),
+        (
+            with(json!({"ocsp": {"cluster": "o", "url": "http://ocsp.test/#x"}})),
+            sources_error(
+                "validation.revocationSources.ocsp.url",
+                "\"http://ocsp.test/#x\" has a fragment",
+            ),
+        ),
+        (
+            with(json!({})),
+            sources_error(
+                "validation.revocationSources",
+                "names no source (crls or ocsp)",
+            ),
+        ),
+    ];
+    for (v, (variant, message)) in cases {
+        let err = config_error(v.clone());
+        let ConfigError::Validation(ValidationConfigError::Sources(got)) = &err else {
+            panic!("{v}: {err:?}");
+        };
+        let ValidationConfigError::Sources(want) = variant else {
+            unreachable!()
+        };
+        assert_eq!(got.field, want.field, "{v}");
+        assert_eq!(err.to_string(), message, "{v}");
+    }
+    // Sources or a failure policy without revocation would be ignored: refused.
+    for (v, field) in [
+        (
+            json!({"trustedCaCertificates": [root.cert_pem()], "revocationSources": {"ocsp": {"cluster": "o"}}}),
+            "revocationSources",
+        ),
+        (
+            json!({"trustedCaCertificates": [root.cert_pem()], "revocationFailure": "allow"}),
+            "revocationFailure",
+        ),
+    ] {
+        let err = config_error(v.clone());
+        assert_eq!(
+            err,
+            ConfigError::Validation(ValidationConfigError::SourcesWithoutRevocation { field }),
+            "{v}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!(
+                "validation.{field}: given but validateRevocation is not true"
+            )),
+            "{err}"
+        );
+    }
+    // Sources alone are enough for revocation (no pasted CRL needed); defaults fill in.
+    let config = config(with(json!({
+        "crls": [{"url": "http://crl.test/issuing.crl", "cluster": "crl_test"}],
+        "ocsp": {"cluster": "ocsp_test"}
+    })));
+    let sources = config
+        .validation
+        .online_sources()
+        .expect("sources compiled");
+    assert_eq!(sources.crls[0].refresh_seconds, 3600);
+    assert_eq!(sources.crls[0].url.authority, "crl.test");
+    assert_eq!(sources.crls[0].url.path, "/issuing.crl");
+    let ocsp = sources.ocsp.as_ref().unwrap();
+    assert_eq!(
+        (ocsp.timeout_ms, ocsp.cache_seconds, ocsp.url.is_none()),
+        (1000, 300, true)
+    );
+    assert_eq!(
+        sources.failure,
+        client_cert_auth::config::RevocationFailure::Deny
+    );
+    // An unknown key inside the sources is refused by name.
+    let err = config_error(with(json!({"ocsp": {"cluster": "o", "timeout": 5}})));
+    assert!(err.to_string().contains("revocationSources.ocsp"), "{err}");
 
     let messages: Vec<(Value, &str)> = vec![
         (

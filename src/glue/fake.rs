@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::headers::HeaderMap;
-use super::host::{Host, HostError, Level, MetricKind};
+use super::host::{Host, HostError, Level, MetricKind, SharedDataError};
 use crate::output::Reply;
 
 /// One recorded host call.
@@ -35,6 +35,16 @@ pub enum Call {
     IncrementMetric(String, u64),
     /// [`Host::record_metric`]: the gauge's name (empty for an unknown id) and the value.
     RecordMetric(String, u64),
+    /// [`Host::dispatch_http_call`]: the cluster, the headers and the body.
+    Dispatch(String, Vec<(String, String)>, Vec<u8>),
+    /// [`Host::resume_request`].
+    Resume,
+    /// [`Host::shared_data`], with the key.
+    SharedData(String),
+    /// [`Host::set_shared_data`], with the key.
+    SetSharedData(String),
+    /// [`Host::random`].
+    Random,
 }
 
 impl Call {
@@ -52,6 +62,11 @@ impl Call {
             Call::DefineMetric(_) => "define_metric".into(),
             Call::IncrementMetric(..) => "increment_metric".into(),
             Call::RecordMetric(..) => "record_metric".into(),
+            Call::Dispatch(cluster, ..) => format!("dispatch:{cluster}"),
+            Call::Resume => "resume".into(),
+            Call::SharedData(key) => format!("shared_data:{key}"),
+            Call::SetSharedData(key) => format!("set_shared_data:{key}"),
+            Call::Random => "random".into(),
         }
     }
 
@@ -90,7 +105,14 @@ pub struct FakeHost {
     pub metrics: BTreeMap<String, u64>,
     /// The filter state the glue set, by name (as text).
     pub filter_state: BTreeMap<String, String>,
+    /// Shared data, by key: the value and its compare-and-swap token. Tests share it between
+    /// hosts (VMs) by copying it across.
+    pub shared: BTreeMap<String, (Vec<u8>, u32)>,
+    /// The HTTP calls dispatched, in order, with their tokens.
+    pub dispatched: Vec<(u32, String, Vec<(String, String)>, Vec<u8>)>,
     metric_names: Vec<String>,
+    next_token: u32,
+    next_cas: u32,
 }
 
 impl Default for FakeHost {
@@ -105,7 +127,11 @@ impl Default for FakeHost {
             reply: None,
             metrics: BTreeMap::new(),
             filter_state: BTreeMap::new(),
+            shared: BTreeMap::new(),
+            dispatched: Vec::new(),
             metric_names: Vec::new(),
+            next_token: 1,
+            next_cas: 1,
         }
     }
 }
@@ -280,5 +306,73 @@ impl Host for FakeHost {
 
     fn memory_bytes(&self) -> u64 {
         0
+    }
+
+    fn dispatch_http_call(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        _timeout_ms: u32,
+    ) -> Result<u32, HostError> {
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+            .collect();
+        self.call(Call::Dispatch(
+            cluster.to_string(),
+            headers.clone(),
+            body.to_vec(),
+        ))?;
+        let token = self.next_token;
+        self.next_token += 1;
+        self.dispatched
+            .push((token, cluster.to_string(), headers, body.to_vec()));
+        Ok(token)
+    }
+
+    fn resume_request(&mut self) -> Result<(), HostError> {
+        self.call(Call::Resume)
+    }
+
+    fn shared_data(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+        self.call(Call::SharedData(key.to_string()))?;
+        Ok(match self.shared.get(key) {
+            Some((value, cas)) => (Some(value.clone()), Some(*cas)),
+            None => (None, None),
+        })
+    }
+
+    fn set_shared_data(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        cas: Option<u32>,
+    ) -> Result<(), SharedDataError> {
+        self.call(Call::SetSharedData(key.to_string()))
+            .map_err(|HostError(e)| SharedDataError::Failed(e))?;
+        // Envoy's rule: a token must match the key's current one; no token always writes.
+        if let Some(cas) = cas
+            && self
+                .shared
+                .get(key)
+                .is_some_and(|(_, current)| *current != cas)
+        {
+            return Err(SharedDataError::CasMismatch);
+        }
+        self.next_cas += 1;
+        self.shared
+            .insert(key.to_string(), (value.to_vec(), self.next_cas));
+        Ok(())
+    }
+
+    fn random(&mut self, out: &mut [u8]) -> Result<(), HostError> {
+        self.call(Call::Random)?;
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = (i as u8)
+                .wrapping_mul(37)
+                .wrapping_add(self.next_token as u8);
+        }
+        Ok(())
     }
 }

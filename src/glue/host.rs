@@ -46,6 +46,24 @@ pub enum Action {
     Pause,
 }
 
+/// The answer to an HTTP call the module dispatched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The `:status`; `None` when there was no answer (timeout, connection failure, reset).
+    pub status: Option<u16>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Why a shared-data write did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedDataError {
+    /// Another VM wrote the key since it was read (compare-and-swap mismatch).
+    CasMismatch,
+    /// The host refused, with its status.
+    Failed(String),
+}
+
 /// Every host call the glue makes. Calls that can fail return `Result`; the glue fails closed
 /// on each failure and names the call in its log line.
 pub trait Host {
@@ -77,4 +95,27 @@ pub trait Host {
     fn record_metric(&mut self, id: u32, value: u64);
     /// The size of the module's linear memory, in bytes.
     fn memory_bytes(&self) -> u64;
+    /// Sends an HTTP request through an Envoy cluster; the answer comes later to the context
+    /// that sent it, with the returned token. Fails at once when the cluster is unknown.
+    fn dispatch_http_call(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, HostError>;
+    /// Lets a paused request go on to the upstream.
+    fn resume_request(&mut self) -> Result<(), HostError>;
+    /// A value every VM of the plugin's VM id shares, with its compare-and-swap token;
+    /// `(None, None)` when absent.
+    fn shared_data(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError>;
+    /// Writes a shared value; with `cas`, only if nobody wrote it since that token.
+    fn set_shared_data(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        cas: Option<u32>,
+    ) -> Result<(), SharedDataError>;
+    /// Fills `out` with random bytes (OCSP nonces).
+    fn random(&mut self, out: &mut [u8]) -> Result<(), HostError>;
 }

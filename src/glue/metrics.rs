@@ -68,6 +68,89 @@ pub struct Metrics {
     /// only checks the configuration and never sees a request, would overwrite a worker's
     /// cache size and memory with its own (an empty cache) once a second.
     served: Cell<bool>,
+    /// Run-time revocation: `revocation.*` (none without `revocationSources`).
+    pub revocation: RevocationMetrics,
+}
+
+/// The stats of run-time revocation: per fetched CRL (`revocation.crl_<i>.*`, `i` its index in
+/// `revocationSources.crls`), OCSP answers, and soft fails.
+#[derive(Debug, Default)]
+pub struct RevocationMetrics {
+    crls: Vec<CrlMetrics>,
+    /// `revocation.ocsp.good`, `.revoked`, `.unknown` (the responder does not know the
+    /// certificate), `.failed` (no answer, an HTTP error, or an answer that did not verify).
+    ocsp: Option<[Counter; 4]>,
+    soft_fail: Option<Counter>,
+}
+
+/// What an OCSP exchange gave, for its counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspResult {
+    /// A verified answer: not revoked.
+    Good = 0,
+    /// A verified answer: revoked.
+    Revoked = 1,
+    /// A verified answer: the responder does not know the certificate.
+    Unknown = 2,
+    /// No usable answer.
+    Failed = 3,
+}
+
+#[derive(Debug)]
+struct CrlMetrics {
+    fetched: Counter,
+    fetch_failed: Counter,
+    entries: Option<u32>,
+    age_seconds: Option<u32>,
+}
+
+impl RevocationMetrics {
+    /// A CRL fetch succeeded (`fetched`) or failed (`fetch_failed`).
+    pub fn record_fetch(&self, source: usize, ok: bool) {
+        if let Some(m) = self.crls.get(source) {
+            if ok {
+                m.fetched.bump()
+            } else {
+                m.fetch_failed.bump()
+            }
+        }
+    }
+
+    /// An OCSP exchange ended.
+    pub fn record_ocsp(&self, result: OcspResult) {
+        if let Some(counters) = &self.ocsp {
+            counters[result as usize].bump();
+        }
+    }
+
+    /// A certificate let through without a fresh status.
+    pub fn record_soft_fail(&self) {
+        if let Some(c) = &self.soft_fail {
+            c.bump();
+        }
+    }
+
+    fn counters(&self) -> impl Iterator<Item = &Counter> {
+        self.crls
+            .iter()
+            .flat_map(|m| [&m.fetched, &m.fetch_failed])
+            .chain(self.ocsp.iter().flatten())
+            .chain(self.soft_fail.iter())
+    }
+
+    /// Sets the CRL gauges: entries and age (seconds since thisUpdate) of each installed CRL.
+    pub fn set_gauges(&self, host: &mut impl Host, crls: &[(usize, u64, u64)]) {
+        for (source, entries, age) in crls {
+            if let Some(m) = self.crls.get(*source) {
+                if let Some(id) = m.entries {
+                    host.record_metric(id, *entries);
+                }
+                if let Some(id) = m.age_seconds {
+                    host.record_metric(id, *age);
+                }
+            }
+        }
+    }
 }
 
 /// The counters of one named rule: `rule.<name>.passed`, `.forwarded`, `.denied.<reason>` and
@@ -122,6 +205,35 @@ impl Metrics {
         let denied = Reason::ALL.map(|reason| counter(&format!("denied.{}", reason.name())));
         let would_deny =
             Reason::ALL.map(|reason| counter(&format!("would_deny.{}", reason.name())));
+        let revocation = match config.validation.online_sources() {
+            None => RevocationMetrics::default(),
+            Some(sources) => RevocationMetrics {
+                crls: (0..sources.crls.len())
+                    .map(|i| CrlMetrics {
+                        fetched: counter(&format!("revocation.crl_{i}.fetched")),
+                        fetch_failed: counter(&format!("revocation.crl_{i}.fetch_failed")),
+                        entries: None,
+                        age_seconds: None,
+                    })
+                    .collect(),
+                ocsp: sources.ocsp.as_ref().map(|_| {
+                    ["good", "revoked", "unknown", "failed"]
+                        .map(|name| counter(&format!("revocation.ocsp.{name}")))
+                }),
+                soft_fail: Some(counter("revocation.soft_fail")),
+            },
+        };
+        let mut revocation = revocation;
+        for (i, m) in revocation.crls.iter_mut().enumerate() {
+            m.entries = host.define_metric(
+                MetricKind::Gauge,
+                &format!("client_cert_auth.revocation.crl_{i}.entries"),
+            );
+            m.age_seconds = host.define_metric(
+                MetricKind::Gauge,
+                &format!("client_cert_auth.revocation.crl_{i}.age_seconds"),
+            );
+        }
         Metrics {
             cache_entries,
             memory_bytes,
@@ -134,6 +246,7 @@ impl Metrics {
             would_deny,
             rules,
             served: Cell::new(false),
+            revocation,
         }
     }
 
@@ -154,6 +267,7 @@ impl Metrics {
         .chain(self.denied.iter())
         .chain(self.would_deny.iter())
         .chain(self.rules.iter().flatten().flat_map(RuleMetrics::counters))
+        .chain(self.revocation.counters())
     }
 
     /// Whether the request was excluded, and how the cache served it.

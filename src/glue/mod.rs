@@ -16,6 +16,7 @@ pub mod fake;
 mod headers;
 pub mod host;
 mod metrics;
+pub mod revocation;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
@@ -24,8 +25,9 @@ use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome, PassReas
 use crate::output::Reply;
 use crate::text::{hex_lower, log_safe, push_hex_lower};
 pub use headers::HeaderMap;
-pub use host::{Action, Host, HostError, Level, MetricKind};
+pub use host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
 use metrics::Metrics;
+pub use revocation::{Fetches, Waiting, on_fetch_response, on_ocsp_response};
 
 /// What a successful configuration gives every stream of the VM.
 pub struct State {
@@ -34,6 +36,8 @@ pub struct State {
     metrics: Metrics,
     /// The second of the last first-sight line at info level.
     last_first_sight_log: Cell<u64>,
+    /// Whether the OCSP responder is failing (its failures are logged once per streak).
+    ocsp_failing: Cell<bool>,
 }
 
 /// Reads and compiles the plugin configuration. `None` (after an error line naming the field)
@@ -71,6 +75,7 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
                 config,
                 metrics,
                 last_first_sight_log: Cell::new(0),
+                ocsp_failing: Cell::new(false),
             })
         }
         Err(e) => {
@@ -85,24 +90,69 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
 
 /// One request's headers: strip, decide, apply. `state` is `None` only if the host creates a
 /// stream without a successful configuration; the request is then refused with a 500.
+/// A request that must wait for an OCSP answer pauses without a trace of its wait here: use
+/// [`handle_request_headers`] to keep it.
 pub fn on_request_headers(
     host: &mut impl Host,
     state: Option<&State>,
     cache: &RefCell<VerdictCache>,
 ) -> Action {
+    match handle_request_headers(host, state, cache) {
+        Step::Done(action) => action,
+        Step::Wait(_) => Action::Pause,
+    }
+}
+
+/// What a request's headers led to.
+#[derive(Debug)]
+pub enum Step {
+    /// Decided: go on, or stop (answered locally).
+    Done(Action),
+    /// Paused for an OCSP answer: give the answer to [`on_ocsp_response`] with this.
+    Wait(Waiting),
+}
+
+/// [`on_request_headers`], keeping a request that waits for an OCSP answer.
+pub fn handle_request_headers(
+    host: &mut impl Host,
+    state: Option<&State>,
+    cache: &RefCell<VerdictCache>,
+) -> Step {
     let Some(state) = state else {
-        return deny_unconfigured(host);
+        return Step::Done(deny_unconfigured(host));
     };
     state.metrics.record_request();
     // Always first, in every mode and on every path: the upstream must only ever see the
     // values this filter sets.
     let headers = match strip_client_headers(host, &state.config) {
         Ok(headers) => headers,
-        Err(call) => return refuse(host, state, &Outcome::host_failure(call), b""),
+        Err(call) => return Step::Done(refuse(host, state, &Outcome::host_failure(call), b"")),
     };
     #[cfg(feature = "test-panic")]
     crash_on_demand(&headers);
-    let path = header(&headers, ":path").unwrap_or_default();
+    let mut waiting = None;
+    let action = decide_and_apply(host, state, cache, &headers, true, Some(&mut waiting));
+    match waiting {
+        Some(mut waiting) => {
+            waiting.headers = headers;
+            Step::Wait(waiting)
+        }
+        None => Step::Done(action),
+    }
+}
+
+/// Decides with the request's headers (as read before the strip) and applies the outcome.
+/// `may_wait`: an OCSP question may be asked; when it is, `wait` receives what the request
+/// waits for (its headers left empty, for the caller to fill) and the request pauses.
+fn decide_and_apply(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    headers: &HeaderMap,
+    may_wait: bool,
+    wait: Option<&mut Option<Waiting>>,
+) -> Action {
+    let path = header(headers, ":path").unwrap_or_default();
     let Ok(mut cache) = cache.try_borrow_mut() else {
         return refuse(
             host,
@@ -113,11 +163,43 @@ pub fn on_request_headers(
     };
     let mut inputs = HostInputs {
         host: &mut *host,
-        headers: &headers,
+        headers,
         started: None,
+        may_wait: may_wait && wait.is_some(),
     };
-    let outcome = decide(&state.config, &mut inputs, &mut cache);
+    let mut outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
+    if let (Some(query), Some(wait)) = (outcome.ocsp_query.take(), wait) {
+        match revocation::ask(host, &query) {
+            Ok((token, nonce)) => {
+                *wait = Some(Waiting {
+                    query,
+                    nonce,
+                    headers: HeaderMap::default(),
+                    token,
+                });
+                return Action::Pause;
+            }
+            Err(why) => {
+                // Not asked: decided without the answer, which is what `outcome` says.
+                state
+                    .metrics
+                    .revocation
+                    .record_ocsp(metrics::OcspResult::Failed);
+                let now = started
+                    .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+                cache.revocation.record_ocsp(
+                    query.key,
+                    crate::validation::online::OcspStatus::NoAnswer(why.clone()),
+                    now,
+                );
+                if !state.ocsp_failing.replace(true) {
+                    host.log(Level::Warn, &format!("client-cert-auth: OCSP: {why}"));
+                }
+            }
+        }
+    }
     if let (Some(peer), Some(front)) = (&outcome.untrusted_peer, &state.config.front) {
         host.log(
             Level::Info,
@@ -126,6 +208,16 @@ pub fn on_request_headers(
                 log_safe(peer.as_bytes()),
                 front.name,
                 log_safe(&path)
+            ),
+        );
+    }
+    if let Some(why) = &outcome.soft_fail {
+        state.metrics.revocation.record_soft_fail();
+        host.log(
+            Level::Info,
+            &format!(
+                "client-cert-auth: revocation soft fail (revocationFailure allow): certificate let through without a fresh status: {}",
+                log_safe(why.as_bytes())
             ),
         );
     }
@@ -260,6 +352,7 @@ struct HostInputs<'h, H: Host> {
     host: &'h mut H,
     headers: &'h HeaderMap,
     started: Option<SystemTime>,
+    may_wait: bool,
 }
 
 impl<H: Host> Inputs for HostInputs<'_, H> {
@@ -278,6 +371,10 @@ impl<H: Host> Inputs for HostInputs<'_, H> {
         self.host
             .property(&property.path())
             .map_err(|_| property.call())
+    }
+
+    fn may_wait(&self) -> bool {
+        self.may_wait
     }
 
     fn now(&mut self) -> Result<i64, HostCall> {

@@ -11,8 +11,9 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use super::headers::HeaderMap;
-use super::host::{Action, Host, HostError, Level, MetricKind};
-use super::{State, TICK_PERIOD_MS, configure, on_request_headers, on_tick};
+use super::host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
+use super::revocation::{self, Fetches, Waiting, on_fetch_response, on_ocsp_response};
+use super::{State, Step, TICK_PERIOD_MS, configure, handle_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
 use crate::output::Reply;
 
@@ -22,11 +23,14 @@ proxy_wasm::main! {{
         let _ = hostcalls::log(LogLevel::Critical, &format!("client-cert-auth panicked: {info}"));
     }));
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root(Shared {
-            state: None,
-            cache: Rc::new(RefCell::new(VerdictCache::new(0))),
-            level: Level::Info,
-        }))
+        Box::new(Root(
+            Shared {
+                state: None,
+                cache: Rc::new(RefCell::new(VerdictCache::new(0))),
+                level: Level::Info,
+            },
+            Fetches::default(),
+        ))
     });
 }}
 
@@ -178,6 +182,71 @@ impl Host for Envoy {
             .unwrap_or(u64::MAX)
             .saturating_mul(65_536)
     }
+
+    fn dispatch_http_call(
+        &mut self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u32,
+    ) -> Result<u32, HostError> {
+        hostcalls::dispatch_http_call(
+            cluster,
+            headers.to_vec(),
+            (!body.is_empty()).then_some(body),
+            Vec::new(),
+            Duration::from_millis(u64::from(timeout_ms)),
+        )
+        .map_err(failed)
+    }
+
+    fn resume_request(&mut self) -> Result<(), HostError> {
+        hostcalls::resume_http_request().map_err(failed)
+    }
+
+    fn shared_data(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+        hostcalls::get_shared_data(key).map_err(failed)
+    }
+
+    fn set_shared_data(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        cas: Option<u32>,
+    ) -> Result<(), SharedDataError> {
+        hostcalls::set_shared_data(key, Some(value), cas).map_err(|status| match status {
+            proxy_wasm::types::Status::CasMismatch => SharedDataError::CasMismatch,
+            other => SharedDataError::Failed(format!("{other:?}")),
+        })
+    }
+
+    fn random(&mut self, out: &mut [u8]) -> Result<(), HostError> {
+        use ring::rand::SecureRandom;
+        ring::rand::SystemRandom::new()
+            .fill(out)
+            .map_err(|_| HostError("the system's random source failed".into()))
+    }
+}
+
+/// The answer to an HTTP call this context dispatched, as the host hands it over.
+fn http_call_response(num_headers: usize, body_size: usize) -> HttpResponse {
+    let status = if num_headers == 0 {
+        None
+    } else {
+        hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse::<u16>().ok())
+    };
+    let body = if body_size == 0 {
+        Vec::new()
+    } else {
+        hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    };
+    HttpResponse { status, body }
 }
 
 /// What the root context hands every stream of the VM.
@@ -191,9 +260,33 @@ struct Shared {
     level: Level,
 }
 
-struct Root(Shared);
+struct Root(Shared, Fetches);
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let response = http_call_response(num_headers, body_size);
+        let Root(shared, fetches) = self;
+        if let Some(state) = shared.state.as_deref() {
+            let mut host = Envoy {
+                level: shared.level,
+            };
+            on_fetch_response(
+                &mut host,
+                state,
+                &shared.cache,
+                fetches,
+                token_id,
+                &response,
+            );
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
@@ -222,6 +315,16 @@ impl RootContext for Root {
             return false;
         };
         shared.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
+        // Run-time revocation: the first fetches now (an unknown cluster refuses the
+        // configuration, naming the field).
+        self.1 = Fetches::default();
+        if let Err(why) = revocation::start(&mut host, &state, &shared.cache, &mut self.1) {
+            host.log(
+                Level::Error,
+                &format!("client-cert-auth: invalid plugin configuration: {why}"),
+            );
+            return false;
+        }
         shared.state = Some(Rc::new(state));
         // The stats flush (see `super::metrics`). Without a timer the counts would never
         // reach Envoy: refuse rather than run with stats that silently stay at zero.
@@ -236,17 +339,18 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        let shared = &self.0;
+        let Root(shared, fetches) = self;
         if let Some(state) = shared.state.as_deref() {
             let mut host = Envoy {
                 level: shared.level,
             };
             on_tick(&mut host, state, &shared.cache);
+            revocation::tick(&mut host, state, &shared.cache, fetches);
         }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter(self.0.clone())))
+        Some(Box::new(Filter(self.0.clone(), None)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -254,9 +358,31 @@ impl RootContext for Root {
     }
 }
 
-struct Filter(Shared);
+/// A stream: the VM's shared state, and the OCSP question it waits for, if any.
+struct Filter(Shared, Option<Waiting>);
 
-impl Context for Filter {}
+impl Context for Filter {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let Some(waiting) = self.1.take_if(|w| w.token() == token_id) else {
+            return;
+        };
+        let response = http_call_response(num_headers, body_size);
+        let shared = &self.0;
+        let Some(state) = shared.state.as_deref() else {
+            return;
+        };
+        let mut host = Envoy {
+            level: shared.level,
+        };
+        on_ocsp_response(&mut host, state, &shared.cache, waiting, &response);
+    }
+}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(
@@ -268,9 +394,13 @@ impl HttpContext for Filter {
         let mut host = Envoy {
             level: shared.level,
         };
-        match on_request_headers(&mut host, shared.state.as_deref(), &shared.cache) {
-            Action::Continue => proxy_wasm::types::Action::Continue,
-            Action::Pause => proxy_wasm::types::Action::Pause,
+        match handle_request_headers(&mut host, shared.state.as_deref(), &shared.cache) {
+            Step::Done(Action::Continue) => proxy_wasm::types::Action::Continue,
+            Step::Done(Action::Pause) => proxy_wasm::types::Action::Pause,
+            Step::Wait(waiting) => {
+                self.1 = Some(waiting);
+                proxy_wasm::types::Action::Pause
+            }
         }
     }
 }

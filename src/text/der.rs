@@ -246,6 +246,41 @@ pub fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The dotted text of an OBJECT IDENTIFIER's contents (`1.3.6.1.5.5.7.48.1.2`), for messages;
+/// `?` for contents that are not a well-formed OID.
+pub fn oid_text(contents: &[u8]) -> String {
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut value: u128 = 0;
+    for (i, b) in contents.iter().enumerate() {
+        let fresh = i == 0 || contents[i - 1] & 0x80 == 0;
+        if (fresh && *b == 0x80) || value > u128::MAX >> 8 {
+            return "?".into();
+        }
+        value = (value << 7) | u128::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    let Some((&first, rest)) = arcs.split_first() else {
+        return "?".into();
+    };
+    if contents.last().is_some_and(|b| b & 0x80 != 0) {
+        return "?".into();
+    }
+    let (a, b) = match first {
+        0..=39 => (0, first),
+        40..=79 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut text = format!("{a}.{b}");
+    for arc in rest {
+        text.push('.');
+        text.push_str(&arc.to_string());
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -315,6 +350,23 @@ mod tests {
                 })
                 .is_err()
             );
+        }
+    }
+
+    #[test]
+    fn oids_as_text() {
+        assert_eq!(
+            oid_text(&[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 2]),
+            "1.3.6.1.5.5.7.48.1.2"
+        );
+        assert_eq!(oid_text(&[0x55, 0x1d, 0x25]), "2.5.29.37");
+        assert_eq!(oid_text(&[0x88, 0x37, 0x03]), "2.999.3");
+        assert_eq!(
+            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            "1.2.840.113549"
+        );
+        for bad in [&[][..], &[0x2b, 0x86], &[0x80, 0x01]] {
+            assert_eq!(oid_text(bad), "?", "{bad:?}");
         }
     }
 

@@ -127,6 +127,11 @@ impl Ca {
         self.issuer.der().to_vec()
     }
 
+    /// The CA's private key, to sign structures built by hand (CRLs with chosen extensions).
+    pub fn key(&self) -> &KeyPair {
+        self.issuer.key()
+    }
+
     /// A client certificate valid over `[not_before, not_after]`.
     pub fn client_between(
         &self,

@@ -1,0 +1,722 @@
+//! Run-time revocation on the host: OCSP questions asked while a request waits, and CRLs
+//! fetched on the root context's timer, shared by every VM of the Envoy.
+//!
+//! **OCSP.** When [`crate::decide`] says a certificate needs an OCSP answer, the request pauses,
+//! the question goes to the responder's cluster ([`ask`]), and when the answer comes
+//! ([`on_ocsp_response`]) it is verified, kept, and the request is decided again with it; a
+//! request that cannot be asked (the call cannot be sent) is decided at once without it.
+//!
+//! **CRLs.** Every VM's timer ([`tick`]) looks at each source's entry in shared data: its
+//! metadata (`<key>.meta`: generation, when fetched, nextUpdate, lease, failure streak, next
+//! retry) and the CRL itself (`<key>.crl`). A VM installs a newer generation it finds; when the
+//! source is due, the VM that wins the lease (a compare-and-swap on the metadata) fetches it
+//! ([`on_fetch_response`]), verifies it, and publishes it for the others. So a source is fetched
+//! once per interval for the whole Envoy, whatever the number of workers.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::headers::HeaderMap;
+use super::host::{Host, HttpResponse, Level, SharedDataError};
+use super::metrics::OcspResult;
+use super::{Action, State};
+use crate::decision::cache::VerdictCache;
+use crate::outcome::OcspQuery;
+use crate::validation::crl_store::CompactCrl;
+use crate::validation::ocsp::{self, CertId, Freshness, Issuer, Status};
+use crate::validation::online::{CrlSource, Installed, OcspStatus};
+
+/// How long a CRL fetch may take, milliseconds.
+pub const CRL_FETCH_TIMEOUT_MS: u32 = 10_000;
+/// How long a fetch lease holds, seconds: the fetch's timeout and some slack. A VM that dies
+/// while fetching blocks the source no longer than this.
+pub const LEASE_SECONDS: i64 = 15;
+/// The first retry after a failed fetch, seconds; it doubles with each failure in a row, up to
+/// [`MAX_BACKOFF_SECONDS`] (and never beyond `refreshSeconds`).
+pub const FIRST_BACKOFF_SECONDS: i64 = 2;
+/// The longest wait between retries, seconds.
+pub const MAX_BACKOFF_SECONDS: i64 = 300;
+/// A CRL is fetched again this long before its nextUpdate (at most), seconds.
+pub const NEAR_NEXT_UPDATE_SECONDS: i64 = 300;
+/// Whatever its nextUpdate says, a CRL is not fetched again sooner than this after a success
+/// (or `refreshSeconds`, if shorter), seconds: a CA that publishes late is not hammered.
+pub const MIN_REFETCH_SECONDS: i64 = 60;
+
+/// A request paused for an OCSP answer: what was asked, and the request's headers as they were
+/// read (the decision reads them again).
+#[derive(Debug)]
+pub struct Waiting {
+    pub(super) query: Box<OcspQuery>,
+    pub(super) nonce: [u8; 16],
+    pub(super) headers: HeaderMap,
+    pub(super) token: u32,
+}
+
+impl Waiting {
+    /// The token of the HTTP call the request waits for.
+    pub fn token(&self) -> u32 {
+        self.token
+    }
+}
+
+fn unix(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Sends the OCSP question: a POST of the DER request with a fresh nonce. `Err` says why it
+/// could not be sent.
+pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 16]), String> {
+    let id = CertId::new(&query.issuer_subject, &query.issuer_spki, &query.serial)
+        .ok_or_else(|| "the issuer's key is not usable for a CertID".to_string())?;
+    let mut nonce = [0u8; 16];
+    host.random(&mut nonce)
+        .map_err(|e| format!("no random bytes for the nonce: {}", e.0))?;
+    let body = ocsp::request(&id, Some(&nonce));
+    let headers = [
+        (":method", "POST"),
+        (":path", query.path.as_str()),
+        (":authority", query.authority.as_str()),
+        ("content-type", "application/ocsp-request"),
+        ("accept", "application/ocsp-response"),
+    ];
+    let token = host
+        .dispatch_http_call(&query.cluster, &headers, &body, query.timeout_ms)
+        .map_err(|e| {
+            format!(
+                "cannot send to cluster {:?} ({}): is it defined in Envoy? (validation.revocationSources.ocsp.cluster)",
+                query.cluster, e.0
+            )
+        })?;
+    Ok((token, nonce))
+}
+
+/// What an OCSP exchange says, verified, and until when it may be kept.
+fn judge_answer(
+    query: &OcspQuery,
+    nonce: &[u8],
+    response: &HttpResponse,
+    now: i64,
+) -> (OcspStatus, i64, OcspResult) {
+    let failed = |why: String| (OcspStatus::NoAnswer(why), now, OcspResult::Failed);
+    let body = match response.status {
+        Some(200) => &response.body,
+        Some(status) => return failed(format!("the responder answered HTTP {status}")),
+        None => {
+            return failed(format!(
+                "no answer from the responder within {} ms (timeout, or the connection failed)",
+                query.timeout_ms
+            ));
+        }
+    };
+    let Some(id) = CertId::new(&query.issuer_subject, &query.issuer_spki, &query.serial) else {
+        return failed("the issuer's key is not usable for a CertID".to_string());
+    };
+    let issuer = Issuer {
+        subject: &query.issuer_subject,
+        spki: &query.issuer_spki,
+    };
+    let cache_seconds = i64::from(query.cache_seconds);
+    let fresh = Freshness {
+        now,
+        skew: query.skew.max(5),
+        max_age: cache_seconds.max(60),
+    };
+    match ocsp::verify_response(body, &id, &issuer, Some(nonce), &fresh) {
+        Ok(answer) => {
+            let until = answer
+                .next_update
+                .map_or(now.saturating_add(cache_seconds), |next| {
+                    next.min(now.saturating_add(cache_seconds))
+                });
+            match answer.status {
+                Status::Good => (OcspStatus::Good, until, OcspResult::Good),
+                Status::Revoked { .. } => (OcspStatus::Revoked, until, OcspResult::Revoked),
+                Status::Unknown => (
+                    OcspStatus::NoAnswer("the responder does not know the certificate".into()),
+                    now,
+                    OcspResult::Unknown,
+                ),
+            }
+        }
+        Err(e) => failed(format!("the responder's answer was refused: {e}")),
+    }
+}
+
+/// The answer to a waiting request's OCSP question (or its absence): verified and kept, then
+/// the request is decided again with it, and resumed or answered.
+pub fn on_ocsp_response(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    waiting: Waiting,
+    response: &HttpResponse,
+) -> Action {
+    let now = host.clock().map(unix).unwrap_or(0);
+    let (status, until, result) = judge_answer(&waiting.query, &waiting.nonce, response, now);
+    state.metrics.revocation.record_ocsp(result);
+    if let OcspStatus::NoAnswer(why) = &status {
+        log_streak(
+            host,
+            &state.ocsp_failing,
+            true,
+            &format!(
+                "OCSP responder (cluster {:?}): {why}",
+                waiting.query.cluster
+            ),
+        );
+    } else {
+        log_streak(
+            host,
+            &state.ocsp_failing,
+            false,
+            "OCSP responder answers again",
+        );
+    }
+    if let Ok(mut cache) = cache.try_borrow_mut() {
+        if status == OcspStatus::Revoked {
+            cache.drop_on_ocsp(&waiting.query.key);
+        }
+        cache
+            .revocation
+            .record_ocsp(waiting.query.key, status, until);
+    }
+    let action = super::decide_and_apply(host, state, cache, &waiting.headers, false, None);
+    if action == Action::Continue
+        && let Err(e) = host.resume_request()
+    {
+        host.log(
+            Level::Warn,
+            &format!("client-cert-auth: could not resume the request: {}", e.0),
+        );
+    }
+    action
+}
+
+/// Logs the first failure of a streak (and the recovery after one), never each failure.
+fn log_streak(host: &mut impl Host, failing: &std::cell::Cell<bool>, failed: bool, what: &str) {
+    if failing.replace(failed) != failed {
+        let level = if failed { Level::Warn } else { Level::Info };
+        host.log(level, &format!("client-cert-auth: {what}"));
+    }
+}
+
+/// The metadata of a fetched CRL in shared data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Meta {
+    /// Increments with every CRL published; 0: none yet.
+    generation: u64,
+    /// When the current CRL was fetched.
+    fetched: i64,
+    /// Its nextUpdate.
+    next_update: Option<i64>,
+    /// A fetch is under way until then.
+    lease_until: i64,
+    /// Failed fetches in a row.
+    failures: u32,
+    /// No new attempt before then.
+    retry_at: i64,
+}
+
+impl Meta {
+    fn parse(bytes: &[u8]) -> Meta {
+        let mut meta = Meta::default();
+        for field in String::from_utf8_lossy(bytes).split(' ') {
+            let Some((k, v)) = field.split_once('=') else {
+                continue;
+            };
+            match k {
+                "gen" => meta.generation = v.parse().unwrap_or(0),
+                "fetched" => meta.fetched = v.parse().unwrap_or(0),
+                "next" => meta.next_update = v.parse().ok(),
+                "lease" => meta.lease_until = v.parse().unwrap_or(0),
+                "fails" => meta.failures = v.parse().unwrap_or(0),
+                "retry" => meta.retry_at = v.parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        meta
+    }
+
+    fn encode(&self) -> String {
+        format!(
+            "gen={} fetched={} next={} lease={} fails={} retry={}",
+            self.generation,
+            self.fetched,
+            self.next_update
+                .map_or_else(|| "-".to_string(), |n| n.to_string()),
+            self.lease_until,
+            self.failures,
+            self.retry_at
+        )
+    }
+
+    /// Whether a fetch should start now.
+    fn due(&self, now: i64, refresh: i64) -> bool {
+        if now <= self.lease_until || now < self.retry_at {
+            return false;
+        }
+        if self.generation == 0 {
+            return true;
+        }
+        let mut due_at = self.fetched.saturating_add(refresh);
+        if let Some(next) = self.next_update {
+            due_at = due_at.min(next.saturating_sub(NEAR_NEXT_UPDATE_SECONDS.min(refresh / 2)));
+        }
+        due_at = due_at.max(
+            self.fetched
+                .saturating_add(MIN_REFETCH_SECONDS.min(refresh)),
+        );
+        now >= due_at
+    }
+}
+
+/// The wait before the next attempt after `failures` failed fetches in a row.
+fn backoff(failures: u32, refresh: i64) -> i64 {
+    let doubled = FIRST_BACKOFF_SECONDS.saturating_mul(1i64 << failures.saturating_sub(1).min(20));
+    doubled.min(MAX_BACKOFF_SECONDS).min(refresh).max(1)
+}
+
+/// The fetches this VM has under way, by call token.
+#[derive(Debug, Default)]
+pub struct Fetches {
+    pending: BTreeMap<u32, usize>,
+    /// Generations a VM could not install (their CRL did not verify here), so each is tried once.
+    refused: BTreeMap<usize, u64>,
+}
+
+fn meta_key(source: &CrlSource) -> String {
+    format!("{}.meta", source.shared_key)
+}
+
+fn crl_key(source: &CrlSource) -> String {
+    format!("{}.crl", source.shared_key)
+}
+
+/// The field of a CRL source, for messages.
+fn field(index: usize) -> String {
+    format!("validation.revocationSources.crls[{index}]")
+}
+
+/// At configure time: fetches every source that is due (the first VM to start takes the lease;
+/// an unknown cluster shows at once and refuses the configuration), and checks the OCSP
+/// responder's cluster once. `Err` names the field.
+pub fn start(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    fetches: &mut Fetches,
+) -> Result<(), String> {
+    let Some(sources) = state.config.validation.online_sources() else {
+        return Ok(());
+    };
+    let now = host.clock().map(unix).map_err(|e| e.0)?;
+    for index in 0..sources.crls.len() {
+        if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {
+            return Err(format!("{}.cluster: {why}", field(index)));
+        }
+    }
+    if let Some(ocsp) = &sources.ocsp {
+        // One look per cluster per Envoy (the first VM to start): a GET of the responder's
+        // path, whose answer is ignored; only whether Envoy knows the cluster matters.
+        let marker = format!(
+            "client_cert_auth.ocsp_cluster.{}",
+            crate::text::hex_lower(&crate::cert::sha256(ocsp.cluster.as_bytes())[..12])
+        );
+        let (seen, _) = host.shared_data(&marker).unwrap_or((None, None));
+        if seen.is_none() {
+            let (authority, path) = ocsp.url.as_ref().map_or_else(
+                || (ocsp.cluster.clone(), "/".to_string()),
+                |u| (u.authority.clone(), u.path.clone()),
+            );
+            let headers = [
+                (":method", "GET"),
+                (":path", path.as_str()),
+                (":authority", authority.as_str()),
+            ];
+            host.dispatch_http_call(&ocsp.cluster, &headers, &[], 1000)
+                .map_err(|e| {
+                    format!(
+                        "validation.revocationSources.ocsp.cluster: Envoy has no cluster {:?} ({})",
+                        ocsp.cluster, e.0
+                    )
+                })?;
+            let _ = host.set_shared_data(&marker, b"1", None);
+        }
+    }
+    Ok(())
+}
+
+/// The root context's timer: every source is synchronised with shared data, and fetched when
+/// due (by the VM that wins the lease).
+pub fn tick(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    fetches: &mut Fetches,
+) {
+    let Some(sources) = state.config.validation.online_sources() else {
+        return;
+    };
+    let Ok(now) = host.clock().map(unix) else {
+        return;
+    };
+    for index in 0..sources.crls.len() {
+        if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {
+            failed_fetch(host, state, index, now, &why);
+        }
+    }
+    // The gauges: entries and age of each installed CRL.
+    if let Ok(cache) = cache.try_borrow() {
+        let installed: Vec<(usize, u64, u64)> = (0..sources.crls.len())
+            .filter_map(|i| {
+                let crl = &cache.revocation.crl(i)?.crl;
+                Some((
+                    i,
+                    crl.len() as u64,
+                    u64::try_from(now.saturating_sub(crl.this_update())).unwrap_or(0),
+                ))
+            })
+            .collect();
+        state.metrics.revocation.set_gauges(host, &installed);
+    }
+}
+
+/// Installs a newer generation of source `index` if shared data has one, then starts a fetch
+/// if the source is due and this VM wins the lease. `Some(Err)` when a fetch could not be sent.
+fn sync_source(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    fetches: &mut Fetches,
+    index: usize,
+    now: i64,
+) -> Option<Result<u32, String>> {
+    let source = state.config.validation.online_sources()?.crls.get(index)?;
+    let (bytes, cas) = host.shared_data(&meta_key(source)).ok()?;
+    let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
+    install_published(host, state, cache, fetches, index, meta.generation);
+    if fetches.pending.values().any(|i| *i == index)
+        || !meta.due(now, i64::from(source.refresh_seconds))
+    {
+        return None;
+    }
+    meta.lease_until = now.saturating_add(LEASE_SECONDS);
+    // The lease: only the VM whose write lands fetches. Absent metadata (the first VM ever)
+    // is written without a token.
+    host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas)
+        .ok()?;
+    let headers = [
+        (":method", "GET"),
+        (":path", source.url.path.as_str()),
+        (":authority", source.url.authority.as_str()),
+        (
+            "accept",
+            "application/pkix-crl, application/x-pkcs7-crl, */*",
+        ),
+    ];
+    Some(
+        match host.dispatch_http_call(&source.cluster, &headers, &[], CRL_FETCH_TIMEOUT_MS) {
+            Ok(token) => {
+                fetches.pending.insert(token, index);
+                Ok(token)
+            }
+            Err(e) => Err(format!(
+                "cannot send to cluster {:?} ({}): is it defined in Envoy?",
+                source.cluster, e.0
+            )),
+        },
+    )
+}
+
+/// Installs the CRL shared data holds for source `index` when it is newer than this VM's.
+fn install_published(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    fetches: &mut Fetches,
+    index: usize,
+    generation: u64,
+) {
+    let Some(source) = state
+        .config
+        .validation
+        .online_sources()
+        .and_then(|s| s.crls.get(index))
+    else {
+        return;
+    };
+    let Ok(mut cache) = cache.try_borrow_mut() else {
+        return;
+    };
+    let installed = cache.revocation.crl(index).map_or(0, |i| i.generation);
+    if generation <= installed || fetches.refused.get(&index) == Some(&generation) {
+        return;
+    }
+    let Ok((Some(bytes), _)) = host.shared_data(&crl_key(source)) else {
+        return;
+    };
+    let signers = state.config.validation.crl_signers();
+    match CompactCrl::parse(&bytes, &signers) {
+        Ok(crl) => {
+            let crl = Rc::new(crl);
+            let dropped = cache.drop_on_crl(&crl);
+            cache.revocation.install(
+                index,
+                Installed {
+                    crl: Rc::clone(&crl),
+                    generation,
+                },
+            );
+            host.log(
+                Level::Debug,
+                &format!(
+                    "client-cert-auth: {} ({}): CRL generation {generation} installed, {} entries, {dropped} cached verdict(s) dropped",
+                    field(index),
+                    source.url_text,
+                    crl.len()
+                ),
+            );
+        }
+        Err(e) => {
+            fetches.refused.insert(index, generation);
+            host.log(
+                Level::Warn,
+                &format!(
+                    "client-cert-auth: {} ({}): the shared CRL does not verify under this configuration: {e}",
+                    field(index),
+                    source.url_text
+                ),
+            );
+        }
+    }
+}
+
+/// A fetch answered (or failed): a CRL that verifies is published for every VM and installed
+/// here; anything else keeps the last good CRL and schedules a retry.
+pub fn on_fetch_response(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    fetches: &mut Fetches,
+    token: u32,
+    response: &HttpResponse,
+) {
+    let Some(index) = fetches.pending.remove(&token) else {
+        return; // the answer to a configure-time look at the OCSP cluster, or a stale token
+    };
+    let Some(source) = state
+        .config
+        .validation
+        .online_sources()
+        .and_then(|s| s.crls.get(index))
+    else {
+        return;
+    };
+    let now = host.clock().map(unix).unwrap_or(0);
+    let parsed = match response.status {
+        Some(200) => {
+            let signers = state.config.validation.crl_signers();
+            CompactCrl::parse(&response.body, &signers).map_err(|e| e.to_string())
+        }
+        Some(status) => Err(format!("the server answered HTTP {status}")),
+        None => Err(format!(
+            "no answer within {} ms (timeout, or the connection failed)",
+            CRL_FETCH_TIMEOUT_MS
+        )),
+    };
+    let parsed = parsed.and_then(|crl| {
+        let current = cache
+            .try_borrow()
+            .ok()
+            .and_then(|c| c.revocation.crl(index).map(|i| i.crl.this_update()));
+        match current {
+            Some(current) if crl.this_update() < current => Err(format!(
+                "the CRL fetched (thisUpdate {}) is older than the one in use (thisUpdate {})",
+                crate::text::rfc3339::format(crl.this_update()),
+                crate::text::rfc3339::format(current)
+            )),
+            _ => Ok(crl),
+        }
+    });
+    let crl = match parsed {
+        Ok(crl) => crl,
+        Err(why) => {
+            failed_fetch(host, state, index, now, &why);
+            return;
+        }
+    };
+    state.metrics.revocation.record_fetch(index, true);
+    let body = &response.body;
+    // The CRL first, then the metadata that announces it: a VM that sees the new generation
+    // finds its CRL.
+    if let Err(e) = host.set_shared_data(&crl_key(source), body, None) {
+        failed_fetch(
+            host,
+            state,
+            index,
+            now,
+            &format!("cannot share the CRL: {e:?}"),
+        );
+        return;
+    }
+    let mut published = None;
+    let mut recovered = 0;
+    for _ in 0..4 {
+        let Ok((bytes, cas)) = host.shared_data(&meta_key(source)) else {
+            break;
+        };
+        let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
+        recovered = meta.failures;
+        meta.generation += 1;
+        meta.fetched = now;
+        meta.next_update = crl.next_update();
+        meta.lease_until = 0;
+        meta.failures = 0;
+        meta.retry_at = 0;
+        match host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas) {
+            Ok(()) => {
+                published = Some(meta.generation);
+                break;
+            }
+            Err(SharedDataError::CasMismatch) => continue,
+            Err(SharedDataError::Failed(_)) => break,
+        }
+    }
+    if recovered > 0 {
+        host.log(
+            Level::Info,
+            &format!(
+                "client-cert-auth: {} ({}): fetched again after {recovered} failure(s)",
+                field(index),
+                source.url_text
+            ),
+        );
+    }
+    if let Some(generation) = published {
+        install_published(host, state, cache, fetches, index, generation);
+    }
+}
+
+/// Records a failed fetch in shared data (the streak, the next retry, the lease released),
+/// counts it, and logs the first failure of a streak only.
+fn failed_fetch(host: &mut impl Host, state: &State, index: usize, now: i64, why: &str) {
+    state.metrics.revocation.record_fetch(index, false);
+    let Some(source) = state
+        .config
+        .validation
+        .online_sources()
+        .and_then(|s| s.crls.get(index))
+    else {
+        return;
+    };
+    let mut first = false;
+    let mut next_update = None;
+    for _ in 0..4 {
+        let Ok((bytes, cas)) = host.shared_data(&meta_key(source)) else {
+            break;
+        };
+        let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
+        first = meta.failures == 0;
+        meta.failures = meta.failures.saturating_add(1);
+        meta.retry_at =
+            now.saturating_add(backoff(meta.failures, i64::from(source.refresh_seconds)));
+        meta.lease_until = 0;
+        next_update = meta.next_update;
+        match host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas) {
+            Err(SharedDataError::CasMismatch) => continue,
+            _ => break,
+        }
+    }
+    if first {
+        let keeping = match next_update {
+            Some(next) => format!(
+                "the last good CRL is used until its nextUpdate {}",
+                crate::text::rfc3339::format(next)
+            ),
+            None => {
+                "no CRL of this source yet: revocation is unknown for its certificates".to_string()
+            }
+        };
+        host.log(
+            Level::Warn,
+            &format!(
+                "client-cert-auth: {} ({}) failed: {why}; {keeping}; retrying with backoff (logged once until it works again)",
+                field(index),
+                source.url_text
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips() {
+        let meta = Meta {
+            generation: 7,
+            fetched: 100,
+            next_update: Some(5000),
+            lease_until: 115,
+            failures: 2,
+            retry_at: 120,
+        };
+        assert_eq!(Meta::parse(meta.encode().as_bytes()), meta);
+        assert_eq!(Meta::parse(b"garbage"), Meta::default());
+    }
+
+    #[test]
+    fn a_source_is_due_first_at_once_then_each_refresh_and_before_next_update() {
+        let fresh = Meta::default();
+        assert!(fresh.due(0, 3600));
+        let fetched = Meta {
+            generation: 1,
+            fetched: 1000,
+            next_update: Some(1000 + 86_400),
+            ..Meta::default()
+        };
+        assert!(!fetched.due(1000 + 3599, 3600));
+        assert!(fetched.due(1000 + 3600, 3600));
+        // A nextUpdate sooner than the refresh brings the fetch forward...
+        let near = Meta {
+            next_update: Some(1000 + 1000),
+            ..fetched.clone()
+        };
+        assert!(!near.due(1000 + 699, 3600));
+        assert!(near.due(1000 + 700, 3600));
+        // ...but never sooner than a minute after the last success.
+        let late = Meta {
+            next_update: Some(1000),
+            ..fetched.clone()
+        };
+        assert!(!late.due(1000 + 59, 3600));
+        assert!(late.due(1000 + 60, 3600));
+        // A lease held, or a retry not yet due, waits.
+        let leased = Meta {
+            lease_until: 5000,
+            ..fetched.clone()
+        };
+        assert!(!leased.due(5000, 3600));
+        assert!(leased.due(5001, 3600));
+        let backing_off = Meta {
+            retry_at: 9000,
+            ..fetched
+        };
+        assert!(!backing_off.due(8999, 3600));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling_and_the_refresh() {
+        assert_eq!(
+            (1..=10).map(|f| backoff(f, 3600)).collect::<Vec<_>>(),
+            vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+        );
+        assert_eq!(backoff(5, 10), 10);
+        assert_eq!(backoff(1, 1), 1);
+    }
+}

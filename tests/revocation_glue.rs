@@ -1,0 +1,366 @@
+//! Run-time revocation in the glue, over the recording fake host: CRL fetches shared between
+//! VMs through shared data (one fetch per interval, a lease, backoff, once-per-streak logs, a
+//! newer CRL taking effect at once) and requests that pause for an OCSP answer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::cell::RefCell;
+use std::time::{Duration, UNIX_EPOCH};
+
+use client_cert_auth::VerdictCache;
+use client_cert_auth::cert::envoy_url_encode;
+use client_cert_auth::glue::fake::{Call, FakeHost};
+use client_cert_auth::glue::revocation::{self, Fetches};
+use client_cert_auth::glue::{
+    Action, HttpResponse, Level, State, Step, configure, handle_request_headers,
+    on_fetch_response, on_ocsp_response, on_tick,
+};
+use common::core::{hex_lower, now};
+use common::pki::{Alg, Ca, Leaf};
+use rcgen::SerialNumber;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// One VM: its configured state, verdict cache and fetches, and its host (whose shared data
+/// the test carries from VM to VM, as Envoy shares it between workers).
+struct Vm {
+    state: State,
+    cache: RefCell<VerdictCache>,
+    fetches: Fetches,
+    host: FakeHost,
+}
+
+impl Vm {
+    /// Configures a VM at `at` (Unix seconds) with the shared data `shared`, as Envoy's
+    /// on_configure does (configure, then the first fetches).
+    fn start(config: &Value, at: i64, shared: &mut Shared) -> Result<Vm, Vec<String>> {
+        let mut host = FakeHost::request(&[], at);
+        host.shared = std::mem::take(&mut shared.0);
+        let Some(state) = configure(&mut host, config.to_string().as_bytes()) else {
+            return Err(host.logs(Level::Error).iter().map(|s| s.to_string()).collect());
+        };
+        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
+        let mut fetches = Fetches::default();
+        let started = revocation::start(&mut host, &state, &cache, &mut fetches);
+        shared.0 = std::mem::take(&mut host.shared);
+        started.map_err(|e| vec![e])?;
+        Ok(Vm {
+            state,
+            cache,
+            fetches,
+            host,
+        })
+    }
+
+    fn at(&mut self, t: i64, shared: &mut Shared) {
+        self.host.now = UNIX_EPOCH + Duration::from_secs(t as u64);
+        self.host.shared = std::mem::take(&mut shared.0);
+    }
+
+    fn done(&mut self, shared: &mut Shared) {
+        shared.0 = std::mem::take(&mut self.host.shared);
+    }
+
+    /// The root context's timer at `t`.
+    fn tick(&mut self, t: i64, shared: &mut Shared) {
+        self.at(t, shared);
+        on_tick(&mut self.host, &self.state, &self.cache);
+        revocation::tick(&mut self.host, &self.state, &self.cache, &mut self.fetches);
+        self.done(shared);
+    }
+
+    /// The answer to the last fetch this VM dispatched.
+    fn answer_fetch(&mut self, t: i64, shared: &mut Shared, response: HttpResponse) {
+        let (token, ..) = self.host.dispatched.last().cloned().expect("a fetch was sent");
+        self.at(t, shared);
+        on_fetch_response(
+            &mut self.host,
+            &self.state,
+            &self.cache,
+            &mut self.fetches,
+            token,
+            &response,
+        );
+        self.done(shared);
+    }
+
+    fn fetches_sent(&self) -> usize {
+        self.host
+            .calls
+            .iter()
+            .filter(|c| matches!(c, Call::Dispatch(cluster, ..) if cluster == "crl_test"))
+            .count()
+    }
+
+    /// A request with `leaf` at `t`: its first step.
+    fn request(&self, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
+        let mut host = FakeHost::request(
+            &[
+                (":method", b"GET"),
+                (":path", b"/api"),
+                (":authority", b"api.example.com"),
+            ],
+            t,
+        )
+        .with_property(
+            "connection.peer_certificate",
+            envoy_url_encode(&leaf.cert_pem).as_bytes(),
+        )
+        .with_property(
+            "connection.sha256_peer_certificate_digest",
+            hex_lower(&Sha256::digest(&leaf.der)).as_bytes(),
+        )
+        .with_property("connection.mtls", &[1]);
+        let step = handle_request_headers(&mut host, Some(&self.state), &self.cache);
+        (host, step)
+    }
+
+    /// The status a request with `leaf` gets at `t` (200 when it goes on, forwarded).
+    fn status(&self, leaf: &Leaf, t: i64) -> u32 {
+        match self.request(leaf, t) {
+            (host, Step::Done(Action::Continue)) => {
+                assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
+                200
+            }
+            (host, Step::Done(Action::Pause)) => host.reply.expect("a reply").status,
+            (_, Step::Wait(_)) => panic!("waits for OCSP"),
+        }
+    }
+}
+
+/// The shared data of one Envoy.
+#[derive(Default)]
+struct Shared(std::collections::BTreeMap<String, (Vec<u8>, u32)>);
+
+fn leaf(ca: &Ca, name: &str, serial: u64) -> Leaf {
+    ca.client_with(name, Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from(serial));
+    })
+}
+
+fn crl_config(ca: &Ca, refresh: u32) -> Value {
+    json!({
+        "validation": {
+            "trustedCaCertificates": [ca.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": {
+                "crls": [{"url": "http://crl.test/issuing.crl", "cluster": "crl_test", "refreshSeconds": refresh}]
+            }
+        }
+    })
+}
+
+fn ok(body: String) -> HttpResponse {
+    HttpResponse {
+        status: Some(200),
+        body: body.into_bytes(),
+    }
+}
+
+fn next_week() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + time::Duration::days(7)
+}
+
+#[test]
+fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
+    let ca = Ca::new("crl ca");
+    let (good, revoked) = (leaf(&ca, "good", 1001), leaf(&ca, "revoked", 1002));
+    let config = crl_config(&ca, 10);
+    let mut shared = Shared::default();
+    let t0 = now();
+    // The first VM takes the lease and fetches at once; the second finds the lease held.
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut b = Vm::start(&config, t0, &mut shared).unwrap();
+    assert_eq!((a.fetches_sent(), b.fetches_sent()), (1, 0));
+    let (_, _, headers, _) = &a.host.dispatched[0];
+    assert!(headers.contains(&(":path".into(), "/issuing.crl".into())), "{headers:?}");
+    assert!(headers.contains(&(":authority".into(), "crl.test".into())), "{headers:?}");
+    assert!(headers.contains(&(":method".into(), "GET".into())), "{headers:?}");
+    // Before any CRL, revocation is unknown: refused.
+    assert_eq!(b.status(&good, t0), 401);
+    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[1002], next_week())));
+    // B installs what A published on its next tick, without fetching.
+    b.tick(t0 + 1, &mut shared);
+    assert_eq!(b.fetches_sent(), 0);
+    assert_eq!(b.status(&good, t0 + 1), 200);
+    assert_eq!(b.status(&revoked, t0 + 1), 401);
+    // Every second both tick; over 35 s the source is fetched once per 10 s, by one of them.
+    for t in t0 + 2..t0 + 36 {
+        for vm in [&mut a, &mut b] {
+            let before = vm.fetches_sent();
+            vm.tick(t, &mut shared);
+            if vm.fetches_sent() > before {
+                vm.answer_fetch(t, &mut shared, ok(ca.crl(&[1002], next_week())));
+            }
+        }
+    }
+    assert_eq!(a.fetches_sent() + b.fetches_sent(), 1 + 3, "one at start, then at +10, +20, +30");
+    // The gauges: the installed CRL's size.
+    assert_eq!(b.host.metrics.get("client_cert_auth.revocation.crl_0.entries"), Some(&1));
+}
+
+#[test]
+fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
+    let ca = Ca::new("crl ca");
+    let good = leaf(&ca, "good", 7);
+    let config = crl_config(&ca, 5);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    assert_eq!(a.status(&good, t0), 200);
+    // Cached: the next request is a hit.
+    assert_eq!(a.status(&good, t0 + 1), 200);
+    assert_eq!(a.cache.borrow().len(), 1);
+    // The CA revokes it; the next fetch installs the CRL and drops the cached acceptance.
+    a.tick(t0 + 5, &mut shared);
+    a.answer_fetch(t0 + 5, &mut shared, ok(ca.crl(&[7], next_week())));
+    assert_eq!(a.status(&good, t0 + 5), 401);
+}
+
+#[test]
+fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
+    let ca = Ca::new("crl ca");
+    let good = leaf(&ca, "good", 7);
+    let config = crl_config(&ca, 5);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    let warnings = |vm: &Vm| {
+        vm.host
+            .logs(Level::Warn)
+            .iter()
+            .filter(|l| l.contains("validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed"))
+            .count()
+    };
+    // Due at +5: the server answers 500, then a CRL by another CA (does not verify).
+    a.tick(t0 + 5, &mut shared);
+    assert_eq!(a.fetches_sent(), 2);
+    a.answer_fetch(t0 + 5, &mut shared, HttpResponse { status: Some(500), body: Vec::new() });
+    assert_eq!(warnings(&a), 1);
+    assert!(a.host.logs(Level::Warn).iter().any(|l| l.contains("HTTP 500")));
+    // Backoff: 2 s after the first failure, then 4 s.
+    a.tick(t0 + 6, &mut shared);
+    assert_eq!(a.fetches_sent(), 2, "no retry before the backoff");
+    a.tick(t0 + 7, &mut shared);
+    assert_eq!(a.fetches_sent(), 3);
+    let stranger = Ca::new("another ca");
+    a.answer_fetch(t0 + 7, &mut shared, ok(stranger.crl(&[], next_week())));
+    assert_eq!(warnings(&a), 1, "once per streak");
+    a.tick(t0 + 10, &mut shared);
+    assert_eq!(a.fetches_sent(), 3, "4 s after the second failure");
+    a.tick(t0 + 11, &mut shared);
+    assert_eq!(a.fetches_sent(), 4);
+    // Meanwhile the last good CRL still decides.
+    assert_eq!(a.status(&good, t0 + 11), 200);
+    a.answer_fetch(t0 + 11, &mut shared, ok(ca.crl(&[], next_week())));
+    assert!(a.host.logs(Level::Info).iter().any(|l| l.contains("fetched again after 2 failure(s)")));
+    a.tick(t0 + 12, &mut shared);
+    assert_eq!(a.host.metrics.get("client_cert_auth.revocation.crl_0.fetch_failed"), Some(&2));
+    assert_eq!(a.host.metrics.get("client_cert_auth.revocation.crl_0.fetched"), Some(&2));
+}
+
+#[test]
+fn an_unknown_cluster_refuses_the_configuration_naming_the_field() {
+    let ca = Ca::new("crl ca");
+    let mut shared = Shared::default();
+    let config = crl_config(&ca, 60);
+    let mut host = FakeHost::request(&[], now()).failing("dispatch:crl_test");
+    let state = configure(&mut host, config.to_string().as_bytes()).unwrap();
+    let cache = RefCell::new(VerdictCache::new(16));
+    let err = revocation::start(&mut host, &state, &cache, &mut Fetches::default()).unwrap_err();
+    assert!(
+        err.starts_with("validation.revocationSources.crls[0].cluster: cannot send to cluster \"crl_test\""),
+        "{err}"
+    );
+    let _ = &mut shared;
+}
+
+fn ocsp_config(ca: &Ca, failure: &str) -> Value {
+    json!({
+        "validation": {
+            "trustedCaCertificates": [ca.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": {
+                "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "timeoutMs": 700}
+            },
+            "revocationFailure": failure
+        }
+    })
+}
+
+#[test]
+fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failure() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 99);
+    for (failure, expected) in [("deny", Some(401)), ("allow", None)] {
+        let mut shared = Shared::default();
+        let vm = Vm::start(&ocsp_config(&ca, failure), now(), &mut shared).unwrap();
+        let (mut host, step) = vm.request(&good, now());
+        let Step::Wait(waiting) = step else {
+            panic!("{failure}: the request should wait for OCSP");
+        };
+        // The question: a POST of a DER OCSPRequest to the responder, through its cluster.
+        let (_, cluster, headers, body) = host.dispatched.last().cloned().unwrap();
+        assert_eq!(cluster, "ocsp_test");
+        for h in [
+            (":method", "POST"),
+            (":path", "/q"),
+            (":authority", "ocsp.test"),
+            ("content-type", "application/ocsp-request"),
+        ] {
+            assert!(headers.contains(&(h.0.into(), h.1.into())), "{headers:?}");
+        }
+        assert_eq!(body.first(), Some(&0x30), "a DER SEQUENCE");
+        assert_eq!(host.reply, None, "nothing answered while waiting");
+        // No answer within timeoutMs.
+        let action = on_ocsp_response(
+            &mut host,
+            &vm.state,
+            &vm.cache,
+            waiting,
+            &HttpResponse { status: None, body: Vec::new() },
+        );
+        match expected {
+            Some(status) => {
+                assert_eq!(action, Action::Pause, "{failure}");
+                assert_eq!(host.reply.as_ref().map(|r| r.status), Some(status));
+                assert!(host.logs(Level::Info).iter().any(|l| l.contains("reason=revocation_unknown")));
+                assert!(!host.calls.contains(&Call::Resume));
+            }
+            None => {
+                assert_eq!(action, Action::Continue, "{failure}");
+                assert_eq!(host.reply, None);
+                assert!(host.calls.contains(&Call::Resume), "the paused request goes on");
+                assert!(host.logs(Level::Info).iter().any(|l| l.contains("revocation soft fail")));
+            }
+        }
+        assert!(
+            host.logs(Level::Warn).iter().any(|l| l.contains("OCSP responder (cluster \"ocsp_test\"): no answer from the responder within 700 ms")),
+            "{:?}",
+            host.logs(Level::Warn)
+        );
+    }
+}
+
+#[test]
+fn a_responder_cluster_that_cannot_be_reached_decides_at_once_without_waiting() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 5);
+    let mut shared = Shared::default();
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared).unwrap();
+    let mut host = FakeHost::request(
+        &[(":method", b"GET"), (":path", b"/"), (":authority", b"a")],
+        now(),
+    )
+    .failing("dispatch:ocsp_test")
+    .with_property("connection.peer_certificate", envoy_url_encode(&good.cert_pem).as_bytes())
+    .with_property("connection.sha256_peer_certificate_digest", hex_lower(&Sha256::digest(&good.der)).as_bytes())
+    .with_property("connection.mtls", &[1]);
+    let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    assert_eq!(host.reply.map(|r| r.status), Some(401));
+}
