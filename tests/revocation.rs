@@ -75,7 +75,7 @@ fn responder_cert(pki: &Pki, ca: &Ca, stem: &str, ocsp: bool) {
 
 /// The test CA's key beside its certificate (`ca.key`), so openssl can sign as the CA.
 fn save_ca_key(pki: &Pki) {
-    pki.dir.write("ca.key", &pki.ca.key_pem());
+    pki.dir.write("ca.key", &pki.ca.key().serialize_pem());
 }
 
 /// DER of a CRL of `ca` revoking `serials`, CRL number `number`, issued a minute ago and valid
@@ -128,12 +128,41 @@ fn ocsp_sources(timeout_ms: u32) -> Value {
     json!({"ocsp": {"cluster": OCSP_CLUSTER, "url": OCSP_URL, "timeoutMs": timeout_ms, "cacheSeconds": 300}})
 }
 
+/// The host calls online revocation needs, commented out in the repository's `envoy.yaml`.
+const REVOCATION_CAPABILITIES: [&str; 6] = [
+    "proxy_dispatch_http_call",
+    "proxy_on_http_call_response",
+    "proxy_get_header_map_value",
+    "proxy_get_shared_data",
+    "proxy_set_shared_data",
+    "proxy_continue_stream",
+];
+
+/// `envoy.yaml` with the revocation capabilities uncommented, the plugin configuration
+/// `config`, a plaintext cluster `cluster` to `127.0.0.1:<port>`, and `concurrency` workers.
 fn options(config: String, cluster: &str, port: u16, concurrency: u32) -> EnvoyOptions {
     EnvoyOptions {
         plugin_config: Some(config),
         clusters: vec![(cluster.to_string(), port)],
         concurrency: Some(concurrency),
+        yaml_edits: REVOCATION_CAPABILITIES
+            .iter()
+            .map(|c| (format!("# {c}: {{}}"), format!("{c}: {{}}")))
+            .collect(),
         ..EnvoyOptions::default()
+    }
+}
+
+/// Waits (3 s at most: counters reach Envoy once a second) until the filter's counter
+/// `client_cert_auth.<name>` is at least `at_least`; returns its value.
+fn counter_at_least(envoy: &Envoy, name: &str, at_least: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let value = envoy.gauge(name);
+        if value >= at_least || Instant::now() > deadline {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -329,6 +358,8 @@ fn crl_fetched_through_a_cluster_revokes_and_a_swapped_crl_takes_effect_without_
     );
     expect_denied(&envoy, &pki, &good, "revoked", "after failed fetches");
     expect_forwarded(&envoy, &pki, &newcomer, "after failed fetches");
+    assert!(counter_at_least(&envoy, "revocation.crl_0.fetched", 2) >= 2);
+    assert!(counter_at_least(&envoy, "revocation.crl_0.fetch_failed", 2) >= 2);
 }
 
 #[test]
@@ -455,6 +486,10 @@ fn ocsp_through_openssl_responder(signer: &str) {
         "leaf the responder does not know (status unknown)",
     );
     expect_denied(&envoy, pki, &o.revoked, "revoked", "revoked leaf again");
+    assert_eq!(counter_at_least(&envoy, "revocation.ocsp.good", 1), 1);
+    assert_eq!(counter_at_least(&envoy, "revocation.ocsp.revoked", 1), 1);
+    assert_eq!(counter_at_least(&envoy, "revocation.ocsp.unknown", 1), 1);
+    assert_eq!(counter_at_least(&envoy, "revocation.ocsp.failed", 0), 0);
 }
 
 #[test]
@@ -491,6 +526,7 @@ fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
         "failing",
         "absent",
         "answered-for",
+        "premade-ok",
     ];
     let leaves: Vec<ClientCert> = stems
         .iter()
@@ -555,7 +591,20 @@ fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
     let wrong_nonce = TempDir::new("ocsp-wrong-nonce");
     let answer = premade_answer(dir, "wrong-nonce", "ca", "ca", true, "wrong-nonce.der");
     std::fs::write(wrong_nonce.0.join("ocsp"), answer).unwrap();
-    let server = FileServer::start_on(&other_cert.0, port);
+    let premade_ok = TempDir::new("ocsp-premade-ok");
+    let answer = premade_answer(dir, "premade-ok", "ca", "ca", false, "premade-ok.der");
+    std::fs::write(premade_ok.0.join("ocsp"), answer).unwrap();
+    // Control: a pre-made answer without a nonce, for the right certificate, signed by the CA,
+    // is accepted (a nonce is checked only when the answer carries one); so each forgery below
+    // is refused for its one defect.
+    let server = FileServer::start_on(&premade_ok.0, port);
+    expect_forwarded(
+        &envoy,
+        pki,
+        cert("premade-ok"),
+        "control: a pre-made CA-signed answer without a nonce for the right certificate",
+    );
+    server.set_root(&other_cert.0);
     expect_denied(
         &envoy,
         pki,
@@ -564,8 +613,8 @@ fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
         "a CA-signed answer (no nonce) for another certificate",
     );
     let posts = server.seen();
-    assert_eq!(posts.len(), 1, "one OCSP request: {posts:?}");
-    let post = &posts[0];
+    assert_eq!(posts.len(), 2, "one OCSP request per leaf: {posts:?}");
+    let post = &posts[1];
     assert!(
         post.method == "POST"
             && post.path == OCSP_PATH
@@ -615,6 +664,15 @@ fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
         outcome.denied("revocation_unknown") && outcome.took < Duration::from_secs(3),
         "no responder (port closed): 401 revocation_unknown at once; got {outcome:?}"
     );
+    // Good: the two controls. Failed: three bad signers, two pre-made forgeries, the stall,
+    // the 500 and the closed port.
+    assert_eq!(counter_at_least(&envoy, "revocation.ocsp.good", 2), 2);
+    assert_eq!(counter_at_least(&envoy, "revocation.ocsp.failed", 8), 8);
+    assert_eq!(
+        counter_at_least(&envoy, "denied.revocation_unknown", 8),
+        8,
+        "every refusal is revocation_unknown"
+    );
 }
 
 #[test]
@@ -651,6 +709,7 @@ fn with_allow_an_absent_responder_lets_good_leaves_through_but_never_revoked_one
         "a leaf the responder says is revoked, under allow",
     );
     assert!(responder.requests() >= 1, "{}", responder.log());
+    assert_eq!(counter_at_least(&envoy, "revocation.soft_fail", 1), 1);
 }
 
 #[test]
@@ -671,6 +730,11 @@ fn unusable_revocation_sources_keep_envoy_from_starting() {
             json!({"ocsp": {"url": "http://ocsp.test/#x", "cluster": OCSP_CLUSTER}}),
             "validation.revocationSources.ocsp.url",
             "has a fragment",
+        ),
+        (
+            json!({"crls": [{"url": CRL_URL, "cluster": "no_such_cluster"}]}),
+            "validation.revocationSources.crls[0].cluster",
+            "no_such_cluster",
         ),
     ];
     for (sources, field, problem) in cases {
