@@ -13,8 +13,8 @@ use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
 use client_cert_auth::glue::revocation::{self, Fetches};
 use client_cert_auth::glue::{
-    Action, HttpResponse, Level, State, Step, configure, handle_request_headers,
-    on_fetch_response, on_ocsp_response, on_tick,
+    Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
+    on_ocsp_response, on_tick,
 };
 use common::core::{hex_lower, now};
 use common::pki::{Alg, Ca, Leaf};
@@ -39,7 +39,11 @@ impl Vm {
         let mut host = FakeHost::request(&[], at);
         host.shared = std::mem::take(&mut shared.0);
         let Some(state) = configure(&mut host, config.to_string().as_bytes()) else {
-            return Err(host.logs(Level::Error).iter().map(|s| s.to_string()).collect());
+            return Err(host
+                .logs(Level::Error)
+                .iter()
+                .map(|s| s.to_string())
+                .collect());
         };
         let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
         let mut fetches = Fetches::default();
@@ -73,7 +77,12 @@ impl Vm {
 
     /// The answer to the last fetch this VM dispatched.
     fn answer_fetch(&mut self, t: i64, shared: &mut Shared, response: HttpResponse) {
-        let (token, ..) = self.host.dispatched.last().cloned().expect("a fetch was sent");
+        let (token, ..) = self
+            .host
+            .dispatched
+            .last()
+            .cloned()
+            .expect("a fetch was sent");
         self.at(t, shared);
         on_fetch_response(
             &mut self.host,
@@ -175,9 +184,18 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
     let mut b = Vm::start(&config, t0, &mut shared).unwrap();
     assert_eq!((a.fetches_sent(), b.fetches_sent()), (1, 0));
     let (_, _, headers, _) = &a.host.dispatched[0];
-    assert!(headers.contains(&(":path".into(), "/issuing.crl".into())), "{headers:?}");
-    assert!(headers.contains(&(":authority".into(), "crl.test".into())), "{headers:?}");
-    assert!(headers.contains(&(":method".into(), "GET".into())), "{headers:?}");
+    assert!(
+        headers.contains(&(":path".into(), "/issuing.crl".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(":authority".into(), "crl.test".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(":method".into(), "GET".into())),
+        "{headers:?}"
+    );
     // Before any CRL, revocation is unknown: refused.
     assert_eq!(b.status(&good, t0), 401);
     a.answer_fetch(t0, &mut shared, ok(ca.crl(&[1002], next_week())));
@@ -196,9 +214,18 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
             }
         }
     }
-    assert_eq!(a.fetches_sent() + b.fetches_sent(), 1 + 3, "one at start, then at +10, +20, +30");
+    assert_eq!(
+        a.fetches_sent() + b.fetches_sent(),
+        1 + 3,
+        "one at start, then at +10, +20, +30"
+    );
     // The gauges: the installed CRL's size.
-    assert_eq!(b.host.metrics.get("client_cert_auth.revocation.crl_0.entries"), Some(&1));
+    assert_eq!(
+        b.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.entries"),
+        Some(&1)
+    );
 }
 
 #[test]
@@ -233,15 +260,31 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
         vm.host
             .logs(Level::Warn)
             .iter()
-            .filter(|l| l.contains("validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed"))
+            .filter(|l| {
+                l.contains(
+                    "validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed",
+                )
+            })
             .count()
     };
     // Due at +5: the server answers 500, then a CRL by another CA (does not verify).
     a.tick(t0 + 5, &mut shared);
     assert_eq!(a.fetches_sent(), 2);
-    a.answer_fetch(t0 + 5, &mut shared, HttpResponse { status: Some(500), body: Vec::new() });
+    a.answer_fetch(
+        t0 + 5,
+        &mut shared,
+        HttpResponse {
+            status: Some(500),
+            body: Vec::new(),
+        },
+    );
     assert_eq!(warnings(&a), 1);
-    assert!(a.host.logs(Level::Warn).iter().any(|l| l.contains("HTTP 500")));
+    assert!(
+        a.host
+            .logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("HTTP 500"))
+    );
     // Backoff: 2 s after the first failure, then 4 s.
     a.tick(t0 + 6, &mut shared);
     assert_eq!(a.fetches_sent(), 2, "no retry before the backoff");
@@ -257,10 +300,25 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     // Meanwhile the last good CRL still decides.
     assert_eq!(a.status(&good, t0 + 11), 200);
     a.answer_fetch(t0 + 11, &mut shared, ok(ca.crl(&[], next_week())));
-    assert!(a.host.logs(Level::Info).iter().any(|l| l.contains("fetched again after 2 failure(s)")));
+    assert!(
+        a.host
+            .logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("fetched again after 2 failure(s)"))
+    );
     a.tick(t0 + 12, &mut shared);
-    assert_eq!(a.host.metrics.get("client_cert_auth.revocation.crl_0.fetch_failed"), Some(&2));
-    assert_eq!(a.host.metrics.get("client_cert_auth.revocation.crl_0.fetched"), Some(&2));
+    assert_eq!(
+        a.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.fetch_failed"),
+        Some(&2)
+    );
+    assert_eq!(
+        a.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.fetched"),
+        Some(&2)
+    );
 }
 
 #[test]
@@ -273,7 +331,9 @@ fn an_unknown_cluster_refuses_the_configuration_naming_the_field() {
     let cache = RefCell::new(VerdictCache::new(16));
     let err = revocation::start(&mut host, &state, &cache, &mut Fetches::default()).unwrap_err();
     assert!(
-        err.starts_with("validation.revocationSources.crls[0].cluster: cannot send to cluster \"crl_test\""),
+        err.starts_with(
+            "validation.revocationSources.crls[0].cluster: cannot send to cluster \"crl_test\""
+        ),
         "{err}"
     );
     let _ = &mut shared;
@@ -322,24 +382,40 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
             &vm.state,
             &vm.cache,
             waiting,
-            &HttpResponse { status: None, body: Vec::new() },
+            &HttpResponse {
+                status: None,
+                body: Vec::new(),
+            },
         );
         match expected {
             Some(status) => {
                 assert_eq!(action, Action::Pause, "{failure}");
                 assert_eq!(host.reply.as_ref().map(|r| r.status), Some(status));
-                assert!(host.logs(Level::Info).iter().any(|l| l.contains("reason=revocation_unknown")));
+                assert!(
+                    host.logs(Level::Info)
+                        .iter()
+                        .any(|l| l.contains("reason=revocation_unknown"))
+                );
                 assert!(!host.calls.contains(&Call::Resume));
             }
             None => {
                 assert_eq!(action, Action::Continue, "{failure}");
                 assert_eq!(host.reply, None);
-                assert!(host.calls.contains(&Call::Resume), "the paused request goes on");
-                assert!(host.logs(Level::Info).iter().any(|l| l.contains("revocation soft fail")));
+                assert!(
+                    host.calls.contains(&Call::Resume),
+                    "the paused request goes on"
+                );
+                assert!(
+                    host.logs(Level::Info)
+                        .iter()
+                        .any(|l| l.contains("revocation soft fail"))
+                );
             }
         }
         assert!(
-            host.logs(Level::Warn).iter().any(|l| l.contains("OCSP responder (cluster \"ocsp_test\"): no answer from the responder within 700 ms")),
+            host.logs(Level::Warn).iter().any(|l| l.contains(
+                "OCSP responder (cluster \"ocsp_test\"): no answer from the responder within 700 ms"
+            )),
             "{:?}",
             host.logs(Level::Warn)
         );
@@ -357,8 +433,14 @@ fn a_responder_cluster_that_cannot_be_reached_decides_at_once_without_waiting() 
         now(),
     )
     .failing("dispatch:ocsp_test")
-    .with_property("connection.peer_certificate", envoy_url_encode(&good.cert_pem).as_bytes())
-    .with_property("connection.sha256_peer_certificate_digest", hex_lower(&Sha256::digest(&good.der)).as_bytes())
+    .with_property(
+        "connection.peer_certificate",
+        envoy_url_encode(&good.cert_pem).as_bytes(),
+    )
+    .with_property(
+        "connection.sha256_peer_certificate_digest",
+        hex_lower(&Sha256::digest(&good.der)).as_bytes(),
+    )
     .with_property("connection.mtls", &[1]);
     let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
     assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");

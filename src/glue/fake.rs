@@ -83,6 +83,9 @@ impl Call {
     }
 }
 
+/// An HTTP call the glue dispatched: its token, cluster, headers and body.
+pub type Dispatched = (u32, String, Vec<(String, String)>, Vec<u8>);
+
 /// The fake host. Set the request and connection, run the glue, then read `calls`, `headers`,
 /// `reply`, `logs` and `metrics`.
 #[derive(Debug, Clone)]
@@ -109,7 +112,7 @@ pub struct FakeHost {
     /// hosts (VMs) by copying it across.
     pub shared: BTreeMap<String, (Vec<u8>, u32)>,
     /// The HTTP calls dispatched, in order, with their tokens.
-    pub dispatched: Vec<(u32, String, Vec<(String, String)>, Vec<u8>)>,
+    pub dispatched: Vec<Dispatched>,
     metric_names: Vec<String>,
     next_token: u32,
     next_cas: u32,

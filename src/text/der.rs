@@ -230,22 +230,6 @@ pub fn constructed(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     tlv(tag, &parts.concat())
 }
 
-/// The contents octets of a DER INTEGER holding a non-negative magnitude (big-endian, any
-/// leading zeros): shortest form, with a zero byte in front when the top bit is set.
-pub fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
-    let start = magnitude
-        .iter()
-        .position(|b| *b != 0)
-        .unwrap_or(magnitude.len());
-    let digits = &magnitude[start..];
-    let mut out = Vec::with_capacity(digits.len() + 1);
-    if digits.first().is_none_or(|b| b & 0x80 != 0) {
-        out.push(0);
-    }
-    out.extend_from_slice(digits);
-    out
-}
-
 /// The dotted text of an OBJECT IDENTIFIER's contents (`1.3.6.1.5.5.7.48.1.2`), for messages;
 /// `?` for contents that are not a well-formed OID.
 pub fn oid_text(contents: &[u8]) -> String {
@@ -368,12 +352,5 @@ mod tests {
         for bad in [&[][..], &[0x2b, 0x86], &[0x80, 0x01]] {
             assert_eq!(oid_text(bad), "?", "{bad:?}");
         }
-    }
-
-    #[test]
-    fn unsigned_integers_are_minimal_and_positive() {
-        assert_eq!(unsigned_integer(&[0, 0, 5]), vec![5]);
-        assert_eq!(unsigned_integer(&[0x80]), vec![0, 0x80]);
-        assert_eq!(unsigned_integer(&[]), vec![0]);
     }
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::crl_store::CompactCrl;
-use super::ocsp::{CertId, Status};
+use super::ocsp::CertId;
 use crate::config::{RawOcspSource, RawRevocationSources, RevocationFailure};
 use crate::outcome::OcspQuery;
 
