@@ -182,6 +182,18 @@ fn counter_at_least(envoy: &Envoy, name: &str, at_least: u64) -> u64 {
     }
 }
 
+/// Envoy (one worker) with the OCSP cluster on a free port nothing listens on yet (the test
+/// starts its responder there later), never one of Envoy's own ports.
+fn envoy_with_ocsp_port(pki: &Pki, config: String) -> (Envoy, u16) {
+    loop {
+        let port = free_port();
+        let envoy = Envoy::start(pki, options(config.clone(), OCSP_CLUSTER, port, 1));
+        if port != envoy.port && port != envoy.admin_port {
+            return (envoy, port);
+        }
+    }
+}
+
 /// One request's fate: status, what the filter put in the access log, and the
 /// `X-ARR-ClientCert` values the echo upstream received (`None`: it was not reached).
 #[derive(Debug)]
@@ -428,6 +440,7 @@ fn crl_is_fetched_once_per_interval_for_all_workers() {
         .filter(|&t| t < window.as_secs_f32())
         .collect();
     let intervals = window.as_secs() as usize / refresh as usize;
+    eprintln!("CRL fetches in the {window:?} after the first: at {times:?} s");
     assert!(
         (2..=intervals + 2).contains(&times.len()),
         "with 2 workers and refreshSeconds {refresh}, {window:?} should see about {} fetches \
@@ -535,16 +548,7 @@ fn entry(pki: &Pki, stem: &str, revoked: bool) -> IndexEntry {
 fn ocsp_through_openssl_responder(signer: &str) {
     let o = ocsp_pki();
     let pki = &o.pki;
-    let port = free_port();
-    let envoy = Envoy::start(
-        pki,
-        options(
-            config(pki, ocsp_sources(2000), "deny"),
-            OCSP_CLUSTER,
-            port,
-            1,
-        ),
-    );
+    let (envoy, port) = envoy_with_ocsp_port(pki, config(pki, ocsp_sources(2000), "deny"));
     // The responder starts after Envoy: at start the module probes the OCSP cluster with a
     // request that never reaches it but leaves an idle connection open, on which the
     // single-threaded `openssl ocsp` would wait (see
@@ -636,17 +640,8 @@ fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
     let entries: Vec<IndexEntry> = stems.iter().map(|s| entry(pki, s, false)).collect();
     write_index(dir, &entries);
 
-    let port = free_port();
     let timeout_ms = 500;
-    let envoy = Envoy::start(
-        pki,
-        options(
-            config(pki, ocsp_sources(timeout_ms), "deny"),
-            OCSP_CLUSTER,
-            port,
-            1,
-        ),
-    );
+    let (envoy, port) = envoy_with_ocsp_port(pki, config(pki, ocsp_sources(timeout_ms), "deny"));
 
     // Control: the CA's own answers through this port are accepted.
     {
@@ -778,16 +773,7 @@ fn forged_stalled_failing_and_absent_ocsp_responders_refuse_with_deny() {
 fn with_allow_an_absent_responder_lets_good_leaves_through_but_never_revoked_ones() {
     let o = ocsp_pki();
     let pki = &o.pki;
-    let port = free_port();
-    let envoy = Envoy::start(
-        pki,
-        options(
-            config(pki, ocsp_sources(500), "allow"),
-            OCSP_CLUSTER,
-            port,
-            1,
-        ),
-    );
+    let (envoy, port) = envoy_with_ocsp_port(pki, config(pki, ocsp_sources(500), "allow"));
     // Nothing listens on the port: soft fail.
     let outcome = ask(&envoy, pki, &o.good);
     assert!(
