@@ -323,10 +323,10 @@ fn split(der: &[u8]) -> Result<Parts<'_>, CrlError> {
     };
 
     let mut fields = Reader::new(tbs.contents);
-    if let Some(version) = fields.optional(tag::INTEGER)? {
-        if version.contents != [1] {
-            return Err(CrlError::Malformed("the version is not v2"));
-        }
+    if let Some(version) = fields.optional(tag::INTEGER)?
+        && version.contents != [1]
+    {
+        return Err(CrlError::Malformed("the version is not v2"));
     }
     let inner_algorithm = fields.expect(tag::SEQUENCE, "no signature in tbsCertList")?;
     if inner_algorithm.raw != algorithm.raw {
