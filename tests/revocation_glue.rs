@@ -105,10 +105,14 @@ impl Vm {
 
     /// A request with `leaf` at `t`: its first step.
     fn request(&self, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
+        self.request_to("/api", leaf, t)
+    }
+
+    fn request_to(&self, path: &str, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
         let mut host = FakeHost::request(
             &[
                 (":method", b"GET"),
-                (":path", b"/api"),
+                (":path", path.as_bytes()),
                 (":authority", b"api.example.com"),
             ],
             t,
@@ -445,4 +449,29 @@ fn a_responder_cluster_that_cannot_be_reached_decides_at_once_without_waiting() 
     let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
     assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
     assert_eq!(host.reply.map(|r| r.status), Some(401));
+}
+
+#[test]
+fn an_excluded_path_never_waits_for_ocsp_and_leaves_no_verdict_behind() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 5);
+    let mut config = ocsp_config(&ca, "deny");
+    config["clientCertExclusionPaths"] = json!("/public");
+    let mut shared = Shared::default();
+    let vm = Vm::start(&config, now(), &mut shared).unwrap();
+    let (host, step) = vm.request_to("/public/x", &good, now());
+    assert!(matches!(step, Step::Done(Action::Continue)), "{step:?}");
+    assert!(host.dispatched.is_empty(), "no question asked");
+    assert!(
+        host.header("x-arr-clientcert").is_empty(),
+        "not vouched for: not forwarded"
+    );
+    assert_eq!(
+        vm.cache.borrow().len(),
+        0,
+        "the verdict without the answer is not kept"
+    );
+    // So the next request on a protected path asks, instead of a cached "unknown".
+    let (_, step) = vm.request(&good, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
 }
