@@ -16,8 +16,11 @@ CERTS         := .demo-certs
 # little above what the module is (811 KB with ring, no serde_path_to_error; BENCHMARKS.md and
 # the performance issue's note say what the rest is made of). Raised from 860,000 for issue 15:
 # the output presets and the front-proxy certificate source (certificateSource "header") take
-# the module from 825,656 to 879,445 bytes.
-MAX_WASM_BYTES ?= 900000
+# the module from 825,656 to 879,445 bytes. Raised for issue 13: online revocation (the OCSP
+# client and verifier, the compact CRL store, fetching through shared data, their configuration)
+# takes it from 880,534 to 1,037,593 bytes (`make size-report`: validation +66 KB, glue +28 KB,
+# serde for the new configuration +19 KB, the rest std and formatting).
+MAX_WASM_BYTES ?= 1060000
 # The load generator of `make soak` (and its short run in `make test`) and `make bench`.
 OHA           := .tools/bin/oha
 

@@ -105,10 +105,14 @@ impl Vm {
 
     /// A request with `leaf` at `t`: its first step.
     fn request(&self, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
+        self.request_to("/api", leaf, t)
+    }
+
+    fn request_to(&self, path: &str, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
         let mut host = FakeHost::request(
             &[
                 (":method", b"GET"),
-                (":path", b"/api"),
+                (":path", path.as_bytes()),
                 (":authority", b"api.example.com"),
             ],
             t,
@@ -445,4 +449,159 @@ fn a_responder_cluster_that_cannot_be_reached_decides_at_once_without_waiting() 
     let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
     assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
     assert_eq!(host.reply.map(|r| r.status), Some(401));
+}
+
+#[test]
+fn an_excluded_path_never_waits_for_ocsp_and_leaves_no_verdict_behind() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 5);
+    let mut config = ocsp_config(&ca, "deny");
+    config["clientCertExclusionPaths"] = json!("/public");
+    let mut shared = Shared::default();
+    let vm = Vm::start(&config, now(), &mut shared).unwrap();
+    let (host, step) = vm.request_to("/public/x", &good, now());
+    assert!(matches!(step, Step::Done(Action::Continue)), "{step:?}");
+    assert!(host.dispatched.is_empty(), "no question asked");
+    assert!(
+        host.header("x-arr-clientcert").is_empty(),
+        "not vouched for: not forwarded"
+    );
+    assert_eq!(
+        vm.cache.borrow().len(),
+        0,
+        "the verdict without the answer is not kept"
+    );
+    // So the next request on a protected path asks, instead of a cached "unknown".
+    let (_, step) = vm.request(&good, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+}
+
+/// OpenSSL's own responder, in file mode: answers a request (DER) from a CA database.
+struct OpensslResponder {
+    dir: common::envoy::TempDir,
+}
+
+impl OpensslResponder {
+    /// `entries`: (serial, revoked) of the certificates the CA issued.
+    fn new(ca: &Ca, entries: &[(u64, bool)]) -> OpensslResponder {
+        let dir = common::envoy::TempDir::new("ocsp-glue");
+        dir.write("ca.pem", &ca.cert_pem());
+        dir.write("ca.key", &ca.key().serialize_pem());
+        let mut index = String::new();
+        for (serial, revoked) in entries {
+            let status = if *revoked {
+                "R\t301231235959Z\t250101000000Z"
+            } else {
+                "V\t301231235959Z\t"
+            };
+            index.push_str(&format!(
+                "{status}\t{serial:04X}\tunknown\t/CN=leaf{serial}\n"
+            ));
+        }
+        dir.write("index.txt", &index);
+        OpensslResponder { dir }
+    }
+
+    fn answer(&self, request: &[u8]) -> Vec<u8> {
+        let req = self.dir.0.join("req.der");
+        let resp = self.dir.0.join("resp.der");
+        std::fs::write(&req, request).unwrap();
+        let out = std::process::Command::new("openssl")
+            .current_dir(&self.dir.0)
+            .args([
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-CA",
+                "ca.pem",
+                "-rsigner",
+                "ca.pem",
+                "-rkey",
+                "ca.key",
+                "-ndays",
+                "1",
+                "-reqin",
+            ])
+            .arg(&req)
+            .arg("-respout")
+            .arg(&resp)
+            .output()
+            .expect("openssl is needed by this test (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl ocsp: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(&resp).unwrap()
+    }
+}
+
+#[test]
+fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_is_refused() {
+    let ca = Ca::new("ocsp ca");
+    let (good, revoked) = (leaf(&ca, "good", 0x1001), leaf(&ca, "revoked", 0x1002));
+    let responder = OpensslResponder::new(&ca, &[(0x1001, false), (0x1002, true)]);
+    let mut shared = Shared::default();
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared).unwrap();
+    let answer = |vm: &Vm, leaf: &Leaf| -> (FakeHost, Action, Vec<u8>) {
+        let (mut host, step) = vm.request(leaf, now());
+        let Step::Wait(waiting) = step else {
+            panic!("waits: {step:?}")
+        };
+        let body = responder.answer(&host.dispatched.last().unwrap().3);
+        let response = HttpResponse {
+            status: Some(200),
+            body: body.clone(),
+        };
+        let action = on_ocsp_response(&mut host, &vm.state, &vm.cache, waiting, &response);
+        (host, action, body)
+    };
+    // Good: forwarded, and the paused request resumed.
+    let (host, action, good_answer) = answer(&vm, &good);
+    assert_eq!(action, Action::Continue);
+    assert!(host.calls.contains(&Call::Resume));
+    assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
+    // Kept: the next request with it is decided at once, without a question.
+    assert_eq!(vm.status(&good, now()), 200);
+    // Revoked: refused, with the reason.
+    let (host, action, _) = answer(&vm, &revoked);
+    assert_eq!(action, Action::Pause);
+    assert_eq!(host.reply.as_ref().map(|r| r.status), Some(401));
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("reason=revoked")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+    // A replayed answer (the good one, for another question with another nonce) is refused.
+    let fresh = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default()).unwrap();
+    let (mut host, step) = fresh.request(&good, now());
+    let Step::Wait(waiting) = step else { panic!() };
+    let replayed = HttpResponse {
+        status: Some(200),
+        body: good_answer,
+    };
+    let action = on_ocsp_response(&mut host, &fresh.state, &fresh.cache, waiting, &replayed);
+    assert_eq!(action, Action::Pause);
+    assert!(
+        host.logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("answer was refused")),
+        "{:?}",
+        host.logs(Level::Warn)
+    );
+    // The counters at the next flush.
+    let mut stats = FakeHost::default().with_stats_of(&vm.host);
+    on_tick(&mut stats, &vm.state, &vm.cache);
+    assert_eq!(
+        stats.metrics.get("client_cert_auth.revocation.ocsp.good"),
+        Some(&1)
+    );
+    assert_eq!(
+        stats
+            .metrics
+            .get("client_cert_auth.revocation.ocsp.revoked"),
+        Some(&1)
+    );
 }

@@ -526,13 +526,20 @@ fn judge(
     if let Some(entry) = cache.get(&key, now) {
         return finish(config, scope, entry, now, leaf_sha256, CacheUse::Hit);
     }
-    match judge_afresh(config, presented, now, &cache.revocation, may_wait) {
+    match judge_afresh(config, presented, now, &cache.revocation) {
         Ok((entry, query)) => {
             let mut outcome = finish(config, scope, &entry, now, leaf_sha256, CacheUse::Miss);
             outcome.soft_fail = entry.verdict.soft_fail.clone();
             match query {
-                // Not remembered: the answer decides, and the request is decided again with it.
-                Some(query) => outcome.ocsp_query = Some(query),
+                // A verdict without the OCSP answer is never remembered: the answer decides.
+                // The request waits for it when the caller can wait and the path is not
+                // excluded (an excluded request never waits: it goes on, without the
+                // certificate unless another source vouched for it).
+                Some(query) => {
+                    if may_wait && !scope.excluded {
+                        outcome.ocsp_query = Some(query);
+                    }
+                }
                 None => cache.insert(key, entry),
             }
             outcome
@@ -613,7 +620,6 @@ fn judge_afresh(
     presented: Presented,
     now: i64,
     revocation: &RevocationState,
-    may_wait: bool,
 ) -> Result<(Entry, Option<Box<OcspQuery>>), CertError> {
     let leaf = LeafCertificate::from_der(presented.der)?;
     let (verdict, query) = if config.validation.checks_beyond_dates() {
@@ -624,7 +630,7 @@ fn judge_afresh(
             .collect();
         match config
             .validation
-            .judge_online(&leaf, &chain, now, revocation, may_wait)
+            .judge_online(&leaf, &chain, now, revocation)
         {
             Judgement::Done(verdict) => (verdict, None),
             Judgement::Ask { verdict, query } => (verdict, Some(query)),

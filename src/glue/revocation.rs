@@ -256,7 +256,7 @@ impl Meta {
 
     /// Whether a fetch should start now.
     fn due(&self, now: i64, refresh: i64) -> bool {
-        if now <= self.lease_until || now < self.retry_at {
+        if now < self.lease_until || now < self.retry_at {
             return false;
         }
         if self.generation == 0 {
@@ -701,8 +701,8 @@ mod tests {
             lease_until: 5000,
             ..fetched.clone()
         };
-        assert!(!leased.due(5000, 3600));
-        assert!(leased.due(5001, 3600));
+        assert!(!leased.due(4999, 3600));
+        assert!(leased.due(5000, 3600));
         let backing_off = Meta {
             retry_at: 9000,
             ..fetched

@@ -584,21 +584,20 @@ impl Validation {
     /// path is evaluated at `now`, clamped into the leaf's validity so that a disabled date
     /// check on the leaf does not fail the chain.
     pub fn judge(&self, leaf: &LeafCertificate, chain: &[CertificateDer<'_>], now: i64) -> Verdict {
-        match self.judge_online(leaf, chain, now, &RevocationState::default(), false) {
+        match self.judge_online(leaf, chain, now, &RevocationState::default()) {
             Judgement::Done(verdict) | Judgement::Ask { verdict, .. } => verdict,
         }
     }
 
     /// [`Validation::judge`] with the revocation a VM knows at run time (fetched CRLs, OCSP
-    /// answers): when the OCSP responder must be asked and `may_ask`, the judgement says what
-    /// to ask and what holds meanwhile.
+    /// answers): when the OCSP responder must be asked, the judgement says what to ask and what
+    /// holds without the answer.
     pub fn judge_online(
         &self,
         leaf: &LeafCertificate,
         chain: &[CertificateDer<'_>],
         now: i64,
         state: &RevocationState,
-        may_ask: bool,
     ) -> Judgement {
         let mut verdict = Verdict::accepted();
         let mut trusted = None;
@@ -629,7 +628,7 @@ impl Validation {
         match trusted {
             Some((trust, path)) => match &trust.revocation {
                 Some(revocation) => {
-                    self.revocation(trust, revocation, path, leaf, now, state, may_ask, verdict)
+                    self.revocation(trust, revocation, path, leaf, now, state, verdict)
                 }
                 None => Judgement::Done(verdict),
             },
@@ -648,7 +647,6 @@ impl Validation {
         leaf: &LeafCertificate,
         now: i64,
         state: &RevocationState,
-        may_ask: bool,
         mut verdict: Verdict,
     ) -> Judgement {
         let mut vouched: Option<i64> = None;
@@ -699,7 +697,6 @@ impl Validation {
                         &issuer,
                         now,
                         self.dates.skew,
-                        may_ask,
                     ) {
                         online::OnlineStatus::Revoked => {
                             return Judgement::Done(rejected(CertError::Revoked, now));

@@ -425,8 +425,9 @@ pub enum OnlineStatus {
     Ask(Box<OcspQuery>),
 }
 
-/// The status of a leaf from the fetched CRLs and the OCSP answers kept; `may_ask`: whether the
-/// caller can ask the responder and wait (otherwise a missing answer is just unknown).
+/// The status of a leaf from the fetched CRLs and the OCSP answers kept. A missing OCSP answer
+/// is a question to ask ([`OnlineStatus::Ask`]): whether anyone can wait for it is the
+/// caller's business.
 pub fn online_status(
     sources: &OnlineSources,
     state: &RevocationState,
@@ -434,7 +435,6 @@ pub fn online_status(
     issuer: &IssuerInfo,
     now: i64,
     skew: i64,
-    may_ask: bool,
 ) -> OnlineStatus {
     let mut vouched_until: Option<i64> = None;
     let mut unknown = Vec::new();
@@ -498,7 +498,7 @@ pub fn online_status(
                         "OCSP: no responder URL (none configured, and the certificate has no usable Authority Information Access OCSP URL)"
                             .to_string(),
                     ),
-                    Some(url) if may_ask => {
+                    Some(url) => {
                         return OnlineStatus::Ask(Box::new(OcspQuery {
                             cluster: ocsp.cluster.clone(),
                             authority: url.authority,
@@ -512,7 +512,6 @@ pub fn online_status(
                             serial: leaf.serial.to_vec(),
                         }));
                     }
-                    Some(_) => unknown.push("OCSP: no answer".to_string()),
                 }
             }
         }
