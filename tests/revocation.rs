@@ -14,6 +14,11 @@
 //! - a pre-made answer for the right certificate with a nonce of openssl's own: only the nonce
 //!   differs from the module's request.
 //!
+//! Two controls go through the same port and must be accepted: the live responder signing as
+//! the CA, and a pre-made CA-signed answer without a nonce for the right certificate (the
+//! module checks a nonce only when the answer carries one). So each forgery is refused for its
+//! one defect, not for being pre-made or served by the file server.
+//!
 //! A stale answer (thisUpdate/nextUpdate in the past) is not made here: `openssl ocsp` has no
 //! flag for a past thisUpdate, and the shortest nextUpdate (`-nmin 1`) would cost a minute of
 //! waiting. The native OCSP tests cover it.
