@@ -47,9 +47,8 @@ impl Vm {
         };
         let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
         let mut fetches = Fetches::default();
-        let started = revocation::start(&mut host, &state, &cache, &mut fetches);
+        revocation::start(&mut host, &state, &cache, &mut fetches);
         shared.0 = std::mem::take(&mut host.shared);
-        started.map_err(|e| vec![e])?;
         Ok(Vm {
             state,
             cache,
@@ -183,9 +182,13 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
     let config = crl_config(&ca, 10);
     let mut shared = Shared::default();
     let t0 = now();
-    // The first VM takes the lease and fetches at once; the second finds the lease held.
+    // Nothing is sent while configuring; at the first timer the first VM takes the lease and
+    // fetches, the second finds the lease held.
     let mut a = Vm::start(&config, t0, &mut shared).unwrap();
     let mut b = Vm::start(&config, t0, &mut shared).unwrap();
+    assert_eq!((a.fetches_sent(), b.fetches_sent()), (0, 0));
+    a.tick(t0, &mut shared);
+    b.tick(t0, &mut shared);
     assert_eq!((a.fetches_sent(), b.fetches_sent()), (1, 0));
     let (_, _, headers, _) = &a.host.dispatched[0];
     assert!(
@@ -240,6 +243,7 @@ fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
     let mut shared = Shared::default();
     let t0 = now();
     let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
     a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
     assert_eq!(a.status(&good, t0), 200);
     // Cached: the next request is a hit.
@@ -259,6 +263,7 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     let mut shared = Shared::default();
     let t0 = now();
     let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
     a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
     let warnings = |vm: &Vm| {
         vm.host
@@ -326,21 +331,37 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
 }
 
 #[test]
-fn an_unknown_cluster_refuses_the_configuration_naming_the_field() {
+fn an_unknown_cluster_is_logged_once_naming_the_field_and_fails_closed() {
     let ca = Ca::new("crl ca");
+    let good = leaf(&ca, "good", 3);
     let mut shared = Shared::default();
-    let config = crl_config(&ca, 60);
-    let mut host = FakeHost::request(&[], now()).failing("dispatch:crl_test");
-    let state = configure(&mut host, config.to_string().as_bytes()).unwrap();
-    let cache = RefCell::new(VerdictCache::new(16));
-    let err = revocation::start(&mut host, &state, &cache, &mut Fetches::default()).unwrap_err();
+    let mut a = Vm::start(&crl_config(&ca, 60), now(), &mut shared).unwrap();
+    a.host = std::mem::take(&mut a.host).failing("dispatch:crl_test");
+    for t in now()..now() + 8 {
+        a.tick(t, &mut shared);
+    }
+    let lines: Vec<&str> = a
+        .host
+        .logs(Level::Warn)
+        .into_iter()
+        .filter(|l| l.contains("cannot send to cluster"))
+        .collect();
+    assert_eq!(lines.len(), 1, "once per streak: {lines:?}");
     assert!(
-        err.starts_with(
-            "validation.revocationSources.crls[0].cluster: cannot send to cluster \"crl_test\""
-        ),
-        "{err}"
+        lines[0].contains("validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed: cannot send to cluster \"crl_test\"")
+            && lines[0].contains("(validation.revocationSources.crls[0].cluster)"),
+        "{}",
+        lines[0]
     );
-    let _ = &mut shared;
+    // Retried with backoff (at +0, +2, +6), each counted.
+    assert_eq!(a.fetches_sent(), 3);
+    assert_eq!(
+        a.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.fetch_failed"),
+        Some(&3)
+    );
+    assert_eq!(a.status(&good, now()), 401);
 }
 
 fn ocsp_config(ca: &Ca, failure: &str) -> Value {

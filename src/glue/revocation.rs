@@ -87,7 +87,7 @@ pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 
         .dispatch_http_call(&query.cluster, &headers, &body, query.timeout_ms)
         .map_err(|e| {
             format!(
-                "cannot send to cluster {:?} ({}): is it defined in Envoy? (validation.revocationSources.ocsp.cluster)",
+                "cannot send to cluster {:?} ({}): is the cluster defined in Envoy (validation.revocationSources.ocsp.cluster), and the proxy_http_call capability allowed?",
                 query.cluster, e.0
             )
         })?;
@@ -301,53 +301,30 @@ fn field(index: usize) -> String {
     format!("validation.revocationSources.crls[{index}]")
 }
 
-/// At configure time: fetches every source that is due (the first VM to start takes the lease;
-/// an unknown cluster shows at once and refuses the configuration), and checks the OCSP
-/// responder's cluster once. `Err` names the field.
+/// At configure time: installs what shared data already holds for each source (a reload, or
+/// a worker that starts after another fetched). Nothing is sent from here: a request
+/// dispatched while Envoy loads its configuration is not delivered (measured: the connection
+/// opens and stays idle, holding a one-connection responder), so the first fetch is the first
+/// timer's, a second later, and a cluster Envoy does not have shows there (logged, naming the
+/// field, and counted; revocation stays unknown, which fails closed).
 pub fn start(
     host: &mut impl Host,
     state: &State,
     cache: &RefCell<VerdictCache>,
     fetches: &mut Fetches,
-) -> Result<(), String> {
+) {
     let Some(sources) = state.config.validation.online_sources() else {
-        return Ok(());
+        return;
     };
-    let now = host.clock().map(unix).map_err(|e| e.0)?;
     for index in 0..sources.crls.len() {
-        if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {
-            return Err(format!("{}.cluster: {why}", field(index)));
+        let Some(source) = sources.crls.get(index) else {
+            continue;
+        };
+        if let Ok((Some(bytes), _)) = host.shared_data(&meta_key(source)) {
+            let generation = Meta::parse(&bytes).generation;
+            install_published(host, state, cache, fetches, index, generation);
         }
     }
-    if let Some(ocsp) = &sources.ocsp {
-        // One look per cluster per Envoy (the first VM to start): a GET of the responder's
-        // path, whose answer is ignored; only whether Envoy knows the cluster matters.
-        let marker = format!(
-            "client_cert_auth.ocsp_cluster.{}",
-            crate::text::hex_lower(&crate::cert::sha256(ocsp.cluster.as_bytes())[..12])
-        );
-        let (seen, _) = host.shared_data(&marker).unwrap_or((None, None));
-        if seen.is_none() {
-            let (authority, path) = ocsp.url.as_ref().map_or_else(
-                || (ocsp.cluster.clone(), "/".to_string()),
-                |u| (u.authority.clone(), u.path.clone()),
-            );
-            let headers = [
-                (":method", "GET"),
-                (":path", path.as_str()),
-                (":authority", authority.as_str()),
-            ];
-            host.dispatch_http_call(&ocsp.cluster, &headers, &[], 1000)
-                .map_err(|e| {
-                    format!(
-                        "validation.revocationSources.ocsp.cluster: Envoy has no cluster {:?} ({})",
-                        ocsp.cluster, e.0
-                    )
-                })?;
-            let _ = host.set_shared_data(&marker, b"1", None);
-        }
-    }
-    Ok(())
 }
 
 /// The root context's timer: every source is synchronised with shared data, and fetched when
@@ -425,8 +402,10 @@ fn sync_source(
                 Ok(token)
             }
             Err(e) => Err(format!(
-                "cannot send to cluster {:?} ({}): is it defined in Envoy?",
-                source.cluster, e.0
+                "cannot send to cluster {:?} ({}): is the cluster defined in Envoy ({}.cluster), and the proxy_http_call capability allowed?",
+                source.cluster,
+                e.0,
+                field(index)
             )),
         },
     )

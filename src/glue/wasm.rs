@@ -315,16 +315,9 @@ impl RootContext for Root {
             return false;
         };
         shared.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
-        // Run-time revocation: the first fetches now (an unknown cluster refuses the
-        // configuration, naming the field).
+        // Run-time revocation: what other VMs already fetched (the first fetch is the timer's).
         self.1 = Fetches::default();
-        if let Err(why) = revocation::start(&mut host, &state, &shared.cache, &mut self.1) {
-            host.log(
-                Level::Error,
-                &format!("client-cert-auth: invalid plugin configuration: {why}"),
-            );
-            return false;
-        }
+        revocation::start(&mut host, &state, &shared.cache, &mut self.1);
         shared.state = Some(Rc::new(state));
         // The stats flush (see `super::metrics`). Without a timer the counts would never
         // reach Envoy: refuse rather than run with stats that silently stay at zero.
