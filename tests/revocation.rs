@@ -885,3 +885,54 @@ fn a_cluster_envoy_does_not_have_is_named_in_the_log_and_fails_closed() {
         .count();
     assert_eq!(warnings, 1, "once per failure streak");
 }
+
+/// A CRL of 100,000 entries (about 2.4 MB of DER with these serials) travels through Envoy's
+/// HTTP call, shared data and every worker: the leaf it lists is refused, the one it does not is
+/// forwarded, and the gauges show its size; the module's memory is printed (and bounded).
+#[test]
+fn a_crl_of_100000_entries_is_fetched_shared_and_enforced() {
+    let pki = Pki::new();
+    let good = leaf(&pki, "good", 0x7000_0001);
+    let revoked = leaf(&pki, "revoked", 0x5000_0000);
+    // Serials 0x50000000 - 50000 .. + 50000: the revoked leaf sits in the middle.
+    let serials: Vec<u64> = (0..100_000u64).map(|i| 0x5000_0000 - 50_000 + i).collect();
+    let der = crl_der(&pki.ca, &serials, 1);
+    eprintln!(
+        "CRL of {} entries: {} bytes of DER",
+        serials.len(),
+        der.len()
+    );
+    let files = TempDir::new("crl-big");
+    replace_file(&files.0.join(CRL_FILE), &der);
+    let server = FileServer::start(&files.0);
+    let envoy = Envoy::start(
+        &pki,
+        options(
+            config(&pki, crl_sources(3600), "deny"),
+            CRL_CLUSTER,
+            server.port,
+            2,
+        ),
+    );
+    until_forwarded(&envoy, &pki, &good, FIRST_CRL_WITHIN, &server);
+    std::thread::sleep(Duration::from_millis(1500));
+    for round in 0..3 {
+        expect_denied(&envoy, &pki, &revoked, "revoked", &format!("round {round}"));
+        expect_forwarded(&envoy, &pki, &good, &format!("round {round}"));
+    }
+    assert_eq!(
+        counter_at_least(&envoy, "revocation.crl_0.entries", 100_000),
+        100_000
+    );
+    assert_eq!(
+        server.count("GET", CRL_PATH),
+        1,
+        "fetched once for both workers"
+    );
+    let memory = counter_at_least(&envoy, "memory_bytes", 1);
+    eprintln!("module linear memory after installing it: {memory} bytes");
+    assert!(
+        memory < 32 << 20,
+        "a worker's memory with a 100,000-entry CRL: {memory} bytes"
+    );
+}
