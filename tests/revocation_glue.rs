@@ -626,3 +626,56 @@ fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_
         Some(&1)
     );
 }
+
+/// DER of an Authority Information Access extension value with one OCSP URL.
+fn aia(url: &str) -> Vec<u8> {
+    fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+        assert!(contents.len() < 128);
+        [&[tag, contents.len() as u8][..], contents].concat()
+    }
+    let ocsp_method = tlv(0x06, &[0x2b, 6, 1, 5, 5, 7, 0x30, 1]);
+    let location = tlv(0x86, url.as_bytes());
+    tlv(0x30, &tlv(0x30, &[ocsp_method, location].concat()))
+}
+
+#[test]
+fn without_a_configured_url_the_question_goes_to_the_leafs_aia_url_through_the_cluster() {
+    let ca = Ca::new("ocsp ca");
+    let with_aia = ca.client_with("aia", Alg::EcdsaP256, |p| {
+        p.custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                aia("http://ocsp.issuer.test:8080/check"),
+            ));
+    });
+    let without_aia = leaf(&ca, "no-aia", 12);
+    let mut config = ocsp_config(&ca, "deny");
+    config["validation"]["revocationSources"]["ocsp"] = json!({"cluster": "ocsp_test"});
+    let vm = Vm::start(&config, now(), &mut Shared::default()).unwrap();
+    let (host, step) = vm.request(&with_aia, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+    let (_, cluster, headers, _) = host.dispatched.last().cloned().unwrap();
+    assert_eq!(
+        cluster, "ocsp_test",
+        "the configured cluster, whatever the URL's host"
+    );
+    assert!(
+        headers.contains(&(":authority".into(), "ocsp.issuer.test:8080".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(":path".into(), "/check".into())),
+        "{headers:?}"
+    );
+    // No URL anywhere: nothing to ask, revocation unknown, refused at once.
+    let (host, step) = vm.request(&without_aia, now());
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    assert!(host.dispatched.is_empty());
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("no responder URL")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+}
