@@ -389,7 +389,12 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
             panic!("{failure}: the request should wait for OCSP");
         };
         // The question: a POST of a DER OCSPRequest to the responder, through its cluster.
-        let (_, cluster, headers, body) = host.dispatched.last().cloned().unwrap();
+        let (token, cluster, headers, body) = host.dispatched.last().cloned().unwrap();
+        assert_eq!(
+            waiting.token(),
+            token,
+            "the answer is matched by its call's token"
+        );
         assert_eq!(cluster, "ocsp_test");
         for h in [
             (":method", "POST"),
@@ -678,4 +683,143 @@ fn without_a_configured_url_the_question_goes_to_the_leafs_aia_url_through_the_c
         "{:?}",
         host.logs(Level::Info)
     );
+}
+
+fn two_ca_config(first: &Ca, second: &Ca) -> Value {
+    json!({
+        "validation": {
+            "trustedCaCertificates": [first.cert_pem(), second.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": {
+                "crls": [
+                    {"url": "http://crl.test/first.crl", "cluster": "crl_test", "refreshSeconds": 60},
+                    {"url": "http://crl.test/second.crl", "cluster": "crl_test", "refreshSeconds": 60}
+                ]
+            }
+        }
+    })
+}
+
+/// The answer to the fetch of the source whose path ends with `path`.
+fn answer_fetch_of(vm: &mut Vm, path: &str, t: i64, shared: &mut Shared, body: String) {
+    let (token, ..) = vm
+        .host
+        .dispatched
+        .iter()
+        .rev()
+        .find(|(_, _, headers, _)| {
+            headers
+                .iter()
+                .any(|(n, v)| n == ":path" && v.ends_with(path))
+        })
+        .cloned()
+        .expect("a fetch of that source");
+    vm.at(t, shared);
+    on_fetch_response(
+        &mut vm.host,
+        &vm.state,
+        &vm.cache,
+        &mut vm.fetches,
+        token,
+        &ok(body),
+    );
+    vm.done(shared);
+}
+
+#[test]
+fn two_sources_are_kept_apart_in_shared_data_and_a_restarted_vm_installs_them_at_once() {
+    let (first, second) = (Ca::new("first ca"), Ca::new("second ca"));
+    let (good1, revoked1) = (leaf(&first, "good1", 21), leaf(&first, "revoked1", 22));
+    let (good2, revoked2) = (leaf(&second, "good2", 31), leaf(&second, "revoked2", 32));
+    let config = two_ca_config(&first, &second);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    assert_eq!(a.fetches_sent(), 2, "both sources");
+    answer_fetch_of(
+        &mut a,
+        "/first.crl",
+        t0,
+        &mut shared,
+        first.crl(&[22], next_week()),
+    );
+    answer_fetch_of(
+        &mut a,
+        "/second.crl",
+        t0,
+        &mut shared,
+        second.crl(&[32], next_week()),
+    );
+    let check = |vm: &Vm| {
+        assert_eq!(vm.status(&good1, t0), 200);
+        assert_eq!(vm.status(&revoked1, t0), 401);
+        assert_eq!(vm.status(&good2, t0), 200);
+        assert_eq!(vm.status(&revoked2, t0), 401);
+    };
+    check(&a);
+    // A VM configured later (a worker starting, or a reload) installs both from shared data
+    // while configuring, before its first timer.
+    let c = Vm::start(&config, t0, &mut shared).unwrap();
+    assert_eq!(c.fetches_sent(), 0);
+    check(&c);
+}
+
+#[test]
+fn a_vm_never_has_two_fetches_of_a_source_under_way() {
+    let ca = Ca::new("crl ca");
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&crl_config(&ca, 5), t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    assert_eq!(a.fetches_sent(), 1);
+    // No answer yet (Envoy times a call out after 10 s; here it has not); the lease runs out.
+    for t in t0 + 1..t0 + 40 {
+        a.tick(t, &mut shared);
+    }
+    assert_eq!(a.fetches_sent(), 1, "the pending fetch is waited for");
+}
+
+#[test]
+fn a_revoked_answer_drops_an_acceptance_kept_from_a_concurrent_good_one() {
+    let ca = Ca::new("ocsp ca");
+    let cert = leaf(&ca, "flip", 0x1001);
+    let says_good = OpensslResponder::new(&ca, &[(0x1001, false)]);
+    let says_revoked = OpensslResponder::new(&ca, &[(0x1001, true)]);
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default()).unwrap();
+    // Two first requests with the same new certificate, both waiting.
+    let (mut first, Step::Wait(first_wait)) = vm.request(&cert, now()) else {
+        panic!("waits")
+    };
+    let (mut second, Step::Wait(second_wait)) = vm.request(&cert, now()) else {
+        panic!("waits")
+    };
+    let good = says_good.answer(&first.dispatched.last().unwrap().3);
+    let action = on_ocsp_response(
+        &mut first,
+        &vm.state,
+        &vm.cache,
+        first_wait,
+        &HttpResponse {
+            status: Some(200),
+            body: good,
+        },
+    );
+    assert_eq!(action, Action::Continue);
+    assert_eq!(vm.cache.borrow().len(), 1, "the acceptance is kept");
+    // The responder revokes it; the second question's answer says so.
+    let revoked = says_revoked.answer(&second.dispatched.last().unwrap().3);
+    let action = on_ocsp_response(
+        &mut second,
+        &vm.state,
+        &vm.cache,
+        second_wait,
+        &HttpResponse {
+            status: Some(200),
+            body: revoked,
+        },
+    );
+    assert_eq!(action, Action::Pause);
+    // The kept acceptance went with it: the next request is refused, without a question.
+    assert_eq!(vm.status(&cert, now()), 401);
 }

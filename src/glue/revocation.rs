@@ -675,6 +675,13 @@ mod tests {
         };
         assert!(!late.due(1000 + 59, 3600));
         assert!(late.due(1000 + 60, 3600));
+        // With a short refresh the margin before nextUpdate is half of it (here 50 s).
+        let short = Meta {
+            next_update: Some(1000 + 120),
+            ..fetched.clone()
+        };
+        assert!(!short.due(1000 + 69, 100));
+        assert!(short.due(1000 + 70, 100));
         // A lease held, or a retry not yet due, waits.
         let leased = Meta {
             lease_until: 5000,
