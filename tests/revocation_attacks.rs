@@ -625,3 +625,114 @@ fn an_ocsp_failure_does_not_keep_a_crl_vouched_acceptance_beyond_cache_seconds()
     // Later than cacheSeconds: the responder should be asked again.
     assert_eq!(vm.status(&target, t + 120), 0, "asked again");
 }
+
+/// The issuing CA's certificate was renewed with the same name and key; the configuration still
+/// names the old (expired) one, which signs the fetched CRL's verification, while the client
+/// presents the renewed one in XFCC's Chain, so the path goes through it. The CRL, issued under
+/// that name and signed with that key, is the CA's own list for the leaf (RFC 5280): it must
+/// revoke it, not be set aside as "another CA's" (which under `allow` let the revoked
+/// certificate through as a soft fail).
+#[test]
+fn a_crl_applies_to_a_leaf_whose_path_goes_through_a_renewed_certificate_of_its_ca() {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertificateRevocationListParams,
+        ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams,
+    };
+    let now_t = OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let ca_params_named = |name: &str, from: OffsetDateTime, to: OffsetDateTime| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name = common::pki::name(name);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        p.not_before = from;
+        p.not_after = to;
+        p
+    };
+    let root_params = ca_params_named("renewal root", now_t - 2 * day, now_t + 900 * day);
+    let root_key = KeyPair::generate().unwrap();
+    let root = root_params.self_signed(&root_key).unwrap();
+    let root_issuer = rcgen::Issuer::new(root_params, root_key);
+    let ca_params = |from, to| ca_params_named("renewed issuing ca", from, to);
+    let i_key_pem = KeyPair::generate().unwrap().serialize_pem();
+    let i_key = KeyPair::from_pem(&i_key_pem).unwrap();
+    let old = ca_params(now_t - 400 * day, now_t - day)
+        .signed_by(&i_key, &root_issuer)
+        .unwrap();
+    let new_params = ca_params(now_t - 2 * day, now_t + 400 * day);
+    let new = new_params.signed_by(&i_key, &root_issuer).unwrap();
+    let i_issuer = rcgen::Issuer::new(new_params, KeyPair::from_pem(&i_key_pem).unwrap());
+    let mut leaf_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf_params.distinguished_name = common::pki::name("renewal leaf");
+    leaf_params.serial_number = Some(SerialNumber::from(0x81u64));
+    leaf_params.not_before = now_t - day;
+    leaf_params.not_after = now_t + 300 * day;
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_cert = leaf_params.signed_by(&leaf_key, &i_issuer).unwrap();
+    let crl = CertificateRevocationListParams {
+        this_update: now_t - time::Duration::hours(1),
+        next_update: now_t + 6 * day,
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(0x81u64),
+            revocation_time: now_t - time::Duration::hours(2),
+            reason_code: None,
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&i_issuer)
+    .unwrap()
+    .pem()
+    .unwrap();
+    let config = json!({
+        "certificateSource": "xfcc",
+        "validation": {
+            "trustedCaCertificates": [root.pem()],
+            "intermediateCertificates": [old.pem()],
+            "validateRevocation": true,
+            "revocationSources": {"crls": [crl_source("http://crl.test/i.crl")]},
+            "revocationFailure": "allow"
+        }
+    });
+    let t = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t, &mut shared);
+    assert!(vm.tick_and_answer(t, &mut shared, &crl));
+    let leaf_pem = leaf_cert.pem();
+    let xfcc = format!(
+        "Cert=\"{}\";Chain=\"{}\"",
+        envoy_url_encode(&leaf_pem),
+        envoy_url_encode(&format!("{leaf_pem}{}", new.pem()))
+    );
+    let mut host = FakeHost::request(
+        &[
+            (":method", b"GET"),
+            (":path", b"/api"),
+            (":authority", b"api.example.com"),
+            ("x-forwarded-client-cert", xfcc.as_bytes()),
+        ],
+        t,
+    )
+    .with_property(
+        "connection.sha256_peer_certificate_digest",
+        hex_lower(&Sha256::digest(leaf_cert.der())).as_bytes(),
+    )
+    .with_property("connection.mtls", &[1]);
+    let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
+    assert!(
+        matches!(step, Step::Done(Action::Pause)),
+        "refused, not let through: {step:?} {:?}",
+        host.logs(Level::Info)
+    );
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("reason=revoked")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+}
