@@ -134,7 +134,16 @@ fn judge_answer(
                 });
             match answer.status {
                 Status::Good => (OcspStatus::Good, until, OcspResult::Good),
-                Status::Revoked { .. } => (OcspStatus::Revoked, until, OcspResult::Revoked),
+                // Kept at least as long as the refusal it causes: a revoked answer whose
+                // nextUpdate has just passed (accepted within the skew), or a `cacheSeconds` of
+                // 0 and a clock that turns before the request is decided again, would otherwise
+                // be forgotten at once, and the request decided without it (a soft fail, or
+                // another source's older "good").
+                Status::Revoked { .. } => (
+                    OcspStatus::Revoked,
+                    until.max(now.saturating_add(crate::validation::REJECTION_TTL)),
+                    OcspResult::Revoked,
+                ),
                 Status::Unknown => (
                     OcspStatus::NoAnswer("the responder does not know the certificate".into()),
                     now,
@@ -180,9 +189,17 @@ pub fn on_ocsp_response(
         if status == OcspStatus::Revoked {
             cache.drop_on_ocsp(&waiting.query.key);
         }
-        cache
-            .revocation
-            .record_ocsp(waiting.query.key, status, until);
+        // A revoked answer still fresh is not replaced by a later "good" or no answer about the
+        // same certificate (a concurrent question answered by a replica of the responder that
+        // has not heard of the revocation yet, or not answered): revoked wins, as between
+        // sources.
+        let revoked_known =
+            cache.revocation.ocsp(&waiting.query.key, now) == Some(&OcspStatus::Revoked);
+        if status == OcspStatus::Revoked || !revoked_known {
+            cache
+                .revocation
+                .record_ocsp(waiting.query.key, status, until);
+        }
     }
     let action = super::decide_and_apply(host, state, cache, &waiting.headers, false, None);
     if action == Action::Continue

@@ -30,7 +30,8 @@ pub struct CrlSigner<'a> {
     pub subject: &'a [u8],
     /// The CA certificate's SubjectPublicKeyInfo, DER (the whole SEQUENCE).
     pub spki: &'a [u8],
-    /// The SHA-256 of the CA certificate's DER: which CA signed, kept by [`CompactCrl`].
+    /// Which CA key signed, kept by [`CompactCrl`] (the glue gives the SHA-256 of the CA's
+    /// SubjectPublicKeyInfo).
     pub id: [u8; 32],
     /// False when the CA certificate has a keyUsage extension without cRLSign.
     pub can_sign_crl: bool,

@@ -199,7 +199,10 @@ impl CaKey {
             info: online::IssuerInfo {
                 subject: cert.subject().as_raw().to_vec(),
                 spki: cert.public_key().raw.to_vec(),
-                id: crate::cert::sha256(der),
+                // The key, not the certificate: a CRL under this name signed with this key is
+                // the CA's own list, whichever of its certificates (renewed, cross-signed, or
+                // presented by the client) the path went through.
+                id: crate::cert::sha256(cert.public_key().raw),
             },
             can_sign_crl,
         })

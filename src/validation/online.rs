@@ -369,7 +369,7 @@ impl RevocationState {
 pub struct RevocationRef {
     /// The leaf's issuer Name, DER.
     pub issuer_name: Vec<u8>,
-    /// SHA-256 of the issuing CA certificate's DER.
+    /// SHA-256 of the issuing CA's SubjectPublicKeyInfo.
     pub issuer_id: [u8; 32],
     /// The leaf's serialNumber INTEGER contents.
     pub serial: Vec<u8>,
@@ -393,7 +393,7 @@ pub struct IssuerInfo {
     pub subject: Vec<u8>,
     /// Its SubjectPublicKeyInfo, DER.
     pub spki: Vec<u8>,
-    /// SHA-256 of its certificate's DER.
+    /// SHA-256 of its SubjectPublicKeyInfo (which CRLs apply: those of its name and key).
     pub id: [u8; 32],
 }
 
