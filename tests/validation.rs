@@ -735,9 +735,14 @@ fn a_revocation_in_any_valid_crl_of_the_issuer_counts_whatever_the_order() {
         );
         assert_eq!(judge(&cfg, &with_serial(&root, 44), now()), Ok(()));
     }
-    // An expired CRL of the issuer neither revokes nor vouches; a valid one beside it decides.
+    // An expired CRL of the issuer vouches for nothing, but what it lists stays revoked (a
+    // revocation is permanent): a valid CRL beside it that no longer lists it does not undo it.
     let cfg = revocation(&root, &[], &[expired.clone(), older.clone()]);
-    assert_eq!(judge(&cfg, &with_serial(&root, 43), now()), Ok(()));
+    assert_eq!(
+        judge(&cfg, &with_serial(&root, 43), now()),
+        Err(CertError::Revoked)
+    );
+    assert_eq!(judge(&cfg, &with_serial(&root, 44), now()), Ok(()));
     let only_expired = revocation(&root, &[], &[expired]);
     assert!(matches!(
         judge(&only_expired, &with_serial(&root, 44), now()),

@@ -661,6 +661,7 @@ impl Validation {
             None => {}
         }
         let mut query = None;
+        let mut retry_soon = false;
         if let Some(online) = &revocation.online {
             let issuer = match &path.issuer {
                 PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| a.issuer.info.clone()),
@@ -707,10 +708,12 @@ impl Validation {
                         online::OnlineStatus::Known {
                             vouched_until,
                             unknown: why,
+                            ocsp_failed,
                         } => {
                             if let Some(until) = vouched_until {
                                 vouch(until);
                             }
+                            retry_soon = ocsp_failed;
                             unknown.extend(why);
                         }
                         online::OnlineStatus::Ask(q) => query = Some(q),
@@ -722,6 +725,13 @@ impl Validation {
         let fallback = match vouched {
             Some(until) => {
                 verdict.fresh_until = verdict.fresh_until.min(until);
+                // Vouched for by other sources while the OCSP responder failed: the responder
+                // is asked again soon, not only at the CRL's nextUpdate.
+                if retry_soon {
+                    verdict.fresh_until = verdict
+                        .fresh_until
+                        .min(now.saturating_add(online::SOFT_FAIL_TTL));
+                }
                 verdict
             }
             None => {
@@ -821,15 +831,20 @@ impl Validation {
             .iter()
             .map(|a| a as &dyn SignatureVerificationAlgorithm)
             .collect();
-        // One path verification; `crl` adds revocation against that one CRL.
-        let verify = |crl: Option<&CertRevocationList<'_>>| {
+        // One path verification; `crl` adds revocation against that one CRL, its nextUpdate
+        // enforced or not (`enforce_expiry`).
+        let verify = |crl: Option<&CertRevocationList<'_>>, enforce_expiry: bool| {
             let crls: Vec<&CertRevocationList<'_>> = crl.into_iter().collect();
             // The builder refuses only an empty list, which is exactly "no revocation".
             let revocation = RevocationOptionsBuilder::new(&crls).ok().map(|options| {
                 options
                     .with_depth(RevocationCheckDepth::EndEntity)
                     .with_status_policy(UnknownStatusPolicy::Deny)
-                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .with_expiration_policy(if enforce_expiry {
+                        ExpirationPolicy::Enforce
+                    } else {
+                        ExpirationPolicy::Ignore
+                    })
                     .build()
             });
             ee.verify_for_usage(
@@ -851,7 +866,7 @@ impl Validation {
                 )
             })
         };
-        let (anchor_subject, anchor_spki, path) = verify(None).map_err(map_webpki_error)?;
+        let (anchor_subject, anchor_spki, path) = verify(None, true).map_err(map_webpki_error)?;
 
         // webpki does not judge the trust anchor's own dates, nor key usage; we do.
         let anchor_index = trust
@@ -923,9 +938,11 @@ impl Validation {
             });
         }
         let configured_crls = match &trust.revocation {
-            Some(r) if !r.crls.is_empty() => Some(revocation_status(&r.crls, leaf, now, |crl| {
-                verify(Some(crl)).map(|_| ())
-            })?),
+            Some(r) if !r.crls.is_empty() => {
+                Some(revocation_status(&r.crls, leaf, now, |crl, enforce| {
+                    verify(Some(crl), enforce).map(|_| ())
+                })?)
+            }
             _ => None,
         };
         let issuer = match path.first() {
@@ -942,16 +959,18 @@ impl Validation {
     }
 }
 
-/// Revocation against every configured CRL of the leaf's issuer: revoked when any CRL valid
-/// now (between its thisUpdate and nextUpdate) lists it, whatever their order; not revoked only when at least one valid CRL of the
-/// issuer vouches for it. `verify` checks the path with one CRL (its signature, its issuer,
-/// its entry for the leaf). Returns until when the answer holds: the earliest `nextUpdate` of
-/// the CRLs that vouched.
+/// Revocation against every configured CRL of the leaf's issuer: revoked when any of them lists
+/// it, whatever their order, even one outside its validity period (a revocation is permanent;
+/// an old list that names the certificate is still the CA's word); not revoked only when at
+/// least one CRL valid now (between its thisUpdate and nextUpdate) vouches for it. `verify`
+/// checks the path with one CRL (its signature, its issuer, its entry for the leaf), its
+/// nextUpdate enforced or not. Returns until when the vouching holds (the earliest
+/// `nextUpdate` of the CRLs that vouched; `None`: none did) and why not.
 fn revocation_status(
     crls: &[Crl],
     leaf: &LeafCertificate,
     now: i64,
-    verify: impl Fn(&CertRevocationList<'_>) -> Result<(), webpki::Error>,
+    verify: impl Fn(&CertRevocationList<'_>, bool) -> Result<(), webpki::Error>,
 ) -> Result<(Option<i64>, String), CertError> {
     let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
         .map(|(_, c)| c.issuer().as_raw().to_vec())
@@ -959,6 +978,10 @@ fn revocation_status(
     let mut vouched_until: Option<i64> = None;
     let mut unknown = "no CRL of the certificate's issuer is configured".to_string();
     for crl in crls.iter().filter(|crl| crl.issuer == leaf_issuer) {
+        let outside = now < crl.this_update || crl.next_update.is_some_and(|next| now > next);
+        if outside && verify(&crl.crl, false) == Err(webpki::Error::CertRevoked) {
+            return Err(CertError::Revoked);
+        }
         if now < crl.this_update {
             unknown = format!(
                 "the issuer's CRL is not valid before {}",
@@ -970,7 +993,7 @@ fn revocation_status(
             unknown = format!("the issuer's CRL expired at {}", rfc3339::format(next));
             continue;
         }
-        match verify(&crl.crl) {
+        match verify(&crl.crl, true) {
             Ok(()) => {
                 let until = crl.next_update.unwrap_or(i64::MAX);
                 vouched_until = Some(vouched_until.map_or(until, |v| v.min(until)));

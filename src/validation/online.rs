@@ -420,6 +420,9 @@ pub enum OnlineStatus {
         vouched_until: Option<i64>,
         /// Why each source that did not vouch did not.
         unknown: Vec<String>,
+        /// The OCSP responder was asked and gave no usable answer: whatever the other sources
+        /// say, it is to be asked again soon ([`SOFT_FAIL_TTL`]).
+        ocsp_failed: bool,
     },
     /// The OCSP responder must be asked first.
     Ask(Box<OcspQuery>),
@@ -438,6 +441,7 @@ pub fn online_status(
 ) -> OnlineStatus {
     let mut vouched_until: Option<i64> = None;
     let mut unknown = Vec::new();
+    let mut ocsp_failed = false;
     let mut vouch =
         |until: i64| vouched_until = Some(vouched_until.map_or(until, |v| v.min(until)));
     for (i, source) in sources.crls.iter().enumerate() {
@@ -476,6 +480,7 @@ pub fn online_status(
             return OnlineStatus::Known {
                 vouched_until,
                 unknown,
+                ocsp_failed: false,
             };
         };
         let key = id.key();
@@ -486,7 +491,10 @@ pub fn online_status(
                 vouch(until);
             }
             Some(OcspStatus::Revoked) => return OnlineStatus::Revoked,
-            Some(OcspStatus::NoAnswer(why)) => unknown.push(format!("OCSP: {why}")),
+            Some(OcspStatus::NoAnswer(why)) => {
+                unknown.push(format!("OCSP: {why}"));
+                ocsp_failed = true;
+            }
             None => {
                 let url = match (&ocsp.url, leaf.ocsp_url) {
                     (Some(url), _) => Some(url.clone()),
@@ -519,6 +527,7 @@ pub fn online_status(
     OnlineStatus::Known {
         vouched_until,
         unknown,
+        ocsp_failed,
     }
 }
 
