@@ -226,6 +226,24 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
         1 + 3,
         "one at start, then at +10, +20, +30"
     );
+    // A VM reads the shared CRL (megabytes, for a large one) once per new generation, not at
+    // every timer: B installed four.
+    let crl_reads = b
+        .host
+        .calls
+        .iter()
+        .filter(|c| matches!(c, Call::SharedData(key) if key.ends_with(".crl")))
+        .count();
+    assert_eq!(crl_reads, 4);
+    // Successes without failures before them are not news.
+    assert!(
+        a.host
+            .logs(Level::Info)
+            .iter()
+            .all(|l| !l.contains("fetched again")),
+        "{:?}",
+        a.host.logs(Level::Info)
+    );
     // The gauges: the installed CRL's size.
     assert_eq!(
         b.host

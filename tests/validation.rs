@@ -563,6 +563,31 @@ fn revocation_sources_are_checked_field_by_field() {
         sources.failure,
         client_cert_auth::config::RevocationFailure::Deny
     );
+    // The bounds are inclusive; one past them is refused.
+    let ok = |sources: Value| {
+        let v = json!({"validation": with(sources.clone())});
+        match Config::from_json(v.to_string().as_bytes()) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("{sources}: {e}");
+                false
+            }
+        }
+    };
+    let crl_with = |cluster: &str, refresh: u64| json!({"crls": [{"url": "http://crl.test/a.crl", "cluster": cluster, "refreshSeconds": refresh}]});
+    assert!(ok(crl_with("c", 1)) && ok(crl_with("c", 604_800)));
+    assert!(!ok(crl_with("c", 604_801)));
+    assert!(ok(crl_with(&"c".repeat(255), 60)) && !ok(crl_with(&"c".repeat(256), 60)));
+    assert!(!ok(crl_with("a b", 60)) && !ok(crl_with("a\tb", 60)));
+    assert!(ok(crl_with("outbound|80||crl.contoso.test", 60)));
+    let ocsp_with = |timeout: u64, cache: u64| json!({"ocsp": {"cluster": "o", "timeoutMs": timeout, "cacheSeconds": cache}});
+    assert!(ok(ocsp_with(1, 0)) && ok(ocsp_with(30_000, 86_400)));
+    assert!(!ok(ocsp_with(30_001, 0)));
+    // The same URL through another cluster is another source.
+    assert!(ok(json!({"crls": [
+        {"url": "http://crl.test/a.crl", "cluster": "one"},
+        {"url": "http://crl.test/a.crl", "cluster": "two"}
+    ]})));
     // An unknown key inside the sources is refused by name.
     let err = config_error(with(json!({"ocsp": {"cluster": "o", "timeout": 5}})));
     assert!(err.to_string().contains("revocationSources.ocsp"), "{err}");

@@ -553,6 +553,8 @@ mod tests {
             (u.authority.as_str(), u.path.as_str()),
             ("[::1]:80", "/x?y=1")
         );
+        let u = HttpUrl::parse("http://[::1]/crl").unwrap();
+        assert_eq!(u.authority, "[::1]");
         let u = HttpUrl::parse("http://h?q").unwrap();
         assert_eq!(u.path, "/?q");
         for bad in [
@@ -566,6 +568,11 @@ mod tests {
             "http://host/a b",
             "http://host/#frag",
             "http://::1/",
+            "http://[]/",
+            "http://[::1]:/",
+            "http://[::1]x/",
+            "http://[::1/",
+            "http://:80/",
             "crl.contoso.test/issuing.crl",
         ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad}");
