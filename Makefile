@@ -77,7 +77,7 @@ test: setup build lint tools $(OHA)
 
 ## fuzz: run every fuzz target (cargo fuzz, nightly) for FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := config path xfcc certificate decision front
+FUZZ_TARGETS := config path xfcc certificate decision front revocation
 CARGO_FUZZ   := .tools/bin/cargo-fuzz
 .nightly:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
