@@ -841,3 +841,40 @@ fn a_revoked_answer_drops_an_acceptance_kept_from_a_concurrent_good_one() {
     // The kept acceptance went with it: the next request is refused, without a question.
     assert_eq!(vm.status(&cert, now()), 401);
 }
+
+#[test]
+fn a_failed_fetch_is_recorded_even_when_another_vm_writes_the_metadata_meanwhile() {
+    let ca = Ca::new("crl ca");
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&crl_config(&ca, 60), t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    assert_eq!(a.fetches_sent(), 1);
+    // The first write of the failure meets another VM's write: read again, write again.
+    a.host.cas_conflicts = 1;
+    a.answer_fetch(
+        t0,
+        &mut shared,
+        HttpResponse {
+            status: Some(503),
+            body: Vec::new(),
+        },
+    );
+    let meta = String::from_utf8(
+        shared
+            .0
+            .iter()
+            .find(|(k, _)| k.ends_with(".meta"))
+            .unwrap()
+            .1
+            .0
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        meta.contains("fails=1") && meta.contains(&format!("retry={}", t0 + 2)),
+        "{meta}"
+    );
+    a.tick(t0 + 1, &mut shared);
+    assert_eq!(a.fetches_sent(), 1, "backing off");
+}

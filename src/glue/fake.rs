@@ -113,6 +113,9 @@ pub struct FakeHost {
     pub shared: BTreeMap<String, (Vec<u8>, u32)>,
     /// The HTTP calls dispatched, in order, with their tokens.
     pub dispatched: Vec<Dispatched>,
+    /// How many of the next compare-and-swap writes fail as if another VM had written the key
+    /// between the read and the write.
+    pub cas_conflicts: u32,
     metric_names: Vec<String>,
     next_token: u32,
     next_cas: u32,
@@ -132,8 +135,11 @@ impl Default for FakeHost {
             filter_state: BTreeMap::new(),
             shared: BTreeMap::new(),
             dispatched: Vec::new(),
+            cas_conflicts: 0,
             metric_names: Vec::new(),
-            next_token: 1,
+            // Tokens are the host's numbers; none is 0 or 1, so a token mixed up with a count
+            // or a flag shows.
+            next_token: 1000,
             next_cas: 1,
         }
     }
@@ -354,6 +360,10 @@ impl Host for FakeHost {
     ) -> Result<(), SharedDataError> {
         self.call(Call::SetSharedData(key.to_string()))
             .map_err(|HostError(e)| SharedDataError::Failed(e))?;
+        if cas.is_some() && self.cas_conflicts > 0 {
+            self.cas_conflicts -= 1;
+            return Err(SharedDataError::CasMismatch);
+        }
         // Envoy's rule: a token must match the key's current one; no token always writes.
         if let Some(cas) = cas
             && self
