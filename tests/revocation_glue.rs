@@ -878,3 +878,106 @@ fn a_failed_fetch_is_recorded_even_when_another_vm_writes_the_metadata_meanwhile
     a.tick(t0 + 1, &mut shared);
     assert_eq!(a.fetches_sent(), 1, "backing off");
 }
+
+fn at(t: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t).unwrap()
+}
+
+#[test]
+fn a_fetched_crl_vouches_from_its_this_update_to_its_next_update_inclusive() {
+    let ca = Ca::new("crl ca");
+    let cert = leaf(&ca, "edge", 0x61);
+    let mut config = crl_config(&ca, 3600);
+    config["cacheSize"] = json!(0);
+    let t0 = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    vm.answer_fetch(
+        t0,
+        &mut shared,
+        ok(ca.crl_between(&[], at(t0 + 10), at(t0 + 20), 1)),
+    );
+    for (t, status) in [
+        (t0 + 9, 401),
+        (t0 + 10, 200),
+        (t0 + 20, 200),
+        (t0 + 21, 401),
+    ] {
+        assert_eq!(
+            vm.status(&cert, t),
+            status,
+            "at thisUpdate{:+} s",
+            t - t0 - 10
+        );
+    }
+}
+
+#[test]
+fn a_namesake_cas_crl_neither_revokes_nor_vouches_and_another_cas_crl_keeps_cached_verdicts() {
+    // Two trusted CAs with the same name and different keys; the only source is the second's.
+    let (first, namesake) = (Ca::new("same name"), Ca::new("same name"));
+    let (listed, unlisted) = (leaf(&first, "listed", 0x55), leaf(&first, "unlisted", 0x56));
+    let mut config = crl_config(&first, 3600);
+    config["validation"]["trustedCaCertificates"] = json!([first.cert_pem(), namesake.cert_pem()]);
+    config["cacheSize"] = json!(0);
+    let t0 = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    vm.answer_fetch(t0, &mut shared, ok(namesake.crl(&[0x55], next_week())));
+    // Not revoked by the namesake's list (refused as unknown, not as revoked)...
+    let (host, _) = vm.request(&listed, t0);
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("reason=revocation_unknown")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+    // ...and not vouched for by it either.
+    assert_eq!(vm.status(&unlisted, t0), 401);
+
+    // With the first CA's own CRL, an acceptance is cached; a newer CRL of another CA that
+    // lists the same serial leaves it (and other CRLs of the same CA that do not list it too).
+    let other = Ca::new("other ca");
+    let mut config = two_ca_config(&first, &other);
+    config["validation"]["revocationSources"]["crls"][0]["refreshSeconds"] = json!(5);
+    config["validation"]["revocationSources"]["crls"][1]["refreshSeconds"] = json!(5);
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    answer_fetch_of(
+        &mut vm,
+        "/first.crl",
+        t0,
+        &mut shared,
+        first.crl(&[], next_week()),
+    );
+    answer_fetch_of(
+        &mut vm,
+        "/second.crl",
+        t0,
+        &mut shared,
+        other.crl(&[], next_week()),
+    );
+    assert_eq!(vm.status(&unlisted, t0), 200);
+    assert_eq!(vm.cache.borrow().len(), 1);
+    vm.tick(t0 + 5, &mut shared);
+    answer_fetch_of(
+        &mut vm,
+        "/second.crl",
+        t0 + 5,
+        &mut shared,
+        other.crl(&[0x56], next_week()),
+    );
+    answer_fetch_of(
+        &mut vm,
+        "/first.crl",
+        t0 + 5,
+        &mut shared,
+        first.crl(&[0x99], next_week()),
+    );
+    assert_eq!(vm.cache.borrow().len(), 1, "the acceptance stays cached");
+    assert_eq!(vm.status(&unlisted, t0 + 5), 200);
+}
