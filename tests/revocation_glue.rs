@@ -981,3 +981,31 @@ fn a_namesake_cas_crl_neither_revokes_nor_vouches_and_another_cas_crl_keeps_cach
     assert_eq!(vm.cache.borrow().len(), 1, "the acceptance stays cached");
     assert_eq!(vm.status(&unlisted, t0 + 5), 200);
 }
+
+#[test]
+fn a_crl_that_vouches_still_decides_while_the_ocsp_question_is_not_asked() {
+    let ca = Ca::new("both ca");
+    let cert = leaf(&ca, "both", 0x71);
+    let mut config = crl_config(&ca, 3600);
+    config["validation"]["revocationSources"]["ocsp"] =
+        json!({"cluster": "ocsp_test", "url": "http://ocsp.test/q"});
+    config["clientCertExclusionPaths"] = json!("/public");
+    let t0 = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    vm.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    // On an excluded path nothing waits: the CRL vouches, the certificate is forwarded, and
+    // the verdict (without OCSP's word) is not kept.
+    let (host, step) = vm.request_to("/public/x", &cert, t0);
+    assert!(matches!(step, Step::Done(Action::Continue)), "{step:?}");
+    assert!(
+        !host.header("x-arr-clientcert").is_empty(),
+        "forwarded on the CRL's word"
+    );
+    assert!(host.dispatched.is_empty());
+    assert_eq!(vm.cache.borrow().len(), 0);
+    // On a protected path the responder is asked all the same (OCSP is configured).
+    let (_, step) = vm.request(&cert, t0);
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+}

@@ -709,14 +709,15 @@ impl Validation {
                             vouched_until,
                             unknown: why,
                             ocsp_failed,
+                            ask,
                         } => {
                             if let Some(until) = vouched_until {
                                 vouch(until);
                             }
                             retry_soon = ocsp_failed;
                             unknown.extend(why);
+                            query = ask;
                         }
-                        online::OnlineStatus::Ask(q) => query = Some(q),
                     }
                 }
                 _ => unknown.push("the certificate or its issuer does not parse".to_string()),
@@ -735,9 +736,7 @@ impl Validation {
                 verdict
             }
             None => {
-                let detail = if query.is_some() {
-                    "waiting for the OCSP responder".to_string()
-                } else if unknown.is_empty() {
+                let detail = if unknown.is_empty() {
                     "no source covers the certificate's issuer".to_string()
                 } else {
                     unknown.join("; ")

@@ -423,14 +423,15 @@ pub enum OnlineStatus {
         /// The OCSP responder was asked and gave no usable answer: whatever the other sources
         /// say, it is to be asked again soon ([`SOFT_FAIL_TTL`]).
         ocsp_failed: bool,
+        /// The OCSP responder's answer is not known: the question to ask. The rest of the
+        /// status is what holds without the answer.
+        ask: Option<Box<OcspQuery>>,
     },
-    /// The OCSP responder must be asked first.
-    Ask(Box<OcspQuery>),
 }
 
 /// The status of a leaf from the fetched CRLs and the OCSP answers kept. A missing OCSP answer
-/// is a question to ask ([`OnlineStatus::Ask`]): whether anyone can wait for it is the
-/// caller's business.
+/// is a question to ask (`ask`), beside what the other sources say: whether anyone can wait
+/// for it is the caller's business.
 pub fn online_status(
     sources: &OnlineSources,
     state: &RevocationState,
@@ -481,9 +482,11 @@ pub fn online_status(
                 vouched_until,
                 unknown,
                 ocsp_failed: false,
+                ask: None,
             };
         };
         let key = id.key();
+        let mut ask = None;
         match state.ocsp(&key, now) {
             Some(OcspStatus::Good) => {
                 // The answer's own freshness is its entry's; the verdict holds at most as long.
@@ -507,7 +510,11 @@ pub fn online_status(
                             .to_string(),
                     ),
                     Some(url) => {
-                        return OnlineStatus::Ask(Box::new(OcspQuery {
+                        unknown.push(
+                            "OCSP: no answer yet (asked by a request that can wait for it)"
+                                .to_string(),
+                        );
+                        ask = Some(Box::new(OcspQuery {
                             cluster: ocsp.cluster.clone(),
                             authority: url.authority,
                             path: url.path,
@@ -523,11 +530,18 @@ pub fn online_status(
                 }
             }
         }
+        return OnlineStatus::Known {
+            vouched_until,
+            unknown,
+            ocsp_failed,
+            ask,
+        };
     }
     OnlineStatus::Known {
         vouched_until,
         unknown,
         ocsp_failed,
+        ask: None,
     }
 }
 
