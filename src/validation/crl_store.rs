@@ -583,6 +583,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn booleans_are_one_octet_zero_or_not() {
+        let b = |contents: &'static [u8]| {
+            boolean(&Tlv {
+                tag: tag::BOOLEAN,
+                contents,
+                raw: &[],
+            })
+        };
+        assert_eq!(b(&[0]), Ok(false));
+        assert_eq!(b(&[0xff]), Ok(true));
+        assert!(b(&[]).is_err() && b(&[0, 0]).is_err());
+    }
+
+    #[test]
+    fn the_serial_list_is_sized_by_counting_the_elements() {
+        let entry = der::constructed(tag::SEQUENCE, &[&[0x02, 0x01, 0x07]]);
+        for n in [0usize, 1, 3, 200] {
+            let list = entry.repeat(n);
+            assert_eq!(count(&list), n);
+        }
+        // Up to the first malformed element.
+        let mut list = entry.repeat(2);
+        list.push(0x30);
+        assert_eq!(count(&list), 2);
+    }
+
+    #[test]
     fn integers_reduce_to_one_encoding() {
         assert_eq!(minimal(&[0, 0, 0x7f]), &[0x7f]);
         assert_eq!(minimal(&[0, 0x80]), &[0, 0x80]);

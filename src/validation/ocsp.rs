@@ -806,6 +806,101 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// A ResponseData with this version element (if any) and responderID, an empty list of
+    /// responses, and these response extensions (the `[1]` wrapper's contents, if any).
+    fn data(version: Option<&[u8]>, responder: &[u8], extensions: Option<&[u8]>) -> Vec<u8> {
+        let produced = der::tlv(tag::GENERALIZED_TIME, b"20261130120000Z");
+        let responses = der::tlv(tag::SEQUENCE, &[]);
+        let wrapped = extensions.map(|e| der::tlv(tag::context(1), &der::tlv(tag::SEQUENCE, e)));
+        let mut parts: Vec<&[u8]> = Vec::new();
+        let version = version.map(|v| der::tlv(tag::context(0), v));
+        if let Some(v) = &version {
+            parts.push(v);
+        }
+        parts.extend([responder, &produced, &responses]);
+        if let Some(e) = &wrapped {
+            parts.push(e);
+        }
+        der::constructed(tag::SEQUENCE, &parts)
+    }
+
+    fn parse_data(bytes: &[u8]) -> Result<ResponseData<'_>, DerError> {
+        response_data(&Reader::new(bytes).any().unwrap())
+    }
+
+    #[test]
+    fn response_data_is_read_strictly() {
+        let by_key = der::tlv(tag::context(2), &der::tlv(tag::OCTET_STRING, &[7; 20]));
+        let name = der::constructed(tag::SEQUENCE, &[]);
+        let by_name = der::tlv(tag::context(1), &name);
+        let v1 = der::tlv(tag::INTEGER, &[0]);
+        let v2 = der::tlv(tag::INTEGER, &[1]);
+        assert!(parse_data(&data(None, &by_key, None)).is_ok());
+        assert!(parse_data(&data(Some(&v1), &by_name, None)).is_ok());
+        assert!(parse_data(&data(Some(&v2), &by_key, None)).is_err(), "v2");
+        let other = der::tlv(tag::context(3), &der::tlv(tag::OCTET_STRING, &[7; 20]));
+        assert!(
+            parse_data(&data(None, &other, None)).is_err(),
+            "responderID [3]"
+        );
+        // Extensions: criticality is 0x00 or 0xff; an explicit FALSE is not critical.
+        let extension = |flag: Option<u8>| {
+            let oid = der::tlv(tag::OID, &[0x2a, 0x03]);
+            let value = der::tlv(tag::OCTET_STRING, &[]);
+            let flag = flag.map(|f| der::tlv(tag::BOOLEAN, &[f]));
+            let mut parts: Vec<&[u8]> = vec![&oid];
+            if let Some(f) = &flag {
+                parts.push(f);
+            }
+            parts.push(&value);
+            der::constructed(tag::SEQUENCE, &parts)
+        };
+        let critical = |flag| {
+            parse_data(&data(None, &by_key, Some(&extension(flag))))
+                .map(|d| d.extensions.iter().any(|e| e.critical))
+        };
+        assert_eq!(critical(None), Ok(false));
+        assert_eq!(critical(Some(0x00)), Ok(false));
+        assert_eq!(critical(Some(0xff)), Ok(true));
+        assert!(critical(Some(0x01)).is_err());
+    }
+
+    #[test]
+    fn a_negative_response_status_is_malformed_not_a_status() {
+        let response = der::constructed(tag::SEQUENCE, &[&der::tlv(tag::ENUMERATED, &[0x81])]);
+        assert!(matches!(
+            basic_response(&response),
+            Err(OcspError::Malformed(_))
+        ));
+        let try_later = der::constructed(tag::SEQUENCE, &[&der::tlv(tag::ENUMERATED, &[3])]);
+        assert!(matches!(
+            basic_response(&try_later),
+            Err(OcspError::ResponseStatus { status: 3 })
+        ));
+    }
+
+    #[test]
+    fn key_bits_need_exactly_one_spki_with_whole_octets() {
+        let algorithm =
+            der::constructed(tag::SEQUENCE, &[&der::tlv(tag::OID, &[0x2b, 0x65, 0x70])]);
+        let spki = |bits: &[u8], extra: &[u8]| {
+            der::constructed(
+                tag::SEQUENCE,
+                &[&algorithm, &der::tlv(tag::BIT_STRING, bits), extra],
+            )
+        };
+        assert_eq!(key_bits(&spki(&[0, 1, 2], &[])), Some(&[1u8, 2][..]));
+        assert_eq!(key_bits(&spki(&[3, 1, 2], &[])), None, "unused bits");
+        assert_eq!(
+            key_bits(&spki(&[0, 1], &[0x05, 0x00])),
+            None,
+            "an element after the key"
+        );
+        let mut trailing = spki(&[0, 1], &[]);
+        trailing.push(0);
+        assert_eq!(key_bits(&trailing), None, "bytes after the SPKI");
+    }
+
     #[test]
     fn the_request_is_the_der_expected() {
         let id = CertId {
