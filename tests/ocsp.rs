@@ -625,12 +625,31 @@ fn a_delegated_responder_outside_its_validity_is_refused() {
             ),
             "{from} {to}"
         );
-        // Within the skew of its dates, it is accepted.
+        // Within the skew of its dates, it is accepted, up to the skew's last second.
         let lenient = Freshness {
             skew: 2 * 86_400,
             ..f.fresh()
         };
         assert!(f.verify_at(&der, None, &lenient).is_ok());
+        let distance = if to < t {
+            f.now - to.unix_timestamp()
+        } else {
+            from.unix_timestamp() - f.now
+        };
+        let exact = Freshness {
+            skew: distance,
+            ..f.fresh()
+        };
+        assert!(f.verify_at(&der, None, &exact).is_ok(), "skew {distance}");
+        let short = Freshness {
+            skew: distance - 1,
+            ..f.fresh()
+        };
+        assert!(
+            f.verify_at(&der, None, &short).is_err(),
+            "skew {}",
+            distance - 1
+        );
     }
 }
 
@@ -793,9 +812,13 @@ fn a_stale_answer_is_refused_naming_the_times() {
         text.contains("expired at") && text.contains("now is"),
         "{text}"
     );
-    // Within the skew.
+    // Within the skew, up to its last second.
     assert!(
         f.verify(&dated(&f, f.now - 86_400, Some(f.now - 299)), None)
+            .is_ok()
+    );
+    assert!(
+        f.verify(&dated(&f, f.now - 86_400, Some(f.now - 300)), None)
             .is_ok()
     );
 }
@@ -812,6 +835,10 @@ fn a_this_update_in_the_future_is_refused() {
     );
     assert!(
         f.verify(&dated(&f, f.now + 299, Some(f.now + 86_400)), None)
+            .is_ok()
+    );
+    assert!(
+        f.verify(&dated(&f, f.now + 300, Some(f.now + 86_400)), None)
             .is_ok()
     );
 }
@@ -832,6 +859,7 @@ fn without_next_update_the_answer_must_be_younger_than_max_age() {
         .verify(&dated(&f, f.now - max_age + 1, None), None)
         .unwrap();
     assert_eq!(answer.next_update, None);
+    assert!(f.verify(&dated(&f, f.now - max_age, None), None).is_ok());
     // The same old thisUpdate is fine when a nextUpdate vouches for now.
     assert!(
         f.verify(&dated(&f, f.now - max_age - 1, Some(f.now + 60)), None)

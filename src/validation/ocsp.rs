@@ -866,6 +866,68 @@ mod tests {
     }
 
     #[test]
+    fn cert_status_is_good_revoked_or_an_empty_unknown_and_nothing_else() {
+        let cert_id = der::constructed(
+            tag::SEQUENCE,
+            &[
+                &der::constructed(
+                    tag::SEQUENCE,
+                    &[&der::tlv(tag::OID, &[0x2b, 0x0e, 3, 2, 0x1a])],
+                ),
+                &der::tlv(tag::OCTET_STRING, &[1; 20]),
+                &der::tlv(tag::OCTET_STRING, &[2; 20]),
+                &der::tlv(tag::INTEGER, &[5]),
+            ],
+        );
+        let this_update = der::tlv(tag::GENERALIZED_TIME, b"20261130120000Z");
+        let with_status =
+            |status: Vec<u8>| der::constructed(tag::SEQUENCE, &[&cert_id, &status, &this_update]);
+        let read = |bytes: Vec<u8>| {
+            let mut list = Reader::new(&bytes);
+            single(&mut list).map(|s| s.status)
+        };
+        assert_eq!(
+            read(with_status(der::tlv(tag::context_primitive(0), &[]))),
+            Ok(Status::Good)
+        );
+        assert_eq!(
+            read(with_status(der::tlv(tag::context_primitive(2), &[]))),
+            Ok(Status::Unknown)
+        );
+        assert!(read(with_status(der::tlv(tag::context_primitive(2), &[0]))).is_err());
+        assert!(read(with_status(der::tlv(tag::context_primitive(3), &[]))).is_err());
+    }
+
+    #[test]
+    fn data_after_the_response_bytes_is_refused() {
+        let inner = der::constructed(
+            tag::SEQUENCE,
+            &[
+                &der::tlv(tag::OID, &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 1]),
+                &der::tlv(tag::OCTET_STRING, &[]),
+            ],
+        );
+        let status = der::tlv(tag::ENUMERATED, &[0]);
+        let extra = der::tlv(tag::NULL, &[]);
+        for (explicit, after) in [
+            (vec![&inner[..], &extra[..]], None),
+            (vec![&inner[..]], Some(&extra)),
+        ] {
+            let wrapped = der::constructed(tag::context(0), &explicit);
+            let mut parts: Vec<&[u8]> = vec![&status, &wrapped];
+            if let Some(after) = after {
+                parts.push(after);
+            }
+            let response = der::constructed(tag::SEQUENCE, &parts);
+            assert!(
+                matches!(basic_response(&response), Err(OcspError::Malformed(DerError(m))) if m.contains("after responseBytes")),
+                "{:?}",
+                basic_response(&response).err()
+            );
+        }
+    }
+
+    #[test]
     fn a_negative_response_status_is_malformed_not_a_status() {
         let response = der::constructed(tag::SEQUENCE, &[&der::tlv(tag::ENUMERATED, &[0x81])]);
         assert!(matches!(
