@@ -899,6 +899,29 @@ mod tests {
     }
 
     #[test]
+    fn a_responder_certificate_is_exactly_its_three_parts() {
+        let tbs = der::tlv(tag::SEQUENCE, &[]);
+        let algorithm = der::tlv(tag::SEQUENCE, &[]);
+        let signature = der::tlv(tag::BIT_STRING, &[0, 9]);
+        let cert =
+            |extra: &[u8]| der::constructed(tag::SEQUENCE, &[&tbs, &algorithm, &signature, extra]);
+        assert_eq!(
+            certificate_parts(&cert(&[])).map(|s| s.signature),
+            Ok(&[9u8][..])
+        );
+        assert!(
+            certificate_parts(&cert(&[0x05, 0x00])).is_err(),
+            "an element after the signature"
+        );
+        let mut trailing = cert(&[]);
+        trailing.push(0);
+        assert!(
+            certificate_parts(&trailing).is_err(),
+            "bytes after the certificate"
+        );
+    }
+
+    #[test]
     fn data_after_the_response_bytes_is_refused() {
         let inner = der::constructed(
             tag::SEQUENCE,
