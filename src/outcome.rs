@@ -541,6 +541,12 @@ pub struct OcspQuery {
     pub timeout_ms: u32,
     /// How long an answer may be kept, seconds (and never beyond its nextUpdate).
     pub cache_seconds: u32,
+    /// The answer must echo the nonce sent.
+    pub require_nonce: bool,
+    /// The oldest producedAt and thisUpdate accepted, seconds before now.
+    pub max_age_seconds: u32,
+    /// The leaf's notAfter, Unix seconds: a revocation is remembered until then.
+    pub not_after: i64,
     /// Clock skew tolerated on the answer's times, seconds.
     pub skew: i64,
     /// The answer's key in the OCSP cache: SHA-256 of the CertID.

@@ -367,6 +367,8 @@ impl Fixture {
             now: self.now,
             skew: 300,
             max_age: 7 * 86_400,
+            max_answer_age: 30 * 86_400,
+            require_nonce: false,
         }
     }
 
@@ -425,7 +427,13 @@ fn revoked_with_its_time_and_unknown() {
         singles: vec![f.single(revoked(at))],
         ..f.response()
     };
-    assert_eq!(f.status(&r.build()), Status::Revoked { at });
+    assert_eq!(
+        f.status(&r.build()),
+        Status::Revoked {
+            at,
+            reason: Some(1)
+        }
+    );
     let r = Response {
         singles: vec![f.single(unknown())],
         ..f.response()
@@ -779,6 +787,134 @@ fn the_nonce_must_be_the_one_sent_when_the_response_carries_one() {
     ));
 }
 
+#[test]
+fn with_require_nonce_an_answer_without_the_nonce_is_refused() {
+    // The replay of issue 20: a "good" answer captured before the revocation carries no
+    // nonce (or another one); with requireNonce it is refused, whatever its dates say.
+    let f = Fixture::new(Alg::P256);
+    let sent = b"0123456789abcdef";
+    let strict = Freshness {
+        require_nonce: true,
+        ..f.fresh()
+    };
+    let without = f.response().build();
+    assert_eq!(
+        f.verify_at(&without, Some(sent), &strict),
+        Err(OcspError::NonceMissing)
+    );
+    assert_eq!(
+        f.verify_at(&without, None, &strict),
+        Err(OcspError::NonceMissing),
+        "nothing sent cannot satisfy requireNonce"
+    );
+    let echoed = Response {
+        extensions: vec![extension(NONCE_OID, false, &tlv(0x04, sent))],
+        ..f.response()
+    }
+    .build();
+    assert_eq!(
+        f.verify_at(&echoed, Some(sent), &strict).unwrap().status,
+        Status::Good
+    );
+    assert!(
+        f.verify_at(&echoed, None, &strict).is_err(),
+        "an echoed nonce without one sent is no proof of freshness"
+    );
+    assert!(
+        OcspError::NonceMissing
+            .to_string()
+            .contains("ocsp.requireNonce")
+    );
+}
+
+#[test]
+fn an_answer_produced_or_dated_before_max_answer_age_is_refused_whatever_its_next_update() {
+    // A day-long "good" answer captured an hour before the revocation is replayed: its
+    // nextUpdate is in the future, but producedAt and thisUpdate are older than the bound.
+    let f = Fixture::new(Alg::P256);
+    let fresh = Freshness {
+        max_answer_age: 3600,
+        ..f.fresh()
+    };
+    let at = |produced: i64, this: i64| {
+        Response {
+            produced_at: produced,
+            singles: vec![Single {
+                this_update: this,
+                next_update: Some(f.now + 86_400),
+                ..f.single(good())
+            }],
+            ..f.response()
+        }
+        .build()
+    };
+    assert_eq!(
+        f.verify_at(&at(f.now - 3601, f.now - 10), None, &fresh),
+        Err(OcspError::Stale {
+            field: "producedAt",
+            at: f.now - 3601,
+            max_age: 3600,
+            now: f.now
+        })
+    );
+    assert_eq!(
+        f.verify_at(&at(f.now - 10, f.now - 3601), None, &fresh),
+        Err(OcspError::Stale {
+            field: "thisUpdate",
+            at: f.now - 3601,
+            max_age: 3600,
+            now: f.now
+        })
+    );
+    // The bound is inclusive.
+    assert!(
+        f.verify_at(&at(f.now - 3600, f.now - 3600), None, &fresh)
+            .is_ok()
+    );
+    let text = f
+        .verify_at(&at(f.now - 7200, f.now - 10), None, &fresh)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("producedAt") && text.contains("ocsp.maxAgeSeconds"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_revoked_answer_carries_its_reason() {
+    let f = Fixture::new(Alg::P256);
+    let at = f.now - 86_400;
+    let hold = tlv(0xa1, &[gen_time(at), tlv(0xa0, &tlv(0x0a, &[6]))].concat());
+    let r = Response {
+        singles: vec![f.single(hold)],
+        ..f.response()
+    };
+    assert_eq!(
+        f.status(&r.build()),
+        Status::Revoked {
+            at,
+            reason: Some(6)
+        }
+    );
+    let bare = tlv(0xa1, &gen_time(at));
+    let r = Response {
+        singles: vec![f.single(bare)],
+        ..f.response()
+    };
+    assert_eq!(f.status(&r.build()), Status::Revoked { at, reason: None });
+    // A reason that is not one ENUMERATED octet is malformed.
+    let long = tlv(
+        0xa1,
+        &[gen_time(at), tlv(0xa0, &tlv(0x0a, &[0, 6]))].concat(),
+    );
+    let r = Response {
+        singles: vec![f.single(long)],
+        ..f.response()
+    };
+    assert!(f.verify(&r.build(), None).is_err());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rule 5: freshness.
 
@@ -1083,7 +1219,13 @@ fn openssl_parses_our_request_and_answers_good_and_revoked() {
             let id = CertId::new(&f.issuer.subject, &f.issuer.spki, &revoked_leaf.serial).unwrap();
             let resp = openssl_answer(&dir, &f.ca, index, &request(&id, None), extra);
             let answer = verify_response(&resp, &id, &issuer, None, &f.fresh()).unwrap();
-            assert_eq!(answer.status, Status::Revoked { at: 1_704_164_645 });
+            assert_eq!(
+                answer.status,
+                Status::Revoked {
+                    at: 1_704_164_645,
+                    reason: None
+                }
+            );
             // The answer is about that serial only.
             assert_eq!(
                 verify_response(&resp, &f.id, &issuer, None, &f.fresh()),

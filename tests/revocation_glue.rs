@@ -232,7 +232,7 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
         .host
         .calls
         .iter()
-        .filter(|c| matches!(c, Call::SharedData(key) if key.ends_with(".crl")))
+        .filter(|c| matches!(c, Call::SharedData(key) if key.ends_with(".crls")))
         .count();
     assert_eq!(crl_reads, 4);
     // Successes without failures before them are not news.

@@ -283,8 +283,17 @@ pub struct RawOcspSource {
     /// How long a request waits for the answer, 1 to 30000 ms. Default 1000.
     pub timeout_ms: Option<u32>,
     /// How long an answer is kept, at most 86400 seconds, and never beyond its `nextUpdate`.
-    /// Default 300.
+    /// Default 300. A "revoked" answer (other than a `certificateHold`) is kept until the
+    /// certificate expires, whatever this says.
     pub cache_seconds: Option<u32>,
+    /// Refuse answers that do not echo the request's nonce (RFC 8954). Default false: many
+    /// responders pre-generate their answers and cannot echo one; `maxAgeSeconds` then bounds
+    /// how long a captured answer can be replayed.
+    pub require_nonce: Option<bool>,
+    /// The oldest `producedAt` and `thisUpdate` accepted, seconds before now, 60 to 604800,
+    /// whatever the answer's `nextUpdate` says. Default 3600. Raise it to the refresh period
+    /// of a responder that pre-generates its answers.
+    pub max_age_seconds: Option<u32>,
 }
 
 /// `revocationFailure`.

@@ -193,6 +193,7 @@ fn decide_and_apply(
                     query.key,
                     crate::validation::online::OcspStatus::NoAnswer(why.clone()),
                     now,
+                    now,
                 );
                 if !state.ocsp_failing.replace(true) {
                     host.log(Level::Warn, &format!("client-cert-auth: OCSP: {why}"));

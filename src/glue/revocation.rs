@@ -24,9 +24,13 @@ use super::metrics::OcspResult;
 use super::{Action, State};
 use crate::decision::cache::VerdictCache;
 use crate::outcome::OcspQuery;
+use crate::validation::REJECTION_TTL;
 use crate::validation::crl_store::CompactCrl;
+use crate::validation::crl_store::newer;
 use crate::validation::ocsp::{self, CertId, Freshness, Issuer, Status};
-use crate::validation::online::{CrlSource, Installed, OcspStatus};
+use crate::validation::online::{
+    CrlSource, Installed, OcspStatus, SetRefusal, decode_set, merge_set,
+};
 
 /// How long a CRL fetch may take, milliseconds.
 pub const CRL_FETCH_TIMEOUT_MS: u32 = 10_000;
@@ -94,14 +98,25 @@ pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 
     Ok((token, nonce))
 }
 
-/// What an OCSP exchange says, verified, and until when it may be kept.
-fn judge_answer(
-    query: &OcspQuery,
-    nonce: &[u8],
-    response: &HttpResponse,
-    now: i64,
-) -> (OcspStatus, i64, OcspResult) {
-    let failed = |why: String| (OcspStatus::NoAnswer(why), now, OcspResult::Failed);
+/// What an OCSP exchange says, verified: the status, until when it may be kept, the count it
+/// adds to, and whether it is a revocation to remember for good.
+struct Judged {
+    status: OcspStatus,
+    until: i64,
+    result: OcspResult,
+    permanent: bool,
+}
+
+/// The CRLReason of a revocation that may be lifted.
+const CERTIFICATE_HOLD: u8 = 6;
+
+fn judge_answer(query: &OcspQuery, nonce: &[u8], response: &HttpResponse, now: i64) -> Judged {
+    let failed = |why: String| Judged {
+        status: OcspStatus::NoAnswer(why),
+        until: now,
+        result: OcspResult::Failed,
+        permanent: false,
+    };
     let body = match response.status {
         Some(200) => &response.body,
         Some(status) => return failed(format!("the responder answered HTTP {status}")),
@@ -124,7 +139,14 @@ fn judge_answer(
         now,
         skew: query.skew.max(5),
         max_age: cache_seconds.max(60),
+        max_answer_age: i64::from(query.max_age_seconds),
+        require_nonce: query.require_nonce,
     };
+    // A refusal is kept at least as long as the refusal it causes: a revoked answer whose
+    // nextUpdate has just passed (accepted within the skew), or a `cacheSeconds` of 0 and a
+    // clock that turns before the request is decided again, would otherwise be forgotten at
+    // once, and the request decided without it.
+    let at_least_a_rejection = |until: i64| until.max(now.saturating_add(REJECTION_TTL));
     match ocsp::verify_response(body, &id, &issuer, Some(nonce), &fresh) {
         Ok(answer) => {
             let until = answer
@@ -133,22 +155,28 @@ fn judge_answer(
                     next.min(now.saturating_add(cache_seconds))
                 });
             match answer.status {
-                Status::Good => (OcspStatus::Good, until, OcspResult::Good),
-                // Kept at least as long as the refusal it causes: a revoked answer whose
-                // nextUpdate has just passed (accepted within the skew), or a `cacheSeconds` of
-                // 0 and a clock that turns before the request is decided again, would otherwise
-                // be forgotten at once, and the request decided without it (a soft fail, or
-                // another source's older "good").
-                Status::Revoked { .. } => (
-                    OcspStatus::Revoked,
-                    until.max(now.saturating_add(crate::validation::REJECTION_TTL)),
-                    OcspResult::Revoked,
-                ),
-                Status::Unknown => (
-                    OcspStatus::NoAnswer("the responder does not know the certificate".into()),
-                    now,
-                    OcspResult::Unknown,
-                ),
+                Status::Good => Judged {
+                    status: OcspStatus::Good,
+                    until,
+                    result: OcspResult::Good,
+                    permanent: false,
+                },
+                // A revocation does not come back (RFC 5280 3.3): remembered until the
+                // certificate expires. A hold may be lifted: kept like any answer.
+                Status::Revoked { reason, .. } => Judged {
+                    status: OcspStatus::Revoked,
+                    until: at_least_a_rejection(until),
+                    result: OcspResult::Revoked,
+                    permanent: reason != Some(CERTIFICATE_HOLD),
+                },
+                // The responder's own word that it does not know the serial: a refusal, not
+                // an outage (APIM and OpenSSL refuse it too).
+                Status::Unknown => Judged {
+                    status: OcspStatus::Unknown,
+                    until: at_least_a_rejection(until),
+                    result: OcspResult::Unknown,
+                    permanent: false,
+                },
             }
         }
         Err(e) => failed(format!("the responder's answer was refused: {e}")),
@@ -165,9 +193,9 @@ pub fn on_ocsp_response(
     response: &HttpResponse,
 ) -> Action {
     let now = host.clock().map(unix).unwrap_or(0);
-    let (status, until, result) = judge_answer(&waiting.query, &waiting.nonce, response, now);
-    state.metrics.revocation.record_ocsp(result);
-    if let OcspStatus::NoAnswer(why) = &status {
+    let judged = judge_answer(&waiting.query, &waiting.nonce, response, now);
+    state.metrics.revocation.record_ocsp(judged.result);
+    if let OcspStatus::NoAnswer(why) = &judged.status {
         log_streak(
             host,
             &state.ocsp_failing,
@@ -185,21 +213,26 @@ pub fn on_ocsp_response(
             "OCSP responder answers again",
         );
     }
+    let key = waiting.query.key;
+    let mut publish = false;
     if let Ok(mut cache) = cache.try_borrow_mut() {
-        if status == OcspStatus::Revoked {
-            cache.drop_on_ocsp(&waiting.query.key);
+        if judged.status != OcspStatus::Good && !matches!(judged.status, OcspStatus::NoAnswer(_)) {
+            cache.drop_on_ocsp(&key);
         }
-        // A revoked answer still fresh is not replaced by a later "good" or no answer about the
-        // same certificate (a concurrent question answered by a replica of the responder that
-        // has not heard of the revocation yet, or not answered): revoked wins, as between
-        // sources.
-        let revoked_known =
-            cache.revocation.ocsp(&waiting.query.key, now) == Some(&OcspStatus::Revoked);
-        if status == OcspStatus::Revoked || !revoked_known {
+        if judged.permanent {
+            let until = waiting
+                .query
+                .not_after
+                .saturating_add(waiting.query.skew.max(0));
+            publish = cache.revocation.record_revoked(key, until, now);
+        } else {
             cache
                 .revocation
-                .record_ocsp(waiting.query.key, status, until);
+                .record_ocsp(key, judged.status, judged.until, now);
         }
+    }
+    if publish {
+        publish_revoked(host, cache, key, waiting.query.not_after, now);
     }
     let action = super::decide_and_apply(host, state, cache, &waiting.headers, false, None);
     if action == Action::Continue
@@ -211,6 +244,104 @@ pub fn on_ocsp_response(
         );
     }
     action
+}
+
+/// The shared-data key of the certificates known revoked by OCSP, for every VM and
+/// configuration of the Envoy (a CertID names the issuer's name and key, so an entry means
+/// the same under any configuration), and of its generation (written after it, read every tick).
+const REVOKED_KEY: &str = "client_cert_auth.ocsp.revoked";
+const REVOKED_GEN_KEY: &str = "client_cert_auth.ocsp.revoked.gen";
+
+/// Adds a certificate known revoked to the Envoy's shared list (a compare-and-swap, retried),
+/// then bumps the list's generation so every VM reads it at its next tick.
+fn publish_revoked(
+    host: &mut impl Host,
+    cache: &RefCell<VerdictCache>,
+    key: [u8; 32],
+    not_after: i64,
+    now: i64,
+) {
+    let until = match cache.try_borrow() {
+        Ok(c) => c
+            .revocation
+            .revoked_entries(now)
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(not_after, |(_, u)| *u),
+        Err(_) => not_after,
+    };
+    let written = cas_update(host, REVOKED_KEY, |bytes| {
+        Some(crate::validation::online::merge_revoked(
+            bytes.unwrap_or_default(),
+            (key, until),
+            now,
+        ))
+    });
+    if written {
+        cas_update(host, REVOKED_GEN_KEY, |bytes| {
+            let generation: u64 = bytes
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            Some(generation.wrapping_add(1).to_string().into_bytes())
+        });
+    } else {
+        host.log(
+            Level::Warn,
+            "client-cert-auth: OCSP: could not share a revoked answer with the other workers (shared data busy or failing); this worker keeps it",
+        );
+    }
+}
+
+/// Reads `key`, hands its value to `change`, writes what it returns under the value's
+/// compare-and-swap token; retried on a conflict, at most 8 times. Whether a write landed.
+fn cas_update(
+    host: &mut impl Host,
+    key: &str,
+    mut change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> bool {
+    for _ in 0..8 {
+        let Ok((bytes, cas)) = host.shared_data(key) else {
+            return false;
+        };
+        let Some(value) = change(bytes.as_deref()) else {
+            return false;
+        };
+        match host.set_shared_data(key, &value, cas) {
+            Ok(()) => return true,
+            Err(SharedDataError::CasMismatch) => continue,
+            Err(SharedDataError::Failed(_)) => return false,
+        }
+    }
+    false
+}
+
+/// Installs the certificates other VMs learned are revoked, when the shared list changed
+/// since this VM last read it.
+pub(super) fn sync_revoked(
+    host: &mut impl Host,
+    cache: &RefCell<VerdictCache>,
+    seen: &mut Option<Vec<u8>>,
+    now: i64,
+) {
+    let Ok((Some(generation), _)) = host.shared_data(REVOKED_GEN_KEY) else {
+        return;
+    };
+    if seen.as_deref() == Some(generation.as_slice()) {
+        return;
+    }
+    let Ok((bytes, _)) = host.shared_data(REVOKED_KEY) else {
+        return;
+    };
+    let Ok(mut cache) = cache.try_borrow_mut() else {
+        return;
+    };
+    for (key, until) in crate::validation::online::decode_revoked(&bytes.unwrap_or_default()) {
+        if until >= now && cache.revocation.record_revoked(key, until, now) {
+            cache.drop_on_ocsp(&key);
+        }
+    }
+    *seen = Some(generation);
 }
 
 /// Logs the first failure of a streak (and the recovery after one), never each failure.
@@ -301,8 +432,10 @@ fn backoff(failures: u32, refresh: i64) -> i64 {
 #[derive(Debug, Default)]
 pub struct Fetches {
     pending: BTreeMap<u32, usize>,
-    /// Generations a VM could not install (their CRL did not verify here), so each is tried once.
-    refused: BTreeMap<usize, u64>,
+    /// The generation of each source's shared set last read.
+    read: BTreeMap<usize, u64>,
+    /// The generation of the shared list of revoked certificates last read.
+    revoked_seen: Option<Vec<u8>>,
 }
 
 fn meta_key(source: &CrlSource) -> String {
@@ -310,7 +443,7 @@ fn meta_key(source: &CrlSource) -> String {
 }
 
 fn crl_key(source: &CrlSource) -> String {
-    format!("{}.crl", source.shared_key)
+    format!("{}.crls", source.shared_key)
 }
 
 /// The field of a CRL source, for messages.
@@ -333,6 +466,10 @@ pub fn start(
     let Some(sources) = state.config.validation.online_sources() else {
         return;
     };
+    if sources.ocsp.is_some() {
+        let now = host.clock().map(unix).unwrap_or(0);
+        sync_revoked(host, cache, &mut fetches.revoked_seen, now);
+    }
     for index in 0..sources.crls.len() {
         let Some(source) = sources.crls.get(index) else {
             continue;
@@ -358,6 +495,9 @@ pub fn tick(
     let Ok(now) = host.clock().map(unix) else {
         return;
     };
+    if sources.ocsp.is_some() {
+        sync_revoked(host, cache, &mut fetches.revoked_seen, now);
+    }
     for index in 0..sources.crls.len() {
         if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {
             failed_fetch(host, state, index, now, &why);
@@ -367,11 +507,12 @@ pub fn tick(
     if let Ok(cache) = cache.try_borrow() {
         let installed: Vec<(usize, u64, u64)> = (0..sources.crls.len())
             .filter_map(|i| {
-                let crl = &cache.revocation.crl(i)?.crl;
+                let crls = cache.revocation.crls(i);
+                let latest = crls.iter().map(|c| c.crl.this_update()).max()?;
                 Some((
                     i,
-                    crl.len() as u64,
-                    u64::try_from(now.saturating_sub(crl.this_update())).unwrap_or(0),
+                    crls.iter().map(|c| c.crl.len() as u64).sum(),
+                    u64::try_from(now.saturating_sub(latest)).unwrap_or(0),
                 ))
             })
             .collect();
@@ -428,7 +569,9 @@ fn sync_source(
     )
 }
 
-/// Installs the CRL shared data holds for source `index` when it is newer than this VM's.
+/// Installs what source `index`'s shared set holds that this VM does not have yet, when the
+/// set's generation is newer than the one last read: per slot, a newer CRL is verified and
+/// installed, an equal one only renews its `confirmed`, an older one is left alone.
 fn install_published(
     host: &mut impl Host,
     state: &State,
@@ -445,49 +588,80 @@ fn install_published(
     else {
         return;
     };
+    if generation <= fetches.read.get(&index).copied().unwrap_or(0) {
+        return;
+    }
     let Ok(mut cache) = cache.try_borrow_mut() else {
         return;
     };
-    let installed = cache.revocation.crl(index).map_or(0, |i| i.generation);
-    if generation <= installed || fetches.refused.get(&index) == Some(&generation) {
-        return;
-    }
     let Ok((Some(bytes), _)) = host.shared_data(&crl_key(source)) else {
         return;
     };
+    fetches.read.insert(index, generation);
+    let Some(entries) = decode_set(&bytes) else {
+        host.log(
+            Level::Warn,
+            &format!(
+                "client-cert-auth: {} ({}): the shared copy does not decode; fetching again",
+                field(index),
+                source.url_text
+            ),
+        );
+        return;
+    };
     let signers = state.config.validation.crl_signers();
-    match CompactCrl::parse(&bytes, &signers) {
-        Ok(crl) => {
-            let crl = Rc::new(crl);
-            let dropped = cache.drop_on_crl(&crl);
-            cache.revocation.install(
-                index,
-                Installed {
-                    crl: Rc::clone(&crl),
-                    generation,
-                },
-            );
-            host.log(
-                Level::Debug,
-                &format!(
-                    "client-cert-auth: {} ({}): CRL generation {generation} installed, {} entries, {dropped} cached verdict(s) dropped",
-                    field(index),
-                    source.url_text,
-                    crl.len()
-                ),
-            );
+    let mut refused = Vec::new();
+    for entry in &entries {
+        if cache
+            .revocation
+            .confirm(index, &entry.slot, &entry.order(), entry.confirmed)
+        {
+            continue;
         }
-        Err(e) => {
-            fetches.refused.insert(index, generation);
-            host.log(
-                Level::Warn,
-                &format!(
-                    "client-cert-auth: {} ({}): the shared CRL does not verify under this configuration: {e}",
-                    field(index),
-                    source.url_text
-                ),
-            );
+        let known_newer = cache.revocation.crls(index).iter().any(|i| {
+            i.crl.slot() == entry.slot
+                && newer(&i.crl.order(), &entry.order()) == std::cmp::Ordering::Greater
+        });
+        if known_newer {
+            continue;
         }
+        match CompactCrl::parse(&entry.bytes, &signers) {
+            Ok(crl) if crl.slot() == entry.slot => {
+                let crl = Rc::new(crl);
+                let dropped = cache.drop_on_crl(&crl);
+                let entries = crl.len();
+                cache.revocation.install(
+                    index,
+                    Installed {
+                        crl,
+                        confirmed: entry.confirmed,
+                    },
+                );
+                host.log(
+                    Level::Debug,
+                    &format!(
+                        "client-cert-auth: {} ({}): CRL generation {generation} installed, {entries} entries, {dropped} cached verdict(s) dropped",
+                        field(index),
+                        source.url_text,
+                    ),
+                );
+            }
+            Ok(_) => refused.push("its slot is not the one the set names".to_string()),
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    // CRLs of CAs another configuration trusts are expected in a shared set; a set none of
+    // whose CRLs verifies here is worth a warning.
+    if !refused.is_empty() && cache.revocation.crls(index).is_empty() {
+        host.log(
+            Level::Warn,
+            &format!(
+                "client-cert-auth: {} ({}): the shared CRL does not verify under this configuration: {}",
+                field(index),
+                source.url_text,
+                refused.join("; ")
+            ),
+        );
     }
 }
 
@@ -524,17 +698,25 @@ pub fn on_fetch_response(
             CRL_FETCH_TIMEOUT_MS
         )),
     };
+    // The rollback guard, against the newest CRL of the slot this VM knows from any source,
+    // then (in the merge) against the source's shared set, which holds the newest any VM of
+    // the Envoy, under any configuration, accepted.
     let parsed = parsed.and_then(|crl| {
-        let current = cache
-            .try_borrow()
-            .ok()
-            .and_then(|c| c.revocation.crl(index).map(|i| i.crl.this_update()));
-        match current {
-            Some(current) if crl.this_update() < current => Err(format!(
-                "the CRL fetched (thisUpdate {}) is older than the one in use (thisUpdate {})",
-                crate::text::rfc3339::format(crl.this_update()),
-                crate::text::rfc3339::format(current)
-            )),
+        let kept = cache.try_borrow().ok().and_then(|c| {
+            c.revocation
+                .newest(&crl.slot())
+                .map(|i| i.crl.this_update())
+        });
+        match cache.try_borrow().ok().and_then(|c| {
+            c.revocation
+                .newest(&crl.slot())
+                .map(|i| newer(&crl.order(), &i.crl.order()))
+        }) {
+            Some(std::cmp::Ordering::Less) => Err(SetRefusal::Older {
+                fetched: crl.this_update(),
+                kept: kept.unwrap_or_default(),
+            }
+            .to_string()),
             _ => Ok(crl),
         }
     });
@@ -545,20 +727,34 @@ pub fn on_fetch_response(
             return;
         }
     };
-    state.metrics.revocation.record_fetch(index, true);
-    let body = &response.body;
-    // The CRL first, then the metadata that announces it: a VM that sees the new generation
+    // The set first, then the metadata that announces it: a VM that sees the new generation
     // finds its CRL.
-    if let Err(e) = host.set_shared_data(&crl_key(source), body, None) {
+    let mut refusal = None;
+    let written = cas_update(host, &crl_key(source), |shared| {
+        match merge_set(shared, &crl, &response.body, now) {
+            Ok(set) => Some(set),
+            Err(SetRefusal::Corrupt) => merge_set(None, &crl, &response.body, now).ok(),
+            Err(e) => {
+                refusal = Some(e);
+                None
+            }
+        }
+    });
+    if let Some(refusal) = refusal {
+        failed_fetch(host, state, index, now, &refusal.to_string());
+        return;
+    }
+    if !written {
         failed_fetch(
             host,
             state,
             index,
             now,
-            &format!("cannot share the CRL: {e:?}"),
+            "cannot share the CRL (shared data)",
         );
         return;
     }
+    state.metrics.revocation.record_fetch(index, true);
     let mut published = None;
     let mut recovered = 0;
     for _ in 0..4 {

@@ -37,11 +37,28 @@ pub struct CrlSigner<'a> {
     pub can_sign_crl: bool,
 }
 
+/// Which certificates a CRL is about, from its issuingDistributionPoint (RFC 5280 5.2.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// No distribution point: every certificate of the issuer.
+    Complete,
+    /// A partition: the certificates whose CRL distribution point names one of these
+    /// GeneralNames (each its whole DER), RFC 5280 6.3.3 (b)(2)(i).
+    Partition(Vec<Vec<u8>>),
+    /// A partition named relative to the issuer (nameRelativeToCRLIssuer): not matched, so it
+    /// covers no certificate.
+    Relative,
+}
+
 /// A CRL whose signature verified, reduced to what a revocation check needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactCrl {
     issuer: Vec<u8>,
     signer: [u8; 32],
+    scope: Scope,
+    /// SHA-256 of issuer, signer and the issuingDistributionPoint as written: CRLs of one
+    /// slot replace one another (newer by cRLNumber, then thisUpdate).
+    slot: [u8; 32],
     this_update: i64,
     next_update: Option<i64>,
     number: Option<Vec<u8>>,
@@ -186,9 +203,21 @@ impl CompactCrl {
     fn parse_der(der: &[u8], signers: &[CrlSigner<'_>]) -> Result<CompactCrl, CrlError> {
         let parts = split(der)?;
         let signer = verify(&parts, signers)?;
-        let number = match parts.extensions {
+        let (number, idp) = match parts.extensions {
             Some(extensions) => crl_extensions(extensions)?,
-            None => None,
+            None => (None, None),
+        };
+        let scope = match idp {
+            Some(value) => issuing_distribution_point(value)?,
+            None => Scope::Complete,
+        };
+        let slot = {
+            let mut id = Vec::with_capacity(parts.issuer.len() + 64);
+            for part in [parts.issuer, &signer[..], idp.unwrap_or_default()] {
+                id.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
+                id.extend_from_slice(part);
+            }
+            crate::cert::sha256(&id)
         };
         // The serials, borrowed from the input, sorted; then copied into two exact vectors.
         // The list of borrowed serials is sized by a first, header-only walk, so it never
@@ -209,6 +238,8 @@ impl CompactCrl {
         Ok(CompactCrl {
             issuer: parts.issuer.to_vec(),
             signer,
+            scope,
+            slot,
             this_update: parts.this_update,
             next_update: parts.next_update,
             number: number.map(<[u8]>::to_vec),
@@ -225,6 +256,27 @@ impl CompactCrl {
     /// The [`CrlSigner::id`] of the CA whose key verified the signature.
     pub fn signer(&self) -> [u8; 32] {
         self.signer
+    }
+
+    /// Which certificates the CRL is about.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The slot: CRLs of the same issuer, key and scope, of which only the newest counts.
+    pub fn slot(&self) -> [u8; 32] {
+        self.slot
+    }
+
+    /// Whether the CRL is about a certificate of its issuer whose CRL distribution points
+    /// name `names` ([`distribution_point_names`]): a complete CRL is about all of them, a
+    /// partition only about those that name one of its own names.
+    pub fn covers(&self, names: &[Vec<u8>]) -> bool {
+        match &self.scope {
+            Scope::Complete => true,
+            Scope::Partition(own) => own.iter().any(|n| names.contains(n)),
+            Scope::Relative => false,
+        }
     }
 
     /// thisUpdate, Unix seconds.
@@ -433,15 +485,23 @@ fn boolean(tlv: &Tlv<'_>) -> Result<bool, CrlError> {
     }
 }
 
-/// Checks the crlExtensions (the SEQUENCE's contents); returns the cRLNumber's contents.
-fn crl_extensions(list: &[u8]) -> Result<Option<&[u8]>, CrlError> {
+/// Checks the crlExtensions (the SEQUENCE's contents); returns the cRLNumber's contents and
+/// the issuingDistributionPoint's value.
+type CrlExtensions<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+fn crl_extensions(list: &[u8]) -> Result<CrlExtensions<'_>, CrlError> {
     let mut number = None;
+    let mut idp = None;
     let mut reader = Reader::new(list);
     while !reader.is_empty() {
         let (id, critical, value) = extension(&reader.expect(tag::SEQUENCE, "bad extension")?)?;
         match id {
             oid::DELTA_CRL_INDICATOR => return Err(CrlError::Delta),
-            oid::ISSUING_DISTRIBUTION_POINT => issuing_distribution_point(value)?,
+            oid::ISSUING_DISTRIBUTION_POINT => {
+                if idp.replace(value).is_some() {
+                    return Err(bad("two issuingDistributionPoint extensions"));
+                }
+            }
             oid::CRL_NUMBER => {
                 let mut inside = Reader::new(value);
                 let n = inside.expect(tag::INTEGER, "cRLNumber is not an INTEGER")?;
@@ -459,19 +519,25 @@ fn crl_extensions(list: &[u8]) -> Result<Option<&[u8]>, CrlError> {
             _ => {}
         }
     }
-    Ok(number)
+    Ok((number, idp))
 }
 
 /// IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0], onlyContainsUserCerts [1],
 /// onlyContainsCACerts [2], onlySomeReasons [3], indirectCRL [4],
 /// onlyContainsAttributeCerts [5] } (all optional, IMPLICIT).
-fn issuing_distribution_point(value: &[u8]) -> Result<(), CrlError> {
+fn issuing_distribution_point(value: &[u8]) -> Result<Scope, CrlError> {
     let mut outer = Reader::new(value);
     let mut fields = outer.nested(tag::SEQUENCE, "issuingDistributionPoint is not a SEQUENCE")?;
     if !outer.is_empty() {
         return Err(bad("bytes after issuingDistributionPoint"));
     }
-    fields.optional(tag::context(0))?;
+    let scope = match fields.optional(tag::context(0))? {
+        None => Scope::Complete,
+        Some(point) => match distribution_point_name(point.contents)? {
+            Some(names) => Scope::Partition(names),
+            None => Scope::Relative,
+        },
+    };
     fields.optional(tag::context_primitive(1))?; // onlyContainsUserCerts: what we check
     let limits: [(u8, &'static str); 4] = [
         (2, "onlyContainsCACerts"),
@@ -490,7 +556,89 @@ fn issuing_distribution_point(value: &[u8]) -> Result<(), CrlError> {
     if !fields.is_empty() {
         return Err(bad("unexpected field in issuingDistributionPoint"));
     }
-    Ok(())
+    Ok(scope)
+}
+
+/// DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] }
+/// (the contents of the explicit `[0]` around it): the full names, each GeneralName's whole DER;
+/// `None` for a relative name.
+fn distribution_point_name(contents: &[u8]) -> Result<Option<Vec<Vec<u8>>>, CrlError> {
+    let mut choice = Reader::new(contents);
+    let name = choice.any()?;
+    if !choice.is_empty() {
+        return Err(bad("bytes after a distribution point name"));
+    }
+    if name.tag == tag::context(1) {
+        return Ok(None);
+    }
+    if name.tag != tag::context(0) {
+        return Err(bad(
+            "a distribution point name is neither fullName nor relative",
+        ));
+    }
+    let mut names = Vec::new();
+    let mut list = Reader::new(name.contents);
+    while !list.is_empty() {
+        names.push(list.any()?.raw.to_vec());
+    }
+    if names.is_empty() {
+        return Err(bad("a distribution point's fullName is empty"));
+    }
+    Ok(Some(names))
+}
+
+/// The names of a certificate's CRL distribution points (the cRLDistributionPoints
+/// extension's value): every fullName GeneralName, whole DER, of the points whose CRL the
+/// certificate's issuer signs (a point with a cRLIssuer names an indirect CRL and is left
+/// out). What [`CompactCrl::covers`] matches a partition against. Malformed: none.
+pub fn distribution_point_names(value: &[u8]) -> Vec<Vec<u8>> {
+    fn walk(value: &[u8]) -> Result<Vec<Vec<u8>>, CrlError> {
+        let mut names = Vec::new();
+        let mut outer = Reader::new(value);
+        let mut points = outer.nested(tag::SEQUENCE, "cRLDistributionPoints")?;
+        while !points.is_empty() {
+            let mut point = points.nested(tag::SEQUENCE, "a DistributionPoint")?;
+            let name = point.optional(tag::context(0))?;
+            point.optional(tag::context_primitive(1))?;
+            let indirect = point.optional(tag::context(2))?.is_some();
+            if let (Some(name), false) = (name, indirect)
+                && let Some(full) = distribution_point_name(name.contents)?
+            {
+                names.extend(full);
+            }
+        }
+        Ok(names)
+    }
+    walk(value).unwrap_or_default()
+}
+
+/// Which of two CRLs of one slot is newer: by cRLNumber when both have one, then by
+/// thisUpdate (RFC 5280 5.2.3: numbers increase with every CRL of a scope).
+pub fn newer(a: &CrlOrder<'_>, b: &CrlOrder<'_>) -> Ordering {
+    let by_number = match (a.number, b.number) {
+        (Some(x), Some(y)) => compare(minimal(x), minimal(y)),
+        _ => Ordering::Equal,
+    };
+    by_number.then(a.this_update.cmp(&b.this_update))
+}
+
+/// What orders the CRLs of one slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrlOrder<'a> {
+    /// The cRLNumber's contents.
+    pub number: Option<&'a [u8]>,
+    /// thisUpdate, Unix seconds.
+    pub this_update: i64,
+}
+
+impl CompactCrl {
+    /// What orders it among the CRLs of its slot.
+    pub fn order(&self) -> CrlOrder<'_> {
+        CrlOrder {
+            number: self.number(),
+            this_update: self.this_update,
+        }
+    }
 }
 
 /// Walks revokedCertificates (the SEQUENCE's contents), handing each revoked serial (minimal

@@ -677,10 +677,20 @@ impl Validation {
             match (issuer, parsed) {
                 (Some(issuer), Some((_, cert))) => {
                     let ocsp_url = ocsp_url(&cert);
+                    let distribution_points: Vec<Vec<u8>> = cert
+                        .extensions()
+                        .iter()
+                        .find(|e| {
+                            e.oid == x509_parser::oid_registry::OID_X509_EXT_CRL_DISTRIBUTION_POINTS
+                        })
+                        .map(|e| crl_store::distribution_point_names(e.value))
+                        .unwrap_or_default();
                     let leaf_ref = online::LeafRef {
                         issuer_name: cert.issuer().as_raw(),
                         serial: cert.raw_serial(),
                         ocsp_url: ocsp_url.as_deref(),
+                        not_after: leaf.not_after,
+                        distribution_points: &distribution_points,
                     };
                     verdict.revocation_ref = Some(std::rc::Rc::new(online::RevocationRef {
                         issuer_name: leaf_ref.issuer_name.to_vec(),
@@ -704,6 +714,12 @@ impl Validation {
                     ) {
                         online::OnlineStatus::Revoked => {
                             return Judgement::Done(rejected(CertError::Revoked, now));
+                        }
+                        online::OnlineStatus::Refused(detail) => {
+                            let mut rejection =
+                                rejected(CertError::RevocationUnknown { detail }, now);
+                            rejection.revocation_ref = verdict.revocation_ref;
+                            return Judgement::Done(rejection);
                         }
                         online::OnlineStatus::Known {
                             vouched_until,

@@ -140,6 +140,9 @@ pub enum Status {
     Revoked {
         /// revocationTime, Unix seconds.
         at: i64,
+        /// revocationReason (CRLReason), when given: 6 is `certificateHold`, the one
+        /// revocation that may be lifted.
+        reason: Option<u8>,
     },
     /// The responder does not know the certificate.
     Unknown,
@@ -176,6 +179,13 @@ pub struct Freshness {
     pub skew: i64,
     /// When the answer has no nextUpdate: the oldest thisUpdate accepted is `now - max_age`.
     pub max_age: i64,
+    /// Whatever its nextUpdate says, the oldest producedAt and thisUpdate accepted are
+    /// `now - max_answer_age` (`ocsp.maxAgeSeconds`): the longest a captured answer can be
+    /// replayed.
+    pub max_answer_age: i64,
+    /// An answer must echo the nonce sent (`ocsp.requireNonce`); otherwise an answer without
+    /// a nonce is accepted (one with another nonce never is).
+    pub require_nonce: bool,
 }
 
 /// Why an OCSP response was not accepted. The Display text is meant for a log line.
@@ -219,6 +229,19 @@ pub enum OcspError {
     AmbiguousAnswer,
     /// The response's nonce is not the one sent.
     NonceMismatch,
+    /// The response has no nonce and `requireNonce` is set.
+    NonceMissing,
+    /// The answer's producedAt or thisUpdate is older than `maxAgeSeconds`.
+    Stale {
+        /// `producedAt` or `thisUpdate`.
+        field: &'static str,
+        /// Its value, Unix seconds.
+        at: i64,
+        /// The maximum age, seconds.
+        max_age: i64,
+        /// The time now.
+        now: i64,
+    },
     /// The answer's thisUpdate is in the future.
     NotYetValid {
         /// thisUpdate, Unix seconds.
@@ -313,6 +336,23 @@ impl fmt::Display for OcspError {
             OcspError::NonceMismatch => {
                 f.write_str("the OCSP response's nonce is not the one sent")
             }
+            OcspError::NonceMissing => f.write_str(
+                "the OCSP response has no nonce and ocsp.requireNonce is set (a responder that \
+                 pre-generates its answers cannot echo one)",
+            ),
+            OcspError::Stale {
+                field,
+                at,
+                max_age,
+                now,
+            } => write!(
+                f,
+                "the OCSP answer's {field} {} is more than {max_age} seconds before now ({}): \
+                 an older answer may be a replay (ocsp.maxAgeSeconds; raise it to the \
+                 responder's refresh period if it pre-generates its answers)",
+                t(*at),
+                t(*now)
+            ),
             OcspError::NotYetValid { this_update, now } => write!(
                 f,
                 "the OCSP answer's thisUpdate {} is after now ({})",
@@ -568,11 +608,24 @@ fn single<'a>(list: &mut Reader<'a>) -> Result<Single<'a>, DerError> {
         t if t == tag::context(1) => {
             let mut info = Reader::new(status.contents);
             let at = generalized_time(&mut info, "revocationTime")?;
-            info.optional(tag::context(0))?;
+            let reason = match info.optional(tag::context(0))? {
+                None => None,
+                Some(wrapper) => {
+                    let mut explicit = Reader::new(wrapper.contents);
+                    let code = explicit.expect(tag::ENUMERATED, "revocationReason")?;
+                    if !explicit.is_empty() {
+                        return Err(DerError("data after the revocationReason's value"));
+                    }
+                    match code.contents {
+                        [value] => Some(*value),
+                        _ => return Err(DerError("revocationReason is not one octet")),
+                    }
+                }
+            };
             if !info.is_empty() {
                 return Err(DerError("data after the revocationReason"));
             }
-            Status::Revoked { at }
+            Status::Revoked { at, reason }
         }
         t if t == tag::context_primitive(2) && status.contents.is_empty() => Status::Unknown,
         _ => return Err(DerError("certStatus")),
@@ -766,14 +819,34 @@ pub fn verify_response(
     known_critical(&single.extensions)?;
     if let Some(sent) = nonce {
         let echoed = data.extensions.iter().find(|e| e.oid == OID_NONCE);
-        if let Some(echoed) = echoed
-            && echoed.value != tlv(tag::OCTET_STRING, sent).as_slice()
-            && echoed.value != sent
-        {
-            return Err(OcspError::NonceMismatch);
+        match echoed {
+            Some(echoed)
+                if echoed.value != tlv(tag::OCTET_STRING, sent).as_slice()
+                    && echoed.value != sent =>
+            {
+                return Err(OcspError::NonceMismatch);
+            }
+            None if fresh.require_nonce => return Err(OcspError::NonceMissing),
+            _ => {}
         }
+    } else if fresh.require_nonce {
+        return Err(OcspError::NonceMissing);
     }
     let now = fresh.now;
+    let oldest = now.saturating_sub(fresh.max_answer_age);
+    for (field, at) in [
+        ("producedAt", data.produced_at),
+        ("thisUpdate", single.this_update),
+    ] {
+        if at < oldest {
+            return Err(OcspError::Stale {
+                field,
+                at,
+                max_age: fresh.max_answer_age,
+                now,
+            });
+        }
+    }
     if single.this_update > now.saturating_add(fresh.skew) {
         return Err(OcspError::NotYetValid {
             this_update: single.this_update,

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 
-use super::crl_store::CompactCrl;
+use std::cmp::Ordering;
+
+use super::crl_store::{CompactCrl, CrlOrder, newer};
 use super::ocsp::CertId;
 use crate::config::{RawOcspSource, RawRevocationSources, RevocationFailure};
 use crate::outcome::OcspQuery;
@@ -108,6 +110,10 @@ pub struct OcspSource {
     pub timeout_ms: u32,
     /// How long an answer is kept, seconds.
     pub cache_seconds: u32,
+    /// Answers must echo the request's nonce (`requireNonce`).
+    pub require_nonce: bool,
+    /// The oldest producedAt and thisUpdate accepted, seconds before now (`maxAgeSeconds`).
+    pub max_age_seconds: u32,
 }
 
 /// `revocationSources` and `revocationFailure`, compiled.
@@ -133,6 +139,13 @@ pub const MAX_OCSP_TIMEOUT_MS: u32 = 30_000;
 pub const DEFAULT_OCSP_CACHE_SECONDS: u32 = 300;
 /// The largest `cacheSeconds`: a day.
 pub const MAX_OCSP_CACHE_SECONDS: u32 = 86_400;
+/// The default `maxAgeSeconds`: an answer produced (or dated) more than an hour ago is
+/// refused, so a captured answer can be replayed for an hour at most.
+pub const DEFAULT_OCSP_MAX_AGE_SECONDS: u32 = 3600;
+/// The smallest `maxAgeSeconds`: a minute (clocks and responders are not exact).
+pub const MIN_OCSP_MAX_AGE_SECONDS: u32 = 60;
+/// The largest `maxAgeSeconds`: a week, the longest validity CAs give OCSP answers.
+pub const MAX_OCSP_MAX_AGE_SECONDS: u32 = 604_800;
 /// How long a certificate let through by a soft fail (`revocationFailure: allow`) keeps its
 /// verdict before revocation is tried again, seconds.
 pub const SOFT_FAIL_TTL: i64 = 30;
@@ -230,6 +243,8 @@ impl OnlineSources {
                 url,
                 timeout_ms,
                 cache_seconds,
+                require_nonce,
+                max_age_seconds,
             }) => {
                 let field = |name: &str| format!("{base}.ocsp.{name}");
                 Some(OcspSource {
@@ -257,6 +272,14 @@ impl OnlineSources {
                         (0, MAX_OCSP_CACHE_SECONDS),
                         "seconds",
                     )?,
+                    require_nonce: require_nonce.unwrap_or(false),
+                    max_age_seconds: ranged(
+                        field("maxAgeSeconds"),
+                        *max_age_seconds,
+                        DEFAULT_OCSP_MAX_AGE_SECONDS,
+                        (MIN_OCSP_MAX_AGE_SECONDS, MAX_OCSP_MAX_AGE_SECONDS),
+                        "seconds",
+                    )?,
                 })
             }
         };
@@ -274,13 +297,168 @@ impl OnlineSources {
     }
 }
 
-/// An installed fetched CRL, and which copy it is.
+/// An installed fetched CRL, and when its source last served it.
 #[derive(Debug, Clone)]
 pub struct Installed {
     /// The CRL.
     pub crl: Rc<CompactCrl>,
-    /// The shared-data generation it came from.
-    pub generation: u64,
+    /// When a fetch of its source last gave this CRL (or an equal one): what bounds how long
+    /// a CRL without nextUpdate vouches.
+    pub confirmed: i64,
+}
+
+/// A CRL without nextUpdate vouches for at most this many times its source's
+/// `refreshSeconds` after the last fetch that gave it: one refresh, and one more for a fetch
+/// that fails or comes late. After that it still revokes what it lists, but vouches for
+/// nothing.
+pub const NO_NEXT_UPDATE_REFRESHES: i64 = 2;
+
+/// The most CRLs (slots: issuer, key and partition) one source keeps; a CRL of a new slot
+/// beyond it is refused.
+pub const MAX_SLOTS_PER_SOURCE: usize = 16;
+
+/// One CRL in a source's shared set: its slot and order (so that any VM, whatever CAs it
+/// trusts, can compare without verifying), when it was last served, and the bytes fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetEntry {
+    /// [`CompactCrl::slot`].
+    pub slot: [u8; 32],
+    /// The cRLNumber's contents (empty: none).
+    pub number: Vec<u8>,
+    /// thisUpdate.
+    pub this_update: i64,
+    /// When a fetch last gave it.
+    pub confirmed: i64,
+    /// The CRL as fetched (DER or PEM).
+    pub bytes: Vec<u8>,
+}
+
+impl SetEntry {
+    /// What orders it in its slot.
+    pub fn order(&self) -> CrlOrder<'_> {
+        CrlOrder {
+            number: (!self.number.is_empty()).then_some(self.number.as_slice()),
+            this_update: self.this_update,
+        }
+    }
+}
+
+/// A source's shared set: per entry the slot (32 bytes), thisUpdate and confirmed (8 bytes
+/// each, big-endian), the number's length (1 byte) and contents, the CRL's length (4 bytes)
+/// and bytes.
+pub fn encode_set(entries: &[SetEntry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in entries {
+        out.extend_from_slice(&e.slot);
+        out.extend_from_slice(&e.this_update.to_be_bytes());
+        out.extend_from_slice(&e.confirmed.to_be_bytes());
+        out.push(u8::try_from(e.number.len()).unwrap_or(0));
+        out.extend_from_slice(e.number.get(..usize::from(u8::MAX)).unwrap_or(&e.number));
+        out.extend_from_slice(&u32::try_from(e.bytes.len()).unwrap_or(0).to_be_bytes());
+        out.extend_from_slice(&e.bytes);
+    }
+    out
+}
+
+/// Reads [`encode_set`]'s form; `None` when it is not that (truncated, or trailing bytes).
+pub fn decode_set(mut bytes: &[u8]) -> Option<Vec<SetEntry>> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = (bytes.get(..n)?, bytes.get(n..)?);
+        *bytes = tail;
+        Some(head)
+    }
+    let int = |b: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(b.try_into().ok()?)) };
+    let mut entries = Vec::new();
+    while !bytes.is_empty() {
+        let slot: [u8; 32] = take(&mut bytes, 32)?.try_into().ok()?;
+        let this_update = int(take(&mut bytes, 8)?)?;
+        let confirmed = int(take(&mut bytes, 8)?)?;
+        let n = usize::from(*take(&mut bytes, 1)?.first()?);
+        let number = take(&mut bytes, n)?.to_vec();
+        let len = u32::from_be_bytes(take(&mut bytes, 4)?.try_into().ok()?);
+        let crl = take(&mut bytes, usize::try_from(len).ok()?)?.to_vec();
+        entries.push(SetEntry {
+            slot,
+            number,
+            this_update,
+            confirmed,
+            bytes: crl,
+        });
+    }
+    Some(entries)
+}
+
+/// Why a fetched CRL does not go into its source's set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetRefusal {
+    /// The set holds a newer CRL of the same slot: the fetched one is a rollback.
+    Older {
+        /// thisUpdate of the one fetched.
+        fetched: i64,
+        /// thisUpdate of the newer one kept.
+        kept: i64,
+    },
+    /// The set is full of other slots.
+    Full,
+    /// The shared set does not decode.
+    Corrupt,
+}
+
+impl fmt::Display for SetRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetRefusal::Older { fetched, kept } => write!(
+                f,
+                "the CRL fetched (thisUpdate {}) is older than the one of the same issuer and scope already known (thisUpdate {}, by cRLNumber then thisUpdate): refused as a rollback",
+                crate::text::rfc3339::format(*fetched),
+                crate::text::rfc3339::format(*kept)
+            ),
+            SetRefusal::Full => write!(
+                f,
+                "the source already holds {MAX_SLOTS_PER_SOURCE} CRLs of other issuers or partitions"
+            ),
+            SetRefusal::Corrupt => f.write_str("the shared copy of the source does not decode"),
+        }
+    }
+}
+
+/// The set with a fetched CRL in its slot: a newer one replaces the slot's, an equal one only
+/// renews its `confirmed`, an older one is refused; a CRL of another slot never replaces
+/// anything (a CRL of another CA served at this source's URL adds to the set, it does not
+/// take this CA's CRL out).
+pub fn merge_set(
+    shared: Option<&[u8]>,
+    crl: &CompactCrl,
+    bytes: &[u8],
+    now: i64,
+) -> Result<Vec<u8>, SetRefusal> {
+    let mut entries = match shared {
+        None => Vec::new(),
+        Some(b) => decode_set(b).ok_or(SetRefusal::Corrupt)?,
+    };
+    let fetched = SetEntry {
+        slot: crl.slot(),
+        number: crl.number().unwrap_or_default().to_vec(),
+        this_update: crl.this_update(),
+        confirmed: now,
+        bytes: bytes.to_vec(),
+    };
+    let full = entries.len() >= MAX_SLOTS_PER_SOURCE;
+    match entries.iter_mut().find(|e| e.slot == fetched.slot) {
+        Some(kept) => match newer(&fetched.order(), &kept.order()) {
+            Ordering::Less => {
+                return Err(SetRefusal::Older {
+                    fetched: fetched.this_update,
+                    kept: kept.this_update,
+                });
+            }
+            Ordering::Equal => kept.confirmed = kept.confirmed.max(now),
+            Ordering::Greater => *kept = fetched,
+        },
+        None if full => return Err(SetRefusal::Full),
+        None => entries.push(fetched),
+    }
+    Ok(encode_set(&entries))
 }
 
 /// What an OCSP answer (or the lack of one) said, kept for a while.
@@ -288,10 +466,14 @@ pub struct Installed {
 pub enum OcspStatus {
     /// Not revoked.
     Good,
-    /// Revoked.
+    /// Revoked. Kept for good (until the certificate expires) unless the revocation is a
+    /// `certificateHold`, the one that may be lifted.
     Revoked,
-    /// No usable answer: the responder said unknown, failed, timed out, or its answer did not
-    /// verify. The text says which.
+    /// The responder said it does not know the certificate: an answer that says no, refused
+    /// whatever `revocationFailure` says.
+    Unknown,
+    /// No usable answer: the responder failed, timed out, or its answer did not verify. The
+    /// text says which.
     NoAnswer(String),
 }
 
@@ -304,39 +486,120 @@ struct OcspEntry {
 /// The largest number of OCSP answers a VM keeps.
 pub const OCSP_CACHE_CAPACITY: usize = 4096;
 
+/// The largest number of certificates known revoked by OCSP a VM (and the Envoy's shared
+/// data) keeps: 40 bytes each. Beyond it the one that expires first is forgotten first.
+pub const REVOKED_CAPACITY: usize = 4096;
+
+/// One certificate known revoked by OCSP: its CertID key and when it expires (after which no
+/// one can use it anyway).
+pub type RevokedEntry = ([u8; 32], i64);
+
 /// The revocation a VM knows: fetched CRLs by source index, OCSP answers by CertID.
 #[derive(Debug, Default)]
 pub struct RevocationState {
-    crls: Vec<Option<Installed>>,
+    /// Per source, its CRLs (one per slot).
+    crls: Vec<Vec<Installed>>,
     ocsp: BTreeMap<[u8; 32], OcspEntry>,
     ocsp_order: VecDeque<[u8; 32]>,
+    /// Certificates an OCSP responder said are revoked (not on hold), until they expire: a
+    /// revocation does not come back, and no later "good" or missing answer undoes it.
+    revoked: BTreeMap<[u8; 32], i64>,
 }
 
+const REVOKED: OcspStatus = OcspStatus::Revoked;
+
 impl RevocationState {
-    /// The CRL installed for source `index`.
-    pub fn crl(&self, index: usize) -> Option<&Installed> {
-        self.crls.get(index).and_then(Option::as_ref)
+    /// The CRLs installed for source `index`, one per slot.
+    pub fn crls(&self, index: usize) -> &[Installed] {
+        self.crls.get(index).map_or(&[], Vec::as_slice)
     }
 
-    /// Installs a CRL for source `index`.
-    pub fn install(&mut self, index: usize, installed: Installed) {
+    /// The newest CRL of `slot` installed from any source.
+    pub fn newest(&self, slot: &[u8; 32]) -> Option<&Installed> {
+        self.crls
+            .iter()
+            .flatten()
+            .filter(|i| i.crl.slot() == *slot)
+            .max_by(|a, b| newer(&a.crl.order(), &b.crl.order()))
+    }
+
+    /// Installs a CRL for source `index`, in its slot: never over a newer one of the slot
+    /// (refused: `false`); over an equal one only its `confirmed` moves on.
+    pub fn install(&mut self, index: usize, installed: Installed) -> bool {
         if self.crls.len() <= index {
-            self.crls.resize(index + 1, None);
+            self.crls.resize(index + 1, Vec::new());
         }
-        self.crls[index] = Some(installed);
+        let Some(list) = self.crls.get_mut(index) else {
+            return false;
+        };
+        let slot = installed.crl.slot();
+        match list.iter_mut().find(|i| i.crl.slot() == slot) {
+            Some(kept) => match newer(&installed.crl.order(), &kept.crl.order()) {
+                Ordering::Less => false,
+                Ordering::Equal => {
+                    kept.confirmed = kept.confirmed.max(installed.confirmed);
+                    true
+                }
+                Ordering::Greater => {
+                    *kept = installed;
+                    true
+                }
+            },
+            None => {
+                list.push(installed);
+                true
+            }
+        }
     }
 
-    /// The OCSP status kept for a CertID key, if still fresh at `now`.
+    /// Moves on the `confirmed` of source `index`'s CRL of `slot` when it is the same CRL as
+    /// `order` says. Whether one was.
+    pub fn confirm(
+        &mut self,
+        index: usize,
+        slot: &[u8; 32],
+        order: &CrlOrder<'_>,
+        at: i64,
+    ) -> bool {
+        let Some(list) = self.crls.get_mut(index) else {
+            return false;
+        };
+        match list
+            .iter_mut()
+            .find(|i| i.crl.slot() == *slot && newer(&i.crl.order(), order) == Ordering::Equal)
+        {
+            Some(kept) => {
+                kept.confirmed = kept.confirmed.max(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The OCSP status known for a CertID key at `now`: revoked for good, or an answer kept
+    /// and still fresh.
     pub fn ocsp(&self, key: &[u8; 32], now: i64) -> Option<&OcspStatus> {
+        if self.revoked.get(key).is_some_and(|until| now <= *until) {
+            return Some(&REVOKED);
+        }
         self.ocsp
             .get(key)
             .filter(|e| now <= e.fresh_until)
             .map(|e| &e.status)
     }
 
+    /// Until when (inclusive) the kept answer about `key` holds, if one is kept.
+    pub fn ocsp_fresh_until(&self, key: &[u8; 32]) -> Option<i64> {
+        self.ocsp.get(key).map(|e| e.fresh_until)
+    }
+
     /// Keeps an OCSP status until `fresh_until` (inclusive), evicting the oldest beyond
-    /// [`OCSP_CACHE_CAPACITY`].
-    pub fn record_ocsp(&mut self, key: [u8; 32], status: OcspStatus, fresh_until: i64) {
+    /// [`OCSP_CACHE_CAPACITY`]. A revoked answer still fresh (a hold) is not replaced by
+    /// anything but another revoked one: revoked wins, as between sources.
+    pub fn record_ocsp(&mut self, key: [u8; 32], status: OcspStatus, fresh_until: i64, now: i64) {
+        if status != OcspStatus::Revoked && self.ocsp(&key, now) == Some(&OcspStatus::Revoked) {
+            return;
+        }
         if self
             .ocsp
             .insert(
@@ -357,10 +620,83 @@ impl RevocationState {
         }
     }
 
+    /// Remembers that the certificate of CertID `key` is revoked, until `until` (its notAfter):
+    /// whatever is asked or answered later. Bounded by [`REVOKED_CAPACITY`]: the entries that
+    /// expire first go first, expired ones before all. Returns whether it was not known yet.
+    pub fn record_revoked(&mut self, key: [u8; 32], until: i64, now: i64) -> bool {
+        let known = self.revoked.get(&key).copied();
+        if known.is_some_and(|k| k >= until) {
+            return false;
+        }
+        self.revoked.insert(key, until);
+        self.ocsp.remove(&key);
+        self.ocsp_order.retain(|k| *k != key);
+        if self.revoked.len() > REVOKED_CAPACITY {
+            self.revoked.retain(|_, until| *until >= now);
+        }
+        while self.revoked.len() > REVOKED_CAPACITY {
+            let first = self
+                .revoked
+                .iter()
+                .min_by_key(|(k, until)| (**until, **k))
+                .map(|(k, _)| *k);
+            match first {
+                Some(k) => self.revoked.remove(&k),
+                None => break,
+            };
+        }
+        known.is_none()
+    }
+
+    /// The certificates known revoked by OCSP and not expired at `now`.
+    pub fn revoked_entries(&self, now: i64) -> Vec<RevokedEntry> {
+        self.revoked
+            .iter()
+            .filter(|(_, until)| **until >= now)
+            .map(|(k, until)| (*k, *until))
+            .collect()
+    }
+
     /// How many OCSP answers are kept.
     pub fn ocsp_len(&self) -> usize {
         self.ocsp.len()
     }
+}
+
+/// The shared-data form of a list of certificates known revoked: 40 bytes each, the CertID
+/// key then the expiry (big-endian seconds).
+pub fn encode_revoked(entries: &[RevokedEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 40);
+    for (key, until) in entries {
+        out.extend_from_slice(key);
+        out.extend_from_slice(&until.to_be_bytes());
+    }
+    out
+}
+
+/// Reads [`encode_revoked`]'s form; a trailing partial entry is ignored.
+pub fn decode_revoked(bytes: &[u8]) -> Vec<RevokedEntry> {
+    bytes
+        .chunks_exact(40)
+        .map(|chunk| {
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&chunk[..32]);
+            let mut until = [0u8; 8];
+            until.copy_from_slice(&chunk[32..]);
+            (key, i64::from_be_bytes(until))
+        })
+        .collect()
+}
+
+/// A shared list with one more entry, expired entries left out and bounded as
+/// [`RevocationState::record_revoked`] bounds a VM's: what a VM publishes.
+pub fn merge_revoked(shared: &[u8], entry: RevokedEntry, now: i64) -> Vec<u8> {
+    let mut state = RevocationState::default();
+    for (key, until) in decode_revoked(shared) {
+        state.record_revoked(key, until, now);
+    }
+    state.record_revoked(entry.0, entry.1, now);
+    encode_revoked(&state.revoked_entries(now))
 }
 
 /// What a certificate's status depends on, so a newer CRL or OCSP answer that revokes it can
@@ -406,6 +742,11 @@ pub struct LeafRef<'a> {
     pub serial: &'a [u8],
     /// Its Authority Information Access OCSP URL, if any.
     pub ocsp_url: Option<&'a str>,
+    /// Its notAfter, Unix seconds: how long a revocation of it must be remembered.
+    pub not_after: i64,
+    /// The names of its CRL distribution points (see
+    /// [`super::crl_store::distribution_point_names`]): which partitioned CRLs cover it.
+    pub distribution_points: &'a [Vec<u8>],
 }
 
 /// What the run-time sources say about a certificate.
@@ -413,6 +754,9 @@ pub struct LeafRef<'a> {
 pub enum OnlineStatus {
     /// A source says it is revoked.
     Revoked,
+    /// A source answered, and its answer is no (the OCSP responder does not know the
+    /// certificate): refused as `revocation_unknown` whatever `revocationFailure` says.
+    Refused(String),
     /// The sources that vouch for it, and until when (the earliest of their fresh periods);
     /// `None` when none does, with why each did not.
     Known {
@@ -445,19 +789,51 @@ pub fn online_status(
     let mut ocsp_failed = false;
     let mut vouch =
         |until: i64| vouched_until = Some(vouched_until.map_or(until, |v| v.min(until)));
+    // Any CRL of the leaf's issuer (name and key) that lists it revokes it, whatever its
+    // scope or age: a CA does not list a serial of its own that it did not revoke. Only a CRL
+    // whose scope covers the leaf vouches, and of each slot only the newest known.
+    let mut newest: BTreeMap<[u8; 32], (&Installed, &CrlSource)> = BTreeMap::new();
     for (i, source) in sources.crls.iter().enumerate() {
-        let Some(installed) = state.crl(i) else {
+        let installed = state.crls(i);
+        if installed.is_empty() {
             unknown.push(format!("the CRL {} is not fetched yet", source.url_text));
             continue;
-        };
-        let crl = &installed.crl;
-        // A CRL of another CA (or of a namesake with another key) says nothing about this leaf.
-        if crl.issuer() != leaf.issuer_name || crl.signer() != issuer.id {
-            continue;
         }
-        if crl.is_revoked(leaf.serial) {
-            return OnlineStatus::Revoked;
+        let mut partitions_elsewhere = false;
+        for entry in installed {
+            let crl = &entry.crl;
+            // A CRL of another CA (or of a namesake with another key) says nothing about it.
+            if crl.issuer() != leaf.issuer_name || crl.signer() != issuer.id {
+                continue;
+            }
+            if crl.is_revoked(leaf.serial) {
+                return OnlineStatus::Revoked;
+            }
+            if !crl.covers(leaf.distribution_points) {
+                partitions_elsewhere = true;
+                continue;
+            }
+            let slot = crl.slot();
+            let better = newest.get(&slot).is_none_or(|(kept, _)| {
+                match newer(&crl.order(), &kept.crl.order()) {
+                    Ordering::Greater => true,
+                    Ordering::Equal => entry.confirmed > kept.confirmed,
+                    Ordering::Less => false,
+                }
+            });
+            if better {
+                newest.insert(slot, (entry, source));
+            }
         }
+        if partitions_elsewhere && !newest.values().any(|(_, s)| std::ptr::eq(*s, source)) {
+            unknown.push(format!(
+                "the CRLs of {} are partitions (issuingDistributionPoint) that do not cover the certificate's CRL distribution points",
+                source.url_text
+            ));
+        }
+    }
+    for (entry, source) in newest.values() {
+        let crl = &entry.crl;
         if now < crl.this_update() {
             unknown.push(format!(
                 "the CRL {} is not valid before {}",
@@ -472,7 +848,21 @@ pub fn online_status(
                 source.url_text,
                 crate::text::rfc3339::format(next)
             )),
-            next => vouch(next.unwrap_or(i64::MAX)),
+            Some(next) => vouch(next),
+            None => {
+                let limit = entry.confirmed.saturating_add(
+                    NO_NEXT_UPDATE_REFRESHES.saturating_mul(i64::from(source.refresh_seconds)),
+                );
+                if now > limit {
+                    unknown.push(format!(
+                        "the CRL {} has no nextUpdate and was last fetched at {}: it vouches for at most {NO_NEXT_UPDATE_REFRESHES} x refreshSeconds after a fetch",
+                        source.url_text,
+                        crate::text::rfc3339::format(entry.confirmed)
+                    ));
+                } else {
+                    vouch(limit);
+                }
+            }
         }
     }
     if let Some(ocsp) = &sources.ocsp {
@@ -490,10 +880,16 @@ pub fn online_status(
         match state.ocsp(&key, now) {
             Some(OcspStatus::Good) => {
                 // The answer's own freshness is its entry's; the verdict holds at most as long.
-                let until = state.ocsp.get(&key).map_or(now, |e| e.fresh_until);
+                let until = state.ocsp_fresh_until(&key).unwrap_or(now);
                 vouch(until);
             }
             Some(OcspStatus::Revoked) => return OnlineStatus::Revoked,
+            Some(OcspStatus::Unknown) => {
+                return OnlineStatus::Refused(
+                    "the OCSP responder does not know the certificate (certStatus unknown)"
+                        .to_string(),
+                );
+            }
             Some(OcspStatus::NoAnswer(why)) => {
                 unknown.push(format!("OCSP: {why}"));
                 ocsp_failed = true;
@@ -520,6 +916,9 @@ pub fn online_status(
                             path: url.path,
                             timeout_ms: ocsp.timeout_ms,
                             cache_seconds: ocsp.cache_seconds,
+                            require_nonce: ocsp.require_nonce,
+                            max_age_seconds: ocsp.max_age_seconds,
+                            not_after: leaf.not_after,
                             skew,
                             key,
                             issuer_subject: issuer.subject.clone(),
@@ -596,13 +995,13 @@ mod tests {
     #[test]
     fn the_ocsp_cache_is_bounded_and_answers_only_while_fresh() {
         let mut state = RevocationState::default();
-        state.record_ocsp([1; 32], OcspStatus::Good, 100);
+        state.record_ocsp([1; 32], OcspStatus::Good, 100, 0);
         assert_eq!(state.ocsp(&[1; 32], 100), Some(&OcspStatus::Good));
         assert_eq!(state.ocsp(&[1; 32], 101), None);
         for i in 0..OCSP_CACHE_CAPACITY + 5 {
             let mut key = [0u8; 32];
             key[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            state.record_ocsp(key, OcspStatus::Revoked, 1000);
+            state.record_ocsp(key, OcspStatus::Revoked, 1000, 0);
         }
         assert_eq!(state.ocsp_len(), OCSP_CACHE_CAPACITY);
         assert_eq!(state.ocsp(&[1; 32], 50), None, "the oldest went first");

@@ -191,12 +191,16 @@ impl Ca {
     }
 
     /// A CRL of this CA revoking the given serial numbers, valid until `next_update`.
+    /// A CRL dated an hour ago, with a cRLNumber higher than any made before it in this test
+    /// process: each is newer than the last, as a CA's successive CRLs are.
     pub fn crl(&self, revoked_serials: &[u64], next_update: OffsetDateTime) -> String {
+        static NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let number = NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let now = OffsetDateTime::now_utc();
         let params = CertificateRevocationListParams {
             this_update: (now - Duration::hours(1)).min(next_update - Duration::hours(1)),
             next_update,
-            crl_number: SerialNumber::from(1u64),
+            crl_number: SerialNumber::from(number),
             issuing_distribution_point: None,
             revoked_certs: revoked_serials
                 .iter()
