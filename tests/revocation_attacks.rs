@@ -11,12 +11,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use client_cert_auth::VerdictCache;
 use client_cert_auth::cert::envoy_url_encode;
-use client_cert_auth::glue::fake::FakeHost;
+use client_cert_auth::glue::fake::{Call, FakeHost};
 use client_cert_auth::glue::revocation::{self, Fetches, Waiting};
 use client_cert_auth::glue::{
-    Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
-    on_ocsp_response, on_tick,
+    Action, HttpResponse, Level, MAX_WAITING_PER_CERTIFICATE, State, Step, configure,
+    handle_request_headers, on_fetch_response, on_ocsp_answer, on_ocsp_response, on_tick,
 };
+use client_cert_auth::validation::ocsp::CertId;
+use client_cert_auth::validation::online::OcspStatus;
 use common::core::{hex_lower, now};
 use common::pki::{Alg, Ca, Leaf};
 use rcgen::{SerialNumber, SigningKey};
@@ -90,6 +92,11 @@ impl Vm {
     }
 
     fn request_to(&self, path: &str, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
+        self.request_in(path, leaf, t, 1)
+    }
+
+    /// A request on the stream of this context id.
+    fn request_in(&self, path: &str, leaf: &Leaf, t: i64, context: u32) -> (FakeHost, Step) {
         let mut host = FakeHost::request(
             &[
                 (":method", b"GET"),
@@ -107,6 +114,7 @@ impl Vm {
             hex_lower(&Sha256::digest(&leaf.der)).as_bytes(),
         )
         .with_property("connection.mtls", &[1]);
+        host.context = context;
         let step = handle_request_headers(&mut host, Some(&self.state), &self.cache);
         (host, step)
     }
@@ -219,6 +227,20 @@ const BASIC_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 1];
 const NONCE_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 2];
 
 /// What a responder says about one certificate.
+/// The key the filter keeps OCSP answers about `leaf` under.
+fn ocsp_key(ca: &Ca, leaf: &Leaf) -> [u8; 32] {
+    let ca_der = ca.der();
+    let (_, issuer) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
+    CertId::new(
+        issuer.subject().as_raw(),
+        issuer.public_key().raw,
+        cert.raw_serial(),
+    )
+    .unwrap()
+    .key()
+}
+
 #[derive(Clone, Copy)]
 enum Says {
     Good,
@@ -366,6 +388,9 @@ fn with_cache_seconds_zero_a_far_next_update_does_not_keep_a_good_answer() {
 /// rejection's minute) may pass.
 #[test]
 fn a_good_answer_after_a_revoked_one_for_the_same_certificate_does_not_unrevoke_it() {
+    // Two concurrent first requests with one certificate: since issue 20 they share one
+    // question (a second, concurrent answer about it cannot arrive on one VM), and the revoked
+    // answer decides both; afterwards nothing lets the certificate through.
     let ca = Ca::new("ocsp ca");
     let target = leaf(&ca, "target", 0x64);
     for cache_size in [1024, 0] {
@@ -374,26 +399,46 @@ fn a_good_answer_after_a_revoked_one_for_the_same_certificate_does_not_unrevoke_
         config["cacheSize"] = json!(cache_size);
         let vm = Vm::start(&config, t, &mut Shared::default());
         let (host_1, waiting_1) = vm.waiting(&target, t);
-        let (host_2, waiting_2) = vm.waiting(&target, t);
+        let (host_2, waiting_2) = match vm.request_in("/api", &target, t, 2) {
+            (host, Step::Wait(waiting)) => (host, waiting),
+            (_, step) => panic!("the second request waits too: {step:?}"),
+        };
+        assert!(host_2.dispatched.is_empty(), "one question per certificate");
+        assert_eq!(waiting_2.token(), waiting_1.token());
         let revoked = answer_to(&ca, &target, &host_1, Says::Revoked, t - 10, Some(t + 3600));
-        let stale_good = answer_to(&ca, &target, &host_2, Says::Good, t - 600, Some(t + 3600));
+        let mut host_1 = host_1;
         assert_eq!(
-            vm.answer(host_1, waiting_1, &revoked),
-            401,
+            on_ocsp_response(&mut host_1, &vm.state, &vm.cache, waiting_1, &revoked),
+            Action::Pause,
             "cache {cache_size}"
         );
-        assert_eq!(
-            vm.answer(host_2, waiting_2, &stale_good),
-            401,
-            "cache {cache_size}: the second request"
+        // The second request was decided in its own context, refused.
+        let calls = &host_1.calls;
+        let switched = calls
+            .iter()
+            .position(|c| matches!(c, Call::SetEffectiveContext(2)))
+            .expect("the second request's context");
+        assert!(
+            calls[switched..]
+                .iter()
+                .any(|c| matches!(c, Call::SendReply(401))),
+            "cache {cache_size}: {calls:?}"
         );
-        for dt in [1, 61, 120] {
+        // A good answer to a new question cannot arise: none is asked, and none undoes it.
+        for dt in [1, 61, 120, 86_400] {
             assert_ne!(
                 vm.status(&target, t + dt),
                 200,
                 "cache {cache_size}: at +{dt}"
             );
         }
+        vm.cache.borrow_mut().revocation.record_ocsp(
+            ocsp_key(&ca, &target),
+            OcspStatus::Good,
+            t + 3600,
+            t,
+        );
+        assert_ne!(vm.status(&target, t + 2), 200, "a later good is ignored");
     }
 }
 
@@ -735,4 +780,153 @@ fn a_crl_applies_to_a_leaf_whose_path_goes_through_a_renewed_certificate_of_its_
         "{:?}",
         host.logs(Level::Info)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coalescing (issue 20, item 12): concurrent first requests with one certificate.
+
+/// Sixty concurrent first requests with one certificate (sixty streams of one HTTP/2
+/// connection) send one question; its answer decides all sixty, each in its own context.
+#[test]
+fn concurrent_first_requests_with_one_certificate_send_one_question() {
+    let ca = Ca::new("ocsp ca");
+    let target = leaf(&ca, "target", 0x71);
+    let t = now();
+    let vm = Vm::start(&ocsp_config(&ca, "deny", 300), t, &mut Shared::default());
+    let (first_host, first) = vm.waiting(&target, t);
+    assert_eq!(first_host.dispatched.len(), 1);
+    for context in 2..=60 {
+        match vm.request_in("/api", &target, t, context) {
+            (host, Step::Wait(waiting)) => {
+                assert!(host.dispatched.is_empty(), "stream {context} asked again");
+                assert_eq!(waiting.token(), first.token());
+            }
+            (_, step) => panic!("stream {context} should wait: {step:?}"),
+        }
+    }
+    assert_eq!(vm.state.questions.borrow().len(), 1);
+    let response = answer_to(
+        &ca,
+        &target,
+        &first_host,
+        Says::Good,
+        t - 10,
+        Some(t + 3600),
+    );
+    let mut host = first_host;
+    assert_eq!(
+        on_ocsp_response(&mut host, &vm.state, &vm.cache, first, &response),
+        Action::Continue
+    );
+    // Each of the 59 others: switched into, then resumed.
+    let mut resumed = 0;
+    let mut current = 1;
+    for call in &host.calls {
+        match call {
+            Call::SetEffectiveContext(c) => current = *c,
+            Call::Resume => {
+                resumed += 1;
+                assert!(current >= 1, "resumed in a context");
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(resumed, 60, "every waiting request resumed");
+    assert_eq!(host.context, 1, "the answering context is set back");
+    assert!(vm.state.questions.borrow().is_empty());
+    // The answer is kept: the next request is decided at once.
+    assert_eq!(vm.status(&target, t + 1), 200);
+}
+
+/// Beyond the bound of requests waiting for one certificate, the next gets a 503 at once
+/// (under `allow` too): never let through without the answer, never one more question.
+#[test]
+fn beyond_the_bound_of_waiting_requests_a_request_is_told_to_retry_never_let_through() {
+    let ca = Ca::new("ocsp ca");
+    let target = leaf(&ca, "target", 0x72);
+    let t = now();
+    let vm = Vm::start(&ocsp_config(&ca, "allow", 300), t, &mut Shared::default());
+    let (_first_host, _first) = vm.waiting(&target, t);
+    for context in 2..=MAX_WAITING_PER_CERTIFICATE as u32 {
+        assert!(matches!(
+            vm.request_in("/api", &target, t, context).1,
+            Step::Wait(_)
+        ));
+    }
+    let (host, step) = vm.request_in("/api", &target, t, 1000);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    let reply = host.reply.clone().expect("a reply");
+    assert_eq!(reply.status, 503);
+    assert!(reply.headers.contains(&("retry-after".into(), "1".into())));
+    assert!(host.header("x-arr-clientcert").is_empty());
+    assert!(host.dispatched.is_empty());
+    assert!(
+        host.logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("reason=revocation_busy")),
+        "{:?}",
+        host.logs(Level::Warn)
+    );
+}
+
+/// The stream that carried the question goes away (the client reset it; Envoy cancels its
+/// call): the others still waiting are not left hanging. The next tick asks again, from the
+/// root context, and its answer decides them.
+#[test]
+fn when_the_asking_stream_goes_away_the_question_is_asked_again_for_the_others() {
+    let ca = Ca::new("ocsp ca");
+    let target = leaf(&ca, "target", 0x73);
+    let t = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&ocsp_config(&ca, "deny", 300), t, &mut shared);
+    let (_gone_host, gone) = vm.waiting(&target, t);
+    let (_host_2, second) = match vm.request_in("/api", &target, t, 2) {
+        (host, Step::Wait(waiting)) => (host, waiting),
+        (_, step) => panic!("{step:?}"),
+    };
+    vm.state.questions.borrow_mut().leave(&gone);
+    assert_eq!(
+        vm.state.questions.borrow().waiting(&ocsp_key(&ca, &target)),
+        1
+    );
+    // The root's tick (context 0) asks again.
+    vm.host.context = 0;
+    let before = vm.host.dispatched.len();
+    vm.tick(t + 1, &mut shared);
+    assert_eq!(vm.host.dispatched.len(), before + 1, "asked again");
+    let token = vm.host.dispatched.last().unwrap().0;
+    let _ = second;
+    let response = answer_to(
+        &ca,
+        &target,
+        &vm.host,
+        Says::Revoked,
+        t - 10,
+        Some(t + 3600),
+    );
+    let action = on_ocsp_answer(&mut vm.host, &vm.state, &vm.cache, token, &response);
+    assert_eq!(
+        action,
+        Some(Action::Continue),
+        "the root itself did not wait"
+    );
+    let calls = &vm.host.calls;
+    let switched = calls
+        .iter()
+        .position(|c| matches!(c, Call::SetEffectiveContext(2)))
+        .expect("the waiting request's context");
+    assert!(
+        calls[switched..]
+            .iter()
+            .any(|c| matches!(c, Call::SendReply(401))),
+        "{calls:?}"
+    );
+    assert_eq!(vm.host.context, 0, "set back to the root");
+    // An answer to a call no question waits for changes nothing.
+    assert_eq!(
+        on_ocsp_answer(&mut vm.host, &vm.state, &vm.cache, token + 7, &response),
+        None
+    );
+    // Everyone gone, nothing in flight: nothing is kept.
+    assert!(vm.state.questions.borrow().is_empty());
 }

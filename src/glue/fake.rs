@@ -39,6 +39,8 @@ pub enum Call {
     Dispatch(String, Vec<(String, String)>, Vec<u8>),
     /// [`Host::resume_request`].
     Resume,
+    /// [`Host::set_effective_context`], with the context.
+    SetEffectiveContext(u32),
     /// [`Host::shared_data`], with the key.
     SharedData(String),
     /// [`Host::set_shared_data`], with the key.
@@ -64,6 +66,7 @@ impl Call {
             Call::RecordMetric(..) => "record_metric".into(),
             Call::Dispatch(cluster, ..) => format!("dispatch:{cluster}"),
             Call::Resume => "resume".into(),
+            Call::SetEffectiveContext(_) => "set_effective_context".into(),
             Call::SharedData(key) => format!("shared_data:{key}"),
             Call::SetSharedData(key) => format!("set_shared_data:{key}"),
             Call::Random => "random".into(),
@@ -116,6 +119,9 @@ pub struct FakeHost {
     /// How many of the next compare-and-swap writes fail as if another VM had written the key
     /// between the read and the write.
     pub cas_conflicts: u32,
+    /// The context host calls act on (1 unless a test or [`Host::set_effective_context`]
+    /// says otherwise).
+    pub context: u32,
     metric_names: Vec<String>,
     next_token: u32,
     next_cas: u32,
@@ -136,6 +142,7 @@ impl Default for FakeHost {
             shared: BTreeMap::new(),
             dispatched: Vec::new(),
             cas_conflicts: 0,
+            context: 1,
             metric_names: Vec::new(),
             // Tokens are the host's numbers; none is 0 or 1, so a token mixed up with a count
             // or a flag shows.
@@ -342,6 +349,16 @@ impl Host for FakeHost {
 
     fn resume_request(&mut self) -> Result<(), HostError> {
         self.call(Call::Resume)
+    }
+
+    fn context_id(&self) -> u32 {
+        self.context
+    }
+
+    fn set_effective_context(&mut self, context: u32) -> Result<(), HostError> {
+        self.call(Call::SetEffectiveContext(context))?;
+        self.context = context;
+        Ok(())
     }
 
     fn shared_data(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {

@@ -118,4 +118,9 @@ pub trait Host {
     ) -> Result<(), SharedDataError>;
     /// Fills `out` with random bytes (OCSP nonces).
     fn random(&mut self, out: &mut [u8]) -> Result<(), HostError>;
+    /// The context (stream, or the root) the host calls act on now.
+    fn context_id(&self) -> u32;
+    /// Makes another context of this VM the one later host calls act on: a paused stream
+    /// answered by the OCSP question another stream asked.
+    fn set_effective_context(&mut self, context: u32) -> Result<(), HostError>;
 }

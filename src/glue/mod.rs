@@ -27,7 +27,10 @@ use crate::text::{hex_lower, log_safe, push_hex_lower};
 pub use headers::HeaderMap;
 pub use host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
 use metrics::Metrics;
-pub use revocation::{Fetches, Waiting, on_fetch_response, on_ocsp_response};
+pub use revocation::{
+    Fetches, MAX_WAITING_PER_CERTIFICATE, Questions, Waiting, on_fetch_response, on_ocsp_answer,
+    on_ocsp_response,
+};
 
 /// What a successful configuration gives every stream of the VM.
 pub struct State {
@@ -38,6 +41,8 @@ pub struct State {
     last_first_sight_log: Cell<u64>,
     /// Whether the OCSP responder is failing (its failures are logged once per streak).
     ocsp_failing: Cell<bool>,
+    /// The OCSP questions in flight on this VM, and the requests waiting for them.
+    pub questions: RefCell<revocation::Questions>,
 }
 
 /// Reads and compiles the plugin configuration. `None` (after an error line naming the field)
@@ -76,6 +81,7 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
                 metrics,
                 last_first_sight_log: Cell::new(0),
                 ocsp_failing: Cell::new(false),
+                questions: RefCell::new(revocation::Questions::default()),
             })
         }
         Err(e) => {
@@ -133,10 +139,7 @@ pub fn handle_request_headers(
     let mut waiting = None;
     let action = decide_and_apply(host, state, cache, &headers, true, Some(&mut waiting));
     match waiting {
-        Some(mut waiting) => {
-            waiting.headers = headers;
-            Step::Wait(waiting)
-        }
+        Some(waiting) => Step::Wait(waiting),
         None => Step::Done(action),
     }
 }
@@ -170,17 +173,30 @@ fn decide_and_apply(
     let mut outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
     if let (Some(query), Some(wait)) = (outcome.ocsp_query.take(), wait) {
-        match revocation::ask(host, &query) {
-            Ok((token, nonce)) => {
-                *wait = Some(Waiting {
-                    query,
-                    nonce,
-                    headers: HeaderMap::default(),
-                    token,
-                });
+        let key = query.key;
+        match revocation::join_or_ask(host, &state.questions, query, headers) {
+            revocation::Join::Wait(waiting) => {
+                *wait = Some(waiting);
                 return Action::Pause;
             }
-            Err(why) => {
+            revocation::Join::Busy => {
+                drop(cache);
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "client-cert-auth: denied status=503 reason=revocation_busy detail=\"{} requests already wait for this certificate's OCSP answer\" path=\"{}\"",
+                        revocation::MAX_WAITING_PER_CERTIFICATE,
+                        log_safe(&path)
+                    ),
+                );
+                let _ = host.set_filter_state(
+                    DECISION_STATE,
+                    b"decision=deny reason=revocation_busy rule=- sha256=-",
+                );
+                let _ = host.send_reply(&Reply::revocation_busy());
+                return Action::Pause;
+            }
+            revocation::Join::Unsent(why) => {
                 // Not asked: decided without the answer, which is what `outcome` says.
                 state
                     .metrics
@@ -190,7 +206,7 @@ fn decide_and_apply(
                     .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
                     .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
                 cache.revocation.record_ocsp(
-                    query.key,
+                    key,
                     crate::validation::online::OcspStatus::NoAnswer(why.clone()),
                     now,
                     now,

@@ -48,20 +48,177 @@ pub const NEAR_NEXT_UPDATE_SECONDS: i64 = 300;
 /// (or `refreshSeconds`, if shorter), seconds: a CA that publishes late is not hammered.
 pub const MIN_REFETCH_SECONDS: i64 = 60;
 
-/// A request paused for an OCSP answer: what was asked, and the request's headers as they were
-/// read (the decision reads them again).
-#[derive(Debug)]
+/// A request paused for an OCSP answer: the certificate's question it waits for (its
+/// headers are kept with the question, in [`Questions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
-    pub(super) query: Box<OcspQuery>,
-    pub(super) nonce: [u8; 16],
-    pub(super) headers: HeaderMap,
+    pub(super) key: [u8; 32],
     pub(super) token: u32,
+    pub(super) context: u32,
 }
 
 impl Waiting {
-    /// The token of the HTTP call the request waits for.
+    /// The token of the HTTP call the request waits for (asked by it, or by the first request
+    /// with the same certificate).
     pub fn token(&self) -> u32 {
         self.token
+    }
+}
+
+/// The most requests of a VM that wait for one certificate's OCSP answer; one more is answered
+/// 503 at once (never let through without the answer).
+pub const MAX_WAITING_PER_CERTIFICATE: usize = 64;
+
+/// The OCSP questions in flight on a VM, one per certificate, and the requests waiting for
+/// each: concurrent first requests with one certificate send one question, not one each.
+#[derive(Debug, Default)]
+pub struct Questions {
+    asked: BTreeMap<[u8; 32], Asked>,
+}
+
+#[derive(Debug)]
+struct Asked {
+    query: Box<OcspQuery>,
+    nonce: [u8; 16],
+    /// The call's token; `None` when the stream that sent it went away (Envoy cancels a
+    /// stream's calls with it): asked again at the next tick, from the root context.
+    token: Option<u32>,
+    /// The context the call belongs to.
+    owner: u32,
+    /// The paused requests: their context and their headers as read.
+    waiters: Vec<(u32, HeaderMap)>,
+}
+
+/// What a request that needs an OCSP answer does.
+pub(super) enum Join {
+    /// It waits (for its own question, or for the one in flight about the same certificate).
+    Wait(Waiting),
+    /// Too many requests already wait for this certificate.
+    Busy,
+    /// The question could not be sent: decide without the answer.
+    Unsent(String),
+}
+
+impl Questions {
+    /// How many questions are in flight.
+    pub fn len(&self) -> usize {
+        self.asked.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.asked.is_empty()
+    }
+
+    /// How many requests wait for the question about `key`.
+    pub fn waiting(&self, key: &[u8; 32]) -> usize {
+        self.asked.get(key).map_or(0, |a| a.waiters.len())
+    }
+
+    /// A stream went away: it waits no more. If it owned the call, the call is gone with it
+    /// and the question is asked again at the next tick for those still waiting.
+    pub fn leave(&mut self, waiting: &Waiting) {
+        let Some(asked) = self.asked.get_mut(&waiting.key) else {
+            return;
+        };
+        asked
+            .waiters
+            .retain(|(context, _)| *context != waiting.context);
+        if asked.owner == waiting.context {
+            asked.token = None;
+        }
+        // A call still under way (another stream's, or the root's) is kept for its answer,
+        // which is worth keeping even when no one waits for it any more.
+        if asked.waiters.is_empty() && asked.token.is_none() {
+            self.asked.remove(&waiting.key);
+        }
+    }
+}
+
+/// Joins the question about the certificate in flight, or asks it.
+pub(super) fn join_or_ask(
+    host: &mut impl Host,
+    questions: &RefCell<Questions>,
+    query: Box<OcspQuery>,
+    headers: &HeaderMap,
+) -> Join {
+    let context = host.context_id();
+    let Ok(mut questions) = questions.try_borrow_mut() else {
+        return Join::Unsent("the VM's OCSP questions are busy".to_string());
+    };
+    if let Some(asked) = questions.asked.get_mut(&query.key) {
+        if asked.waiters.len() >= MAX_WAITING_PER_CERTIFICATE {
+            return Join::Busy;
+        }
+        asked.waiters.push((context, headers.clone()));
+        return Join::Wait(Waiting {
+            key: query.key,
+            token: asked.token.unwrap_or(0),
+            context,
+        });
+    }
+    match ask(host, &query) {
+        Ok((token, nonce)) => {
+            let key = query.key;
+            questions.asked.insert(
+                key,
+                Asked {
+                    query,
+                    nonce,
+                    token: Some(token),
+                    owner: context,
+                    waiters: vec![(context, headers.clone())],
+                },
+            );
+            Join::Wait(Waiting {
+                key,
+                token,
+                context,
+            })
+        }
+        Err(why) => Join::Unsent(why),
+    }
+}
+
+/// At the root's tick: the questions whose call went away with the stream that sent it are
+/// asked again, from the root context (which lives as long as the VM); those that cannot be
+/// sent are decided at once without the answer.
+pub(super) fn ask_orphans(host: &mut impl Host, state: &State, cache: &RefCell<VerdictCache>) {
+    let orphans: Vec<[u8; 32]> = match state.questions.try_borrow() {
+        Ok(q) => q
+            .asked
+            .iter()
+            .filter(|(_, a)| a.token.is_none())
+            .map(|(k, _)| *k)
+            .collect(),
+        Err(_) => return,
+    };
+    let root = host.context_id();
+    for key in orphans {
+        let sent = {
+            let Ok(mut questions) = state.questions.try_borrow_mut() else {
+                return;
+            };
+            let Some(asked) = questions.asked.get_mut(&key) else {
+                continue;
+            };
+            match ask(host, &asked.query) {
+                Ok((token, nonce)) => {
+                    asked.token = Some(token);
+                    asked.nonce = nonce;
+                    asked.owner = root;
+                    Ok(())
+                }
+                Err(why) => Err(why),
+            }
+        };
+        if let Err(why) = sent {
+            let response = HttpResponse {
+                status: None,
+                body: Vec::new(),
+            };
+            answer(host, state, cache, key, None, &response, Some(why));
+        }
     }
 }
 
@@ -183,8 +340,28 @@ fn judge_answer(query: &OcspQuery, nonce: &[u8], response: &HttpResponse, now: i
     }
 }
 
-/// The answer to a waiting request's OCSP question (or its absence): verified and kept, then
-/// the request is decided again with it, and resumed or answered.
+/// The answer to an OCSP question (or its absence), by the call's token, in whichever context
+/// of the VM it arrives: verified and kept, then every request waiting for it is decided
+/// again with it, and resumed or answered. The action returned is the one of the context the
+/// host calls act on when it is called (`Continue` when no request of it waited).
+pub fn on_ocsp_answer(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    token: u32,
+    response: &HttpResponse,
+) -> Option<Action> {
+    let key = state.questions.try_borrow().ok().and_then(|q| {
+        q.asked
+            .iter()
+            .find(|(_, a)| a.token == Some(token))
+            .map(|(k, _)| *k)
+    })?;
+    Some(answer(host, state, cache, key, Some(token), response, None))
+}
+
+/// [`on_ocsp_answer`] for the request that waits: tests and callers that hold the
+/// [`Waiting`] a paused request was given.
 pub fn on_ocsp_response(
     host: &mut impl Host,
     state: &State,
@@ -192,18 +369,44 @@ pub fn on_ocsp_response(
     waiting: Waiting,
     response: &HttpResponse,
 ) -> Action {
+    on_ocsp_answer(host, state, cache, waiting.token, response).unwrap_or(Action::Pause)
+}
+
+fn answer(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    key: [u8; 32],
+    token: Option<u32>,
+    response: &HttpResponse,
+    unsent: Option<String>,
+) -> Action {
+    let Some(asked) = state.questions.try_borrow_mut().ok().and_then(|mut q| {
+        let matches = q
+            .asked
+            .get(&key)
+            .is_some_and(|a| token.is_none() || a.token == token);
+        if matches { q.asked.remove(&key) } else { None }
+    }) else {
+        return Action::Pause;
+    };
     let now = host.clock().map(unix).unwrap_or(0);
-    let judged = judge_answer(&waiting.query, &waiting.nonce, response, now);
+    let judged = match unsent {
+        Some(why) => Judged {
+            status: OcspStatus::NoAnswer(why),
+            until: now,
+            result: OcspResult::Failed,
+            permanent: false,
+        },
+        None => judge_answer(&asked.query, &asked.nonce, response, now),
+    };
     state.metrics.revocation.record_ocsp(judged.result);
     if let OcspStatus::NoAnswer(why) = &judged.status {
         log_streak(
             host,
             &state.ocsp_failing,
             true,
-            &format!(
-                "OCSP responder (cluster {:?}): {why}",
-                waiting.query.cluster
-            ),
+            &format!("OCSP responder (cluster {:?}): {why}", asked.query.cluster),
         );
     } else {
         log_streak(
@@ -213,17 +416,16 @@ pub fn on_ocsp_response(
             "OCSP responder answers again",
         );
     }
-    let key = waiting.query.key;
     let mut publish = false;
     if let Ok(mut cache) = cache.try_borrow_mut() {
         if judged.status != OcspStatus::Good && !matches!(judged.status, OcspStatus::NoAnswer(_)) {
             cache.drop_on_ocsp(&key);
         }
         if judged.permanent {
-            let until = waiting
+            let until = asked
                 .query
                 .not_after
-                .saturating_add(waiting.query.skew.max(0));
+                .saturating_add(asked.query.skew.max(0));
             publish = cache.revocation.record_revoked(key, until, now);
         } else {
             cache
@@ -232,18 +434,34 @@ pub fn on_ocsp_response(
         }
     }
     if publish {
-        publish_revoked(host, cache, key, waiting.query.not_after, now);
+        publish_revoked(host, cache, key, asked.query.not_after, now);
     }
-    let action = super::decide_and_apply(host, state, cache, &waiting.headers, false, None);
-    if action == Action::Continue
-        && let Err(e) = host.resume_request()
-    {
-        host.log(
-            Level::Warn,
-            &format!("client-cert-auth: could not resume the request: {}", e.0),
-        );
+    // Every waiting request, each in its own context; the host's context is set back last.
+    let here = host.context_id();
+    let mut mine = Action::Continue;
+    for (context, headers) in &asked.waiters {
+        let switched =
+            *context == host.context_id() || host.set_effective_context(*context).is_ok();
+        if !switched {
+            continue; // that stream is gone
+        }
+        let action = super::decide_and_apply(host, state, cache, headers, false, None);
+        if action == Action::Continue
+            && let Err(e) = host.resume_request()
+        {
+            host.log(
+                Level::Warn,
+                &format!("client-cert-auth: could not resume the request: {}", e.0),
+            );
+        }
+        if *context == here {
+            mine = action;
+        }
     }
-    action
+    if host.context_id() != here {
+        let _ = host.set_effective_context(here);
+    }
+    mine
 }
 
 /// The shared-data key of the certificates known revoked by OCSP, for every VM and
@@ -497,6 +715,7 @@ pub fn tick(
     };
     if sources.ocsp.is_some() {
         sync_revoked(host, cache, &mut fetches.revoked_seen, now);
+        ask_orphans(host, state, cache);
     }
     for index in 0..sources.crls.len() {
         if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {

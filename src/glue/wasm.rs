@@ -12,7 +12,7 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use super::headers::HeaderMap;
 use super::host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
-use super::revocation::{self, Fetches, Waiting, on_fetch_response, on_ocsp_response};
+use super::revocation::{self, Fetches, Waiting, on_fetch_response, on_ocsp_answer};
 use super::{State, Step, TICK_PERIOD_MS, configure, handle_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
 use crate::output::Reply;
@@ -22,15 +22,16 @@ proxy_wasm::main! {{
     std::panic::set_hook(Box::new(|info| {
         let _ = hostcalls::log(LogLevel::Critical, &format!("client-cert-auth panicked: {info}"));
     }));
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root(
-            Shared {
+    proxy_wasm::set_root_context(|context| -> Box<dyn RootContext> {
+        Box::new(Root {
+            shared: Shared {
                 state: None,
                 cache: Rc::new(RefCell::new(VerdictCache::new(0))),
                 level: Level::Info,
             },
-            Fetches::default(),
-        ))
+            fetches: Fetches::default(),
+            context,
+        })
     });
 }}
 
@@ -81,6 +82,8 @@ thread_local! {
 struct Envoy {
     /// The host's log level, read at configure time: lines below it are not even formatted.
     level: Level,
+    /// The context the host calls act on.
+    context: u32,
 }
 
 fn failed(status: proxy_wasm::types::Status) -> HostError {
@@ -220,6 +223,16 @@ impl Host for Envoy {
         })
     }
 
+    fn context_id(&self) -> u32 {
+        self.context
+    }
+
+    fn set_effective_context(&mut self, context: u32) -> Result<(), HostError> {
+        hostcalls::set_effective_context(context).map_err(failed)?;
+        self.context = context;
+        Ok(())
+    }
+
     fn random(&mut self, out: &mut [u8]) -> Result<(), HostError> {
         use ring::rand::SecureRandom;
         ring::rand::SystemRandom::new()
@@ -260,7 +273,12 @@ struct Shared {
     level: Level,
 }
 
-struct Root(Shared, Fetches);
+/// The VM's root context: the shared state it hands every stream, the CRL fetches under way.
+struct Root {
+    shared: Shared,
+    fetches: Fetches,
+    context: u32,
+}
 
 impl Context for Root {
     fn on_http_call_response(
@@ -271,11 +289,20 @@ impl Context for Root {
         _num_trailers: usize,
     ) {
         let response = http_call_response(num_headers, body_size);
-        let Root(shared, fetches) = self;
+        let Root {
+            shared,
+            fetches,
+            context,
+        } = self;
         if let Some(state) = shared.state.as_deref() {
             let mut host = Envoy {
                 level: shared.level,
+                context: *context,
             };
+            // An OCSP question asked again from here (its stream went away), or a CRL fetch.
+            if on_ocsp_answer(&mut host, state, &shared.cache, token_id, &response).is_some() {
+                return;
+            }
             on_fetch_response(
                 &mut host,
                 state,
@@ -292,7 +319,7 @@ impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         // The counts of the configuration being replaced reach the stats first.
         self.on_tick();
-        let shared = &mut self.0;
+        let shared = &mut self.shared;
         shared.state = None;
         // Follow the host's log level, so debug lines cost nothing unless asked for.
         if let Ok(level) = hostcalls::get_log_level() {
@@ -300,6 +327,7 @@ impl RootContext for Root {
         }
         let mut host = Envoy {
             level: shared.level,
+            context: self.context,
         };
         let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default(),
@@ -316,8 +344,8 @@ impl RootContext for Root {
         };
         shared.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
         // Run-time revocation: what other VMs already fetched (the first fetch is the timer's).
-        self.1 = Fetches::default();
-        revocation::start(&mut host, &state, &shared.cache, &mut self.1);
+        self.fetches = Fetches::default();
+        revocation::start(&mut host, &state, &shared.cache, &mut self.fetches);
         shared.state = Some(Rc::new(state));
         // The stats flush (see `super::metrics`). Without a timer the counts would never
         // reach Envoy: refuse rather than run with stats that silently stay at zero.
@@ -332,18 +360,27 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        let Root(shared, fetches) = self;
+        let Root {
+            shared,
+            fetches,
+            context,
+        } = self;
         if let Some(state) = shared.state.as_deref() {
             let mut host = Envoy {
                 level: shared.level,
+                context: *context,
             };
             on_tick(&mut host, state, &shared.cache);
             revocation::tick(&mut host, state, &shared.cache, fetches);
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter(self.0.clone(), None)))
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Filter {
+            shared: self.shared.clone(),
+            waiting: None,
+            context: context_id,
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -352,7 +389,20 @@ impl RootContext for Root {
 }
 
 /// A stream: the VM's shared state, and the OCSP question it waits for, if any.
-struct Filter(Shared, Option<Waiting>);
+struct Filter {
+    shared: Shared,
+    waiting: Option<Waiting>,
+    context: u32,
+}
+
+impl Filter {
+    fn host(&self) -> Envoy {
+        Envoy {
+            level: self.shared.level,
+            context: self.context,
+        }
+    }
+}
 
 impl Context for Filter {
     fn on_http_call_response(
@@ -362,18 +412,16 @@ impl Context for Filter {
         body_size: usize,
         _num_trailers: usize,
     ) {
-        let Some(waiting) = self.1.take_if(|w| w.token() == token_id) else {
-            return;
-        };
         let response = http_call_response(num_headers, body_size);
-        let shared = &self.0;
-        let Some(state) = shared.state.as_deref() else {
+        let mut host = self.host();
+        let Some(state) = self.shared.state.as_deref() else {
             return;
         };
-        let mut host = Envoy {
-            level: shared.level,
-        };
-        on_ocsp_response(&mut host, state, &shared.cache, waiting, &response);
+        // The answer to this stream's question, which every request waiting for the same
+        // certificate's answer gets too (each in its own context).
+        if on_ocsp_answer(&mut host, state, &self.shared.cache, token_id, &response).is_some() {
+            self.waiting = None;
+        }
     }
 }
 
@@ -383,17 +431,26 @@ impl HttpContext for Filter {
         _num_headers: usize,
         _end_of_stream: bool,
     ) -> proxy_wasm::types::Action {
-        let shared = &self.0;
-        let mut host = Envoy {
-            level: shared.level,
-        };
-        match handle_request_headers(&mut host, shared.state.as_deref(), &shared.cache) {
+        let mut host = self.host();
+        match handle_request_headers(&mut host, self.shared.state.as_deref(), &self.shared.cache) {
             Step::Done(Action::Continue) => proxy_wasm::types::Action::Continue,
             Step::Done(Action::Pause) => proxy_wasm::types::Action::Pause,
             Step::Wait(waiting) => {
-                self.1 = Some(waiting);
+                self.waiting = Some(waiting);
                 proxy_wasm::types::Action::Pause
             }
+        }
+    }
+}
+
+impl Drop for Filter {
+    /// A stream that goes away while it waits (the client reset it) waits no more; if its call
+    /// carried the question, the question is asked again for the others at the next tick.
+    fn drop(&mut self) {
+        if let (Some(waiting), Some(state)) = (&self.waiting, self.shared.state.as_deref())
+            && let Ok(mut questions) = state.questions.try_borrow_mut()
+        {
+            questions.leave(waiting);
         }
     }
 }

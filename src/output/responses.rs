@@ -176,6 +176,23 @@ impl Reply {
             )],
         }
     }
+
+    /// The fixed reply to a request beyond the bound of those waiting for one certificate's
+    /// OCSP answer: unavailable for now (never let through without the answer), retry in a
+    /// second.
+    pub fn revocation_busy() -> Reply {
+        Reply {
+            status: 503,
+            body: "client certificate revocation check in progress, retry\n".to_string(),
+            headers: vec![
+                (
+                    "content-type".to_string(),
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+                ("retry-after".to_string(), "1".to_string()),
+            ],
+        }
+    }
 }
 
 impl Default for Responses {

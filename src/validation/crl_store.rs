@@ -497,11 +497,9 @@ fn crl_extensions(list: &[u8]) -> Result<CrlExtensions<'_>, CrlError> {
         let (id, critical, value) = extension(&reader.expect(tag::SEQUENCE, "bad extension")?)?;
         match id {
             oid::DELTA_CRL_INDICATOR => return Err(CrlError::Delta),
-            oid::ISSUING_DISTRIBUTION_POINT => {
-                if idp.replace(value).is_some() {
-                    return Err(bad("two issuingDistributionPoint extensions"));
-                }
-            }
+            oid::ISSUING_DISTRIBUTION_POINT => idp.replace(value).map_or(Ok(()), |_| {
+                Err(bad("two issuingDistributionPoint extensions"))
+            })?,
             oid::CRL_NUMBER => {
                 let mut inside = Reader::new(value);
                 let n = inside.expect(tag::INTEGER, "cRLNumber is not an INTEGER")?;
