@@ -222,7 +222,25 @@ enum Revocation {
     RootOnly,
     /// The issuer's only CRL is not valid yet: its thisUpdate is a day after the check time.
     NotYetValid,
+    /// The issuer's only CRL is a partition (issuingDistributionPoint) for another distribution
+    /// point than the leaf's: it does not cover the leaf, and lists another serial only.
+    PartitionElsewhere,
+    /// A partition for the leaf's own distribution point, listing another serial only.
+    PartitionCovering,
+    /// A partition for the leaf's own distribution point that lists the leaf.
+    PartitionCoveringRevoked,
+    /// The leaf's issuer's partition for its distribution point, and another for elsewhere
+    /// that lists the leaf.
+    PartitionCoveringAndOneElsewhereListing,
+    /// A current CRL of another CA with the issuer's name, listing another serial only.
+    NamesakeCaOnly,
+    /// A current CRL of another, unrelated CA.
+    OtherCaOnly,
 }
+
+/// The leaf's CRL distribution point, and another shard's.
+const LEAF_CDP: &str = "http://crl.differential.test/shard-1.crl";
+const OTHER_CDP: &str = "http://crl.differential.test/shard-2.crl";
 
 /// Where the intermediates reach the two verifiers. OpenSSL always gets them with `-untrusted`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -668,6 +686,42 @@ const CASES: &[Case] = &[
         revocation: Revocation::CurrentThenExpired,
         ..BASE
     },
+    // Partitioned CRLs and CRLs of the wrong issuer (issue 20).
+    Case {
+        name: "CRL: the issuer's only CRL is a partition for another distribution point",
+        revocation: Revocation::PartitionElsewhere,
+        openssl_accepts: false,
+        ..BASE
+    },
+    Case {
+        name: "CRL: a partition for the leaf's distribution point, leaf not listed",
+        revocation: Revocation::PartitionCovering,
+        ..BASE
+    },
+    Case {
+        name: "CRL: a partition for the leaf's distribution point lists the leaf",
+        revocation: Revocation::PartitionCoveringRevoked,
+        openssl_accepts: false,
+        ..BASE
+    },
+    Case {
+        name: "CRL: the leaf's partition, and another partition that lists the leaf",
+        revocation: Revocation::PartitionCoveringAndOneElsewhereListing,
+        openssl_accepts: true,
+        ..BASE
+    },
+    Case {
+        name: "CRL: only one of a namesake CA with another key",
+        revocation: Revocation::NamesakeCaOnly,
+        openssl_accepts: false,
+        ..BASE
+    },
+    Case {
+        name: "CRL: only one of an unrelated CA",
+        revocation: Revocation::OtherCaOnly,
+        openssl_accepts: false,
+        ..BASE
+    },
     Case {
         name: "CRL: only the root's, none from the leaf's issuer",
         revocation: Revocation::RootOnly,
@@ -704,7 +758,13 @@ fn build(case: &Case) -> Material {
         p.key_usages = case.leaf.ku.usages();
         p.extended_key_usages = case.leaf.eku.purposes();
         p.is_ca = case.leaf.bc.is_ca();
+        p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+            uris: vec![LEAF_CDP.to_string()],
+        }];
     });
+    let shard = |uri: &str, revoked: &[u64]| {
+        issuer.crl_partition(revoked, t - days(1), t + days(7), 2, uri)
+    };
     let current = |ca: &Ca, revoked: &[u64]| ca.crl_between(revoked, t - days(1), t + days(7), 2);
     let older = issuer.crl_between(&[OTHER_SERIAL], t - days(3), t + days(4), 1);
     let expired = issuer.crl_between(&[OTHER_SERIAL], t - days(10), t - days(1), 1);
@@ -730,6 +790,25 @@ fn build(case: &Case) -> Material {
             t + days(8),
             1,
         )]),
+        Revocation::PartitionElsewhere => Some(vec![shard(OTHER_CDP, &[OTHER_SERIAL])]),
+        Revocation::PartitionCovering => Some(vec![shard(LEAF_CDP, &[OTHER_SERIAL])]),
+        Revocation::PartitionCoveringRevoked => {
+            Some(vec![shard(LEAF_CDP, &[OTHER_SERIAL, LEAF_SERIAL])])
+        }
+        Revocation::PartitionCoveringAndOneElsewhereListing => Some(vec![
+            shard(LEAF_CDP, &[OTHER_SERIAL]),
+            shard(OTHER_CDP, &[LEAF_SERIAL]),
+        ]),
+        Revocation::NamesakeCaOnly => {
+            let namesake = Ca::root_with(&format!("differential CA {}", cas.len()), alg, |p| {
+                CA.apply(p)
+            });
+            Some(vec![current(&namesake, &[OTHER_SERIAL])])
+        }
+        Revocation::OtherCaOnly => {
+            let other = Ca::root_with("unrelated CA", alg, |p| CA.apply(p));
+            Some(vec![current(&other, &[OTHER_SERIAL])])
+        }
         Revocation::RootOnly => {
             assert!(
                 !cas.is_empty(),
