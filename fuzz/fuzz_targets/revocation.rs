@@ -1,12 +1,16 @@
 //! What online revocation reads from the network before any signature vouches for it: OCSP
 //! responses (parsed to find the signer, the answer, the nonce), CRLs (their outer structure,
-//! up to the signature check), and the URLs of the configuration. Nothing may panic, and an
-//! answer that verifies under a made-up key is impossible.
+//! up to the signature check), the URLs of the configuration, a certificate's CRL distribution
+//! points, and what other VMs wrote in shared data (a source's CRL set, the revoked list).
+//! Nothing may panic, an answer that verifies under a made-up key is impossible, and what
+//! decodes encodes back to the same bytes.
 #![no_main]
 
-use client_cert_auth::validation::crl_store::{CompactCrl, CrlSigner};
+use client_cert_auth::validation::crl_store::{CompactCrl, CrlSigner, distribution_point_names};
 use client_cert_auth::validation::ocsp::{CertId, Freshness, Issuer, verify_response};
-use client_cert_auth::validation::online::HttpUrl;
+use client_cert_auth::validation::online::{
+    HttpUrl, decode_revoked, decode_set, encode_revoked, encode_set,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// `CN=Fuzz CA`.
@@ -30,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let spki = spki();
-    match pick % 3 {
+    match pick % 6 {
         0 => {
             let id = CertId::new(SUBJECT, &spki, &[0x01]).expect("a usable CertID");
             let issuer = Issuer {
@@ -41,6 +45,8 @@ fuzz_target!(|data: &[u8]| {
                 now: 1_800_000_000,
                 skew: 5,
                 max_age: 300,
+                max_answer_age: 3600,
+                require_nonce: pick & 0x80 != 0,
             };
             let answer = verify_response(rest, &id, &issuer, Some(b"0123456789abcdef"), &fresh);
             assert!(answer.is_err(), "nothing verifies under a key off the curve");
@@ -53,6 +59,21 @@ fuzz_target!(|data: &[u8]| {
                 can_sign_crl: true,
             };
             assert!(CompactCrl::parse(rest, &[signer]).is_err());
+        }
+        3 => {
+            if let Some(entries) = decode_set(rest) {
+                assert_eq!(encode_set(&entries), rest, "a set re-encodes as read");
+            }
+        }
+        4 => {
+            let entries = decode_revoked(rest);
+            assert_eq!(entries.len(), rest.len() / 40);
+            assert_eq!(encode_revoked(&entries), rest[..rest.len() / 40 * 40]);
+        }
+        5 => {
+            for name in distribution_point_names(rest) {
+                assert!(!name.is_empty());
+            }
         }
         _ => {
             if let Ok(text) = std::str::from_utf8(rest)
