@@ -14,7 +14,12 @@ use std::process::Command;
 use std::time::Instant;
 
 use client_cert_auth::cert::{pem_to_der, sha256};
-use client_cert_auth::validation::crl_store::{CompactCrl, CrlError, CrlSigner};
+use client_cert_auth::validation::crl_store::{
+    CompactCrl, CrlError, CrlOrder, CrlSigner, Scope, distribution_point_names, newer,
+};
+use client_cert_auth::validation::online::{
+    MAX_SLOTS_PER_SOURCE, SetEntry, SetRefusal, decode_set, encode_set, merge_set,
+};
 use common::envoy::TempDir;
 use common::pki::{Alg, Ca};
 use time::{Duration, OffsetDateTime};
@@ -838,4 +843,175 @@ fn a_crl_made_by_openssl_parses_and_verifies_in_pem_and_der() {
     )
     .unwrap_err();
     assert!(matches!(e, CrlError::Signature { .. }), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 20: partitions, the order of a slot's CRLs, and a source's shared set.
+
+/// A CRLDistributionPoints extension value naming these URIs, one point each (and, with
+/// `indirect`, a cRLIssuer on each).
+fn cdp(uris: &[&str], indirect: bool) -> Vec<u8> {
+    let points: Vec<Vec<u8>> = uris
+        .iter()
+        .map(|u| {
+            let name = tlv(0xa0, &tlv(0xa0, &tlv(0x86, u.as_bytes())));
+            let issuer = if indirect {
+                tlv(0xa2, &tlv(0xa4, &seq(&[])))
+            } else {
+                vec![]
+            };
+            seq(&[&name, &issuer])
+        })
+        .collect();
+    let refs: Vec<&[u8]> = points.iter().map(Vec::as_slice).collect();
+    seq(&refs)
+}
+
+#[test]
+fn a_partition_covers_only_the_certificates_naming_its_distribution_point() {
+    let ca = TestCa::new("Shard CA");
+    let number = ext(CRL_NUMBER, false, &integer(&[3]));
+    let shard = |uri: &[u8]| tlv(0xa0, &tlv(0xa0, &tlv(0x86, uri)));
+    let shard_1 = with_extensions(
+        &ca,
+        vec![number.clone(), idp(&[&shard(b"http://crl.test/1.crl")])],
+    )
+    .unwrap();
+    let names = |uris: &[&str]| distribution_point_names(&cdp(uris, false));
+    assert!(shard_1.covers(&names(&["http://crl.test/1.crl"])));
+    assert!(shard_1.covers(&names(&["ldap://x/", "http://crl.test/1.crl"])));
+    assert!(!shard_1.covers(&names(&["http://crl.test/2.crl"])));
+    assert!(!shard_1.covers(&[]), "a leaf without distribution points");
+    // Names compare exactly, byte for byte.
+    assert!(!shard_1.covers(&names(&["HTTP://crl.test/1.crl"])));
+    // A point with a cRLIssuer names an indirect CRL: it is not the issuer's shard.
+    assert!(!shard_1.covers(&distribution_point_names(&cdp(
+        &["http://crl.test/1.crl"],
+        true
+    ))));
+    assert!(matches!(shard_1.scope(), Scope::Partition(n) if n.len() == 1));
+    // A complete CRL covers every certificate, with or without distribution points.
+    let complete = with_extensions(&ca, vec![number.clone()]).unwrap();
+    assert_eq!(complete.scope(), &Scope::Complete);
+    assert!(complete.covers(&[]) && complete.covers(&names(&["http://crl.test/2.crl"])));
+    // A partition named relative to the issuer covers nothing.
+    let relative = with_extensions(
+        &ca,
+        vec![number.clone(), idp(&[&tlv(0xa0, &tlv(0xa1, &[]))])],
+    )
+    .unwrap();
+    assert_eq!(relative.scope(), &Scope::Relative);
+    assert!(!relative.covers(&names(&["http://crl.test/1.crl"])));
+    // Shards, and a complete CRL, are three slots; the same shard again is the same slot.
+    let again =
+        with_extensions(&ca, vec![number, idp(&[&shard(b"http://crl.test/1.crl")])]).unwrap();
+    assert_eq!(again.slot(), shard_1.slot());
+    assert_ne!(shard_1.slot(), complete.slot());
+    assert_ne!(relative.slot(), complete.slot());
+    // Two issuingDistributionPoint extensions are malformed.
+    let two = with_extensions(
+        &ca,
+        vec![
+            idp(&[&shard(b"http://crl.test/1.crl")]),
+            idp(&[&shard(b"http://crl.test/2.crl")]),
+        ],
+    );
+    assert!(matches!(two, Err(CrlError::Malformed(_))), "{two:?}");
+    // Malformed distribution points give no names (and never panic).
+    assert!(distribution_point_names(b"\x30\x03\x30\x01").is_empty());
+    assert!(distribution_point_names(&[]).is_empty());
+}
+
+#[test]
+fn crls_of_a_slot_are_ordered_by_number_then_this_update() {
+    let order = |number: Option<&'static [u8]>, this_update| CrlOrder {
+        number,
+        this_update,
+    };
+    use std::cmp::Ordering::*;
+    assert_eq!(
+        newer(&order(Some(&[2]), 0), &order(Some(&[1]), 99)),
+        Greater
+    );
+    assert_eq!(newer(&order(Some(&[1]), 99), &order(Some(&[2]), 0)), Less);
+    // Numbers are integers: 0x0100 is after 0xff (a redundant leading zero is ignored).
+    assert_eq!(
+        newer(&order(Some(&[1, 0]), 0), &order(Some(&[0, 0xff]), 0)),
+        Greater
+    );
+    assert_eq!(
+        newer(&order(Some(&[0, 5]), 7), &order(Some(&[5]), 7)),
+        Equal
+    );
+    // Equal numbers, or a number missing on either side: thisUpdate decides.
+    assert_eq!(newer(&order(Some(&[2]), 5), &order(Some(&[2]), 4)), Greater);
+    assert_eq!(newer(&order(None, 5), &order(Some(&[9]), 4)), Greater);
+    assert_eq!(newer(&order(Some(&[9]), 4), &order(None, 5)), Less);
+}
+
+#[test]
+fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
+    let x = TestCa::new("Set CA X");
+    let y = TestCa::new("Set CA Y");
+    let crl_of = |ca: &TestCa, number: u8, this_update: &str, serials: &[u8]| {
+        let tbs = Tbs {
+            this_update: utc(this_update),
+            entries: Some(serials.iter().map(|s| entry(&[*s], &[])).collect()),
+            extensions: Some(vec![ext(CRL_NUMBER, false, &integer(&[number]))]),
+            ..Tbs::of(ca)
+        };
+        let der = tbs.signed(ca);
+        let crl = CompactCrl::parse(&der, &[x.signer(), y.signer()]).unwrap();
+        (crl, der)
+    };
+    let (x2, x2_der) = crl_of(&x, 2, "260101000000Z", &[7]);
+    let set = merge_set(None, &x2, &x2_der, 100).unwrap();
+    // Y's genuine, newer CRL at X's URL goes beside X's, not over it.
+    let (y9, y9_der) = crl_of(&y, 9, "260105000000Z", &[]);
+    let set = merge_set(Some(&set), &y9, &y9_der, 200).unwrap();
+    let entries = decode_set(&set).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.slot == x2.slot() && e.bytes == x2_der)
+    );
+    // X's older CRL (lower number, even with a later thisUpdate) is a rollback.
+    let (x1, x1_der) = crl_of(&x, 1, "260107000000Z", &[]);
+    assert!(matches!(
+        merge_set(Some(&set), &x1, &x1_der, 300),
+        Err(SetRefusal::Older { .. })
+    ));
+    // The same CRL again renews its confirmation only.
+    let renewed = decode_set(&merge_set(Some(&set), &x2, &x2_der, 400).unwrap()).unwrap();
+    let x_entry = renewed.iter().find(|e| e.slot == x2.slot()).unwrap();
+    assert_eq!((x_entry.confirmed, &x_entry.bytes), (400, &x2_der));
+    // A newer one replaces it.
+    let (x3, x3_der) = crl_of(&x, 3, "260102000000Z", &[7, 8]);
+    let replaced = decode_set(&merge_set(Some(&set), &x3, &x3_der, 500).unwrap()).unwrap();
+    assert_eq!(replaced.len(), 2);
+    assert!(
+        replaced
+            .iter()
+            .any(|e| e.bytes == x3_der && e.confirmed == 500)
+    );
+    // What does not decode is refused, and the set is bounded.
+    assert_eq!(
+        merge_set(Some(b"garbage"), &x2, &x2_der, 1),
+        Err(SetRefusal::Corrupt)
+    );
+    let full: Vec<SetEntry> = (0..MAX_SLOTS_PER_SOURCE)
+        .map(|i| SetEntry {
+            slot: [i as u8; 32],
+            number: vec![1],
+            this_update: 0,
+            confirmed: 0,
+            bytes: vec![0x30, 0x00],
+        })
+        .collect();
+    assert_eq!(
+        merge_set(Some(&encode_set(&full)), &x2, &x2_der, 1),
+        Err(SetRefusal::Full)
+    );
+    assert_eq!(decode_set(&encode_set(&full)).unwrap(), full);
 }

@@ -993,6 +993,65 @@ mod tests {
     }
 
     #[test]
+    fn a_revocation_is_kept_until_expiry_and_no_later_answer_undoes_it() {
+        let mut state = RevocationState::default();
+        assert!(state.record_revoked([3; 32], 5000, 100));
+        assert!(
+            !state.record_revoked([3; 32], 4000, 100),
+            "known, not shortened"
+        );
+        assert_eq!(state.revoked_entries(100), vec![([3; 32], 5000)]);
+        state.record_ocsp([3; 32], OcspStatus::Good, 9000, 100);
+        state.record_ocsp([3; 32], OcspStatus::NoAnswer("down".into()), 9000, 100);
+        assert_eq!(state.ocsp(&[3; 32], 4999), Some(&OcspStatus::Revoked));
+        assert_eq!(state.ocsp(&[3; 32], 5000), Some(&OcspStatus::Revoked));
+        // The answers that came while it was revoked were not even kept; after the certificate
+        // expired, nothing can use it and the entry may go.
+        assert_eq!(state.ocsp(&[3; 32], 5001), None);
+        assert!(state.revoked_entries(5001).is_empty());
+        // A hold (kept as a plain answer) is not replaced by a good one while it holds.
+        state.record_ocsp([4; 32], OcspStatus::Revoked, 200, 100);
+        state.record_ocsp([4; 32], OcspStatus::Good, 9000, 150);
+        assert_eq!(state.ocsp(&[4; 32], 150), Some(&OcspStatus::Revoked));
+        state.record_ocsp([4; 32], OcspStatus::Good, 9000, 201);
+        assert_eq!(state.ocsp(&[4; 32], 201), Some(&OcspStatus::Good));
+    }
+
+    #[test]
+    fn the_revoked_list_is_bounded_expired_first_then_the_first_to_expire() {
+        let mut state = RevocationState::default();
+        let key = |i: usize| {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            k
+        };
+        state.record_revoked(key(0), 50, 0); // expires first
+        for i in 1..REVOKED_CAPACITY {
+            state.record_revoked(key(i), 1000 + i as i64, 0);
+        }
+        state.record_revoked(key(99_999), 10, 0);
+        assert_eq!(state.revoked_entries(0).len(), REVOKED_CAPACITY);
+        assert!(
+            state
+                .revoked_entries(0)
+                .iter()
+                .all(|(k, _)| *k != key(99_999))
+        );
+        // At a time the first has expired, it goes before any live one.
+        state.record_revoked(key(100_000), 99_999, 60);
+        let live = state.revoked_entries(60);
+        assert_eq!(live.len(), REVOKED_CAPACITY);
+        assert!(live.iter().all(|(k, _)| *k != key(0)));
+        assert!(live.iter().any(|(k, _)| *k == key(100_000)));
+        // The shared form round-trips and merges.
+        let bytes = encode_revoked(&live);
+        assert_eq!(decode_revoked(&bytes), live);
+        let merged = decode_revoked(&merge_revoked(&bytes[..80], (key(7), 7777), 60));
+        assert_eq!(merged.len(), 3);
+        assert!(merged.contains(&(key(7), 7777)));
+    }
+
+    #[test]
     fn the_ocsp_cache_is_bounded_and_answers_only_while_fresh() {
         let mut state = RevocationState::default();
         state.record_ocsp([1; 32], OcspStatus::Good, 100, 0);
