@@ -73,7 +73,8 @@ pub const MAX_WAITING_PER_CERTIFICATE: usize = 64;
 /// each: concurrent first requests with one certificate send one question, not one each.
 #[derive(Debug, Default)]
 pub struct Questions {
-    asked: BTreeMap<[u8; 32], Asked>,
+    /// By CertID key (a flat vector: a handful in flight at a time).
+    asked: Vec<([u8; 32], Asked)>,
 }
 
 #[derive(Debug)]
@@ -100,6 +101,22 @@ pub(super) enum Join {
 }
 
 impl Questions {
+    fn get(&self, key: &[u8; 32]) -> Option<&Asked> {
+        self.asked.iter().find(|(k, _)| k == key).map(|(_, a)| a)
+    }
+
+    fn get_mut(&mut self, key: &[u8; 32]) -> Option<&mut Asked> {
+        self.asked
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, a)| a)
+    }
+
+    fn remove(&mut self, key: &[u8; 32]) -> Option<Asked> {
+        let at = self.asked.iter().position(|(k, _)| k == key)?;
+        Some(self.asked.swap_remove(at).1)
+    }
+
     /// How many questions are in flight.
     pub fn len(&self) -> usize {
         self.asked.len()
@@ -112,13 +129,13 @@ impl Questions {
 
     /// How many requests wait for the question about `key`.
     pub fn waiting(&self, key: &[u8; 32]) -> usize {
-        self.asked.get(key).map_or(0, |a| a.waiters.len())
+        self.get(key).map_or(0, |a| a.waiters.len())
     }
 
     /// A stream went away: it waits no more. If it owned the call, the call is gone with it
     /// and the question is asked again at the next tick for those still waiting.
     pub fn leave(&mut self, waiting: &Waiting) {
-        let Some(asked) = self.asked.get_mut(&waiting.key) else {
+        let Some(asked) = self.get_mut(&waiting.key) else {
             return;
         };
         asked
@@ -130,7 +147,7 @@ impl Questions {
         // A call still under way (another stream's, or the root's) is kept for its answer,
         // which is worth keeping even when no one waits for it any more.
         if asked.waiters.is_empty() && asked.token.is_none() {
-            self.asked.remove(&waiting.key);
+            self.remove(&waiting.key);
         }
     }
 }
@@ -146,7 +163,7 @@ pub(super) fn join_or_ask(
     let Ok(mut questions) = questions.try_borrow_mut() else {
         return Join::Unsent("the VM's OCSP questions are busy".to_string());
     };
-    if let Some(asked) = questions.asked.get_mut(&query.key) {
+    if let Some(asked) = questions.get_mut(&query.key) {
         if asked.waiters.len() >= MAX_WAITING_PER_CERTIFICATE {
             return Join::Busy;
         }
@@ -160,7 +177,7 @@ pub(super) fn join_or_ask(
     match ask(host, &query) {
         Ok((token, nonce)) => {
             let key = query.key;
-            questions.asked.insert(
+            questions.asked.push((
                 key,
                 Asked {
                     query,
@@ -169,7 +186,7 @@ pub(super) fn join_or_ask(
                     owner: context,
                     waiters: vec![(context, headers.clone())],
                 },
-            );
+            ));
             Join::Wait(Waiting {
                 key,
                 token,
@@ -199,7 +216,7 @@ pub(super) fn ask_orphans(host: &mut impl Host, state: &State, cache: &RefCell<V
             let Ok(mut questions) = state.questions.try_borrow_mut() else {
                 return;
             };
-            let Some(asked) = questions.asked.get_mut(&key) else {
+            let Some(asked) = questions.get_mut(&key) else {
                 continue;
             };
             match ask(host, &asked.query) {
@@ -383,10 +400,9 @@ fn answer(
 ) -> Action {
     let Some(asked) = state.questions.try_borrow_mut().ok().and_then(|mut q| {
         let matches = q
-            .asked
             .get(&key)
             .is_some_and(|a| token.is_none() || a.token == token);
-        if matches { q.asked.remove(&key) } else { None }
+        if matches { q.remove(&key) } else { None }
     }) else {
         return Action::Pause;
     };

@@ -502,8 +502,9 @@ pub struct RevocationState {
     ocsp: BTreeMap<[u8; 32], OcspEntry>,
     ocsp_order: VecDeque<[u8; 32]>,
     /// Certificates an OCSP responder said are revoked (not on hold), until they expire: a
-    /// revocation does not come back, and no later "good" or missing answer undoes it.
-    revoked: BTreeMap<[u8; 32], i64>,
+    /// revocation does not come back, and no later "good" or missing answer undoes it. Sorted
+    /// by key (a flat vector: few entries, rarely written, read by binary search).
+    revoked: Vec<RevokedEntry>,
 }
 
 const REVOKED: OcspStatus = OcspStatus::Revoked;
@@ -579,7 +580,7 @@ impl RevocationState {
     /// The OCSP status known for a CertID key at `now`: revoked for good, or an answer kept
     /// and still fresh.
     pub fn ocsp(&self, key: &[u8; 32], now: i64) -> Option<&OcspStatus> {
-        if self.revoked.get(key).is_some_and(|until| now <= *until) {
+        if self.revoked_until(key).is_some_and(|until| now <= until) {
             return Some(&REVOKED);
         }
         self.ocsp
@@ -624,36 +625,57 @@ impl RevocationState {
     /// whatever is asked or answered later. Bounded by [`REVOKED_CAPACITY`]: the entries that
     /// expire first go first, expired ones before all. Returns whether it was not known yet.
     pub fn record_revoked(&mut self, key: [u8; 32], until: i64, now: i64) -> bool {
-        let known = self.revoked.get(&key).copied();
-        if known.is_some_and(|k| k >= until) {
-            return false;
-        }
-        self.revoked.insert(key, until);
+        let known = match self.revoked.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => {
+                let Some(entry) = self.revoked.get_mut(at) else {
+                    return false;
+                };
+                if entry.1 >= until {
+                    return false;
+                }
+                entry.1 = until;
+                true
+            }
+            Err(at) => {
+                self.revoked.insert(at, (key, until));
+                false
+            }
+        };
         self.ocsp.remove(&key);
         self.ocsp_order.retain(|k| *k != key);
         if self.revoked.len() > REVOKED_CAPACITY {
-            self.revoked.retain(|_, until| *until >= now);
+            self.revoked.retain(|(_, until)| *until >= now);
         }
         while self.revoked.len() > REVOKED_CAPACITY {
             let first = self
                 .revoked
                 .iter()
-                .min_by_key(|(k, until)| (**until, **k))
-                .map(|(k, _)| *k);
+                .enumerate()
+                .min_by_key(|(_, (k, until))| (*until, *k))
+                .map(|(i, _)| i);
             match first {
-                Some(k) => self.revoked.remove(&k),
+                Some(i) => self.revoked.remove(i),
                 None => break,
             };
         }
-        known.is_none()
+        !known
+    }
+
+    /// Until when the certificate of CertID `key` is known revoked.
+    fn revoked_until(&self, key: &[u8; 32]) -> Option<i64> {
+        self.revoked
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .and_then(|at| self.revoked.get(at))
+            .map(|(_, until)| *until)
     }
 
     /// The certificates known revoked by OCSP and not expired at `now`.
     pub fn revoked_entries(&self, now: i64) -> Vec<RevokedEntry> {
         self.revoked
             .iter()
-            .filter(|(_, until)| **until >= now)
-            .map(|(k, until)| (*k, *until))
+            .filter(|(_, until)| *until >= now)
+            .copied()
             .collect()
     }
 
@@ -792,7 +814,7 @@ pub fn online_status(
     // Any CRL of the leaf's issuer (name and key) that lists it revokes it, whatever its
     // scope or age: a CA does not list a serial of its own that it did not revoke. Only a CRL
     // whose scope covers the leaf vouches, and of each slot only the newest known.
-    let mut newest: BTreeMap<[u8; 32], (&Installed, &CrlSource)> = BTreeMap::new();
+    let mut newest: Vec<(&Installed, &CrlSource)> = Vec::new();
     for (i, source) in sources.crls.iter().enumerate() {
         let installed = state.crls(i);
         if installed.is_empty() {
@@ -814,25 +836,28 @@ pub fn online_status(
                 continue;
             }
             let slot = crl.slot();
-            let better = newest.get(&slot).is_none_or(|(kept, _)| {
-                match newer(&crl.order(), &kept.crl.order()) {
-                    Ordering::Greater => true,
-                    Ordering::Equal => entry.confirmed > kept.confirmed,
-                    Ordering::Less => false,
+            match newest.iter_mut().find(|(kept, _)| kept.crl.slot() == slot) {
+                None => newest.push((entry, source)),
+                Some(best) => {
+                    let better = match newer(&crl.order(), &best.0.crl.order()) {
+                        Ordering::Greater => true,
+                        Ordering::Equal => entry.confirmed > best.0.confirmed,
+                        Ordering::Less => false,
+                    };
+                    if better {
+                        *best = (entry, source);
+                    }
                 }
-            });
-            if better {
-                newest.insert(slot, (entry, source));
             }
         }
-        if partitions_elsewhere && !newest.values().any(|(_, s)| std::ptr::eq(*s, source)) {
+        if partitions_elsewhere && !newest.iter().any(|(_, s)| std::ptr::eq(*s, source)) {
             unknown.push(format!(
                 "the CRLs of {} are partitions (issuingDistributionPoint) that do not cover the certificate's CRL distribution points",
                 source.url_text
             ));
         }
     }
-    for (entry, source) in newest.values() {
+    for (entry, source) in &newest {
         let crl = &entry.crl;
         if now < crl.this_update() {
             unknown.push(format!(
