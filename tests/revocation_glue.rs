@@ -799,24 +799,26 @@ fn a_vm_never_has_two_fetches_of_a_source_under_way() {
 }
 
 #[test]
-fn a_revoked_answer_drops_an_acceptance_kept_from_a_concurrent_good_one() {
+fn a_revoked_answer_on_another_worker_drops_an_acceptance_kept_here() {
+    // Concurrent first requests with one certificate share one question on a VM (issue 20),
+    // so the race this guards against is between workers: A kept an acceptance from a "good"
+    // answer, B is then answered "revoked"; A learns it from shared data at its next tick.
     let ca = Ca::new("ocsp ca");
     let cert = leaf(&ca, "flip", 0x1001);
     let says_good = OpensslResponder::new(&ca, &[(0x1001, false)]);
     let says_revoked = OpensslResponder::new(&ca, &[(0x1001, true)]);
-    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default()).unwrap();
-    // Two first requests with the same new certificate, both waiting.
-    let (mut first, Step::Wait(first_wait)) = vm.request(&cert, now()) else {
-        panic!("waits")
-    };
-    let (mut second, Step::Wait(second_wait)) = vm.request(&cert, now()) else {
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared).unwrap();
+    let b = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared).unwrap();
+    let (mut first, Step::Wait(first_wait)) = a.request(&cert, t0) else {
         panic!("waits")
     };
     let good = says_good.answer(&first.dispatched.last().unwrap().3);
     let action = on_ocsp_response(
         &mut first,
-        &vm.state,
-        &vm.cache,
+        &a.state,
+        &a.cache,
         first_wait,
         &HttpResponse {
             status: Some(200),
@@ -824,22 +826,34 @@ fn a_revoked_answer_drops_an_acceptance_kept_from_a_concurrent_good_one() {
         },
     );
     assert_eq!(action, Action::Continue);
-    assert_eq!(vm.cache.borrow().len(), 1, "the acceptance is kept");
-    // The responder revokes it; the second question's answer says so.
+    assert_eq!(a.cache.borrow().len(), 1, "the acceptance is kept");
+    // B's question about the same certificate, answered "revoked", through the Envoy's shared
+    // data.
+    let (mut second, Step::Wait(second_wait)) = b.request(&cert, t0) else {
+        panic!("waits")
+    };
+    second.shared = std::mem::take(&mut shared.0);
     let revoked = says_revoked.answer(&second.dispatched.last().unwrap().3);
     let action = on_ocsp_response(
         &mut second,
-        &vm.state,
-        &vm.cache,
+        &b.state,
+        &b.cache,
         second_wait,
         &HttpResponse {
             status: Some(200),
             body: revoked,
         },
     );
+    shared.0 = std::mem::take(&mut second.shared);
     assert_eq!(action, Action::Pause);
-    // The kept acceptance went with it: the next request is refused, without a question.
-    assert_eq!(vm.status(&cert, now()), 401);
+    // Until A's next tick its kept acceptance holds (a second at most); then it goes, and the
+    // next request is refused without a question.
+    a.tick(t0 + 1, &mut shared);
+    assert_eq!(a.cache.borrow().len(), 0, "the acceptance went");
+    let (host, step) = a.request(&cert, t0 + 1);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    assert!(host.dispatched.is_empty(), "no question");
+    assert_eq!(a.status(&cert, t0 + 2), 401);
 }
 
 #[test]
