@@ -22,6 +22,9 @@ pub enum Behaviour {
     Stall,
     /// 500 with an empty body.
     Fail,
+    /// Waits this long after reading the request, then answers as [`Behaviour::Serve`] (a
+    /// slow responder).
+    Delay(Duration),
 }
 
 /// One request the file server read.
@@ -148,25 +151,32 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             return;
         }
         Behaviour::Fail => answer("500 Internal Server Error", "text/plain", &[]),
-        Behaviour::Serve => {
-            let path = seen.path.split('?').next().unwrap_or_default();
-            let file = (!path.split('/').any(|part| part == ".."))
-                .then(|| root.join(path.trim_start_matches('/')))
-                .filter(|file| file.is_file())
-                .and_then(|file| std::fs::read(file).ok());
-            let content_type = if seen.method == "POST" {
-                "application/ocsp-response"
-            } else {
-                "application/pkix-crl"
-            };
-            match file {
-                Some(body) => answer("200 OK", content_type, &body),
-                None => answer("404 Not Found", "text/plain", b"not found"),
-            }
+        Behaviour::Delay(wait) => {
+            std::thread::sleep(wait);
+            serve_file(&seen, &root)
         }
+        Behaviour::Serve => serve_file(&seen, &root),
     };
     let _ = stream.write_all(&response);
     let _ = stream.flush();
+}
+
+/// The file under `root` at the request's path: 200 with it, else 404.
+fn serve_file(seen: &Seen, root: &Path) -> Vec<u8> {
+    let path = seen.path.split('?').next().unwrap_or_default();
+    let file = (!path.split('/').any(|part| part == ".."))
+        .then(|| root.join(path.trim_start_matches('/')))
+        .filter(|file| file.is_file())
+        .and_then(|file| std::fs::read(file).ok());
+    let content_type = if seen.method == "POST" {
+        "application/ocsp-response"
+    } else {
+        "application/pkix-crl"
+    };
+    match file {
+        Some(body) => answer("200 OK", content_type, &body),
+        None => answer("404 Not Found", "text/plain", b"not found"),
+    }
 }
 
 fn answer(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
