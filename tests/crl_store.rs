@@ -18,7 +18,7 @@ use client_cert_auth::validation::crl_store::{
     CompactCrl, CrlError, CrlOrder, CrlSigner, Scope, distribution_point_names, newer,
 };
 use client_cert_auth::validation::online::{
-    MAX_SLOTS_PER_SOURCE, SetEntry, SetRefusal, decode_set, encode_set, merge_set,
+    MAX_SLOTS_PER_CA, MAX_SLOTS_PER_SOURCE, SetEntry, SetRefusal, decode_set, encode_set, merge_set,
 };
 use common::envoy::TempDir;
 use common::pki::{Alg, Ca};
@@ -965,10 +965,10 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
         (crl, der)
     };
     let (x2, x2_der) = crl_of(&x, 2, "260101000000Z", &[7]);
-    let set = merge_set(None, &x2, &x2_der, 100).unwrap();
+    let set = merge_set(None, &x2, &x2_der, 100, 60).unwrap();
     // Y's genuine, newer CRL at X's URL goes beside X's, not over it.
     let (y9, y9_der) = crl_of(&y, 9, "260105000000Z", &[]);
-    let set = merge_set(Some(&set), &y9, &y9_der, 200).unwrap();
+    let set = merge_set(Some(&set), &y9, &y9_der, 200, 60).unwrap();
     let entries = decode_set(&set).unwrap();
     assert_eq!(entries.len(), 2);
     assert!(
@@ -979,39 +979,94 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
     // X's older CRL (lower number, even with a later thisUpdate) is a rollback.
     let (x1, x1_der) = crl_of(&x, 1, "260107000000Z", &[]);
     assert!(matches!(
-        merge_set(Some(&set), &x1, &x1_der, 300),
+        merge_set(Some(&set), &x1, &x1_der, 300, 60),
         Err(SetRefusal::Older { .. })
     ));
     // The same CRL again renews its confirmation only.
-    let renewed = decode_set(&merge_set(Some(&set), &x2, &x2_der, 400).unwrap()).unwrap();
+    let renewed = decode_set(&merge_set(Some(&set), &x2, &x2_der, 400, 60).unwrap()).unwrap();
     let x_entry = renewed.iter().find(|e| e.slot == x2.slot()).unwrap();
     assert_eq!((x_entry.confirmed, &x_entry.bytes), (400, &x2_der));
     // A newer one replaces it.
     let (x3, x3_der) = crl_of(&x, 3, "260102000000Z", &[7, 8]);
-    let replaced = decode_set(&merge_set(Some(&set), &x3, &x3_der, 500).unwrap()).unwrap();
+    let replaced = decode_set(&merge_set(Some(&set), &x3, &x3_der, 500, 60).unwrap()).unwrap();
     assert_eq!(replaced.len(), 2);
     assert!(
         replaced
             .iter()
             .any(|e| e.bytes == x3_der && e.confirmed == 500)
     );
-    // What does not decode is refused, and the set is bounded.
+    // What does not decode is refused.
     assert_eq!(
-        merge_set(Some(b"garbage"), &x2, &x2_der, 1),
+        merge_set(Some(b"garbage"), &x2, &x2_der, 1, 60),
         Err(SetRefusal::Corrupt)
     );
-    let full: Vec<SetEntry> = (0..MAX_SLOTS_PER_SOURCE)
-        .map(|i| SetEntry {
-            slot: [i as u8; 32],
-            number: vec![1],
-            this_update: 0,
-            confirmed: 0,
-            bytes: vec![0x30, 0x00],
-        })
+    // Bounds: four scopes of one CA, sixteen CRLs in all. Another CA's CRLs never crowd a
+    // CA's own out; a new scope takes the place of a stale entry only (past its nextUpdate
+    // and not served for 2 x refreshSeconds), the one served least recently.
+    let filler = |i: usize, authority: [u8; 32], next_update: Option<i64>, confirmed| SetEntry {
+        slot: [i as u8; 32],
+        authority,
+        next_update,
+        number: vec![1],
+        this_update: 0,
+        confirmed,
+        bytes: vec![0x30, 0x00],
+    };
+    let others: Vec<SetEntry> = (0..MAX_SLOTS_PER_SOURCE - 1)
+        .map(|i| filler(i, [0xee; 32], Some(10_000), 1000))
         .collect();
+    let with_x = merge_set(Some(&encode_set(&others)), &x2, &x2_der, 1000, 60).unwrap();
+    assert_eq!(decode_set(&with_x).unwrap().len(), MAX_SLOTS_PER_SOURCE);
+    // Full in all, nothing stale: a CRL of yet another scope is refused...
     assert_eq!(
-        merge_set(Some(&encode_set(&full)), &x2, &x2_der, 1),
+        merge_set(Some(&with_x), &y9, &y9_der, 1000, 60),
         Err(SetRefusal::Full)
     );
+    // ...until an entry is stale; then the least recently served stale one makes room.
+    let mut aged = decode_set(&with_x).unwrap();
+    aged[3].confirmed = 900;
+    aged[5].confirmed = 800;
+    let later = 10_000 + 121; // past the fillers' nextUpdate, 2 x 60 s after they were served
+    let merged =
+        decode_set(&merge_set(Some(&encode_set(&aged)), &y9, &y9_der, later, 60).unwrap()).unwrap();
+    assert_eq!(merged.len(), MAX_SLOTS_PER_SOURCE);
+    assert!(
+        merged.iter().all(|e| e.slot != [5u8; 32]),
+        "the least recently served went"
+    );
+    assert!(merged.iter().any(|e| e.slot == [3u8; 32]));
+    assert!(merged.iter().any(|e| e.slot == y9.slot()));
+    assert!(
+        merged.iter().any(|e| e.slot == x2.slot()),
+        "X's own CRL stays"
+    );
+    // Four scopes of X: a fifth of X is refused while they are live, whatever else is there.
+    let xs: Vec<SetEntry> = (0..MAX_SLOTS_PER_CA)
+        .map(|i| filler(100 + i, x2.authority(), Some(10_000), 1000))
+        .collect();
+    assert_eq!(
+        merge_set(Some(&encode_set(&xs)), &x2, &x2_der, 1000, 60),
+        Err(SetRefusal::Full)
+    );
+    // Y's CRL still goes in beside them.
+    assert!(merge_set(Some(&encode_set(&xs)), &y9, &y9_der, 1000, 60).is_ok());
+    // A stale one of X's makes room for X's.
+    let mut xs_aged = xs.clone();
+    xs_aged[2].confirmed = 0;
+    xs_aged[2].next_update = None;
+    let merged =
+        decode_set(&merge_set(Some(&encode_set(&xs_aged)), &x2, &x2_der, 1000, 60).unwrap())
+            .unwrap();
+    assert!(merged.iter().any(|e| e.slot == x2.slot()));
+    assert!(merged.iter().all(|e| e.slot != [102u8; 32]));
+    // An entry without nextUpdate is stale after 2 x refreshSeconds unserved; one with a
+    // nextUpdate not before that passes too.
+    let e = filler(1, [0; 32], None, 1000);
+    assert!(!e.stale(1120, 60) && e.stale(1121, 60));
+    let e = filler(1, [0; 32], Some(2000), 1000);
+    assert!(!e.stale(2000, 60) && e.stale(2001, 60));
+    let full: Vec<SetEntry> = (0..MAX_SLOTS_PER_SOURCE)
+        .map(|i| filler(i, [i as u8; 32], Some(i as i64), i as i64))
+        .collect();
     assert_eq!(decode_set(&encode_set(&full)).unwrap(), full);
 }

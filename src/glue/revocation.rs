@@ -26,7 +26,9 @@ use crate::decision::cache::VerdictCache;
 use crate::outcome::OcspQuery;
 use crate::validation::REJECTION_TTL;
 use crate::validation::crl_store::CompactCrl;
-use crate::validation::crl_store::newer;
+use std::cmp::Ordering;
+
+use crate::validation::crl_store::{CrlOrder, newer};
 use crate::validation::ocsp::{self, CertId, Freshness, Issuer, Status};
 use crate::validation::online::{
     CrlSource, Installed, OcspStatus, SetRefusal, decode_set, merge_set,
@@ -680,6 +682,85 @@ fn crl_key(source: &CrlSource) -> String {
     format!("{}.crls", source.shared_key)
 }
 
+/// The Envoy-wide key of the newest CRL accepted for a slot (issuer, key and scope), from any
+/// source and under any configuration: the rollback guard's reference, so that a fresh VM, a
+/// reload, another cluster or URL for the same CA never brings an older CRL back.
+fn mark_key(slot: &[u8; 32]) -> String {
+    format!(
+        "client_cert_auth.crlmark.{}",
+        crate::text::hex_lower(&slot[..16])
+    )
+}
+
+/// The newest CRL accepted for a slot: its cRLNumber (empty: none) and thisUpdate.
+struct Mark {
+    number: Vec<u8>,
+    this_update: i64,
+}
+
+impl Mark {
+    fn of(order: &CrlOrder<'_>) -> Mark {
+        Mark {
+            number: order.number.unwrap_or_default().to_vec(),
+            this_update: order.this_update,
+        }
+    }
+
+    fn order(&self) -> CrlOrder<'_> {
+        CrlOrder {
+            number: (!self.number.is_empty()).then_some(self.number.as_slice()),
+            this_update: self.this_update,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        format!(
+            "{}:{}",
+            crate::text::hex_lower(&self.number),
+            self.this_update
+        )
+        .into_bytes()
+    }
+
+    fn parse(bytes: &[u8]) -> Option<Mark> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let (number, this_update) = text.split_once(':')?;
+        Some(Mark {
+            number: crate::text::hex_decode(number.as_bytes())?,
+            this_update: this_update.parse().ok()?,
+        })
+    }
+}
+
+fn read_mark(host: &mut impl Host, slot: &[u8; 32]) -> Option<Mark> {
+    match host.shared_data(&mark_key(slot)) {
+        Ok((Some(bytes), _)) => Mark::parse(&bytes),
+        _ => None,
+    }
+}
+
+/// Whether the Envoy already accepted a newer CRL of this slot than `order`.
+fn superseded(host: &mut impl Host, slot: &[u8; 32], order: &CrlOrder<'_>) -> bool {
+    read_mark(host, slot).is_some_and(|mark| newer(&mark.order(), order) == Ordering::Greater)
+}
+
+/// Moves the slot's mark up to `order` (never down).
+fn raise_mark(host: &mut impl Host, slot: &[u8; 32], order: &CrlOrder<'_>) -> bool {
+    let mut unchanged = false;
+    let written = cas_update(host, &mark_key(slot), |bytes| {
+        let known = bytes.and_then(Mark::parse);
+        if known
+            .as_ref()
+            .is_some_and(|m| newer(&m.order(), order) != Ordering::Less)
+        {
+            unchanged = true;
+            return None;
+        }
+        Some(Mark::of(order).encode())
+    });
+    written || unchanged
+}
+
 /// The field of a CRL source, for messages.
 fn field(index: usize) -> String {
     format!("validation.revocationSources.crls[{index}]")
@@ -697,13 +778,13 @@ pub fn start(
     cache: &RefCell<VerdictCache>,
     fetches: &mut Fetches,
 ) {
-    let Some(sources) = state.config.validation.online_sources() else {
-        return;
-    };
-    if sources.ocsp.is_some() {
+    if state.config.validation.checks_revocation() {
         let now = host.clock().map(unix).unwrap_or(0);
         sync_revoked(host, cache, &mut fetches.revoked_seen, now);
     }
+    let Some(sources) = state.config.validation.online_sources() else {
+        return;
+    };
     for index in 0..sources.crls.len() {
         let Some(source) = sources.crls.get(index) else {
             continue;
@@ -723,20 +804,26 @@ pub fn tick(
     cache: &RefCell<VerdictCache>,
     fetches: &mut Fetches,
 ) {
-    let Some(sources) = state.config.validation.online_sources() else {
+    if !state.config.validation.checks_revocation() {
         return;
-    };
+    }
     let Ok(now) = host.clock().map(unix) else {
         return;
     };
+    // Certificates other workers (or an earlier configuration) learned are revoked: read by
+    // every configuration that checks revocation, with an OCSP source or not.
+    sync_revoked(host, cache, &mut fetches.revoked_seen, now);
+    let Some(sources) = state.config.validation.online_sources() else {
+        return;
+    };
     if sources.ocsp.is_some() {
-        sync_revoked(host, cache, &mut fetches.revoked_seen, now);
         ask_orphans(host, state, cache);
     }
     for index in 0..sources.crls.len() {
         if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {
             failed_fetch(host, state, index, now, &why);
         }
+        supersede_older(host, cache, index);
     }
     // The gauges: entries and age of each installed CRL.
     if let Ok(cache) = cache.try_borrow() {
@@ -804,6 +891,28 @@ fn sync_source(
     )
 }
 
+/// Marks the CRLs of source `index` of which the Envoy accepted a newer one of the same slot
+/// (from another source or configuration): they vouch no more (and still revoke).
+fn supersede_older(host: &mut impl Host, cache: &RefCell<VerdictCache>, index: usize) {
+    let orders: Vec<([u8; 32], Mark)> = match cache.try_borrow() {
+        Ok(c) => c
+            .revocation
+            .crls(index)
+            .iter()
+            .filter(|i| !i.superseded)
+            .map(|i| (i.crl.slot(), Mark::of(&i.crl.order())))
+            .collect(),
+        Err(_) => return,
+    };
+    for (slot, order) in orders {
+        if superseded(host, &slot, &order.order())
+            && let Ok(mut cache) = cache.try_borrow_mut()
+        {
+            cache.revocation.supersede(index, &slot);
+        }
+    }
+}
+
 /// Installs what source `index`'s shared set holds that this VM does not have yet, when the
 /// set's generation is newer than the one last read: per slot, a newer CRL is verified and
 /// installed, an equal one only renews its `confirmed`, an older one is left alone.
@@ -857,7 +966,7 @@ fn install_published(
             i.crl.slot() == entry.slot
                 && newer(&i.crl.order(), &entry.order()) == std::cmp::Ordering::Greater
         });
-        if known_newer {
+        if known_newer || superseded(host, &entry.slot, &entry.order()) {
             continue;
         }
         match CompactCrl::parse(&entry.bytes, &signers) {
@@ -870,6 +979,7 @@ fn install_published(
                     Installed {
                         crl,
                         confirmed: entry.confirmed,
+                        superseded: false,
                     },
                 );
                 host.log(
@@ -955,6 +1065,14 @@ pub fn on_fetch_response(
             _ => Ok(crl),
         }
     });
+    let parsed = parsed.and_then(|crl| match read_mark(host, &crl.slot()) {
+        Some(mark) if newer(&crl.order(), &mark.order()) == Ordering::Less => Err(format!(
+            "the CRL fetched (thisUpdate {}) is older than one this Envoy already accepted for the same issuer and scope (thisUpdate {}, by cRLNumber then thisUpdate, from any source or configuration): refused as a rollback",
+            crate::text::rfc3339::format(crl.this_update()),
+            crate::text::rfc3339::format(mark.this_update)
+        )),
+        _ => Ok(crl),
+    });
     let crl = match parsed {
         Ok(crl) => crl,
         Err(why) => {
@@ -966,9 +1084,10 @@ pub fn on_fetch_response(
     // finds its CRL.
     let mut refusal = None;
     let written = cas_update(host, &crl_key(source), |shared| {
-        match merge_set(shared, &crl, &response.body, now) {
+        let refresh = i64::from(source.refresh_seconds);
+        match merge_set(shared, &crl, &response.body, now, refresh) {
             Ok(set) => Some(set),
-            Err(SetRefusal::Corrupt) => merge_set(None, &crl, &response.body, now).ok(),
+            Err(SetRefusal::Corrupt) => merge_set(None, &crl, &response.body, now, refresh).ok(),
             Err(e) => {
                 refusal = Some(e);
                 None
@@ -979,7 +1098,7 @@ pub fn on_fetch_response(
         failed_fetch(host, state, index, now, &refusal.to_string());
         return;
     }
-    if !written {
+    if !written || !raise_mark(host, &crl.slot(), &crl.order()) {
         failed_fetch(
             host,
             state,

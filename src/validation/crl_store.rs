@@ -59,6 +59,8 @@ pub struct CompactCrl {
     /// SHA-256 of issuer, signer and the issuingDistributionPoint as written: CRLs of one
     /// slot replace one another (newer by cRLNumber, then thisUpdate).
     slot: [u8; 32],
+    /// SHA-256 of issuer and signer: which CA the CRL is of.
+    authority: [u8; 32],
     this_update: i64,
     next_update: Option<i64>,
     number: Option<Vec<u8>>,
@@ -170,6 +172,9 @@ mod oid {
     pub const CERTIFICATE_ISSUER: &[u8] = &[0x55, 0x1d, 0x1d];
 }
 
+/// The longest cRLNumber accepted (RFC 5280 5.2.3: conforming CAs use at most 20 octets).
+pub const MAX_CRL_NUMBER_OCTETS: usize = 20;
+
 /// The CRLReason `removeFromCRL`: the entry cancels an earlier hold in a delta CRL.
 const REMOVE_FROM_CRL: u8 = 8;
 
@@ -211,14 +216,21 @@ impl CompactCrl {
             Some(value) => issuing_distribution_point(value)?,
             None => Scope::Complete,
         };
-        let slot = {
-            let mut id = Vec::with_capacity(parts.issuer.len() + 64);
-            for part in [parts.issuer, &signer[..], idp.unwrap_or_default()] {
+        let id_of = |parts: &[&[u8]]| {
+            let mut id = Vec::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+            for part in parts {
                 id.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes());
                 id.extend_from_slice(part);
             }
             crate::cert::sha256(&id)
         };
+        let authority = id_of(&[parts.issuer, &signer[..]]);
+        let slot = id_of(&[parts.issuer, &signer[..], idp.unwrap_or_default()]);
+        if number.is_some_and(|n| n.len() > MAX_CRL_NUMBER_OCTETS) {
+            return Err(bad(
+                "the cRLNumber is longer than 20 octets (RFC 5280 5.2.3)",
+            ));
+        }
         // The serials, borrowed from the input, sorted; then copied into two exact vectors.
         // The list of borrowed serials is sized by a first, header-only walk, so it never
         // grows (8 bytes an entry in wasm32, for the time of the parse).
@@ -240,6 +252,7 @@ impl CompactCrl {
             signer,
             scope,
             slot,
+            authority,
             this_update: parts.this_update,
             next_update: parts.next_update,
             number: number.map(<[u8]>::to_vec),
@@ -256,6 +269,12 @@ impl CompactCrl {
     /// The [`CrlSigner::id`] of the CA whose key verified the signature.
     pub fn signer(&self) -> [u8; 32] {
         self.signer
+    }
+
+    /// Which CA (issuer name and key) the CRL is of, as one value: the slots of one CA are
+    /// bounded together.
+    pub fn authority(&self) -> [u8; 32] {
+        self.authority
     }
 
     /// Which certificates the CRL is about.

@@ -662,18 +662,34 @@ impl Validation {
         }
         let mut query = None;
         let mut retry_soon = false;
+        let needs_leaf = revocation.online.is_some() || state.knows_revocations();
+        let issuer = match &path.issuer {
+            _ if !needs_leaf => None,
+            PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| a.issuer.info.clone()),
+            PathIssuer::Intermediate(der) => trust
+                .intermediates
+                .iter()
+                .position(|c| c.as_ref() == der.as_slice())
+                .and_then(|i| trust.intermediate_keys.get(i))
+                .map(|k| k.info.clone())
+                .or_else(|| CaKey::of(der).map(|k| k.info)),
+        };
+        let parsed = if needs_leaf {
+            x509_parser::parse_x509_certificate(&leaf.der).ok()
+        } else {
+            None
+        };
+        // A certificate an OCSP responder of this Envoy said is revoked stays refused under any
+        // configuration that checks revocation, with OCSP configured or not (a reload that
+        // drops `ocsp` does not undo a revocation).
+        if let (Some(issuer), Some((_, cert))) = (&issuer, &parsed)
+            && state.knows_revocations()
+            && ocsp::CertId::new(&issuer.subject, &issuer.spki, cert.raw_serial())
+                .is_some_and(|id| state.ocsp(&id.key(), now) == Some(&online::OcspStatus::Revoked))
+        {
+            return Judgement::Done(rejected(CertError::Revoked, now));
+        }
         if let Some(online) = &revocation.online {
-            let issuer = match &path.issuer {
-                PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| a.issuer.info.clone()),
-                PathIssuer::Intermediate(der) => trust
-                    .intermediates
-                    .iter()
-                    .position(|c| c.as_ref() == der.as_slice())
-                    .and_then(|i| trust.intermediate_keys.get(i))
-                    .map(|k| k.info.clone())
-                    .or_else(|| CaKey::of(der).map(|k| k.info)),
-            };
-            let parsed = x509_parser::parse_x509_certificate(&leaf.der).ok();
             match (issuer, parsed) {
                 (Some(issuer), Some((_, cert))) => {
                     let ocsp_url = ocsp_url(&cert);
@@ -800,6 +816,11 @@ impl Validation {
                 can_sign_crl: k.can_sign_crl,
             })
             .collect()
+    }
+
+    /// Whether certificates are checked for revocation (`validateRevocation` with trust).
+    pub fn checks_revocation(&self) -> bool {
+        self.trust.as_ref().is_some_and(|t| t.revocation.is_some())
     }
 
     /// The run-time revocation sources, when configured.

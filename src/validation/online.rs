@@ -305,6 +305,9 @@ pub struct Installed {
     /// When a fetch of its source last gave this CRL (or an equal one): what bounds how long
     /// a CRL without nextUpdate vouches.
     pub confirmed: i64,
+    /// The Envoy accepted a newer CRL of the same slot (from another source, or under another
+    /// configuration): this one still revokes what it lists, but vouches no more.
+    pub superseded: bool,
 }
 
 /// A CRL without nextUpdate vouches for at most this many times its source's
@@ -313,9 +316,17 @@ pub struct Installed {
 /// nothing.
 pub const NO_NEXT_UPDATE_REFRESHES: i64 = 2;
 
-/// The most CRLs (slots: issuer, key and partition) one source keeps; a CRL of a new slot
-/// beyond it is refused.
+/// The most CRLs (slots: scopes) of one CA (issuer name and key) one source keeps. A source's
+/// URL serves one CRL; the others are what an attacker replays there, and are bounded so
+/// that another CA's CRLs can never crowd a CA's own out.
+pub const MAX_SLOTS_PER_CA: usize = 4;
+
+/// The most CRLs one source keeps, whatever their CAs (a bound on memory).
 pub const MAX_SLOTS_PER_SOURCE: usize = 16;
+
+/// When a source's set is full, an entry makes room only if it is stale: past its nextUpdate
+/// (or without one) and not served by the source for this many times `refreshSeconds`.
+pub const STALE_REFRESHES: i64 = 2;
 
 /// One CRL in a source's shared set: its slot and order (so that any VM, whatever CAs it
 /// trusts, can compare without verifying), when it was last served, and the bytes fetched.
@@ -323,6 +334,10 @@ pub const MAX_SLOTS_PER_SOURCE: usize = 16;
 pub struct SetEntry {
     /// [`CompactCrl::slot`].
     pub slot: [u8; 32],
+    /// [`CompactCrl::authority`].
+    pub authority: [u8; 32],
+    /// nextUpdate (`None`: none).
+    pub next_update: Option<i64>,
     /// The cRLNumber's contents (empty: none).
     pub number: Vec<u8>,
     /// thisUpdate.
@@ -343,14 +358,25 @@ impl SetEntry {
     }
 }
 
-/// A source's shared set: per entry the slot (32 bytes), thisUpdate and confirmed (8 bytes
-/// each, big-endian), the number's length (1 byte) and contents, the CRL's length (4 bytes)
-/// and bytes.
+impl SetEntry {
+    /// Whether it may make room: past its nextUpdate (or without one), and not served for
+    /// [`STALE_REFRESHES`] x `refresh` seconds.
+    pub fn stale(&self, now: i64, refresh: i64) -> bool {
+        self.next_update.is_none_or(|next| now > next)
+            && now.saturating_sub(self.confirmed) > STALE_REFRESHES.saturating_mul(refresh)
+    }
+}
+
+/// A source's shared set: per entry the slot and the authority (32 bytes each), thisUpdate,
+/// nextUpdate (`i64::MIN`: none) and confirmed (8 bytes each, big-endian), the number's length
+/// (1 byte) and contents, the CRL's length (4 bytes) and bytes.
 pub fn encode_set(entries: &[SetEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in entries {
         out.extend_from_slice(&e.slot);
+        out.extend_from_slice(&e.authority);
         out.extend_from_slice(&e.this_update.to_be_bytes());
+        out.extend_from_slice(&e.next_update.unwrap_or(i64::MIN).to_be_bytes());
         out.extend_from_slice(&e.confirmed.to_be_bytes());
         out.push(u8::try_from(e.number.len()).unwrap_or(0));
         out.extend_from_slice(e.number.get(..usize::from(u8::MAX)).unwrap_or(&e.number));
@@ -371,7 +397,9 @@ pub fn decode_set(mut bytes: &[u8]) -> Option<Vec<SetEntry>> {
     let mut entries = Vec::new();
     while !bytes.is_empty() {
         let slot: [u8; 32] = take(&mut bytes, 32)?.try_into().ok()?;
+        let authority: [u8; 32] = take(&mut bytes, 32)?.try_into().ok()?;
         let this_update = int(take(&mut bytes, 8)?)?;
+        let next_update = Some(int(take(&mut bytes, 8)?)?).filter(|n| *n != i64::MIN);
         let confirmed = int(take(&mut bytes, 8)?)?;
         let n = usize::from(*take(&mut bytes, 1)?.first()?);
         let number = take(&mut bytes, n)?.to_vec();
@@ -379,6 +407,8 @@ pub fn decode_set(mut bytes: &[u8]) -> Option<Vec<SetEntry>> {
         let crl = take(&mut bytes, usize::try_from(len).ok()?)?.to_vec();
         entries.push(SetEntry {
             slot,
+            authority,
+            next_update,
             number,
             this_update,
             confirmed,
@@ -398,7 +428,8 @@ pub enum SetRefusal {
         /// thisUpdate of the newer one kept.
         kept: i64,
     },
-    /// The set is full of other slots.
+    /// The set already holds [`MAX_SLOTS_PER_CA`] CRLs of the CA (or
+    /// [`MAX_SLOTS_PER_SOURCE`] in all), none of them stale.
     Full,
     /// The shared set does not decode.
     Corrupt,
@@ -415,7 +446,7 @@ impl fmt::Display for SetRefusal {
             ),
             SetRefusal::Full => write!(
                 f,
-                "the source already holds {MAX_SLOTS_PER_SOURCE} CRLs of other issuers or partitions"
+                "the source already holds {MAX_SLOTS_PER_CA} CRLs of other scopes of this CA (or {MAX_SLOTS_PER_SOURCE} in all), none stale yet (past nextUpdate and not served for {STALE_REFRESHES} x refreshSeconds): a CRL of a new scope is refused until one is"
             ),
             SetRefusal::Corrupt => f.write_str("the shared copy of the source does not decode"),
         }
@@ -423,14 +454,17 @@ impl fmt::Display for SetRefusal {
 }
 
 /// The set with a fetched CRL in its slot: a newer one replaces the slot's, an equal one only
-/// renews its `confirmed`, an older one is refused; a CRL of another slot never replaces
-/// anything (a CRL of another CA served at this source's URL adds to the set, it does not
-/// take this CA's CRL out).
+/// renews its `confirmed`, an older one is refused; a CRL of another slot never replaces a
+/// live one (a CRL of another CA served at this source's URL adds to the set, it does not
+/// take this CA's CRL out). A new slot beyond the bounds takes the place of the stale entry
+/// served least recently (of the same CA when that CA's bound is the one reached), or is
+/// refused. `refresh` is the source's `refreshSeconds`.
 pub fn merge_set(
     shared: Option<&[u8]>,
     crl: &CompactCrl,
     bytes: &[u8],
     now: i64,
+    refresh: i64,
 ) -> Result<Vec<u8>, SetRefusal> {
     let mut entries = match shared {
         None => Vec::new(),
@@ -438,12 +472,38 @@ pub fn merge_set(
     };
     let fetched = SetEntry {
         slot: crl.slot(),
+        authority: crl.authority(),
+        next_update: crl.next_update(),
         number: crl.number().unwrap_or_default().to_vec(),
         this_update: crl.this_update(),
         confirmed: now,
         bytes: bytes.to_vec(),
     };
-    let full = entries.len() >= MAX_SLOTS_PER_SOURCE;
+    let same_ca = entries
+        .iter()
+        .filter(|e| e.authority == fetched.authority)
+        .count();
+    let full = entries.iter().all(|e| e.slot != fetched.slot)
+        && (same_ca >= MAX_SLOTS_PER_CA || entries.len() >= MAX_SLOTS_PER_SOURCE);
+    if full {
+        // Room from the stale entry served least recently: of this CA when its bound is the
+        // one reached, else of any.
+        let this_ca = same_ca >= MAX_SLOTS_PER_CA;
+        let victim = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                (!this_ca || e.authority == fetched.authority) && e.stale(now, refresh)
+            })
+            .min_by_key(|(_, e)| e.confirmed)
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => {
+                entries.remove(i);
+            }
+            None => return Err(SetRefusal::Full),
+        }
+    }
     match entries.iter_mut().find(|e| e.slot == fetched.slot) {
         Some(kept) => match newer(&fetched.order(), &kept.order()) {
             Ordering::Less => {
@@ -455,7 +515,6 @@ pub fn merge_set(
             Ordering::Equal => kept.confirmed = kept.confirmed.max(now),
             Ordering::Greater => *kept = fetched,
         },
-        None if full => return Err(SetRefusal::Full),
         None => entries.push(fetched),
     }
     Ok(encode_set(&entries))
@@ -549,6 +608,15 @@ impl RevocationState {
             None => {
                 list.push(installed);
                 true
+            }
+        }
+    }
+
+    /// Marks source `index`'s CRL of `slot` superseded (see [`Installed::superseded`]).
+    pub fn supersede(&mut self, index: usize, slot: &[u8; 32]) {
+        if let Some(list) = self.crls.get_mut(index) {
+            for installed in list.iter_mut().filter(|i| i.crl.slot() == *slot) {
+                installed.superseded = true;
             }
         }
     }
@@ -659,6 +727,12 @@ impl RevocationState {
             };
         }
         !known
+    }
+
+    /// Whether any certificate is known revoked by OCSP (so a configuration without an OCSP
+    /// source still looks its leaves up).
+    pub fn knows_revocations(&self) -> bool {
+        !self.revoked.is_empty()
     }
 
     /// Until when the certificate of CertID `key` is known revoked.
@@ -833,6 +907,13 @@ pub fn online_status(
             }
             if !crl.covers(leaf.distribution_points) {
                 partitions_elsewhere = true;
+                continue;
+            }
+            if entry.superseded {
+                unknown.push(format!(
+                    "the CRL {} is older than one this Envoy accepted for the same issuer and scope",
+                    source.url_text
+                ));
                 continue;
             }
             let slot = crl.slot();
