@@ -965,10 +965,10 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
         (crl, der)
     };
     let (x2, x2_der) = crl_of(&x, 2, "260101000000Z", &[7]);
-    let set = merge_set(None, &x2, &x2_der, 100, 60).unwrap();
+    let set = merge_set(None, &x2, &x2_der, 100, 60, |_| false).unwrap();
     // Y's genuine, newer CRL at X's URL goes beside X's, not over it.
     let (y9, y9_der) = crl_of(&y, 9, "260105000000Z", &[]);
-    let set = merge_set(Some(&set), &y9, &y9_der, 200, 60).unwrap();
+    let set = merge_set(Some(&set), &y9, &y9_der, 200, 60, |_| false).unwrap();
     let entries = decode_set(&set).unwrap();
     assert_eq!(entries.len(), 2);
     assert!(
@@ -979,16 +979,18 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
     // X's older CRL (lower number, even with a later thisUpdate) is a rollback.
     let (x1, x1_der) = crl_of(&x, 1, "260107000000Z", &[]);
     assert!(matches!(
-        merge_set(Some(&set), &x1, &x1_der, 300, 60),
+        merge_set(Some(&set), &x1, &x1_der, 300, 60, |_| false),
         Err(SetRefusal::Older { .. })
     ));
     // The same CRL again renews its confirmation only.
-    let renewed = decode_set(&merge_set(Some(&set), &x2, &x2_der, 400, 60).unwrap()).unwrap();
+    let renewed =
+        decode_set(&merge_set(Some(&set), &x2, &x2_der, 400, 60, |_| false).unwrap()).unwrap();
     let x_entry = renewed.iter().find(|e| e.slot == x2.slot()).unwrap();
     assert_eq!((x_entry.confirmed, &x_entry.bytes), (400, &x2_der));
     // A newer one replaces it.
     let (x3, x3_der) = crl_of(&x, 3, "260102000000Z", &[7, 8]);
-    let replaced = decode_set(&merge_set(Some(&set), &x3, &x3_der, 500, 60).unwrap()).unwrap();
+    let replaced =
+        decode_set(&merge_set(Some(&set), &x3, &x3_der, 500, 60, |_| false).unwrap()).unwrap();
     assert_eq!(replaced.len(), 2);
     assert!(
         replaced
@@ -997,7 +999,7 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
     );
     // What does not decode is refused.
     assert_eq!(
-        merge_set(Some(b"garbage"), &x2, &x2_der, 1, 60),
+        merge_set(Some(b"garbage"), &x2, &x2_der, 1, 60, |_| false),
         Err(SetRefusal::Corrupt)
     );
     // Bounds: four scopes of one CA, sixteen CRLs in all. Another CA's CRLs never crowd a
@@ -1015,11 +1017,14 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
     let others: Vec<SetEntry> = (0..MAX_SLOTS_PER_SOURCE - 1)
         .map(|i| filler(i, [0xee; 32], Some(10_000), 1000))
         .collect();
-    let with_x = merge_set(Some(&encode_set(&others)), &x2, &x2_der, 1000, 60).unwrap();
+    let with_x = merge_set(Some(&encode_set(&others)), &x2, &x2_der, 1000, 60, |_| {
+        false
+    })
+    .unwrap();
     assert_eq!(decode_set(&with_x).unwrap().len(), MAX_SLOTS_PER_SOURCE);
     // Full in all, nothing stale: a CRL of yet another scope is refused...
     assert_eq!(
-        merge_set(Some(&with_x), &y9, &y9_der, 1000, 60),
+        merge_set(Some(&with_x), &y9, &y9_der, 1000, 60, |_| false),
         Err(SetRefusal::Full)
     );
     // ...until an entry is stale; then the least recently served stale one makes room.
@@ -1027,8 +1032,10 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
     aged[3].confirmed = 900;
     aged[5].confirmed = 800;
     let later = 10_000 + 121; // past the fillers' nextUpdate, 2 x 60 s after they were served
-    let merged =
-        decode_set(&merge_set(Some(&encode_set(&aged)), &y9, &y9_der, later, 60).unwrap()).unwrap();
+    let merged = decode_set(
+        &merge_set(Some(&encode_set(&aged)), &y9, &y9_der, later, 60, |_| false).unwrap(),
+    )
+    .unwrap();
     assert_eq!(merged.len(), MAX_SLOTS_PER_SOURCE);
     assert!(
         merged.iter().all(|e| e.slot != [5u8; 32]),
@@ -1045,18 +1052,34 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
         .map(|i| filler(100 + i, x2.authority(), Some(10_000), 1000))
         .collect();
     assert_eq!(
-        merge_set(Some(&encode_set(&xs)), &x2, &x2_der, 1000, 60),
+        merge_set(Some(&encode_set(&xs)), &x2, &x2_der, 1000, 60, |_| false),
         Err(SetRefusal::Full)
     );
     // Y's CRL still goes in beside them.
-    assert!(merge_set(Some(&encode_set(&xs)), &y9, &y9_der, 1000, 60).is_ok());
+    assert!(merge_set(Some(&encode_set(&xs)), &y9, &y9_der, 1000, 60, |_| false).is_ok());
+    // One of X's whose every revocation the fetched CRL lists too makes room: nothing lost.
+    let merged = decode_set(
+        &merge_set(Some(&encode_set(&xs)), &x2, &x2_der, 1000, 60, |slot| {
+            *slot == [101u8; 32]
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(merged.iter().any(|e| e.slot == x2.slot()));
+    assert!(merged.iter().all(|e| e.slot != [101u8; 32]));
+    // Which CRL lists every serial of another.
+    assert!(x3.lists_all_of(&x2) && !x2.lists_all_of(&x3) && x2.lists_all_of(&y9));
     // A stale one of X's makes room for X's.
     let mut xs_aged = xs.clone();
     xs_aged[2].confirmed = 0;
     xs_aged[2].next_update = None;
-    let merged =
-        decode_set(&merge_set(Some(&encode_set(&xs_aged)), &x2, &x2_der, 1000, 60).unwrap())
-            .unwrap();
+    let merged = decode_set(
+        &merge_set(Some(&encode_set(&xs_aged)), &x2, &x2_der, 1000, 60, |_| {
+            false
+        })
+        .unwrap(),
+    )
+    .unwrap();
     assert!(merged.iter().any(|e| e.slot == x2.slot()));
     assert!(merged.iter().all(|e| e.slot != [102u8; 32]));
     // An entry without nextUpdate is stale after 2 x refreshSeconds unserved; one with a

@@ -1083,11 +1083,26 @@ pub fn on_fetch_response(
     // The set first, then the metadata that announces it: a VM that sees the new generation
     // finds its CRL.
     let mut refusal = None;
+    // A slot the fetched CRL may take the place of without a revocation lost: one this VM has
+    // installed from the source whose every serial the fetched CRL lists too.
+    let covered: Vec<[u8; 32]> = match cache.try_borrow() {
+        Ok(c) => c
+            .revocation
+            .crls(index)
+            .iter()
+            .filter(|i| crl.lists_all_of(&i.crl))
+            .map(|i| i.crl.slot())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let lists_all = |slot: &[u8; 32]| covered.contains(slot);
     let written = cas_update(host, &crl_key(source), |shared| {
         let refresh = i64::from(source.refresh_seconds);
-        match merge_set(shared, &crl, &response.body, now, refresh) {
+        match merge_set(shared, &crl, &response.body, now, refresh, lists_all) {
             Ok(set) => Some(set),
-            Err(SetRefusal::Corrupt) => merge_set(None, &crl, &response.body, now, refresh).ok(),
+            Err(SetRefusal::Corrupt) => {
+                merge_set(None, &crl, &response.body, now, refresh, lists_all).ok()
+            }
             Err(e) => {
                 refusal = Some(e);
                 None

@@ -330,6 +330,12 @@ impl CompactCrl {
         false
     }
 
+    /// Whether every serial `other` lists is listed here too (so this CRL may take `other`'s
+    /// place without a revocation lost).
+    pub fn lists_all_of(&self, other: &CompactCrl) -> bool {
+        (0..other.ends.len()).all(|i| self.is_revoked(other.serial(i)))
+    }
+
     /// How many entries are listed (removeFromCRL entries are not; duplicates are).
     pub fn len(&self) -> usize {
         self.ends.len()

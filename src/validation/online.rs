@@ -429,7 +429,8 @@ pub enum SetRefusal {
         kept: i64,
     },
     /// The set already holds [`MAX_SLOTS_PER_CA`] CRLs of the CA (or
-    /// [`MAX_SLOTS_PER_SOURCE`] in all), none of them stale.
+    /// [`MAX_SLOTS_PER_SOURCE`] in all), none of them stale, each listing a revocation the
+    /// fetched CRL does not.
     Full,
     /// The shared set does not decode.
     Corrupt,
@@ -446,7 +447,7 @@ impl fmt::Display for SetRefusal {
             ),
             SetRefusal::Full => write!(
                 f,
-                "the source already holds {MAX_SLOTS_PER_CA} CRLs of other scopes of this CA (or {MAX_SLOTS_PER_SOURCE} in all), none stale yet (past nextUpdate and not served for {STALE_REFRESHES} x refreshSeconds): a CRL of a new scope is refused until one is"
+                "the source already holds {MAX_SLOTS_PER_CA} CRLs of other scopes of this CA (or {MAX_SLOTS_PER_SOURCE} in all), each listing a revocation this one does not, none stale yet (past nextUpdate and not served for {STALE_REFRESHES} x refreshSeconds): a CRL of a new scope is refused until one is"
             ),
             SetRefusal::Corrupt => f.write_str("the shared copy of the source does not decode"),
         }
@@ -457,14 +458,16 @@ impl fmt::Display for SetRefusal {
 /// renews its `confirmed`, an older one is refused; a CRL of another slot never replaces a
 /// live one (a CRL of another CA served at this source's URL adds to the set, it does not
 /// take this CA's CRL out). A new slot beyond the bounds takes the place of the stale entry
-/// served least recently (of the same CA when that CA's bound is the one reached), or is
-/// refused. `refresh` is the source's `refreshSeconds`.
+/// served least recently (of the same CA when that CA's bound is the one reached), or of one
+/// whose every revocation the fetched CRL lists too (`lists_all`, asked of a slot: so no
+/// revocation is lost), or is refused. `refresh` is the source's `refreshSeconds`.
 pub fn merge_set(
     shared: Option<&[u8]>,
     crl: &CompactCrl,
     bytes: &[u8],
     now: i64,
     refresh: i64,
+    lists_all: impl Fn(&[u8; 32]) -> bool,
 ) -> Result<Vec<u8>, SetRefusal> {
     let mut entries = match shared {
         None => Vec::new(),
@@ -493,7 +496,8 @@ pub fn merge_set(
             .iter()
             .enumerate()
             .filter(|(_, e)| {
-                (!this_ca || e.authority == fetched.authority) && e.stale(now, refresh)
+                (!this_ca || e.authority == fetched.authority)
+                    && (e.stale(now, refresh) || lists_all(&e.slot))
             })
             .min_by_key(|(_, e)| e.confirmed)
             .map(|(i, _)| i);
