@@ -1071,3 +1071,63 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
         );
     }
 }
+
+/// Issue 20, item 8, in Envoy: a trusted proxy's header carrying one "certificate" whose bytes
+/// are the leaf and the intermediate back to back is malformed (trailing data), also right
+/// after the same Envoy worker judged and cached `(leaf, [intermediate])`; the pair itself is
+/// still served from the cache.
+#[test]
+fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() {
+    let pki = Pki::new();
+    let root = Ca::new("glued e2e root");
+    let inter = root.intermediate("glued e2e inter", common::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    let inter_der = inter.der();
+    let glued = b64(&[leaf.der.as_slice(), inter_der.as_slice()].concat());
+    let pair = format!("{},{}", b64(&leaf.der), b64(&inter_der));
+    let config = serde_json::json!({
+        "certificateSource": "header",
+        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
+        "validation": {"trustedCaCertificates": [root.cert_pem()]}
+    });
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(config.to_string()),
+            connection_manager: vec!["use_remote_address: true".to_string()],
+            ..EnvoyOptions::default()
+        },
+    );
+    let header = |value: &str| format!("X-Forwarded-Tls-Client-Cert: {value}");
+    let cases = vec![
+        Case::new(
+            "leaf and intermediate: forwarded (and cached)",
+            Call::new("/app").from("127.0.0.1").header(&header(&pair)),
+            vec![Check::Status(200), Check::Header(ARR, vec![b64(&leaf.der)])],
+        ),
+        Case::new(
+            "one certificate, leaf and intermediate glued: malformed",
+            Call::new("/app").from("127.0.0.1").header(&header(&glued)),
+            denied(401, INVALID),
+        ),
+        Case::new(
+            "leaf and intermediate again: still forwarded",
+            Call::new("/app").from("127.0.0.1").header(&header(&pair)),
+            vec![Check::Status(200), Check::Header(ARR, vec![b64(&leaf.der)])],
+        ),
+    ];
+    for http in PROTOCOLS {
+        run(&envoy, &pki, http, "glued", &cases);
+    }
+    assert_log(
+        &envoy.log(),
+        "glued",
+        &[(
+            "the refusal says why",
+            format!(
+                "certificate DER is followed by {} unexpected bytes",
+                inter_der.len()
+            ),
+        )],
+    );
+}
