@@ -1131,3 +1131,53 @@ fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() 
         )],
     );
 }
+
+/// Issue 20, item 9, in Envoy: certificates a client appends behind the real chain (here in a
+/// trusted proxy's header) never reach the upstream as the chain: `Client-Cert-Chain` and
+/// gclb's `X-Client-Cert-Chain` (beside `Chain-Verified: true`) carry the verified path only.
+#[test]
+fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
+    let pki = Pki::new();
+    let root = Ca::new("path e2e root");
+    let inter = root.intermediate("path e2e inter", common::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    let stranger = Ca::new("path e2e stranger");
+    let inter_der = inter.der();
+    let presented = format!(
+        "{},{},{}",
+        b64(&leaf.der),
+        b64(&stranger.der()),
+        b64(&inter_der)
+    );
+    let config = serde_json::json!({
+        "certificateSource": "header",
+        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
+        "validation": {"trustedCaCertificates": [root.cert_pem()]},
+        "forward": {"rfc9440": true, "preset": "gclb"}
+    });
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(config.to_string()),
+            connection_manager: vec!["use_remote_address: true".to_string()],
+            ..EnvoyOptions::default()
+        },
+    );
+    let path = format!(":{}:", b64(&inter_der));
+    let cases = vec![Case::new(
+        "leaf, an appended stranger, the intermediate: the path only",
+        Call::new("/app")
+            .from("127.0.0.1")
+            .header(&format!("X-Forwarded-Tls-Client-Cert: {presented}")),
+        vec![
+            Check::Status(200),
+            Check::Header("client-cert", vec![format!(":{}:", b64(&leaf.der))]),
+            Check::Header("client-cert-chain", vec![path.clone()]),
+            Check::Header("x-client-cert-chain-verified", vec!["true".to_string()]),
+            Check::Header("x-client-cert-chain", vec![path]),
+        ],
+    )];
+    for http in PROTOCOLS {
+        run(&envoy, &pki, http, "verified path", &cases);
+    }
+}

@@ -622,3 +622,64 @@ fn gclb_preset_under_report_only_says_what_would_have_been_denied() {
         ])
     );
 }
+
+/// Issue 20, item 9: with the trust check, the chain headers carry the verified path (the
+/// leaf's issuer up to the trusted CA, excluded), never certificates the client appended that
+/// the path does not use; without it, the chain as presented, and nothing says it was verified.
+#[test]
+fn chain_headers_carry_the_verified_path_only() {
+    let pki = preset_pki();
+    let stranger = Ca::new("Appended Stranger");
+    let appended = [stranger.der(), pki.inter.der(), pki.root.der()];
+    let b64 = |der: &[u8]| format!(":{}:", STANDARD.encode(der));
+    let verified = b64(&pki.inter.der());
+    let trusting = |forward: serde_json::Value| {
+        config(json!({
+            "validation": {"trustedCaCertificates": [pki.root.cert_pem()]},
+            "forward": forward
+        }))
+    };
+    // RFC 9440 and gclb: the intermediate only.
+    let c = trusting(json!({"rfc9440": true, "preset": "gclb"}));
+    let d = decide_with_chain(&c, &pki, &appended).decision;
+    assert_eq!(d.header("client-cert-chain"), Some(verified.as_str()));
+    assert_eq!(d.header("x-client-cert-chain"), Some(verified.as_str()));
+    assert_eq!(d.header("x-client-cert-chain-verified"), Some("true"));
+    // Traefik: the leaf and the intermediate, and the info of those two only.
+    let c = trusting(json!({"preset": "traefik"}));
+    let d = decide_with_chain(&c, &pki, &appended).decision;
+    assert_eq!(
+        d.header("x-forwarded-tls-client-cert"),
+        Some(
+            format!(
+                "{},{}",
+                STANDARD.encode(&pki.leaf.der),
+                STANDARD.encode(pki.inter.der())
+            )
+            .as_str()
+        )
+    );
+    let info = d.header("x-forwarded-tls-client-cert-info").unwrap();
+    assert!(!info.contains("Appended+Stranger"), "{info}");
+    assert_eq!(info.matches("Subject%3D").count(), 2, "{info}");
+    // A configured intermediate the client did not send is part of the path it was verified
+    // with: forwarded as the chain.
+    let c = config(json!({
+        "validation": {"trustedCaCertificates": [pki.root.cert_pem()],
+                       "intermediateCertificates": [pki.inter.cert_pem()]},
+        "forward": {"rfc9440": true}
+    }));
+    let d = decide_with_chain(&c, &pki, &[stranger.der()]).decision;
+    assert_eq!(d.header("client-cert-chain"), Some(verified.as_str()));
+    // Without the trust check nothing was verified: RFC 9440 carries what the client sent, and
+    // gclb says the chain was not verified and sends no chain.
+    let c = config(json!({"forward": {"rfc9440": true, "preset": "gclb"}}));
+    let d = decide_with_chain(&c, &pki, &appended).decision;
+    let as_presented: Vec<String> = appended.iter().map(|c| b64(c)).collect();
+    assert_eq!(
+        d.header("client-cert-chain"),
+        Some(as_presented.join(", ").as_str())
+    );
+    assert_eq!(d.header("x-client-cert-chain-verified"), Some("false"));
+    assert_eq!(d.header("x-client-cert-chain"), None);
+}

@@ -648,7 +648,7 @@ fn judge_afresh(
     revocation: &RevocationState,
 ) -> Result<(Entry, Option<Box<OcspQuery>>), CertError> {
     let leaf = LeafCertificate::from_der(presented.der)?;
-    let (verdict, query) = if config.validation.checks_beyond_dates() {
+    let (mut verdict, query) = if config.validation.checks_beyond_dates() {
         let chain: Vec<CertificateDer<'_>> = presented
             .chain
             .iter()
@@ -666,11 +666,15 @@ fn judge_afresh(
     };
     let mut facts = leaf.facts.clone();
     facts.issuer_ca_sha1 = verdict.issuer_ca_sha1.clone();
+    // The chain headers carry the path the trust check verified, never what else the client
+    // appended; without the trust check, the chain as presented (documented as unverified).
+    let path = verdict.path.take();
+    let chain = path.as_deref().unwrap_or(&presented.chain);
     Ok((
         Entry {
             not_before: leaf.not_before,
             not_after: leaf.not_after,
-            headers: Rc::new(config.forward.headers_for(&leaf, &presented.chain)),
+            headers: Rc::new(config.forward.headers_for(&leaf, chain)),
             verdict,
             facts: Rc::new(facts),
         },

@@ -11,7 +11,7 @@
 //!   RFC 3339 dates with `+00:00`, and the leaf and chain as RFC 9440 byte sequences, with
 //!   Google's size limits.
 //! - `traefik`: Traefik's `passTLSClientCert` with `pem` and every `info` field: base64 DER of
-//!   each presented certificate separated by `,`, and the info string
+//!   the leaf and the forwarded chain separated by `,`, and the info string
 //!   (`Subject="...";Issuer="...";SerialNumber="...";NB="...";NA="...";SAN="..."`) escaped as
 //!   a URL query (Go's `url.QueryEscape`).
 //!
@@ -125,7 +125,8 @@ impl PresetHeaders {
     }
 
     /// The headers for a certificate that passed every check; `cert` is the leaf parsed,
-    /// `chain` the presented intermediates (DER, leaf excluded).
+    /// `chain` the intermediates to forward (DER, leaf excluded): the verified path with the
+    /// trust check, the presented ones (unverified) without it.
     pub fn headers(
         &self,
         leaf: &LeafCertificate,
@@ -293,8 +294,8 @@ fn gclb_values(
     ]
 }
 
-/// In [`TRAEFIK`] order: every presented certificate, leaf first, as Traefik lists the TLS
-/// peer certificates.
+/// In [`TRAEFIK`] order: the leaf and the chain to forward, as Traefik lists the TLS peer
+/// certificates.
 fn traefik_values(
     leaf: &LeafCertificate,
     cert: Option<&X509Certificate<'_>>,

@@ -296,6 +296,10 @@ pub struct Verdict {
     pub revocation_ref: Option<std::rc::Rc<online::RevocationRef>>,
     /// Accepted without a fresh revocation status (`revocationFailure: allow`): why.
     pub soft_fail: Option<String>,
+    /// The intermediates of the path the trust check verified (DER, the leaf's issuer first,
+    /// the trusted CA excluded); `None` without the trust check. What the chain headers
+    /// forward: the decision takes it out before the verdict is cached.
+    pub path: Option<Vec<Vec<u8>>>,
 }
 
 /// A judgement that may need an OCSP answer first.
@@ -322,6 +326,7 @@ impl Verdict {
             issuer_ca_sha1: None,
             revocation_ref: None,
             soft_fail: None,
+            path: None,
         }
     }
 }
@@ -610,6 +615,7 @@ impl Validation {
                     verdict.issuer_ca_sha1 = Some(path.issuer_sha1.clone());
                     verdict.fresh_from = path.fresh_from;
                     verdict.fresh_until = path.fresh_until;
+                    verdict.path = Some(path.intermediates.clone());
                     trusted = Some((trust, path));
                 }
                 Err(e) => return Judgement::Done(rejected(e, now)),
@@ -949,6 +955,7 @@ impl Validation {
             None => PathIssuer::Anchor(anchor_index),
         };
         Ok(TrustedPath {
+            intermediates: path,
             issuer_sha1,
             fresh_from,
             fresh_until,
@@ -1017,6 +1024,8 @@ fn compile_each<T, R, E>(
 }
 
 struct TrustedPath {
+    /// The path's intermediates, the leaf's issuer first.
+    intermediates: Vec<Vec<u8>>,
     issuer_sha1: Vec<u8>,
     fresh_from: i64,
     fresh_until: i64,
@@ -1064,6 +1073,7 @@ fn rejected(e: CertError, now: i64) -> Verdict {
         issuer_ca_sha1: None,
         revocation_ref: None,
         soft_fail: None,
+        path: None,
     }
 }
 
