@@ -414,3 +414,66 @@ fn check_says_would_deny_under_report_only_and_lint_shows_names_and_report_only(
         assert!(r.stdout.contains(line), "{line}: {}", r.stdout);
     }
 }
+
+/// Issue 20, item 10: `lint` warns about the header source: Envoy must use the socket peer
+/// (`use_remote_address: true`), and a trusted range wider than a private network is named.
+#[test]
+fn lint_warns_about_the_header_source_and_wide_trusted_proxies() {
+    let dir = TempDir::new("cli-lint-front");
+    let lint = |name: &str, proxies: Value| {
+        let file = path(
+            &dir,
+            name,
+            &json!({"certificateSource": "header",
+                    "header": {"format": "alb", "trustedProxies": proxies}})
+            .to_string(),
+        );
+        let r = run(&["lint", &file]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .map(str::to_string)
+            .collect::<Vec<String>>()
+    };
+    let remote_address = "warning: certificateSource \"header\" trusts Envoy's source.address, \
+                          which is the socket peer only with use_remote_address: true on the HTTP \
+                          connection manager (and no xff_num_trusted_hops or \
+                          original_ip_detection_extensions); with Envoy's default it comes from \
+                          X-Forwarded-For, which any client writes. The filter cannot see that \
+                          setting: check it";
+    assert_eq!(
+        lint(
+            "narrow.json",
+            json!(["10.1.0.0/16", "192.0.2.7", "2001:db8::/32", "fd00::/8"])
+        ),
+        vec![remote_address.to_string()]
+    );
+    let wide = |i: usize, entry: &str, family: &str, private: &str| {
+        format!(
+            "warning: header.trustedProxies[{i}] {entry:?} is wider than any private {family} \
+             network ({private}): every peer in it may hand over a certificate header; list \
+             the proxies' own addresses"
+        )
+    };
+    assert_eq!(
+        lint(
+            "wide.json",
+            json!([
+                "10.0.0.0/8",
+                "0.0.0.0/1",
+                "::ffff:128.0.0.0/97",
+                "2000::/3",
+                "fc00::/7",
+                "8000::/1"
+            ])
+        ),
+        vec![
+            remote_address.to_string(),
+            wide(1, "0.0.0.0/1", "IPv4", "10.0.0.0/8"),
+            wide(2, "::ffff:128.0.0.0/97", "IPv4", "10.0.0.0/8"),
+            wide(3, "2000::/3", "IPv6", "fc00::/7"),
+            wide(5, "8000::/1", "IPv6", "fc00::/7"),
+        ]
+    );
+}

@@ -542,3 +542,55 @@ fn a_leaf_with_trailing_data_never_hits_the_verdict_of_its_leaf_and_chain() {
         );
     }
 }
+
+/// Issue 20, item 10: a `trustedProxies` entry that covers every address of a family, or all
+/// of the IPv4-mapped space (which is every IPv4 peer), trusts every client with the header.
+#[test]
+fn catch_all_trusted_proxies_are_refused() {
+    let refused = |entries: Value| {
+        Config::from_json(
+            json!({"certificateSource": "header",
+                   "header": {"format": "alb", "trustedProxies": entries}})
+            .to_string()
+            .as_bytes(),
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    for (entry, what) in [
+        ("0.0.0.0/0", "every IPv4 address"),
+        ("::ffff:0:0/96", "every IPv4 address"),
+        ("::ffff:0.0.0.0/96", "every IPv4 address"),
+        ("::/80", "every IPv4 address"),
+        ("::/1", "every IPv4 address"),
+        ("::/0", "every IPv6 and IPv4 address"),
+    ] {
+        assert_eq!(
+            refused(json!(["10.0.0.0/8", entry])),
+            format!(
+                "header.trustedProxies[1]: {entry:?} trusts {what}: any client could hand over a \
+                 certificate header; list the proxies' own addresses"
+            ),
+            "{entry}"
+        );
+    }
+    // Wide but not everything: accepted (lint warns about them).
+    for entry in [
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "::ffff:0:0/97",
+        "::/96",
+        "8000::/1",
+        "2000::/3",
+        "10.0.0.0/8",
+    ] {
+        let c = Config::from_json(
+            json!({"certificateSource": "header",
+                   "header": {"format": "alb", "trustedProxies": [entry]}})
+            .to_string()
+            .as_bytes(),
+        );
+        assert!(c.is_ok(), "{entry}: {:?}", c.err());
+    }
+}

@@ -186,6 +186,31 @@ fn warnings(config: &Config) -> Vec<String> {
             ));
         }
     }
+    if let Some(front) = &config.front {
+        out.push(
+            "certificateSource \"header\" trusts Envoy's source.address, which is the socket peer \
+             only with use_remote_address: true on the HTTP connection manager (and no \
+             xff_num_trusted_hops or original_ip_detection_extensions); with Envoy's default it \
+             comes from X-Forwarded-For, which any client writes. The filter cannot see that \
+             setting: check it"
+                .to_string(),
+        );
+        for (i, (cidr, text)) in front.trusted.iter().zip(&front.trusted_text).enumerate() {
+            // Wider than the largest private network of its family (10.0.0.0/8, the ULA block
+            // fc00::/7): more than one organisation's network, or a mistake.
+            let (family, private, widest) = match cidr.family_prefix() {
+                (true, bits) => ("IPv4", "10.0.0.0/8", bits < 8),
+                (false, bits) => ("IPv6", "fc00::/7", bits < 7),
+            };
+            if widest {
+                out.push(format!(
+                    "header.trustedProxies[{i}] {text:?} is wider than any private {family} \
+                     network ({private}): every peer in it may hand over a certificate header; \
+                     list the proxies' own addresses"
+                ));
+            }
+        }
+    }
     if !config.validation.trust_enabled() {
         let global = config
             .validation

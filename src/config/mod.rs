@@ -92,7 +92,8 @@ pub struct RawHeaderSource {
     pub format: FrontFormat,
     /// The immediate peers (Envoy's `source.address`) allowed to send the header, as CIDRs
     /// (`10.0.0.0/8`, `2001:db8::/32`) or single addresses. From any other peer the header is
-    /// removed and never used. At least one.
+    /// removed and never used. At least one; a range that holds every address of a family
+    /// (`0.0.0.0/0`, `::/0`, all of the IPv4-mapped `::ffff:0:0/96`) is refused.
     pub trusted_proxies: Vec<String>,
     /// The header name, when the proxy uses another than the format's default (required for
     /// `appGateway` and `nginx`, which have none).
