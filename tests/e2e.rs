@@ -1181,3 +1181,77 @@ fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
         run(&envoy, &pki, http, "verified path", &cases);
     }
 }
+
+/// Issue 20, item 11, in Envoy: a client certificate whose CN closes Traefik's quoted
+/// `Subject` and opens an `Issuer` of its own (and whose SAN carries `,` and quotes) reaches
+/// the upstream with exactly Traefik's six fields, the real `Issuer` the only one.
+#[test]
+fn hostile_names_never_forge_a_field_upstream() {
+    use rcgen::{DnType, SanType};
+    let pki = Pki::new();
+    let hostile = pki
+        .ca
+        .client_with("unused", common::pki::Alg::EcdsaP256, |p| {
+            let mut dn = rcgen::DistinguishedName::new();
+            dn.push(DnType::CommonName, "mallory\";Issuer=\"CN=Evil CA");
+            p.distinguished_name = dn;
+            p.subject_alt_names = vec![SanType::DnsName(
+                "a.example,\"b\";Issuer=c".try_into().unwrap(),
+            )];
+        });
+    let client = pki.save("hostile", &hostile);
+    let envoy = Envoy::start(
+        &pki,
+        with_plugin_config(
+            serde_json::json!({
+                "validation": {"trustedCaCertificates": [pki.ca.cert_pem()]},
+                "forward": {"preset": "traefik", "infoHeaders": true}
+            })
+            .to_string(),
+        ),
+    );
+    for http in PROTOCOLS {
+        let r = common::envoy::curl(&envoy, &pki, &Call::new("/app").cert(&client).http(http));
+        assert_eq!(r.status, 200, "{http:?}: {r:?}");
+        let info = r.upstream_header("x-forwarded-tls-client-cert-info");
+        assert_eq!(info.len(), 1, "{http:?}: {info:?}");
+        let decoded = percent_decode(&info[0].replace('+', " "));
+        let keys: Vec<&str> = decoded
+            .split(';')
+            .map(|f| f.split_once('=').map_or(f, |(k, _)| k))
+            .collect();
+        assert_eq!(
+            keys,
+            ["Subject", "Issuer", "SerialNumber", "NB", "NA", "SAN"],
+            "{http:?}: {decoded}"
+        );
+        assert!(
+            decoded.contains(";Issuer=\"O=client-cert-auth demo,CN="),
+            "{http:?}: the real issuer: {decoded}"
+        );
+        assert_eq!(decoded.matches('"').count(), 12, "{http:?}: {decoded}");
+        // RFC 4514 in the info header: the quote and `;` escaped.
+        assert_eq!(
+            r.upstream_header("x-client-cert-subject"),
+            ["CN=mallory\\\"\\;Issuer\\=\\\"CN\\=Evil CA"],
+            "{http:?}"
+        );
+    }
+}
+
+/// Percent-decoding of a header value.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
