@@ -477,3 +477,39 @@ fn lint_warns_about_the_header_source_and_wide_trusted_proxies() {
         ]
     );
 }
+
+/// Issue 20: `lint` warns about an OCSP wait so short that under `revocationFailure: allow`
+/// most answers would arrive too late and the certificates pass unchecked.
+#[test]
+fn lint_warns_about_a_short_ocsp_timeout_under_allow() {
+    let dir = TempDir::new("cli-lint-ocsp");
+    let ca = Ca::new("Lint OCSP CA");
+    let lint = |name: &str, timeout: u32, failure: &str| {
+        let file = path(
+            &dir,
+            name,
+            &json!({"validation": {
+                "trustedCaCertificates": [ca.cert_pem()],
+                "validateRevocation": true,
+                "revocationFailure": failure,
+                "revocationSources": {"ocsp": {"cluster": "ocsp", "timeoutMs": timeout}}
+            }})
+            .to_string(),
+        );
+        let r = run(&["lint", &file]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .map(str::to_string)
+            .collect::<Vec<String>>()
+    };
+    let short = "warning: validation.revocationSources.ocsp.timeoutMs is 499 ms under \
+                 revocationFailure \"allow\": a responder slower than that is no answer, and \
+                 the certificate passes without a revocation status; 500 ms or more leaves a \
+                 responder time to answer";
+    assert_eq!(lint("short.json", 499, "allow"), vec![short.to_string()]);
+    assert!(lint("enough.json", 500, "allow").is_empty());
+    // Under deny a short wait refuses instead: not a hole, no warning.
+    assert!(lint("deny.json", 100, "deny").is_empty());
+}

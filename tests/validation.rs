@@ -482,7 +482,15 @@ fn revocation_sources_are_checked_field_by_field() {
             with(json!({"ocsp": {"cluster": "o", "timeoutMs": 0}})),
             sources_error(
                 "validation.revocationSources.ocsp.timeoutMs",
-                "0 is outside 1 to 30000 milliseconds",
+                "0 is outside 100 to 30000 milliseconds",
+            ),
+        ),
+        (
+            // Issue 20: so small a wait that every request soft-fails under `allow`.
+            with(json!({"ocsp": {"cluster": "o", "timeoutMs": 99}})),
+            sources_error(
+                "validation.revocationSources.ocsp.timeoutMs",
+                "99 is outside 100 to 30000 milliseconds",
             ),
         ),
         (
@@ -581,8 +589,8 @@ fn revocation_sources_are_checked_field_by_field() {
     assert!(!ok(crl_with("a b", 60)) && !ok(crl_with("a\tb", 60)));
     assert!(ok(crl_with("outbound|80||crl.contoso.test", 60)));
     let ocsp_with = |timeout: u64, cache: u64| json!({"ocsp": {"cluster": "o", "timeoutMs": timeout, "cacheSeconds": cache}});
-    assert!(ok(ocsp_with(1, 0)) && ok(ocsp_with(30_000, 86_400)));
-    assert!(!ok(ocsp_with(30_001, 0)));
+    assert!(ok(ocsp_with(100, 0)) && ok(ocsp_with(30_000, 86_400)));
+    assert!(!ok(ocsp_with(1, 0)) && !ok(ocsp_with(99, 0)) && !ok(ocsp_with(30_001, 0)));
     // The same URL through another cluster is another source.
     assert!(ok(json!({"crls": [
         {"url": "http://crl.test/a.crl", "cluster": "one"},

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use client_cert_auth::cert::{envoy_url_encode, pem_bundle};
-use client_cert_auth::config::Source;
+use client_cert_auth::config::{RevocationFailure, Source};
 use client_cert_auth::{
     Config, Decision, FORWARDED_HEADER, PassReason, Request, VerdictCache, decide, rfc3339,
 };
@@ -168,6 +168,9 @@ fn lint(args: &ArgMatches) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Below this OCSP wait (milliseconds), `lint` warns under `revocationFailure: allow`.
+const SHORT_OCSP_TIMEOUT_MS: u32 = 500;
+
 /// What is valid but probably not meant.
 fn warnings(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
@@ -210,6 +213,19 @@ fn warnings(config: &Config) -> Vec<String> {
                 ));
             }
         }
+    }
+    if let Some(sources) = config.validation.online_sources()
+        && let Some(ocsp) = &sources.ocsp
+        && sources.failure == RevocationFailure::Allow
+        && ocsp.timeout_ms < SHORT_OCSP_TIMEOUT_MS
+    {
+        out.push(format!(
+            "validation.revocationSources.ocsp.timeoutMs is {} ms under revocationFailure \
+             \"allow\": a responder slower than that is no answer, and the certificate passes \
+             without a revocation status; {SHORT_OCSP_TIMEOUT_MS} ms or more leaves a responder \
+             time to answer",
+            ocsp.timeout_ms
+        ));
     }
     if !config.validation.trust_enabled() {
         let global = config

@@ -281,7 +281,8 @@ pub struct RawOcspSource {
     /// The responder's URL. Default: the leaf's Authority Information Access OCSP URL (its
     /// host and path; the request still goes through `cluster`).
     pub url: Option<String>,
-    /// How long a request waits for the answer, 1 to 30000 ms. Default 1000.
+    /// How long a request waits for the answer, 100 to 30000 ms. Default 1000. `lint` warns
+    /// below 500 under `revocationFailure: allow`.
     pub timeout_ms: Option<u32>,
     /// How long an answer is kept, at most 86400 seconds, and never beyond its `nextUpdate`.
     /// Default 300.

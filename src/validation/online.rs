@@ -127,6 +127,9 @@ pub const DEFAULT_REFRESH_SECONDS: u32 = 3600;
 pub const MAX_REFRESH_SECONDS: u32 = 604_800;
 /// The default `timeoutMs`.
 pub const DEFAULT_OCSP_TIMEOUT_MS: u32 = 1000;
+/// The smallest `timeoutMs`: below it hardly any responder answers in time, and under
+/// `revocationFailure: allow` every certificate would pass unchecked.
+pub const MIN_OCSP_TIMEOUT_MS: u32 = 100;
 /// The largest `timeoutMs`.
 pub const MAX_OCSP_TIMEOUT_MS: u32 = 30_000;
 /// The default `cacheSeconds`.
@@ -247,7 +250,7 @@ impl OnlineSources {
                         field("timeoutMs"),
                         *timeout_ms,
                         DEFAULT_OCSP_TIMEOUT_MS,
-                        (1, MAX_OCSP_TIMEOUT_MS),
+                        (MIN_OCSP_TIMEOUT_MS, MAX_OCSP_TIMEOUT_MS),
                         "milliseconds",
                     )?,
                     cache_seconds: ranged(
