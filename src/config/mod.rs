@@ -262,8 +262,9 @@ pub struct RawRevocationSources {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawCrlSource {
-    /// `http://host[:port]/path` (or `https://`): the host is the request's `:authority`, the
-    /// path its `:path`; how to reach it (address, TLS) is the cluster's business.
+    /// `http://host[:port]/path`: the host is the request's `:authority`, the path its
+    /// `:path`; how to reach it (address, TLS) is the cluster's business. `https://` is
+    /// refused: for TLS, give the cluster a TLS transport socket and keep `http://` here.
     pub url: String,
     /// The Envoy cluster the request goes through.
     pub cluster: String,
@@ -278,8 +279,9 @@ pub struct RawCrlSource {
 pub struct RawOcspSource {
     /// The Envoy cluster requests go through.
     pub cluster: String,
-    /// The responder's URL. Default: the leaf's Authority Information Access OCSP URL (its
-    /// host and path; the request still goes through `cluster`).
+    /// The responder's URL, `http://` (as `crls[].url`). Default: the leaf's Authority
+    /// Information Access OCSP URL (its host and path; the request still goes through
+    /// `cluster`; an `https://` one is refused at run time).
     pub url: Option<String>,
     /// How long a request waits for the answer, 100 to 30000 ms. Default 1000. `lint` warns
     /// below 500 under `revocationFailure: allow`.

@@ -1043,26 +1043,34 @@ enum PathIssuer {
     Intermediate(Vec<u8>),
 }
 
-/// The leaf's Authority Information Access OCSP URL (the first `http` one).
+/// The leaf's Authority Information Access OCSP URL: the first `http://` one, otherwise the
+/// first `https://` one (which the OCSP source refuses, saying why).
 fn ocsp_url(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<String> {
     use x509_parser::extensions::{GeneralName, ParsedExtension};
-    cert.extensions()
+    let urls: Vec<&str> = cert
+        .extensions()
         .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::AuthorityInfoAccess(aia) => {
-                aia.accessdescs.iter().find_map(|d| {
-                    match (&d.access_location, d.access_method.to_id_string().as_str()) {
-                        (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1")
-                            if uri.to_ascii_lowercase().starts_with("http") =>
-                        {
-                            Some((*uri).to_string())
-                        }
-                        _ => None,
-                    }
-                })
-            }
+        .filter_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
             _ => None,
         })
+        .flat_map(|aia| aia.accessdescs.iter())
+        .filter_map(
+            |d| match (&d.access_location, d.access_method.to_id_string().as_str()) {
+                (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1") => Some(*uri),
+                _ => None,
+            },
+        )
+        .collect();
+    let with_scheme = |scheme: &str| {
+        urls.iter()
+            .find(|u| {
+                u.get(..scheme.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+            })
+            .map(|u| (*u).to_string())
+    };
+    with_scheme("http://").or_else(|| with_scheme("https://"))
 }
 
 fn rejected(e: CertError, now: i64) -> Verdict {
