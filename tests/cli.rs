@@ -513,3 +513,40 @@ fn lint_warns_about_a_short_ocsp_timeout_under_allow() {
     // Under deny a short wait refuses instead: not a hole, no warning.
     assert!(lint("deny.json", 100, "deny").is_empty());
 }
+
+/// Issue 20: output into a closed pipe (`client-cert-auth lint big.json | head -1`) ends the
+/// tool quietly, with the exit code it would have had, never a "Broken pipe" panic.
+#[test]
+fn a_closed_output_pipe_ends_the_tool_quietly() {
+    let dir = TempDir::new("cli-pipe");
+    let rules: Vec<Value> = (0..300)
+        .map(|i| json!({"name": format!("r{i}"), "pathPrefix": format!("/p{i}"), "mode": "Required"}))
+        .collect();
+    let config = path(&dir, "big.json", &json!({ "rules": rules }).to_string());
+    let ca = Ca::new("Pipe CA");
+    let cert = path(&dir, "client.pem", &ca.client("alice").cert_pem);
+    let plain = path(&dir, "plain.json", "{}");
+    for (args, code) in [
+        (vec!["lint", config.as_str()], 0),
+        (
+            vec!["check", "--config", plain.as_str(), "--cert", cert.as_str()],
+            0,
+        ),
+        (
+            vec!["check", "--config", config.as_str(), "--path", "/p7"],
+            1,
+        ),
+        (vec!["--help"], 0),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // every write now fails with EPIPE, as after `head -1` has exited
+        let out = Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -22,6 +22,31 @@ use client_cert_auth::{
 /// A failure that ends the program with exit code 2.
 struct Fatal(String);
 
+/// Adds a line to what the command prints (written at the end, see [`print`]).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// Writes the command's output. Output into a closed pipe (`| head -1`) is not an error worth
+/// a word: the reader has what it wanted; the exit code stays the command's.
+fn print(out: &str) -> Result<(), Fatal> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Fatal(format!("cannot write the output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn command() -> Command {
     let value = |name: &'static str, value: &'static str, help: &'static str| {
         Arg::new(name).long(name).value_name(value).help(help)
@@ -107,11 +132,13 @@ fn main() -> ExitCode {
             };
         }
     };
+    let mut out = String::new();
     let result = match matches.subcommand() {
-        Some(("check", args)) => check(args),
-        Some(("lint", args)) => lint(args),
+        Some(("check", args)) => check(args, &mut out),
+        Some(("lint", args)) => lint(args, &mut out),
         _ => Err(Fatal(command().render_usage().to_string())),
-    };
+    }
+    .and_then(|code| print(&out).map(|()| code));
     match result {
         Ok(code) => code,
         Err(Fatal(message)) => {
@@ -134,36 +161,37 @@ fn load_config(path: &str) -> Result<Config, Fatal> {
     Config::from_json(&bytes).map_err(|e| Fatal(format!("invalid configuration {path}: {e}")))
 }
 
-fn lint(args: &ArgMatches) -> Result<ExitCode, Fatal> {
+fn lint(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
     let path = text(args, "config").unwrap_or_default();
     let config = load_config(path)?;
-    println!("{path}: valid");
-    println!("mode: {}", config.mode.name());
+    say!(out, "{path}: valid");
+    say!(out, "mode: {}", config.mode.name());
     if config.report_only {
-        println!(
+        say!(
+            out,
             "report only: nothing is denied (would-deny is logged and counted) unless a rule sets reportOnly false"
         );
     }
     let exclusions: Vec<&str> = config.exclusions.entries().collect();
     if exclusions.is_empty() {
-        println!("exclusion paths: none");
+        say!(out, "exclusion paths: none");
     } else {
-        println!("exclusion paths: {}", exclusions.join(", "));
+        say!(out, "exclusion paths: {}", exclusions.join(", "));
     }
     for line in config.validation.describe() {
-        println!("{line}");
+        say!(out, "{line}");
     }
     if config.rules.is_empty() {
-        println!("rules: none");
+        say!(out, "rules: none");
     } else {
-        println!("rules, first match decides:");
+        say!(out, "rules, first match decides:");
         for (i, rule) in config.rules.iter().enumerate() {
-            println!("  rules[{i}]: {}", rule.describe());
+            say!(out, "  rules[{i}]: {}", rule.describe());
         }
     }
-    println!("verdict cache: {} entries", config.cache_size);
+    say!(out, "verdict cache: {} entries", config.cache_size);
     for warning in warnings(&config) {
-        println!("warning: {warning}");
+        say!(out, "warning: {warning}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -266,7 +294,7 @@ fn read_chain(path: &str) -> Result<Vec<Vec<u8>>, Fatal> {
     Ok(out)
 }
 
-fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
+fn check(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
     let config = load_config(text(args, "config").unwrap_or_default())?;
     let cert = text(args, "cert")
         .map(|p| read(p, "certificate"))
@@ -366,18 +394,18 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
             "reason": reason,
             "header": header,
         });
-        println!("{value}");
+        say!(out, "{value}");
     } else {
-        println!("decision: {name}");
+        say!(out, "decision: {name}");
         if let Some(status) = status {
-            println!("status: {status}");
+            say!(out, "status: {status}");
         }
         if let Some(reason) = &reason {
-            println!("reason: {reason}");
+            say!(out, "reason: {reason}");
         }
         if let Decision::Forward { headers } = &decision {
             for (name, value) in headers.iter() {
-                println!("header: {name}: {value}");
+                say!(out, "header: {name}: {value}");
             }
         }
     }
