@@ -414,3 +414,139 @@ fn check_says_would_deny_under_report_only_and_lint_shows_names_and_report_only(
         assert!(r.stdout.contains(line), "{line}: {}", r.stdout);
     }
 }
+
+/// Issue 20, item 10: `lint` warns about the header source: Envoy must use the socket peer
+/// (`use_remote_address: true`), and a trusted range wider than a private network is named.
+#[test]
+fn lint_warns_about_the_header_source_and_wide_trusted_proxies() {
+    let dir = TempDir::new("cli-lint-front");
+    let lint = |name: &str, proxies: Value| {
+        let file = path(
+            &dir,
+            name,
+            &json!({"certificateSource": "header",
+                    "header": {"format": "alb", "trustedProxies": proxies}})
+            .to_string(),
+        );
+        let r = run(&["lint", &file]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .map(str::to_string)
+            .collect::<Vec<String>>()
+    };
+    let remote_address = "warning: certificateSource \"header\" trusts Envoy's source.address, \
+                          which is the socket peer only with use_remote_address: true on the HTTP \
+                          connection manager (and no xff_num_trusted_hops or \
+                          original_ip_detection_extensions); with Envoy's default it comes from \
+                          X-Forwarded-For, which any client writes. The filter cannot see that \
+                          setting: check it";
+    assert_eq!(
+        lint(
+            "narrow.json",
+            json!(["10.1.0.0/16", "192.0.2.7", "2001:db8::/32", "fd00::/8"])
+        ),
+        vec![remote_address.to_string()]
+    );
+    let wide = |i: usize, entry: &str, family: &str, private: &str| {
+        format!(
+            "warning: header.trustedProxies[{i}] {entry:?} is wider than any private {family} \
+             network ({private}): every peer in it may hand over a certificate header; list \
+             the proxies' own addresses"
+        )
+    };
+    assert_eq!(
+        lint(
+            "wide.json",
+            json!([
+                "10.0.0.0/8",
+                "0.0.0.0/1",
+                "::ffff:128.0.0.0/97",
+                "2000::/3",
+                "fc00::/7",
+                "8000::/1"
+            ])
+        ),
+        vec![
+            remote_address.to_string(),
+            wide(1, "0.0.0.0/1", "IPv4", "10.0.0.0/8"),
+            wide(2, "::ffff:128.0.0.0/97", "IPv4", "10.0.0.0/8"),
+            wide(3, "2000::/3", "IPv6", "fc00::/7"),
+            wide(5, "8000::/1", "IPv6", "fc00::/7"),
+        ]
+    );
+}
+
+/// Issue 20: `lint` warns about an OCSP wait so short that under `revocationFailure: allow`
+/// most answers would arrive too late and the certificates pass unchecked.
+#[test]
+fn lint_warns_about_a_short_ocsp_timeout_under_allow() {
+    let dir = TempDir::new("cli-lint-ocsp");
+    let ca = Ca::new("Lint OCSP CA");
+    let lint = |name: &str, timeout: u32, failure: &str| {
+        let file = path(
+            &dir,
+            name,
+            &json!({"validation": {
+                "trustedCaCertificates": [ca.cert_pem()],
+                "validateRevocation": true,
+                "revocationFailure": failure,
+                "revocationSources": {"ocsp": {"cluster": "ocsp", "timeoutMs": timeout}}
+            }})
+            .to_string(),
+        );
+        let r = run(&["lint", &file]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .map(str::to_string)
+            .collect::<Vec<String>>()
+    };
+    let short = "warning: validation.revocationSources.ocsp.timeoutMs is 499 ms under \
+                 revocationFailure \"allow\": a responder slower than that is no answer, and \
+                 the certificate passes without a revocation status; 500 ms or more leaves a \
+                 responder time to answer";
+    assert_eq!(lint("short.json", 499, "allow"), vec![short.to_string()]);
+    assert!(lint("enough.json", 500, "allow").is_empty());
+    // Under deny a short wait refuses instead: not a hole, no warning.
+    assert!(lint("deny.json", 100, "deny").is_empty());
+}
+
+/// Issue 20: output into a closed pipe (`client-cert-auth lint big.json | head -1`) ends the
+/// tool quietly, with the exit code it would have had, never a "Broken pipe" panic.
+#[test]
+fn a_closed_output_pipe_ends_the_tool_quietly() {
+    let dir = TempDir::new("cli-pipe");
+    let rules: Vec<Value> = (0..300)
+        .map(|i| json!({"name": format!("r{i}"), "pathPrefix": format!("/p{i}"), "mode": "Required"}))
+        .collect();
+    let config = path(&dir, "big.json", &json!({ "rules": rules }).to_string());
+    let ca = Ca::new("Pipe CA");
+    let cert = path(&dir, "client.pem", &ca.client("alice").cert_pem);
+    let plain = path(&dir, "plain.json", "{}");
+    for (args, code) in [
+        (vec!["lint", config.as_str()], 0),
+        (
+            vec!["check", "--config", plain.as_str(), "--cert", cert.as_str()],
+            0,
+        ),
+        (
+            vec!["check", "--config", config.as_str(), "--path", "/p7"],
+            1,
+        ),
+        (vec!["--help"], 0),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // every write now fails with EPIPE, as after `head -1` has exited
+        let out = Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -1071,3 +1071,187 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
         );
     }
 }
+
+/// Issue 20, item 8, in Envoy: a trusted proxy's header carrying one "certificate" whose bytes
+/// are the leaf and the intermediate back to back is malformed (trailing data), also right
+/// after the same Envoy worker judged and cached `(leaf, [intermediate])`; the pair itself is
+/// still served from the cache.
+#[test]
+fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() {
+    let pki = Pki::new();
+    let root = Ca::new("glued e2e root");
+    let inter = root.intermediate("glued e2e inter", common::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    let inter_der = inter.der();
+    let glued = b64(&[leaf.der.as_slice(), inter_der.as_slice()].concat());
+    let pair = format!("{},{}", b64(&leaf.der), b64(&inter_der));
+    let config = serde_json::json!({
+        "certificateSource": "header",
+        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
+        "validation": {"trustedCaCertificates": [root.cert_pem()]}
+    });
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(config.to_string()),
+            connection_manager: vec!["use_remote_address: true".to_string()],
+            ..EnvoyOptions::default()
+        },
+    );
+    let header = |value: &str| format!("X-Forwarded-Tls-Client-Cert: {value}");
+    let cases = vec![
+        Case::new(
+            "leaf and intermediate: forwarded (and cached)",
+            Call::new("/app").from("127.0.0.1").header(&header(&pair)),
+            vec![Check::Status(200), Check::Header(ARR, vec![b64(&leaf.der)])],
+        ),
+        Case::new(
+            "one certificate, leaf and intermediate glued: malformed",
+            Call::new("/app").from("127.0.0.1").header(&header(&glued)),
+            denied(401, INVALID),
+        ),
+        Case::new(
+            "leaf and intermediate again: still forwarded",
+            Call::new("/app").from("127.0.0.1").header(&header(&pair)),
+            vec![Check::Status(200), Check::Header(ARR, vec![b64(&leaf.der)])],
+        ),
+    ];
+    for http in PROTOCOLS {
+        run(&envoy, &pki, http, "glued", &cases);
+    }
+    assert_log(
+        &envoy.log(),
+        "glued",
+        &[(
+            "the refusal says why",
+            format!(
+                "certificate DER is followed by {} unexpected bytes",
+                inter_der.len()
+            ),
+        )],
+    );
+}
+
+/// Issue 20, item 9, in Envoy: certificates a client appends behind the real chain (here in a
+/// trusted proxy's header) never reach the upstream as the chain: `Client-Cert-Chain` and
+/// gclb's `X-Client-Cert-Chain` (beside `Chain-Verified: true`) carry the verified path only.
+#[test]
+fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
+    let pki = Pki::new();
+    let root = Ca::new("path e2e root");
+    let inter = root.intermediate("path e2e inter", common::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    let stranger = Ca::new("path e2e stranger");
+    let inter_der = inter.der();
+    let presented = format!(
+        "{},{},{}",
+        b64(&leaf.der),
+        b64(&stranger.der()),
+        b64(&inter_der)
+    );
+    let config = serde_json::json!({
+        "certificateSource": "header",
+        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
+        "validation": {"trustedCaCertificates": [root.cert_pem()]},
+        "forward": {"rfc9440": true, "preset": "gclb"}
+    });
+    let envoy = Envoy::start(
+        &pki,
+        EnvoyOptions {
+            plugin_config: Some(config.to_string()),
+            connection_manager: vec!["use_remote_address: true".to_string()],
+            ..EnvoyOptions::default()
+        },
+    );
+    let path = format!(":{}:", b64(&inter_der));
+    let cases = vec![Case::new(
+        "leaf, an appended stranger, the intermediate: the path only",
+        Call::new("/app")
+            .from("127.0.0.1")
+            .header(&format!("X-Forwarded-Tls-Client-Cert: {presented}")),
+        vec![
+            Check::Status(200),
+            Check::Header("client-cert", vec![format!(":{}:", b64(&leaf.der))]),
+            Check::Header("client-cert-chain", vec![path.clone()]),
+            Check::Header("x-client-cert-chain-verified", vec!["true".to_string()]),
+            Check::Header("x-client-cert-chain", vec![path]),
+        ],
+    )];
+    for http in PROTOCOLS {
+        run(&envoy, &pki, http, "verified path", &cases);
+    }
+}
+
+/// Issue 20, item 11, in Envoy: a client certificate whose CN closes Traefik's quoted
+/// `Subject` and opens an `Issuer` of its own (and whose SAN carries `,` and quotes) reaches
+/// the upstream with exactly Traefik's six fields, the real `Issuer` the only one.
+#[test]
+fn hostile_names_never_forge_a_field_upstream() {
+    use rcgen::{DnType, SanType};
+    let pki = Pki::new();
+    let hostile = pki
+        .ca
+        .client_with("unused", common::pki::Alg::EcdsaP256, |p| {
+            let mut dn = rcgen::DistinguishedName::new();
+            dn.push(DnType::CommonName, "mallory\";Issuer=\"CN=Evil CA");
+            p.distinguished_name = dn;
+            p.subject_alt_names = vec![SanType::DnsName(
+                "a.example,\"b\";Issuer=c".try_into().unwrap(),
+            )];
+        });
+    let client = pki.save("hostile", &hostile);
+    let envoy = Envoy::start(
+        &pki,
+        with_plugin_config(
+            serde_json::json!({
+                "validation": {"trustedCaCertificates": [pki.ca.cert_pem()]},
+                "forward": {"preset": "traefik", "infoHeaders": true}
+            })
+            .to_string(),
+        ),
+    );
+    for http in PROTOCOLS {
+        let r = common::envoy::curl(&envoy, &pki, &Call::new("/app").cert(&client).http(http));
+        assert_eq!(r.status, 200, "{http:?}: {r:?}");
+        let info = r.upstream_header("x-forwarded-tls-client-cert-info");
+        assert_eq!(info.len(), 1, "{http:?}: {info:?}");
+        let decoded = percent_decode(&info[0].replace('+', " "));
+        let keys: Vec<&str> = decoded
+            .split(';')
+            .map(|f| f.split_once('=').map_or(f, |(k, _)| k))
+            .collect();
+        assert_eq!(
+            keys,
+            ["Subject", "Issuer", "SerialNumber", "NB", "NA", "SAN"],
+            "{http:?}: {decoded}"
+        );
+        assert!(
+            decoded.contains(";Issuer=\"O=client-cert-auth demo,CN="),
+            "{http:?}: the real issuer: {decoded}"
+        );
+        assert_eq!(decoded.matches('"').count(), 12, "{http:?}: {decoded}");
+        // RFC 4514 in the info header: the quote and `;` escaped.
+        assert_eq!(
+            r.upstream_header("x-client-cert-subject"),
+            ["CN=mallory\\\"\\;Issuer\\=\\\"CN\\=Evil CA"],
+            "{http:?}"
+        );
+    }
+}
+
+/// Percent-decoding of a header value.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

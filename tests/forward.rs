@@ -395,7 +395,10 @@ fn traefik_preset_writes_pem_and_info_as_pass_tls_client_cert_does() {
     let c = config(json!({"forward": {"preset": "traefik", "arrClientCert": false}}));
     let chain = [pki.inter.der()];
     let d = decide_with_chain(&c, &pki, &chain).decision;
-    let info = "Subject%3D%22DC%3Dexample%2CC%3DFR%2CST%3DOccitanie%2CL%3DToulouse%2CO%3DCheese%2C+Inc%2COU%3DSigning%2CSN%3D42%2CCN%3Dalice%22%3BIssuer%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Inter%22%3BSerialNumber%3D%222748%22%3BNB%3D%221800000000%22%3BNA%3D%222115360000%22%3BSAN%3D%22alice.example.com%2Calice%40example.com%2C192.0.2.7%2Cspiffe%3A%2F%2Fexample.org%2Fns%2Fa%2Fsa%2Falice%2Chttps%3A%2F%2Fexample.org%2Fu%22%2CSubject%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Inter%22%3BIssuer%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Root%22%3BSerialNumber%3D%22256%22%3BNB%3D%221800000000%22%3BNA%3D%222115360000%22";
+    // `O=Cheese, Inc`: the `,` inside the value is percent-encoded before the whole string is
+    // query-escaped (Traefik leaves it, and the value reads as two fields; see
+    // hostile_names_never_forge_a_field_of_a_structured_header).
+    let info = "Subject%3D%22DC%3Dexample%2CC%3DFR%2CST%3DOccitanie%2CL%3DToulouse%2CO%3DCheese%252C+Inc%2COU%3DSigning%2CSN%3D42%2CCN%3Dalice%22%3BIssuer%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Inter%22%3BSerialNumber%3D%222748%22%3BNB%3D%221800000000%22%3BNA%3D%222115360000%22%3BSAN%3D%22alice.example.com%2Calice%40example.com%2C192.0.2.7%2Cspiffe%3A%2F%2Fexample.org%2Fns%2Fa%2Fsa%2Falice%2Chttps%3A%2F%2Fexample.org%2Fu%22%2CSubject%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Inter%22%3BIssuer%3D%22O%3Dclient-cert-auth+demo%2CCN%3DFwd+Root%22%3BSerialNumber%3D%22256%22%3BNB%3D%221800000000%22%3BNA%3D%222115360000%22";
     let pems = format!(
         "{},{}",
         STANDARD.encode(&pki.leaf.der),
@@ -621,4 +624,229 @@ fn gclb_preset_under_report_only_says_what_would_have_been_denied() {
             ("x-client-cert-error", "client_cert_validation_failed"),
         ])
     );
+}
+
+/// Issue 20, item 9: with the trust check, the chain headers carry the verified path (the
+/// leaf's issuer up to the trusted CA, excluded), never certificates the client appended that
+/// the path does not use; without it, the chain as presented, and nothing says it was verified.
+#[test]
+fn chain_headers_carry_the_verified_path_only() {
+    let pki = preset_pki();
+    let stranger = Ca::new("Appended Stranger");
+    let appended = [stranger.der(), pki.inter.der(), pki.root.der()];
+    let b64 = |der: &[u8]| format!(":{}:", STANDARD.encode(der));
+    let verified = b64(&pki.inter.der());
+    let trusting = |forward: serde_json::Value| {
+        config(json!({
+            "validation": {"trustedCaCertificates": [pki.root.cert_pem()]},
+            "forward": forward
+        }))
+    };
+    // RFC 9440 and gclb: the intermediate only.
+    let c = trusting(json!({"rfc9440": true, "preset": "gclb"}));
+    let d = decide_with_chain(&c, &pki, &appended).decision;
+    assert_eq!(d.header("client-cert-chain"), Some(verified.as_str()));
+    assert_eq!(d.header("x-client-cert-chain"), Some(verified.as_str()));
+    assert_eq!(d.header("x-client-cert-chain-verified"), Some("true"));
+    // Traefik: the leaf and the intermediate, and the info of those two only.
+    let c = trusting(json!({"preset": "traefik"}));
+    let d = decide_with_chain(&c, &pki, &appended).decision;
+    assert_eq!(
+        d.header("x-forwarded-tls-client-cert"),
+        Some(
+            format!(
+                "{},{}",
+                STANDARD.encode(&pki.leaf.der),
+                STANDARD.encode(pki.inter.der())
+            )
+            .as_str()
+        )
+    );
+    let info = d.header("x-forwarded-tls-client-cert-info").unwrap();
+    assert!(!info.contains("Appended+Stranger"), "{info}");
+    assert_eq!(info.matches("Subject%3D").count(), 2, "{info}");
+    // A configured intermediate the client did not send is part of the path it was verified
+    // with: forwarded as the chain.
+    let c = config(json!({
+        "validation": {"trustedCaCertificates": [pki.root.cert_pem()],
+                       "intermediateCertificates": [pki.inter.cert_pem()]},
+        "forward": {"rfc9440": true}
+    }));
+    let d = decide_with_chain(&c, &pki, &[stranger.der()]).decision;
+    assert_eq!(d.header("client-cert-chain"), Some(verified.as_str()));
+    // Without the trust check nothing was verified: RFC 9440 carries what the client sent, and
+    // gclb says the chain was not verified and sends no chain.
+    let c = config(json!({"forward": {"rfc9440": true, "preset": "gclb"}}));
+    let d = decide_with_chain(&c, &pki, &appended).decision;
+    let as_presented: Vec<String> = appended.iter().map(|c| b64(c)).collect();
+    assert_eq!(
+        d.header("client-cert-chain"),
+        Some(as_presented.join(", ").as_str())
+    );
+    assert_eq!(d.header("x-client-cert-chain-verified"), Some("false"));
+    assert_eq!(d.header("x-client-cert-chain"), None);
+}
+
+/// Splits `text` on `delimiter` where it is not escaped with `\` (RFC 4514).
+fn split_unescaped(text: &str, delimiter: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut escaped = false;
+    for ch in text.chars() {
+        if escaped {
+            escaped = false;
+        } else if ch == '\\' {
+            escaped = true;
+        } else if ch == delimiter {
+            parts.push(String::new());
+            continue;
+        }
+        parts.last_mut().unwrap().push(ch);
+    }
+    parts
+}
+
+/// Percent-decoding, `+` as a space (a URL query, as Go's `url.QueryUnescape`).
+fn query_unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Issue 20, item 11: certificate content never forges a field of a structured header. A CN
+/// that closes Traefik's quoted `Subject` and opens an `Issuer` of its own, an O full of `,`,
+/// `=`, `;`, `+`, quotes and line breaks, SANs with `,`, `;` and quotes: every preset and the
+/// info headers keep exactly their own fields, and the values decode back to what the
+/// certificate says.
+#[test]
+fn hostile_names_never_forge_a_field_of_a_structured_header() {
+    use rcgen::{DnType, SanType};
+    let ca = Ca::new("Honest CA");
+    let cn = "mallory\";Issuer=\"CN=Evil CA\";SAN=\"admin.example.com";
+    let org = "a,CN=admin+OU=x;y=\"z\"\r\n\\%2C";
+    let dns = "evil.example.com,admin.example.com";
+    let uri = "https://x.example/?a=b;c,Issuer=\"d\"";
+    let email = "m\"a;l=l,o@example.com";
+    let leaf = ca.client_with("unused", common::pki::Alg::EcdsaP256, |p| {
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(DnType::OrganizationName, org);
+        dn.push(DnType::CommonName, cn);
+        p.distinguished_name = dn;
+        p.subject_alt_names = vec![
+            SanType::DnsName(dns.try_into().unwrap()),
+            SanType::Rfc822Name(email.try_into().unwrap()),
+            SanType::URI(uri.try_into().unwrap()),
+        ];
+    });
+    let c = config(json!({
+        "validation": {"trustedCaCertificates": [ca.cert_pem()]},
+        "forward": {"preset": "traefik", "infoHeaders": true}
+    }));
+    let d = run(&c, "/", Some(&leaf.cert_pem)).decision;
+    assert!(matches!(d, Decision::Forward { .. }), "{d:?}");
+
+    // Traefik: once URL-decoded, exactly the six fields, in order, each a quoted value without
+    // a quote inside; the DN and SAN values, percent-decoded once more, are the certificate's.
+    let info = query_unescape(d.header("x-forwarded-tls-client-cert-info").unwrap());
+    let fields: Vec<&str> = info.split(';').collect();
+    let keys: Vec<&str> = fields
+        .iter()
+        .map(|f| f.split_once('=').unwrap().0)
+        .collect();
+    assert_eq!(
+        keys,
+        ["Subject", "Issuer", "SerialNumber", "NB", "NA", "SAN"],
+        "{info}"
+    );
+    let value = |field: &str| -> String {
+        let quoted = field.split_once('=').unwrap().1;
+        let inner = quoted.strip_prefix('"').unwrap().strip_suffix('"').unwrap();
+        assert!(!inner.contains('"'), "{field}");
+        inner.to_string()
+    };
+    assert_eq!(value(fields[1]), "O=client-cert-auth demo,CN=Honest CA");
+    let subject: Vec<(String, String)> = value(fields[0])
+        .split(',')
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap();
+            assert!(!v.contains('='), "{part}");
+            (k.to_string(), query_unescape(&v.replace('+', "%2B")))
+        })
+        .collect();
+    assert_eq!(
+        subject,
+        [
+            ("O".to_string(), org.to_string()),
+            ("CN".to_string(), cn.to_string())
+        ]
+    );
+    let sans: Vec<String> = value(fields[5])
+        .split(',')
+        .map(|v| query_unescape(&v.replace('+', "%2B")))
+        .collect();
+    assert_eq!(sans, [dns, email, uri]);
+
+    // The info headers (RFC 4514): two RDNs, one unescaped `=` each.
+    for header in ["x-client-cert-subject"] {
+        let text = d.header(header).unwrap();
+        let rdns = split_unescaped(text, ',');
+        assert_eq!(rdns.len(), 2, "{header}: {text}");
+        for rdn in &rdns {
+            assert_eq!(split_unescaped(rdn, '=').len(), 2, "{header}: {rdn}");
+            assert_eq!(split_unescaped(rdn, '+').len(), 1, "{header}: {rdn}");
+            assert!(
+                !rdn.contains(['\r', '\n', '"']) || rdn.contains("\\\""),
+                "{rdn}"
+            );
+        }
+    }
+    // ALB's RFC 2253 names: the same.
+    let alb = config(json!({"forward": {"preset": "alb"}}));
+    let d = run(&alb, "/", Some(&leaf.cert_pem)).decision;
+    let text = d.header("x-amzn-mtls-clientcert-subject").unwrap();
+    let rdns = split_unescaped(text, ',');
+    assert_eq!(rdns.len(), 2, "{text}");
+    for rdn in &rdns {
+        assert_eq!(split_unescaped(rdn, '=').len(), 2, "{rdn}");
+        assert_eq!(split_unescaped(rdn, ';').len(), 1, "{rdn}");
+    }
+    // gclb: SAN lists of base64 items; a SAN's `,` stays inside its item.
+    let gclb = config(json!({"forward": {"preset": "gclb"}}));
+    let d = run(&gclb, "/", Some(&leaf.cert_pem)).decision;
+    assert_eq!(
+        d.header("x-client-cert-dnsname-sans"),
+        Some(STANDARD.encode(dns).as_str())
+    );
+    assert_eq!(
+        d.header("x-client-cert-uri-sans"),
+        Some(STANDARD.encode(uri).as_str())
+    );
+    // Every value of every output is a header value: printable ASCII, no line break.
+    for c in [&c, &alb, &gclb] {
+        let Decision::Forward { headers } = run(c, "/", Some(&leaf.cert_pem)).decision else {
+            panic!()
+        };
+        for (name, value) in headers.iter() {
+            assert!(
+                value.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
+                "{name}: {value:?}"
+            );
+        }
+    }
 }

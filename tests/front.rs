@@ -7,7 +7,10 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::{CertError, Config, Decision, DenyReason, Outcome, PassReason, Request};
+use client_cert_auth::{
+    CacheUse, CertError, Config, Decision, DenyReason, Outcome, PassReason, Request, VerdictCache,
+    decide,
+};
 use common::core::{config, decide_fresh, now};
 use common::front::{FORMATS, carries_chain, encode};
 use common::pki::{Alg, Ca, Leaf};
@@ -407,4 +410,187 @@ fn under_report_only_the_header_source_would_deny_instead_of_denying() {
         "{:?}",
         o.decision
     );
+}
+
+/// Issue 20, item 8: the verdict cache keys a leaf and its chain unambiguously. One header
+/// "certificate" whose bytes are the leaf and the intermediate back to back is the leaf with
+/// trailing data, malformed, even right after `(leaf, [intermediate])` was judged and cached
+/// (the key used to be the SHA-256 of the concatenation, the same for both).
+#[test]
+fn a_leaf_with_trailing_data_never_hits_the_verdict_of_its_leaf_and_chain() {
+    let ch = chain();
+    let inter_der = ch.inter.der();
+    let glued: Vec<u8> = [ch.leaf.der.as_slice(), inter_der.as_slice()].concat();
+    for format in ["traefik", "rfc9440", "alb"] {
+        let c = front_config(
+            format,
+            json!({"validation": {"trustedCaCertificates": [ch.root.cert_pem()]}}),
+        );
+        let mut cache = VerdictCache::new(8);
+        let mut decide_in = |lines: &[(String, String)]| {
+            let headers: Vec<(&str, &[u8])> = lines
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_bytes()))
+                .collect();
+            decide(
+                &c,
+                &mut Request {
+                    path: b"/app",
+                    headers: &headers,
+                    source_address: Some(TRUSTED_PEER),
+                    now: now(),
+                    ..Request::default()
+                },
+                &mut cache,
+            )
+        };
+        let inter_pem = ch.inter.cert_pem();
+        let pair = encode(
+            format,
+            &[
+                (ch.leaf.cert_pem.as_str(), &ch.leaf.der),
+                (inter_pem.as_str(), &inter_der),
+            ],
+        );
+        let o = decide_in(&pair);
+        assert!(
+            matches!(o.decision, Decision::Forward { .. }),
+            "{format}: {:?}",
+            o.decision
+        );
+        assert_eq!(o.cache, CacheUse::Miss);
+        // The same pair again: from the cache.
+        assert_eq!(decide_in(&pair).cache, CacheUse::Hit, "{format}");
+        // One certificate, the two DERs glued together.
+        let glued_pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            STANDARD.encode(&glued)
+        );
+        let one = encode(format, &[(glued_pem.as_str(), &glued)]);
+        let o = decide_in(&one);
+        assert!(
+            matches!(
+                &o.decision,
+                Decision::Deny(DenyReason::CertificateInvalid(CertError::TrailingData { len }))
+                    if *len == inter_der.len()
+            ),
+            "{format}: the glued certificate is the leaf with trailing data, whatever the cache \
+             holds: {:?}",
+            o.decision
+        );
+        assert_eq!(o.cache, CacheUse::Miss, "{format}: no cached verdict used");
+        // Inside the chain too: (leaf, [inter, root]) judged, then (leaf, [inter || root]),
+        // whose second certificate is not one (the intermediate with trailing data).
+        let root_pem = ch.root.cert_pem();
+        let root_der = ch.root.der();
+        let three = encode(
+            format,
+            &[
+                (ch.leaf.cert_pem.as_str(), &ch.leaf.der),
+                (inter_pem.as_str(), &inter_der),
+                (root_pem.as_str(), &root_der),
+            ],
+        );
+        assert!(matches!(
+            decide_in(&three).decision,
+            Decision::Forward { .. }
+        ));
+        let glued_chain: Vec<u8> = [inter_der.as_slice(), root_der.as_slice()].concat();
+        let glued_chain_pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            STANDARD.encode(&glued_chain)
+        );
+        let two = encode(
+            format,
+            &[
+                (ch.leaf.cert_pem.as_str(), &ch.leaf.der),
+                (glued_chain_pem.as_str(), &glued_chain),
+            ],
+        );
+        let o = decide_in(&two);
+        assert_eq!(
+            o.cache,
+            CacheUse::Miss,
+            "{format}: another chain, another key"
+        );
+        assert!(
+            malformed(&o),
+            "{format}: the glued intermediate is no certificate (webpki: trailing data): {:?}",
+            o.decision
+        );
+        // And the other way round, on a fresh cache: the glued one first, then the pair.
+        let mut cache = VerdictCache::new(8);
+        let headers: Vec<(&str, &[u8])> = one
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
+        let o = decide(
+            &c,
+            &mut Request {
+                path: b"/app",
+                headers: &headers,
+                source_address: Some(TRUSTED_PEER),
+                now: now(),
+                ..Request::default()
+            },
+            &mut cache,
+        );
+        assert!(malformed(&o), "{format}: {:?}", o.decision);
+        assert!(
+            cache.is_empty(),
+            "{format}: nothing cached for a malformed certificate"
+        );
+    }
+}
+
+/// Issue 20, item 10: a `trustedProxies` entry that covers every address of a family, or all
+/// of the IPv4-mapped space (which is every IPv4 peer), trusts every client with the header.
+#[test]
+fn catch_all_trusted_proxies_are_refused() {
+    let refused = |entries: Value| {
+        Config::from_json(
+            json!({"certificateSource": "header",
+                   "header": {"format": "alb", "trustedProxies": entries}})
+            .to_string()
+            .as_bytes(),
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    for (entry, what) in [
+        ("0.0.0.0/0", "every IPv4 address"),
+        ("::ffff:0:0/96", "every IPv4 address"),
+        ("::ffff:0.0.0.0/96", "every IPv4 address"),
+        ("::/80", "every IPv4 address"),
+        ("::/1", "every IPv4 address"),
+        ("::/0", "every IPv6 and IPv4 address"),
+    ] {
+        assert_eq!(
+            refused(json!(["10.0.0.0/8", entry])),
+            format!(
+                "header.trustedProxies[1]: {entry:?} trusts {what}: any client could hand over a \
+                 certificate header; list the proxies' own addresses"
+            ),
+            "{entry}"
+        );
+    }
+    // Wide but not everything: accepted (lint warns about them).
+    for entry in [
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "::ffff:0:0/97",
+        "::/96",
+        "8000::/1",
+        "2000::/3",
+        "10.0.0.0/8",
+    ] {
+        let c = Config::from_json(
+            json!({"certificateSource": "header",
+                   "header": {"format": "alb", "trustedProxies": [entry]}})
+            .to_string()
+            .as_bytes(),
+        );
+        assert!(c.is_ok(), "{entry}: {:?}", c.err());
+    }
 }

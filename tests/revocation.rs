@@ -799,7 +799,12 @@ fn unusable_revocation_sources_keep_envoy_from_starting() {
         (
             json!({"crls": [{"url": "ftp://crl.test/issuing.crl", "cluster": CRL_CLUSTER}]}),
             "validation.revocationSources.crls[0].url",
-            "is not an http:// or https:// URL",
+            "is not an http:// URL",
+        ),
+        (
+            json!({"crls": [{"url": "https://crl.test/issuing.crl", "cluster": CRL_CLUSTER}]}),
+            "validation.revocationSources.crls[0].url",
+            "is an https:// URL, but the module sends plain HTTP to the cluster",
         ),
         (
             json!({"crls": [{"url": "http:///issuing.crl", "cluster": CRL_CLUSTER}]}),

@@ -1023,3 +1023,52 @@ fn a_crl_that_vouches_still_decides_while_the_ocsp_question_is_not_asked() {
     let (_, step) = vm.request(&cert, t0);
     assert!(matches!(step, Step::Wait(_)), "{step:?}");
 }
+
+/// Issue 20: an `https://` OCSP URL in the leaf's Authority Information Access is refused at
+/// run time, the reason in the log, rather than asked over the cluster as plain HTTP (the
+/// module cannot see whether the cluster speaks TLS). An `http://` one beside it is used.
+#[test]
+fn an_https_aia_url_is_refused_not_asked_in_plaintext() {
+    let ca = Ca::new("ocsp ca");
+    let aia_leaf = |name: &str, ext: Vec<u8>| {
+        ca.client_with(name, Alg::EcdsaP256, |p| {
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                    ext,
+                ));
+        })
+    };
+    let https_only = aia_leaf("https-aia", aia("https://ocsp.issuer.test/check"));
+    // Two access descriptions: https first, then http.
+    let both = {
+        let https = aia("https://ocsp.issuer.test/tls");
+        let http = aia("http://ocsp.issuer.test/plain");
+        // Each is SEQUENCE { SEQUENCE {...} }: join the inner descriptions.
+        let inner = [&https[2..], &http[2..]].concat();
+        let mut ext = vec![0x30, inner.len() as u8];
+        ext.extend(inner);
+        aia_leaf("both-aia", ext)
+    };
+    let mut config = ocsp_config(&ca, "deny");
+    config["validation"]["revocationSources"]["ocsp"] = json!({"cluster": "ocsp_test"});
+    let vm = Vm::start(&config, now(), &mut Shared::default()).unwrap();
+    let (host, step) = vm.request(&https_only, now());
+    assert!(host.dispatched.is_empty(), "{:?}", host.dispatched);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    let logs = host.logs(Level::Info);
+    assert!(
+        logs.iter().any(|l| l.contains("reason=revocation_unknown")
+            && l.contains("the certificate's OCSP URL")
+            && l.contains("https://ocsp.issuer.test/check")
+            && l.contains("is an https:// URL")),
+        "{logs:?}"
+    );
+    let (host, step) = vm.request(&both, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+    let (_, _, headers, _) = host.dispatched.last().cloned().unwrap();
+    assert!(
+        headers.contains(&(":path".into(), "/plain".into())),
+        "{headers:?}"
+    );
+}

@@ -419,6 +419,13 @@ fn validation_configuration_errors_name_the_field() {
     }
 }
 
+const HTTPS_REFUSED_CRL: &str = "\"https://crl.test/x.crl\" is an https:// URL, but the module \
+    sends plain HTTP to the cluster and cannot see whether the cluster speaks TLS: write http:// \
+    and give the cluster a TLS transport socket (the TLS is the cluster's)";
+const HTTPS_REFUSED_OCSP: &str = "\"HTTPS://ocsp.test:8443/\" is an https:// URL, but the module \
+    sends plain HTTP to the cluster and cannot see whether the cluster speaks TLS: write http:// \
+    and give the cluster a TLS transport socket (the TLS is the cluster's)";
+
 #[test]
 fn revocation_sources_are_checked_field_by_field() {
     let root = Ca::new("root");
@@ -444,8 +451,20 @@ fn revocation_sources_are_checked_field_by_field() {
             with(crl("ftp://crl.test/x.crl", "c", json!(60))),
             sources_error(
                 "validation.revocationSources.crls[0].url",
-                "\"ftp://crl.test/x.crl\" is not an http:// or https:// URL",
+                "\"ftp://crl.test/x.crl\" is not an http:// URL",
             ),
+        ),
+        (
+            // Issue 20: the module cannot see the cluster's transport; https:// would pretend.
+            with(crl("https://crl.test/x.crl", "c", json!(60))),
+            sources_error(
+                "validation.revocationSources.crls[0].url",
+                HTTPS_REFUSED_CRL,
+            ),
+        ),
+        (
+            with(json!({"ocsp": {"cluster": "o", "url": "HTTPS://ocsp.test:8443/"}})),
+            sources_error("validation.revocationSources.ocsp.url", HTTPS_REFUSED_OCSP),
         ),
         (
             with(crl("http://user@crl.test/x.crl", "c", json!(60))),
@@ -482,7 +501,15 @@ fn revocation_sources_are_checked_field_by_field() {
             with(json!({"ocsp": {"cluster": "o", "timeoutMs": 0}})),
             sources_error(
                 "validation.revocationSources.ocsp.timeoutMs",
-                "0 is outside 1 to 30000 milliseconds",
+                "0 is outside 100 to 30000 milliseconds",
+            ),
+        ),
+        (
+            // Issue 20: so small a wait that every request soft-fails under `allow`.
+            with(json!({"ocsp": {"cluster": "o", "timeoutMs": 99}})),
+            sources_error(
+                "validation.revocationSources.ocsp.timeoutMs",
+                "99 is outside 100 to 30000 milliseconds",
             ),
         ),
         (
@@ -581,8 +608,8 @@ fn revocation_sources_are_checked_field_by_field() {
     assert!(!ok(crl_with("a b", 60)) && !ok(crl_with("a\tb", 60)));
     assert!(ok(crl_with("outbound|80||crl.contoso.test", 60)));
     let ocsp_with = |timeout: u64, cache: u64| json!({"ocsp": {"cluster": "o", "timeoutMs": timeout, "cacheSeconds": cache}});
-    assert!(ok(ocsp_with(1, 0)) && ok(ocsp_with(30_000, 86_400)));
-    assert!(!ok(ocsp_with(30_001, 0)));
+    assert!(ok(ocsp_with(100, 0)) && ok(ocsp_with(30_000, 86_400)));
+    assert!(!ok(ocsp_with(1, 0)) && !ok(ocsp_with(99, 0)) && !ok(ocsp_with(30_001, 0)));
     // The same URL through another cluster is another source.
     assert!(ok(json!({"crls": [
         {"url": "http://crl.test/a.crl", "cluster": "one"},

@@ -14,13 +14,38 @@ use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use client_cert_auth::cert::{envoy_url_encode, pem_bundle};
-use client_cert_auth::config::Source;
+use client_cert_auth::config::{RevocationFailure, Source};
 use client_cert_auth::{
     Config, Decision, FORWARDED_HEADER, PassReason, Request, VerdictCache, decide, rfc3339,
 };
 
 /// A failure that ends the program with exit code 2.
 struct Fatal(String);
+
+/// Adds a line to what the command prints (written at the end, see [`print`]).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// Writes the command's output. Output into a closed pipe (`| head -1`) is not an error worth
+/// a word: the reader has what it wanted; the exit code stays the command's.
+fn print(out: &str) -> Result<(), Fatal> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Fatal(format!("cannot write the output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
 
 fn command() -> Command {
     let value = |name: &'static str, value: &'static str, help: &'static str| {
@@ -107,11 +132,13 @@ fn main() -> ExitCode {
             };
         }
     };
+    let mut out = String::new();
     let result = match matches.subcommand() {
-        Some(("check", args)) => check(args),
-        Some(("lint", args)) => lint(args),
+        Some(("check", args)) => check(args, &mut out),
+        Some(("lint", args)) => lint(args, &mut out),
         _ => Err(Fatal(command().render_usage().to_string())),
-    };
+    }
+    .and_then(|code| print(&out).map(|()| code));
     match result {
         Ok(code) => code,
         Err(Fatal(message)) => {
@@ -134,39 +161,43 @@ fn load_config(path: &str) -> Result<Config, Fatal> {
     Config::from_json(&bytes).map_err(|e| Fatal(format!("invalid configuration {path}: {e}")))
 }
 
-fn lint(args: &ArgMatches) -> Result<ExitCode, Fatal> {
+fn lint(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
     let path = text(args, "config").unwrap_or_default();
     let config = load_config(path)?;
-    println!("{path}: valid");
-    println!("mode: {}", config.mode.name());
+    say!(out, "{path}: valid");
+    say!(out, "mode: {}", config.mode.name());
     if config.report_only {
-        println!(
+        say!(
+            out,
             "report only: nothing is denied (would-deny is logged and counted) unless a rule sets reportOnly false"
         );
     }
     let exclusions: Vec<&str> = config.exclusions.entries().collect();
     if exclusions.is_empty() {
-        println!("exclusion paths: none");
+        say!(out, "exclusion paths: none");
     } else {
-        println!("exclusion paths: {}", exclusions.join(", "));
+        say!(out, "exclusion paths: {}", exclusions.join(", "));
     }
     for line in config.validation.describe() {
-        println!("{line}");
+        say!(out, "{line}");
     }
     if config.rules.is_empty() {
-        println!("rules: none");
+        say!(out, "rules: none");
     } else {
-        println!("rules, first match decides:");
+        say!(out, "rules, first match decides:");
         for (i, rule) in config.rules.iter().enumerate() {
-            println!("  rules[{i}]: {}", rule.describe());
+            say!(out, "  rules[{i}]: {}", rule.describe());
         }
     }
-    println!("verdict cache: {} entries", config.cache_size);
+    say!(out, "verdict cache: {} entries", config.cache_size);
     for warning in warnings(&config) {
-        println!("warning: {warning}");
+        say!(out, "warning: {warning}");
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Below this OCSP wait (milliseconds), `lint` warns under `revocationFailure: allow`.
+const SHORT_OCSP_TIMEOUT_MS: u32 = 500;
 
 /// What is valid but probably not meant.
 fn warnings(config: &Config) -> Vec<String> {
@@ -185,6 +216,44 @@ fn warnings(config: &Config) -> Vec<String> {
                  every request first"
             ));
         }
+    }
+    if let Some(front) = &config.front {
+        out.push(
+            "certificateSource \"header\" trusts Envoy's source.address, which is the socket peer \
+             only with use_remote_address: true on the HTTP connection manager (and no \
+             xff_num_trusted_hops or original_ip_detection_extensions); with Envoy's default it \
+             comes from X-Forwarded-For, which any client writes. The filter cannot see that \
+             setting: check it"
+                .to_string(),
+        );
+        for (i, (cidr, text)) in front.trusted.iter().zip(&front.trusted_text).enumerate() {
+            // Wider than the largest private network of its family (10.0.0.0/8, the ULA block
+            // fc00::/7): more than one organisation's network, or a mistake.
+            let (family, private, widest) = match cidr.family_prefix() {
+                (true, bits) => ("IPv4", "10.0.0.0/8", bits < 8),
+                (false, bits) => ("IPv6", "fc00::/7", bits < 7),
+            };
+            if widest {
+                out.push(format!(
+                    "header.trustedProxies[{i}] {text:?} is wider than any private {family} \
+                     network ({private}): every peer in it may hand over a certificate header; \
+                     list the proxies' own addresses"
+                ));
+            }
+        }
+    }
+    if let Some(sources) = config.validation.online_sources()
+        && let Some(ocsp) = &sources.ocsp
+        && sources.failure == RevocationFailure::Allow
+        && ocsp.timeout_ms < SHORT_OCSP_TIMEOUT_MS
+    {
+        out.push(format!(
+            "validation.revocationSources.ocsp.timeoutMs is {} ms under revocationFailure \
+             \"allow\": a responder slower than that is no answer, and the certificate passes \
+             without a revocation status; {SHORT_OCSP_TIMEOUT_MS} ms or more leaves a responder \
+             time to answer",
+            ocsp.timeout_ms
+        ));
     }
     if !config.validation.trust_enabled() {
         let global = config
@@ -225,7 +294,7 @@ fn read_chain(path: &str) -> Result<Vec<Vec<u8>>, Fatal> {
     Ok(out)
 }
 
-fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
+fn check(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
     let config = load_config(text(args, "config").unwrap_or_default())?;
     let cert = text(args, "cert")
         .map(|p| read(p, "certificate"))
@@ -325,18 +394,18 @@ fn check(args: &ArgMatches) -> Result<ExitCode, Fatal> {
             "reason": reason,
             "header": header,
         });
-        println!("{value}");
+        say!(out, "{value}");
     } else {
-        println!("decision: {name}");
+        say!(out, "decision: {name}");
         if let Some(status) = status {
-            println!("status: {status}");
+            say!(out, "status: {status}");
         }
         if let Some(reason) = &reason {
-            println!("reason: {reason}");
+            say!(out, "reason: {reason}");
         }
         if let Decision::Forward { headers } = &decision {
             for (name, value) in headers.iter() {
-                println!("header: {name}: {value}");
+                say!(out, "header: {name}: {value}");
             }
         }
     }

@@ -217,7 +217,33 @@ impl Cidr {
     pub fn contains(&self, address: &[u8; 16]) -> bool {
         self.masked(address) == self.network
     }
+
+    /// What the range trusts when it holds every address of a family: every address at all
+    /// (`::/0`), or all of the IPv4-mapped space, which is every IPv4 peer (`0.0.0.0/0`,
+    /// `::ffff:0:0/96`, and any IPv6 prefix around it: `::/80`, `::/1`). `None` otherwise.
+    pub fn catch_all(&self) -> Option<&'static str> {
+        if self.bits == 0 {
+            Some("every IPv6 and IPv4 address")
+        } else if self.bits <= 96 && self.contains(&IPV4_MAPPED) {
+            Some("every IPv4 address")
+        } else {
+            None
+        }
+    }
+
+    /// The prefix length within its family, and whether that family is IPv4 (an IPv4 range, or
+    /// an IPv6 one inside the IPv4-mapped space, counts its bits after the first 96).
+    pub fn family_prefix(&self) -> (bool, u8) {
+        if self.bits >= 96 && self.network[..12] == IPV4_MAPPED[..12] {
+            (true, self.bits - 96)
+        } else {
+            (false, self.bits)
+        }
+    }
 }
+
+/// `::ffff:0.0.0.0`: where IPv4 addresses are mapped.
+const IPV4_MAPPED: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0];
 
 /// Envoy's `source.address` (`1.2.3.4:5678`, `[2001:db8::1]:5678`, or without a port) as an
 /// IPv6 address, IPv4 (and IPv4-mapped IPv6) as IPv4-mapped; `None` for anything else (a
@@ -370,6 +396,38 @@ mod tests {
         }
         assert_eq!(Cidr::parse("10.0.0.1/8"), Err(CidrError::HostBits));
         assert_eq!(Cidr::parse("2001:db8::1/32"), Err(CidrError::HostBits));
+    }
+
+    #[test]
+    fn catch_alls_and_family_prefixes() {
+        let c = |t: &str| Cidr::parse(t).unwrap();
+        assert_eq!(c("::/0").catch_all(), Some("every IPv6 and IPv4 address"));
+        for all4 in [
+            "0.0.0.0/0",
+            "::ffff:0:0/96",
+            "::/80",
+            "::fffe:0:0/95",
+            "::/1",
+        ] {
+            assert_eq!(c(all4).catch_all(), Some("every IPv4 address"), "{all4}");
+        }
+        for not_all in [
+            "0.0.0.0/1",
+            "::ffff:0:0/97",
+            "::/96",
+            "::/81",
+            "8000::/1",
+            "::1",
+        ] {
+            assert_eq!(c(not_all).catch_all(), None, "{not_all}");
+        }
+        assert_eq!(c("10.0.0.0/8").family_prefix(), (true, 8));
+        assert_eq!(c("0.0.0.0/0").family_prefix(), (true, 0));
+        assert_eq!(c("::ffff:10.0.0.0/104").family_prefix(), (true, 8));
+        assert_eq!(c("192.0.2.7").family_prefix(), (true, 32));
+        assert_eq!(c("fc00::/7").family_prefix(), (false, 7));
+        assert_eq!(c("::/80").family_prefix(), (false, 80));
+        assert_eq!(c("::/96").family_prefix(), (false, 96));
     }
 
     #[test]

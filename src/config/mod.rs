@@ -92,7 +92,8 @@ pub struct RawHeaderSource {
     pub format: FrontFormat,
     /// The immediate peers (Envoy's `source.address`) allowed to send the header, as CIDRs
     /// (`10.0.0.0/8`, `2001:db8::/32`) or single addresses. From any other peer the header is
-    /// removed and never used. At least one.
+    /// removed and never used. At least one; a range that holds every address of a family
+    /// (`0.0.0.0/0`, `::/0`, all of the IPv4-mapped `::ffff:0:0/96`) is refused.
     pub trusted_proxies: Vec<String>,
     /// The header name, when the proxy uses another than the format's default (required for
     /// `appGateway` and `nginx`, which have none).
@@ -261,8 +262,9 @@ pub struct RawRevocationSources {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawCrlSource {
-    /// `http://host[:port]/path` (or `https://`): the host is the request's `:authority`, the
-    /// path its `:path`; how to reach it (address, TLS) is the cluster's business.
+    /// `http://host[:port]/path`: the host is the request's `:authority`, the path its
+    /// `:path`; how to reach it (address, TLS) is the cluster's business. `https://` is
+    /// refused: for TLS, give the cluster a TLS transport socket and keep `http://` here.
     pub url: String,
     /// The Envoy cluster the request goes through.
     pub cluster: String,
@@ -277,10 +279,12 @@ pub struct RawCrlSource {
 pub struct RawOcspSource {
     /// The Envoy cluster requests go through.
     pub cluster: String,
-    /// The responder's URL. Default: the leaf's Authority Information Access OCSP URL (its
-    /// host and path; the request still goes through `cluster`).
+    /// The responder's URL, `http://` (as `crls[].url`). Default: the leaf's Authority
+    /// Information Access OCSP URL (its host and path; the request still goes through
+    /// `cluster`; an `https://` one is refused at run time).
     pub url: Option<String>,
-    /// How long a request waits for the answer, 1 to 30000 ms. Default 1000.
+    /// How long a request waits for the answer, 100 to 30000 ms. Default 1000. `lint` warns
+    /// below 500 under `revocationFailure: allow`.
     pub timeout_ms: Option<u32>,
     /// How long an answer is kept, at most 86400 seconds, and never beyond its `nextUpdate`.
     /// Default 300. A "revoked" answer (other than a `certificateHold`) is kept until the

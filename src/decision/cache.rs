@@ -1,4 +1,5 @@
-//! The verdict cache: what a certificate was judged to be, keyed by the SHA-256 of its DER,
+//! The verdict cache: what a certificate was judged to be, keyed by the SHA-256 of its DER (of
+//! its DER and each presented intermediate's, with a chain: see `decision::cache_key`),
 //! bounded in entries, first in first out. A hit gives the ready-made header value, the leaf's
 //! dates (checked again on every request) and the time-independent verdict, as long as the
 //! verdict is fresh at the request's time; a stale entry counts as a miss and is replaced.

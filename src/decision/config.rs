@@ -132,6 +132,8 @@ pub struct FrontSource {
     pub chain_name: Option<&'static str>,
     /// `trustedProxies`.
     pub trusted: Vec<Cidr>,
+    /// `trustedProxies` as written (trimmed), in the same order, for `lint`.
+    pub trusted_text: Vec<String>,
 }
 
 impl FrontSource {
@@ -182,9 +184,10 @@ impl FrontSource {
             .iter()
             .enumerate()
             .map(|(i, entry)| {
-                Cidr::parse(entry.trim()).map_err(|e| {
+                let field = format!("header.trustedProxies[{i}]");
+                let cidr = Cidr::parse(entry.trim()).map_err(|e| {
                     problem(
-                        format!("header.trustedProxies[{i}]"),
+                        field.clone(),
                         match e {
                             CidrError::Syntax => format!(
                                 "{entry:?} is not an IPv4 or IPv6 address or CIDR (10.0.0.0/8, 2001:db8::/32)"
@@ -194,7 +197,17 @@ impl FrontSource {
                             ),
                         },
                     )
-                })
+                })?;
+                match cidr.catch_all() {
+                    Some(what) => Err(problem(
+                        field,
+                        format!(
+                            "{entry:?} trusts {what}: any client could hand over a certificate \
+                             header; list the proxies' own addresses"
+                        ),
+                    )),
+                    None => Ok(cidr),
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(FrontSource {
@@ -202,6 +215,11 @@ impl FrontSource {
             name,
             chain_name: (raw.format == FrontFormat::Rfc9440).then_some(RFC9440_CHAIN_HEADER),
             trusted,
+            trusted_text: raw
+                .trusted_proxies
+                .iter()
+                .map(|e| e.trim().to_string())
+                .collect(),
         })
     }
 }

@@ -30,6 +30,7 @@ use crate::outcome::{
 };
 use crate::scope::rules::METHOD_OVERRIDE_HEADERS;
 use crate::scope::{Mode, RequestLine, Scope, scope};
+use crate::text::der::Reader as DerReader;
 use crate::text::{hex_lower, hex_value};
 use crate::validation::online::RevocationState;
 use crate::validation::{Judgement, Verdict};
@@ -481,6 +482,35 @@ fn digest_key(text: &[u8]) -> Option<[u8; 32]> {
     Some(key)
 }
 
+/// Whether `der` is exactly one DER element, nothing after it (what a certificate is before
+/// it is parsed).
+fn one_der_element(der: &[u8]) -> bool {
+    let mut reader = DerReader::new(der);
+    reader.any().is_ok() && reader.is_empty()
+}
+
+/// What a verdict cache key of a leaf with a chain starts with: no certificate does (a DER
+/// certificate starts with its SEQUENCE tag, 0x30), so no key of a chain is the key of a leaf
+/// alone (the SHA-256 of its DER, as Envoy's connection digest gives it).
+const CHAIN_KEY_TAG: &[u8] = b"client-cert-auth verdict key: leaf and chain\0";
+
+/// The verdict cache key of a leaf (its SHA-256) and the chain presented with it: the leaf's
+/// own SHA-256 without a chain, otherwise the SHA-256 of [`CHAIN_KEY_TAG`] and the SHA-256 of
+/// each certificate in order. Every part has a fixed length, so no other split of the same
+/// bytes into certificates (one certificate whose bytes are the leaf and the intermediate back
+/// to back, say) gives the same key.
+fn cache_key(leaf_sha256: &[u8; 32], chain: &[Vec<u8>]) -> [u8; 32] {
+    if chain.is_empty() {
+        return *leaf_sha256;
+    }
+    let hashes: Vec<[u8; 32]> = chain.iter().map(|c| sha256(c)).collect();
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(hashes.len() + 2);
+    parts.push(CHAIN_KEY_TAG);
+    parts.push(leaf_sha256);
+    parts.extend(hashes.iter().map(|h| h.as_slice()));
+    sha256_of(&parts)
+}
+
 /// A decision taken before any certificate was judged.
 fn early(config: &Config, scope: &Scope<'_>, decision: Decision) -> Outcome {
     let decision = reported(scope, decision);
@@ -513,17 +543,13 @@ fn judge(
     cache: &mut VerdictCache,
     may_wait: bool,
 ) -> Outcome {
-    // The key covers the presented chain too: another chain may give another verdict.
     let leaf_sha256 = sha256(&presented.der);
-    let key: [u8; 32] = if presented.chain.is_empty() {
-        leaf_sha256
-    } else {
-        let parts: Vec<&[u8]> = std::iter::once(presented.der.as_slice())
-            .chain(presented.chain.iter().map(Vec::as_slice))
-            .collect();
-        sha256_of(&parts)
-    };
-    if let Some(entry) = cache.get(&key, now) {
+    // Malformed is decided before the cache: bytes that are not exactly one DER element (a
+    // leaf with trailing data) never look a verdict up; the full parse below refuses them, so
+    // they leave none behind either.
+    let framed = one_der_element(&presented.der);
+    let key = cache_key(&leaf_sha256, &presented.chain);
+    if framed && let Some(entry) = cache.get(&key, now) {
         return finish(config, scope, entry, now, leaf_sha256, CacheUse::Hit);
     }
     match judge_afresh(config, presented, now, &cache.revocation) {
@@ -622,7 +648,7 @@ fn judge_afresh(
     revocation: &RevocationState,
 ) -> Result<(Entry, Option<Box<OcspQuery>>), CertError> {
     let leaf = LeafCertificate::from_der(presented.der)?;
-    let (verdict, query) = if config.validation.checks_beyond_dates() {
+    let (mut verdict, query) = if config.validation.checks_beyond_dates() {
         let chain: Vec<CertificateDer<'_>> = presented
             .chain
             .iter()
@@ -640,11 +666,15 @@ fn judge_afresh(
     };
     let mut facts = leaf.facts.clone();
     facts.issuer_ca_sha1 = verdict.issuer_ca_sha1.clone();
+    // The chain headers carry the path the trust check verified, never what else the client
+    // appended; without the trust check, the chain as presented (documented as unverified).
+    let path = verdict.path.take();
+    let chain = path.as_deref().unwrap_or(&presented.chain);
     Ok((
         Entry {
             not_before: leaf.not_before,
             not_after: leaf.not_after,
-            headers: Rc::new(config.forward.headers_for(&leaf, &presented.chain)),
+            headers: Rc::new(config.forward.headers_for(&leaf, chain)),
             verdict,
             facts: Rc::new(facts),
         },

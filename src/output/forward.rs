@@ -247,7 +247,9 @@ impl Forward {
         self.strip.iter().any(|s| same(s, name))
     }
 
-    /// The headers for a valid certificate (computed once per certificate).
+    /// The headers for a valid certificate (computed once per certificate); `chain` is what to
+    /// forward as its chain: the verified path with the trust check, the presented
+    /// intermediates without it.
     pub fn headers_for(&self, leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Header> {
         let mut out = Vec::new();
         if let Some(name) = &self.arr {

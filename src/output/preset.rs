@@ -11,9 +11,10 @@
 //!   RFC 3339 dates with `+00:00`, and the leaf and chain as RFC 9440 byte sequences, with
 //!   Google's size limits.
 //! - `traefik`: Traefik's `passTLSClientCert` with `pem` and every `info` field: base64 DER of
-//!   each presented certificate separated by `,`, and the info string
+//!   the leaf and the forwarded chain separated by `,`, and the info string
 //!   (`Subject="...";Issuer="...";SerialNumber="...";NB="...";NA="...";SAN="..."`) escaped as
-//!   a URL query (Go's `url.QueryEscape`).
+//!   a URL query (Go's `url.QueryEscape`); unlike Traefik, the string's delimiters inside each
+//!   value are percent-encoded first (`traefik_value`), so no field can be forged.
 //!
 //! Names are fixed at configure time; values are computed once per certificate and cached
 //! with its verdict. Every value is printable ASCII.
@@ -125,7 +126,8 @@ impl PresetHeaders {
     }
 
     /// The headers for a certificate that passed every check; `cert` is the leaf parsed,
-    /// `chain` the presented intermediates (DER, leaf excluded).
+    /// `chain` the intermediates to forward (DER, leaf excluded): the verified path with the
+    /// trust check, the presented ones (unverified) without it.
     pub fn headers(
         &self,
         leaf: &LeafCertificate,
@@ -293,8 +295,8 @@ fn gclb_values(
     ]
 }
 
-/// In [`TRAEFIK`] order: every presented certificate, leaf first, as Traefik lists the TLS
-/// peer certificates.
+/// In [`TRAEFIK`] order: the leaf and the chain to forward, as Traefik lists the TLS peer
+/// certificates.
 fn traefik_values(
     leaf: &LeafCertificate,
     cert: Option<&X509Certificate<'_>>,
@@ -339,7 +341,7 @@ fn traefik_info(cert: &X509Certificate<'_>) -> String {
                 (0, GeneralName::DNSName(v))
                 | (1, GeneralName::RFC822Name(v))
                 | (3, GeneralName::URI(v)) => {
-                    all.push((*v).to_string());
+                    all.push(traefik_value(v));
                 }
                 (2, GeneralName::IPAddress(ip)) => all.extend(ip_text(ip)),
                 _ => {}
@@ -396,10 +398,32 @@ fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
             0
         };
         for value in &values[from..] {
-            parts.push(format!("{key}={value}"));
+            parts.push(format!("{key}={}", traefik_value(value)));
         }
     }
     parts.join(",")
+}
+
+/// A value from the certificate (a DN attribute, a SAN) inside Traefik's info string, with
+/// the string's delimiters (`"` `;` `,` `=`), `%` itself and control characters
+/// percent-encoded, so that no certificate content can close a quoted field or start another
+/// (`CN=x";Issuer="...` would otherwise add an `Issuer` ahead of the real one). Values without
+/// those characters are as Traefik writes them; the whole string is then query-escaped once
+/// more, so an application decodes it once for the structure, and each value once again.
+fn traefik_value(value: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        if matches!(ch, '"' | ';' | ',' | '=' | '%') || ch.is_ascii_control() {
+            let b = ch as u8;
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// The subjectAltName entries, none when the extension is absent or does not parse.
@@ -544,6 +568,15 @@ mod tests {
             "Subject%3D%22CN%3Da+b%2CO%3Dc%22%3Bx~_."
         );
         assert_eq!(percent_encode(&[0xc3, 0xa9], b"", true), "%C3%A9");
+    }
+
+    #[test]
+    fn traefik_values_encode_the_info_strings_delimiters() {
+        assert_eq!(traefik_value("alice.example.com"), "alice.example.com");
+        assert_eq!(
+            traefik_value("x\";Issuer=\"y,z%\r\n\u{7f}\t é+/:"),
+            "x%22%3BIssuer%3D%22y%2Cz%25%0D%0A%7F%09 é+/:"
+        );
     }
 
     #[test]

@@ -296,6 +296,10 @@ pub struct Verdict {
     pub revocation_ref: Option<std::rc::Rc<online::RevocationRef>>,
     /// Accepted without a fresh revocation status (`revocationFailure: allow`): why.
     pub soft_fail: Option<String>,
+    /// The intermediates of the path the trust check verified (DER, the leaf's issuer first,
+    /// the trusted CA excluded); `None` without the trust check. What the chain headers
+    /// forward: the decision takes it out before the verdict is cached.
+    pub path: Option<Vec<Vec<u8>>>,
 }
 
 /// A judgement that may need an OCSP answer first.
@@ -322,6 +326,7 @@ impl Verdict {
             issuer_ca_sha1: None,
             revocation_ref: None,
             soft_fail: None,
+            path: None,
         }
     }
 }
@@ -610,6 +615,7 @@ impl Validation {
                     verdict.issuer_ca_sha1 = Some(path.issuer_sha1.clone());
                     verdict.fresh_from = path.fresh_from;
                     verdict.fresh_until = path.fresh_until;
+                    verdict.path = Some(path.intermediates.clone());
                     trusted = Some((trust, path));
                 }
                 Err(e) => return Judgement::Done(rejected(e, now)),
@@ -986,6 +992,7 @@ impl Validation {
             None => PathIssuer::Anchor(anchor_index),
         };
         Ok(TrustedPath {
+            intermediates: path,
             issuer_sha1,
             fresh_from,
             fresh_until,
@@ -1054,6 +1061,8 @@ fn compile_each<T, R, E>(
 }
 
 struct TrustedPath {
+    /// The path's intermediates, the leaf's issuer first.
+    intermediates: Vec<Vec<u8>>,
     issuer_sha1: Vec<u8>,
     fresh_from: i64,
     fresh_until: i64,
@@ -1071,26 +1080,34 @@ enum PathIssuer {
     Intermediate(Vec<u8>),
 }
 
-/// The leaf's Authority Information Access OCSP URL (the first `http` one).
+/// The leaf's Authority Information Access OCSP URL: the first `http://` one, otherwise the
+/// first `https://` one (which the OCSP source refuses, saying why).
 fn ocsp_url(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<String> {
     use x509_parser::extensions::{GeneralName, ParsedExtension};
-    cert.extensions()
+    let urls: Vec<&str> = cert
+        .extensions()
         .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::AuthorityInfoAccess(aia) => {
-                aia.accessdescs.iter().find_map(|d| {
-                    match (&d.access_location, d.access_method.to_id_string().as_str()) {
-                        (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1")
-                            if uri.to_ascii_lowercase().starts_with("http") =>
-                        {
-                            Some((*uri).to_string())
-                        }
-                        _ => None,
-                    }
-                })
-            }
+        .filter_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
             _ => None,
         })
+        .flat_map(|aia| aia.accessdescs.iter())
+        .filter_map(
+            |d| match (&d.access_location, d.access_method.to_id_string().as_str()) {
+                (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1") => Some(*uri),
+                _ => None,
+            },
+        )
+        .collect();
+    let with_scheme = |scheme: &str| {
+        urls.iter()
+            .find(|u| {
+                u.get(..scheme.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+            })
+            .map(|u| (*u).to_string())
+    };
+    with_scheme("http://").or_else(|| with_scheme("https://"))
 }
 
 fn rejected(e: CertError, now: i64) -> Verdict {
@@ -1101,6 +1118,7 @@ fn rejected(e: CertError, now: i64) -> Verdict {
         issuer_ca_sha1: None,
         revocation_ref: None,
         soft_fail: None,
+        path: None,
     }
 }
 

@@ -16,7 +16,9 @@ use super::ocsp::CertId;
 use crate::config::{RawOcspSource, RawRevocationSources, RevocationFailure};
 use crate::outcome::OcspQuery;
 
-/// A URL the filter fetches from: `http://` or `https://`, a host, a path.
+/// A URL the filter fetches from: `http://`, a host, a path. The module sends plain HTTP to the
+/// cluster and cannot see the cluster's transport, so `https://` is refused rather than
+/// pretended: TLS is the cluster's (a TLS transport socket), the URL says `http://`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// Host and port as written: the request's `:authority`.
@@ -38,9 +40,13 @@ impl HttpUrl {
         let rest = if lower.starts_with("http://") {
             &url[7..]
         } else if lower.starts_with("https://") {
-            &url[8..]
+            return Err(format!(
+                "{url:?} is an https:// URL, but the module sends plain HTTP to the cluster and \
+                 cannot see whether the cluster speaks TLS: write http:// and give the cluster a \
+                 TLS transport socket (the TLS is the cluster's)"
+            ));
         } else {
-            return Err(format!("{url:?} is not an http:// or https:// URL"));
+            return Err(format!("{url:?} is not an http:// URL"));
         };
         if url.contains('#') {
             return Err(format!("{url:?} has a fragment"));
@@ -133,6 +139,9 @@ pub const DEFAULT_REFRESH_SECONDS: u32 = 3600;
 pub const MAX_REFRESH_SECONDS: u32 = 604_800;
 /// The default `timeoutMs`.
 pub const DEFAULT_OCSP_TIMEOUT_MS: u32 = 1000;
+/// The smallest `timeoutMs`: below it hardly any responder answers in time, and under
+/// `revocationFailure: allow` every certificate would pass unchecked.
+pub const MIN_OCSP_TIMEOUT_MS: u32 = 100;
 /// The largest `timeoutMs`.
 pub const MAX_OCSP_TIMEOUT_MS: u32 = 30_000;
 /// The default `cacheSeconds`.
@@ -262,7 +271,7 @@ impl OnlineSources {
                         field("timeoutMs"),
                         *timeout_ms,
                         DEFAULT_OCSP_TIMEOUT_MS,
-                        (1, MAX_OCSP_TIMEOUT_MS),
+                        (MIN_OCSP_TIMEOUT_MS, MAX_OCSP_TIMEOUT_MS),
                         "milliseconds",
                     )?,
                     cache_seconds: ranged(
@@ -1007,7 +1016,11 @@ pub fn online_status(
             None => {
                 let url = match (&ocsp.url, leaf.ocsp_url) {
                     (Some(url), _) => Some(url.clone()),
-                    (None, Some(aia)) => HttpUrl::parse(aia).ok(),
+                    (None, Some(aia)) => HttpUrl::parse(aia)
+                        .map_err(|why| {
+                            unknown.push(format!("OCSP: the certificate's OCSP URL {why}"))
+                        })
+                        .ok(),
                     (None, None) => None,
                 };
                 match url {
@@ -1066,11 +1079,15 @@ mod tests {
             (u.authority.as_str(), u.path.as_str()),
             ("crl.contoso.test", "/issuing.crl")
         );
-        let u = HttpUrl::parse("HTTPS://ocsp.test:8443").unwrap();
+        let u = HttpUrl::parse("HTTP://ocsp.test:8443").unwrap();
         assert_eq!(
             (u.authority.as_str(), u.path.as_str()),
             ("ocsp.test:8443", "/")
         );
+        for https in ["https://ocsp.test/", "HTTPS://ocsp.test:8443"] {
+            let why = HttpUrl::parse(https).unwrap_err();
+            assert!(why.contains("is an https:// URL"), "{why}");
+        }
         let u = HttpUrl::parse("http://[::1]:80/x?y=1").unwrap();
         assert_eq!(
             (u.authority.as_str(), u.path.as_str()),
