@@ -19,8 +19,13 @@ CERTS         := .demo-certs
 # the module from 825,656 to 879,445 bytes. Raised for issue 13: online revocation (the OCSP
 # client and verifier, the compact CRL store, fetching through shared data, their configuration)
 # takes it from 880,534 to 1,037,593 bytes (`make size-report`: validation +66 KB, glue +28 KB,
-# serde for the new configuration +19 KB, the rest std and formatting).
-MAX_WASM_BYTES ?= 1060000
+# serde for the new configuration +19 KB, the rest std and formatting). Raised for issue 20:
+# the revocation holes closed (partitions, slots and the Envoy-wide rollback mark, permanent
+# OCSP revocations shared across workers, one OCSP question per certificate) take it from
+# 1,037,749 to 1,083,805 bytes, the front-proxy fixes to 1,090,868 (`make size-report`:
+# validation +32 KB, glue +22 KB; three BTreeMap instantiations replaced by vectors saved
+# 38 KB of it). The fleet-cost issue brings it down.
+MAX_WASM_BYTES ?= 1100000
 # The load generator of `make soak` (and its short run in `make test`) and `make bench`.
 OHA           := .tools/bin/oha
 

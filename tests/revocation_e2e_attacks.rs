@@ -1138,8 +1138,8 @@ fn a_source_filled_with_other_slots_by_the_attacker_still_takes_the_cas_own_crl_
     );
 }
 
-/// The certificates known revoked by OCSP are shared Envoy-wide, and every configuration that
-/// checks revocation reads them, with an OCSP source or not: a reload that drops `ocsp` (say
+/// The certificates known revoked by OCSP are shared Envoy-wide, and every configuration with
+/// run-time revocation sources reads them, with an OCSP source or not: a reload that drops `ocsp` (say
 /// because the attacker made the responder look down) and keeps a CRL issued before the
 /// revocation still refuses the revoked leaf. (Found as a hole by this file's first run: only
 /// configurations with `ocsp` read the list.)

@@ -778,13 +778,11 @@ pub fn start(
     cache: &RefCell<VerdictCache>,
     fetches: &mut Fetches,
 ) {
-    if state.config.validation.checks_revocation() {
-        let now = host.clock().map(unix).unwrap_or(0);
-        sync_revoked(host, cache, &mut fetches.revoked_seen, now);
-    }
     let Some(sources) = state.config.validation.online_sources() else {
         return;
     };
+    let now = host.clock().map(unix).unwrap_or(0);
+    sync_revoked(host, cache, &mut fetches.revoked_seen, now);
     for index in 0..sources.crls.len() {
         let Some(source) = sources.crls.get(index) else {
             continue;
@@ -804,18 +802,17 @@ pub fn tick(
     cache: &RefCell<VerdictCache>,
     fetches: &mut Fetches,
 ) {
-    if !state.config.validation.checks_revocation() {
+    // Shared data is touched only by configurations with run-time sources (one with pasted
+    // CRLs only needs no shared-data capability).
+    let Some(sources) = state.config.validation.online_sources() else {
         return;
-    }
+    };
     let Ok(now) = host.clock().map(unix) else {
         return;
     };
     // Certificates other workers (or an earlier configuration) learned are revoked: read by
-    // every configuration that checks revocation, with an OCSP source or not.
+    // every configuration with run-time sources, with an OCSP source or not.
     sync_revoked(host, cache, &mut fetches.revoked_seen, now);
-    let Some(sources) = state.config.validation.online_sources() else {
-        return;
-    };
     if sources.ocsp.is_some() {
         ask_orphans(host, state, cache);
     }

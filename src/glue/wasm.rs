@@ -46,6 +46,74 @@ unsafe extern "C" {
         return_map_data: *mut *mut u8,
         return_map_size: *mut usize,
     ) -> u32;
+    fn proxy_get_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+        return_cas: *mut u32,
+    ) -> u32;
+    fn proxy_set_shared_data(
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+        cas: u32,
+    ) -> u32;
+    fn proxy_set_effective_context(context_id: u32) -> u32;
+}
+
+// The ABI's status numbers the calls below look at.
+const STATUS_OK: u32 = 0;
+const STATUS_NOT_FOUND: u32 = 1;
+const STATUS_CAS_MISMATCH: u32 = 8;
+
+/// A shared value and its compare-and-swap token, through the ABI directly: the SDK's wrapper
+/// panics on a status it does not expect (a capability the restriction list does not allow
+/// answers 10), and a panic would take the VM down.
+fn get_shared_data(key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    let mut cas: u32 = 0;
+    // SAFETY: the host writes a pointer, a length and a token into the three locations, which
+    // live until the call returns; the key is read for `key.len()` bytes.
+    let status =
+        unsafe { proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) };
+    match status {
+        STATUS_OK => {
+            let cas = (cas != 0).then_some(cas);
+            if data.is_null() {
+                return Ok((None, cas));
+            }
+            // SAFETY: as in `request_header_bytes`: the host allocated `size` bytes through the
+            // module's allocator and hands their ownership over.
+            Ok((Some(unsafe { Vec::from_raw_parts(data, size, size) }), cas))
+        }
+        STATUS_NOT_FOUND => Ok((None, None)),
+        other => Err(HostError(format!(
+            "status {other} (is proxy_get_shared_data allowed by the capability restriction?)"
+        ))),
+    }
+}
+
+fn set_shared_data(key: &str, value: &[u8], cas: Option<u32>) -> Result<(), SharedDataError> {
+    // SAFETY: the host reads the key and the value for their lengths during the call.
+    let status = unsafe {
+        proxy_set_shared_data(
+            key.as_ptr(),
+            key.len(),
+            value.as_ptr(),
+            value.len(),
+            cas.unwrap_or(0),
+        )
+    };
+    match status {
+        STATUS_OK => Ok(()),
+        STATUS_CAS_MISMATCH => Err(SharedDataError::CasMismatch),
+        other => Err(SharedDataError::Failed(format!(
+            "status {other} (is proxy_set_shared_data allowed by the capability restriction?)"
+        ))),
+    }
 }
 
 /// The request's header map, serialized, exactly as the host wrote it.
@@ -208,7 +276,7 @@ impl Host for Envoy {
     }
 
     fn shared_data(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError> {
-        hostcalls::get_shared_data(key).map_err(failed)
+        get_shared_data(key)
     }
 
     fn set_shared_data(
@@ -217,10 +285,7 @@ impl Host for Envoy {
         value: &[u8],
         cas: Option<u32>,
     ) -> Result<(), SharedDataError> {
-        hostcalls::set_shared_data(key, Some(value), cas).map_err(|status| match status {
-            proxy_wasm::types::Status::CasMismatch => SharedDataError::CasMismatch,
-            other => SharedDataError::Failed(format!("{other:?}")),
-        })
+        set_shared_data(key, value, cas)
     }
 
     fn context_id(&self) -> u32 {
@@ -228,9 +293,16 @@ impl Host for Envoy {
     }
 
     fn set_effective_context(&mut self, context: u32) -> Result<(), HostError> {
-        hostcalls::set_effective_context(context).map_err(failed)?;
-        self.context = context;
-        Ok(())
+        // Directly: the SDK's wrapper panics on any status but BadArgument (a stream that is
+        // gone).
+        // SAFETY: a plain call with a number.
+        match unsafe { proxy_set_effective_context(context) } {
+            STATUS_OK => {
+                self.context = context;
+                Ok(())
+            }
+            other => Err(HostError(format!("status {other}"))),
+        }
     }
 
     fn random(&mut self, out: &mut [u8]) -> Result<(), HostError> {

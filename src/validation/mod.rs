@@ -824,11 +824,6 @@ impl Validation {
             .collect()
     }
 
-    /// Whether certificates are checked for revocation (`validateRevocation` with trust).
-    pub fn checks_revocation(&self) -> bool {
-        self.trust.as_ref().is_some_and(|t| t.revocation.is_some())
-    }
-
     /// The run-time revocation sources, when configured.
     pub fn online_sources(&self) -> Option<&online::OnlineSources> {
         self.trust
