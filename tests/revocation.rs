@@ -26,18 +26,16 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::cases::{ARR, b64};
-use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Pki, TempDir, curl, free_port};
+use common::envoy::{ClientCert, Envoy, EnvoyOptions, Pki, TempDir, free_port};
 use common::online::{
-    Behaviour, FileServer, IndexEntry, OcspResponder, openssl, openssl_serial, premade_answer,
-    write_index,
+    Behaviour, FileServer, IndexEntry, OcspResponder, ask, entry, expect_denied, expect_forwarded,
+    leaf_of, openssl, openssl_serial, premade_answer, replace_file, save_ca_key, write_index,
 };
 use common::pki::{Alg, Ca};
-use rcgen::{ExtendedKeyUsagePurpose, SerialNumber};
+use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -61,15 +59,6 @@ fn leaf(pki: &Pki, stem: &str, serial: u64) -> ClientCert {
     leaf_of(pki, &pki.ca, stem, serial)
 }
 
-fn leaf_of(pki: &Pki, ca: &Ca, stem: &str, serial: u64) -> ClientCert {
-    pki.save(
-        stem,
-        &ca.client_with(stem, Alg::EcdsaP256, |p| {
-            p.serial_number = Some(SerialNumber::from(serial));
-        }),
-    )
-}
-
 /// A certificate of `ca` that may sign OCSP answers for it (`ocsp` true: EKU OCSPSigning,
 /// else clientAuth only), saved as `<stem>.pem`/`.key`.
 fn responder_cert(pki: &Pki, ca: &Ca, stem: &str, ocsp: bool) {
@@ -81,11 +70,6 @@ fn responder_cert(pki: &Pki, ca: &Ca, stem: &str, ocsp: bool) {
         };
     });
     pki.save(stem, &cert);
-}
-
-/// The test CA's key beside its certificate (`ca.key`), so openssl can sign as the CA.
-fn save_ca_key(pki: &Pki) {
-    pki.dir.write("ca.key", &pki.ca.key().serialize_pem());
 }
 
 /// DER of a CRL of `ca` revoking `serials`, CRL number `number`, issued a minute ago and valid
@@ -106,13 +90,6 @@ fn crl_der(ca: &Ca, serials: &[u64], number: u64) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("rcgen's CRL PEM")
-}
-
-/// Replaces a file by renaming a complete copy over it: a fetch sees the old or the new one.
-fn replace_file(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).expect("writing a served file");
-    std::fs::rename(&tmp, path).expect("moving a served file into place");
 }
 
 /// The plugin configuration: Required, trust in the test CA, revocation from `sources`.
@@ -188,68 +165,6 @@ fn envoy_with_ocsp_port(pki: &Pki, config: String) -> (Envoy, u16) {
             return (envoy, port);
         }
     }
-}
-
-/// One request's fate: status, what the filter put in the access log, and the
-/// `X-ARR-ClientCert` values the echo upstream received (`None`: it was not reached).
-#[derive(Debug)]
-struct Outcome {
-    status: u16,
-    decision: String,
-    upstream_arr: Option<Vec<String>>,
-    took: Duration,
-}
-
-impl Outcome {
-    fn forwarded(&self, cert: &ClientCert) -> bool {
-        self.status == 200 && self.upstream_arr == Some(vec![b64(&cert.der)])
-    }
-    fn denied(&self, reason: &str) -> bool {
-        self.status == 401
-            && self.upstream_arr.is_none()
-            && self.decision.contains("decision=deny")
-            && self.decision.contains(&format!("reason={reason} "))
-    }
-}
-
-/// Sends one request with `cert` and reads its access log line (each request here writes
-/// exactly one, and requests of a test are sequential).
-fn ask(envoy: &Envoy, pki: &Pki, cert: &ClientCert) -> Outcome {
-    let before = envoy.access_log(0).len();
-    let start = Instant::now();
-    let response = curl(envoy, pki, &Call::new("/r").cert(cert));
-    let took = start.elapsed();
-    let lines = envoy.access_log(before + 1);
-    let line = lines.get(before).cloned().unwrap_or_default();
-    let decision = line
-        .split_once("client_cert_auth=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(state, _)| state.to_string())
-        .unwrap_or_else(|| format!("(no access log line: {line:?})"));
-    Outcome {
-        status: response.status,
-        decision,
-        upstream_arr: response.try_upstream_header(ARR).ok(),
-        took,
-    }
-}
-
-#[track_caller]
-fn expect_forwarded(envoy: &Envoy, pki: &Pki, cert: &ClientCert, what: &str) {
-    let outcome = ask(envoy, pki, cert);
-    assert!(
-        outcome.forwarded(cert),
-        "{what}: expected 200 with X-ARR-ClientCert upstream, got {outcome:?}"
-    );
-}
-
-#[track_caller]
-fn expect_denied(envoy: &Envoy, pki: &Pki, cert: &ClientCert, reason: &str, what: &str) {
-    let outcome = ask(envoy, pki, cert);
-    assert!(
-        outcome.denied(reason),
-        "{what}: expected 401 reason={reason}, got {outcome:?}"
-    );
 }
 
 /// Asks with `cert` until it is forwarded (the first CRL arrives about a second after the
@@ -530,15 +445,6 @@ fn ocsp_pki() -> OcspPki {
         good,
         revoked,
         unknown,
-    }
-}
-
-/// The database row of `<stem>.pem`.
-fn entry(pki: &Pki, stem: &str, revoked: bool) -> IndexEntry {
-    IndexEntry {
-        serial: openssl_serial(&pki.dir.0, &pki.dir.0.join(format!("{stem}.pem"))),
-        subject: format!("/CN={stem}"),
-        revoked,
     }
 }
 

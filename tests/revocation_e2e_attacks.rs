@@ -43,18 +43,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::cases::{ARR, b64};
-use common::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Pki, TempDir, curl};
+use common::envoy::{ClientCert, Envoy, EnvoyOptions, Pki, TempDir};
 use common::online::{
-    Behaviour, FileServer, IndexEntry, openssl_serial, premade_answer, write_index,
+    Behaviour, FileServer, IndexEntry, ask, entry, expect_denied, expect_forwarded, leaf_of,
+    premade_answer, replace_file, save_ca_key, write_index,
 };
-use common::pki::{Alg, Ca};
-use rcgen::SerialNumber;
+use common::pki::Ca;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -81,15 +81,6 @@ const REVOCATION_CAPABILITIES: [&str; 7] = [
 // ---------------------------------------------------------------------------------------------
 // Certificates, CRLs, OCSP answers.
 
-fn leaf_of(pki: &Pki, ca: &Ca, stem: &str, serial: u64) -> ClientCert {
-    pki.save(
-        stem,
-        &ca.client_with(stem, Alg::EcdsaP256, |p| {
-            p.serial_number = Some(SerialNumber::from(serial));
-        }),
-    )
-}
-
 fn leaf(pki: &Pki, stem: &str, serial: u64) -> ClientCert {
     leaf_of(pki, &pki.ca, stem, serial)
 }
@@ -110,27 +101,6 @@ fn der_of(pem: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("rcgen's CRL PEM")
-}
-
-/// Replaces a served file by renaming a complete copy over it.
-fn replace_file(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).expect("writing a served file");
-    std::fs::rename(&tmp, path).expect("moving a served file into place");
-}
-
-/// The CA's key beside its certificate, for `openssl ocsp` to sign as the CA.
-fn save_ca_key(pki: &Pki) {
-    pki.dir.write("ca.key", &pki.ca.key().serialize_pem());
-}
-
-/// The CA database row of `<stem>.pem`.
-fn entry(pki: &Pki, stem: &str, revoked: bool) -> IndexEntry {
-    IndexEntry {
-        serial: openssl_serial(&pki.dir.0, &pki.dir.0.join(format!("{stem}.pem"))),
-        subject: format!("/CN={stem}"),
-        revoked,
-    }
 }
 
 /// A folder holding one pre-made OCSP answer (signed by the CA, no nonce) about `<stem>.pem`,
@@ -245,64 +215,6 @@ fn reload(envoy: &Envoy, config: &str) {
 
 // ---------------------------------------------------------------------------------------------
 // Requests.
-
-/// One request's fate: status, the filter's decision from the access log, and the
-/// `X-ARR-ClientCert` values the echo upstream received (`None`: not reached).
-#[derive(Debug)]
-struct Outcome {
-    status: u16,
-    decision: String,
-    upstream_arr: Option<Vec<String>>,
-}
-
-impl Outcome {
-    fn forwarded(&self, cert: &ClientCert) -> bool {
-        self.status == 200 && self.upstream_arr == Some(vec![b64(&cert.der)])
-    }
-    fn denied(&self, reason: &str) -> bool {
-        self.status == 401
-            && self.upstream_arr.is_none()
-            && self.decision.contains("decision=deny")
-            && self.decision.contains(&format!("reason={reason} "))
-    }
-}
-
-/// One request with `cert` on a fresh connection, and its access log line (the requests of a
-/// test that uses this are sequential).
-fn ask(envoy: &Envoy, pki: &Pki, cert: &ClientCert) -> Outcome {
-    let before = envoy.access_log(0).len();
-    let response = curl(envoy, pki, &Call::new("/r").cert(cert));
-    let lines = envoy.access_log(before + 1);
-    let line = lines.get(before).cloned().unwrap_or_default();
-    let decision = line
-        .split_once("client_cert_auth=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(state, _)| state.to_string())
-        .unwrap_or_else(|| format!("(no access log line: {line:?})"));
-    Outcome {
-        status: response.status,
-        decision,
-        upstream_arr: response.try_upstream_header(ARR).ok(),
-    }
-}
-
-#[track_caller]
-fn expect_forwarded(envoy: &Envoy, pki: &Pki, cert: &ClientCert, what: &str) {
-    let outcome = ask(envoy, pki, cert);
-    assert!(
-        outcome.forwarded(cert),
-        "{what}: expected 200 with X-ARR-ClientCert upstream, got {outcome:?}"
-    );
-}
-
-#[track_caller]
-fn expect_denied(envoy: &Envoy, pki: &Pki, cert: &ClientCert, reason: &str, what: &str) {
-    let outcome = ask(envoy, pki, cert);
-    assert!(
-        outcome.denied(reason),
-        "{what}: expected 401 reason={reason}, got {outcome:?}"
-    );
-}
 
 /// `rounds` requests with `cert` on fresh connections, each denied for `reason`, and more (up to
 /// 40 in all) until `workers` workers have seen at least one of them: every worker is tried.

@@ -13,6 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::cases::{ARR, b64};
+use super::envoy::{Call, ClientCert, Envoy, Pki, curl};
+use super::pki::{Alg, Ca};
+use rcgen::SerialNumber;
+
 /// How the file server answers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Behaviour {
@@ -431,4 +436,100 @@ pub fn premade_answer(
         ],
     );
     std::fs::read(dir.join(out)).expect("reading the pre-made OCSP answer")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asking through Envoy, as the online revocation suites (`tests/revocation.rs`,
+// `tests/revocation_e2e_attacks.rs`) do.
+
+pub fn leaf_of(pki: &Pki, ca: &Ca, stem: &str, serial: u64) -> ClientCert {
+    pki.save(
+        stem,
+        &ca.client_with(stem, Alg::EcdsaP256, |p| {
+            p.serial_number = Some(SerialNumber::from(serial));
+        }),
+    )
+}
+
+/// The test CA's key beside its certificate (`ca.key`), so openssl can sign as the CA.
+pub fn save_ca_key(pki: &Pki) {
+    pki.dir.write("ca.key", &pki.ca.key().serialize_pem());
+}
+
+/// Replaces a file by renaming a complete copy over it: a fetch sees the old or the new one.
+pub fn replace_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).expect("writing a served file");
+    std::fs::rename(&tmp, path).expect("moving a served file into place");
+}
+
+/// One request's fate: status, what the filter put in the access log, and the
+/// `X-ARR-ClientCert` values the echo upstream received (`None`: it was not reached).
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: u16,
+    pub decision: String,
+    pub upstream_arr: Option<Vec<String>>,
+    pub took: Duration,
+}
+
+impl Outcome {
+    pub fn forwarded(&self, cert: &ClientCert) -> bool {
+        self.status == 200 && self.upstream_arr == Some(vec![b64(&cert.der)])
+    }
+    pub fn denied(&self, reason: &str) -> bool {
+        self.status == 401
+            && self.upstream_arr.is_none()
+            && self.decision.contains("decision=deny")
+            && self.decision.contains(&format!("reason={reason} "))
+    }
+}
+
+/// Sends one request with `cert` and reads its access log line (each request here writes
+/// exactly one, and requests of a test are sequential).
+pub fn ask(envoy: &Envoy, pki: &Pki, cert: &ClientCert) -> Outcome {
+    let before = envoy.access_log(0).len();
+    let start = Instant::now();
+    let response = curl(envoy, pki, &Call::new("/r").cert(cert));
+    let took = start.elapsed();
+    let lines = envoy.access_log(before + 1);
+    let line = lines.get(before).cloned().unwrap_or_default();
+    let decision = line
+        .split_once("client_cert_auth=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(state, _)| state.to_string())
+        .unwrap_or_else(|| format!("(no access log line: {line:?})"));
+    Outcome {
+        status: response.status,
+        decision,
+        upstream_arr: response.try_upstream_header(ARR).ok(),
+        took,
+    }
+}
+
+#[track_caller]
+pub fn expect_forwarded(envoy: &Envoy, pki: &Pki, cert: &ClientCert, what: &str) {
+    let outcome = ask(envoy, pki, cert);
+    assert!(
+        outcome.forwarded(cert),
+        "{what}: expected 200 with X-ARR-ClientCert upstream, got {outcome:?}"
+    );
+}
+
+#[track_caller]
+pub fn expect_denied(envoy: &Envoy, pki: &Pki, cert: &ClientCert, reason: &str, what: &str) {
+    let outcome = ask(envoy, pki, cert);
+    assert!(
+        outcome.denied(reason),
+        "{what}: expected 401 reason={reason}, got {outcome:?}"
+    );
+}
+
+/// The database row of `<stem>.pem`.
+pub fn entry(pki: &Pki, stem: &str, revoked: bool) -> IndexEntry {
+    IndexEntry {
+        serial: openssl_serial(&pki.dir.0, &pki.dir.0.join(format!("{stem}.pem"))),
+        subject: format!("/CN={stem}"),
+        revoked,
+    }
 }

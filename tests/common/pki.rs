@@ -265,23 +265,7 @@ impl Ca {
         next_update: OffsetDateTime,
         crl_number: u64,
     ) -> String {
-        let params = CertificateRevocationListParams {
-            this_update,
-            next_update,
-            crl_number: SerialNumber::from(crl_number),
-            issuing_distribution_point: None,
-            revoked_certs: revoked_serials
-                .iter()
-                .map(|&serial| RevokedCertParams {
-                    serial_number: SerialNumber::from(serial),
-                    revocation_time: this_update - Duration::hours(1),
-                    reason_code: None,
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: KeyIdMethod::Sha256,
-        };
-        params.signed_by(&self.issuer).unwrap().pem().unwrap()
+        self.crl_scoped(revoked_serials, this_update, next_update, crl_number, None)
     }
 
     /// [`Ca::crl_between`] as a partition: its issuingDistributionPoint names `uri` (it covers
@@ -294,16 +278,34 @@ impl Ca {
         crl_number: u64,
         uri: &str,
     ) -> String {
+        let point = CrlIssuingDistributionPoint {
+            distribution_point: CrlDistributionPoint {
+                uris: vec![uri.to_string()],
+            },
+            scope: None,
+        };
+        self.crl_scoped(
+            revoked_serials,
+            this_update,
+            next_update,
+            crl_number,
+            Some(point),
+        )
+    }
+
+    fn crl_scoped(
+        &self,
+        revoked_serials: &[u64],
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        crl_number: u64,
+        issuing_distribution_point: Option<CrlIssuingDistributionPoint>,
+    ) -> String {
         let params = CertificateRevocationListParams {
             this_update,
             next_update,
             crl_number: SerialNumber::from(crl_number),
-            issuing_distribution_point: Some(CrlIssuingDistributionPoint {
-                distribution_point: CrlDistributionPoint {
-                    uris: vec![uri.to_string()],
-                },
-                scope: None,
-            }),
+            issuing_distribution_point,
             revoked_certs: revoked_serials
                 .iter()
                 .map(|&serial| RevokedCertParams {
