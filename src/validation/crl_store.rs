@@ -612,8 +612,8 @@ fn distribution_point_name(contents: &[u8]) -> Result<Option<Vec<Vec<u8>>>, CrlE
 
 /// The names of a certificate's CRL distribution points (the cRLDistributionPoints
 /// extension's value): every fullName GeneralName, whole DER, of the points whose CRL the
-/// certificate's issuer signs (a point with a cRLIssuer names an indirect CRL and is left
-/// out). What [`CompactCrl::covers`] matches a partition against. Malformed: none.
+/// certificate's issuer signs for every reason (a point with a cRLIssuer names an indirect
+/// CRL, one with `reasons` a CRL for some reasons only: both are left out). What [`CompactCrl::covers`] matches a partition against. Malformed: none.
 pub fn distribution_point_names(value: &[u8]) -> Vec<Vec<u8>> {
     fn walk(value: &[u8]) -> Result<Vec<Vec<u8>>, CrlError> {
         let mut names = Vec::new();
@@ -622,9 +622,11 @@ pub fn distribution_point_names(value: &[u8]) -> Vec<Vec<u8>> {
         while !points.is_empty() {
             let mut point = points.nested(tag::SEQUENCE, "a DistributionPoint")?;
             let name = point.optional(tag::context(0))?;
-            point.optional(tag::context_primitive(1))?;
+            // A point for some reasons only covers the certificate for those (RFC 5280 6.3.3
+            // (d)): its CRL cannot vouch for every reason, so it is left out too.
+            let some_reasons = point.optional(tag::context_primitive(1))?.is_some();
             let indirect = point.optional(tag::context(2))?.is_some();
-            if let (Some(name), false) = (name, indirect)
+            if let (Some(name), false) = (name, indirect || some_reasons)
                 && let Some(full) = distribution_point_name(name.contents)?
             {
                 names.extend(full);

@@ -319,38 +319,4 @@ impl Ca {
         };
         params.signed_by(&self.issuer).unwrap().pem().unwrap()
     }
-
-    /// [`Ca::crl_between`] as a partition: its issuingDistributionPoint names `uri` (it covers
-    /// only the leaves whose CRL distribution points name it).
-    pub fn crl_partition(
-        &self,
-        revoked_serials: &[u64],
-        this_update: OffsetDateTime,
-        next_update: OffsetDateTime,
-        crl_number: u64,
-        uri: &str,
-    ) -> String {
-        let params = CertificateRevocationListParams {
-            this_update,
-            next_update,
-            crl_number: SerialNumber::from(crl_number),
-            issuing_distribution_point: Some(CrlIssuingDistributionPoint {
-                distribution_point: CrlDistributionPoint {
-                    uris: vec![uri.to_string()],
-                },
-                scope: None,
-            }),
-            revoked_certs: revoked_serials
-                .iter()
-                .map(|&serial| RevokedCertParams {
-                    serial_number: SerialNumber::from(serial),
-                    revocation_time: this_update - Duration::hours(1),
-                    reason_code: None,
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: KeyIdMethod::Sha256,
-        };
-        params.signed_by(&self.issuer).unwrap().pem().unwrap()
-    }
 }
