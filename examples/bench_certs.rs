@@ -5,8 +5,7 @@
 //! intermediates in `intermediates.pem`). Usage: cargo run --example bench_certs -- DIR
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/pki.rs"]
-mod pki;
+use testkit::pki;
 
 use std::path::Path;
 

@@ -3,8 +3,7 @@
 //! one and one that is not valid yet. Usage: `cargo run --example demo_certs -- DIR`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/pki.rs"]
-mod pki;
+use testkit::pki;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `make soak`: a million mixed requests through the real Envoy, every decision checked.
 //!
-//! The workload is in `tests/common/soak.rs` (shared with the short run of `make test`): oha
+//! The workload is in `testkit/src/soak.rs` (shared with the short run of `make test`): oha
 //! streams with valid certificates (more distinct ones than the verdict cache holds, so it
 //! churns), expired, untrusted and missing ones, forged headers and excluded paths, against an
 //! upstream that compares what it received with the connection's real certificate as Envoy
@@ -10,10 +10,7 @@
 //! (needs the built module, Envoy and oha: `make soak` provides them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
-use common::soak::{Options, run};
+use testkit::soak::{Options, run};
 
 fn main() {
     let mut args = std::env::args().skip(1);

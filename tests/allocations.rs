@@ -3,17 +3,15 @@
 //! call into the module's allocator on every request).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 
 use client_cert_auth::glue::fake::FakeHost;
 use client_cert_auth::glue::{configure, on_request_headers};
 use client_cert_auth::{Config, Decision, Request, VerdictCache, decide};
-use common::core::{hex_lower, now};
-use common::pki::Ca;
 use sha2::{Digest, Sha256};
+use testkit::core::{hex_lower, now};
+use testkit::pki::Ca;
 
 struct Counting;
 

