@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::cases::{ARR, b64};
 use crate::envoy::{Call, ClientCert, Envoy, Pki, curl};
+use crate::openssl::openssl;
 use crate::pki::{Alg, Ca};
 use rcgen::SerialNumber;
 
@@ -243,22 +244,6 @@ fn read_request(stream: &mut TcpStream) -> Option<Seen> {
         body,
         at: Instant::now(),
     })
-}
-
-/// Runs openssl with these arguments in `dir`; panics with its output if it fails.
-pub fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("running openssl (the revocation tests need it on PATH)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 /// A certificate's serial as OpenSSL's CA database writes it (upper-case hex).

@@ -77,14 +77,16 @@ pub fn name(common_name: &str) -> DistinguishedName {
 
 /// The usual CA parameters, then `adjust`.
 fn adjusted(common_name: &str, adjust: impl FnOnce(&mut CertificateParams)) -> CertificateParams {
-    let mut params = ca_params(common_name);
+    let mut params = ca_params(name(common_name));
     adjust(&mut params);
     params
 }
 
-fn ca_params(common_name: &str) -> CertificateParams {
+/// The parameters of a CA named `distinguished_name`: any path length, signs certificates and
+/// CRLs, valid from yesterday for ten years.
+pub fn ca_params(distinguished_name: DistinguishedName) -> CertificateParams {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name = name(common_name);
+    params.distinguished_name = distinguished_name;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
@@ -110,7 +112,7 @@ impl Ca {
     /// A certificate that is *not* a CA (basicConstraints cA=false) but is used to sign:
     /// what a path validator must refuse.
     pub fn leaf_acting_as_ca(&self, common_name: &str) -> Ca {
-        let mut params = ca_params(common_name);
+        let mut params = ca_params(name(common_name));
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         Ca {
@@ -216,6 +218,13 @@ impl Ca {
         };
         params.signed_by(&self.issuer).unwrap().pem().unwrap()
     }
+}
+
+/// A P-256 client certificate of `ca` with this serial number.
+pub fn leaf(ca: &Ca, common_name: &str, serial: u64) -> Leaf {
+    ca.client_with(common_name, Alg::EcdsaP256, |p| {
+        p.serial_number = Some(SerialNumber::from(serial));
+    })
 }
 
 /// Unix seconds of a time.

@@ -32,8 +32,9 @@ use serde_json::{Value, json};
 use testkit::envoy::{ClientCert, Envoy, EnvoyOptions, Pki, TempDir, free_port};
 use testkit::online::{
     Behaviour, FileServer, IndexEntry, OcspResponder, ask, entry, expect_denied, expect_forwarded,
-    leaf_of, openssl, openssl_serial, premade_answer, replace_file, save_ca_key, write_index,
+    leaf_of, openssl_serial, premade_answer, replace_file, save_ca_key, write_index,
 };
+use testkit::openssl::openssl;
 use testkit::pki::{Alg, Ca};
 use time::OffsetDateTime;
 

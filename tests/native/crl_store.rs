@@ -18,31 +18,13 @@ use client_cert_auth::validation::crl_store::{
 use client_cert_auth::validation::online::{
     MAX_SLOTS_PER_CA, MAX_SLOTS_PER_SOURCE, SetEntry, SetRefusal, decode_set, encode_set, merge_set,
 };
+use testkit::der::{extension, seq, tlv};
 use testkit::envoy::TempDir;
 use testkit::pki::{Alg, Ca};
 use time::{Duration, OffsetDateTime};
 
 // ---------------------------------------------------------------------------------------------
-// DER by hand.
-
-fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = (len as u64).to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (8 - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
+// DER by hand (`testkit::der`, independent of the crate's encoder).
 
 fn integer(contents: &[u8]) -> Vec<u8> {
     tlv(0x02, contents)
@@ -71,18 +53,8 @@ const AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
 /// 1.3.6.1.4.1.99999.1, an extension nobody understands.
 const PRIVATE: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, 0x01];
 
-fn ext(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
-    let id = tlv(0x06, oid);
-    let flag = if critical {
-        vec![0x01, 0x01, 0xff]
-    } else {
-        vec![]
-    };
-    seq(&[&id, &flag, &tlv(0x04, value)])
-}
-
 fn reason(code: u8) -> Vec<u8> {
-    ext(REASON_CODE, false, &tlv(0x0a, &[code]))
+    extension(REASON_CODE, false, &tlv(0x0a, &[code]))
 }
 
 /// One revokedCertificates entry.
@@ -119,7 +91,7 @@ impl Tbs {
             this_update: utc("260101000000Z"),
             next_update: Some(utc("260108000000Z")),
             entries: Some(vec![entry(&[1], &[]), entry(&[2], &[])]),
-            extensions: Some(vec![ext(CRL_NUMBER, false, &integer(&[7]))]),
+            extensions: Some(vec![extension(CRL_NUMBER, false, &integer(&[7]))]),
             trailing: vec![],
         }
     }
@@ -320,7 +292,7 @@ fn the_structure_is_checked_field_by_field_and_nothing_may_trail() {
     );
     malformed(
         &with(&|t| {
-            t.extensions = Some(vec![ext(
+            t.extensions = Some(vec![extension(
                 CRL_NUMBER,
                 false,
                 &[integer(&[7]), vec![0]].concat(),
@@ -426,18 +398,18 @@ fn with_extensions(ca: &TestCa, extensions: Vec<Vec<u8>>) -> Result<CompactCrl, 
 
 /// An issuingDistributionPoint with the given fields (already tagged).
 fn idp(fields: &[&[u8]]) -> Vec<u8> {
-    ext(ISSUING_DISTRIBUTION_POINT, true, &seq(fields))
+    extension(ISSUING_DISTRIBUTION_POINT, true, &seq(fields))
 }
 
 #[test]
 fn crl_extensions_delta_partial_scope_and_unknown_critical_ones_are_refused() {
     let ca = TestCa::new("Extensions CA");
-    let number = ext(CRL_NUMBER, false, &integer(&[0x01, 0x00]));
+    let number = extension(CRL_NUMBER, false, &integer(&[0x01, 0x00]));
 
     let crl = with_extensions(&ca, vec![number.clone()]).unwrap();
     assert_eq!(crl.number(), Some(&[0x01, 0x00][..]));
 
-    let delta = ext(DELTA_CRL_INDICATOR, true, &integer(&[5]));
+    let delta = extension(DELTA_CRL_INDICATOR, true, &integer(&[5]));
     let e = with_extensions(&ca, vec![number.clone(), delta]).unwrap_err();
     assert_eq!(e, CrlError::Delta);
     assert_eq!(e.to_string(), "delta CRLs are not supported");
@@ -472,7 +444,7 @@ fn crl_extensions_delta_partial_scope_and_unknown_critical_ones_are_refused() {
     assert!(matches!(e, CrlError::Malformed(_)), "{e:?}");
 
     // Unknown: refused when critical, ignored otherwise.
-    let e = with_extensions(&ca, vec![ext(PRIVATE, true, &[0x05, 0x00])]).unwrap_err();
+    let e = with_extensions(&ca, vec![extension(PRIVATE, true, &[0x05, 0x00])]).unwrap_err();
     assert_eq!(
         e,
         CrlError::UnsupportedCritical {
@@ -481,8 +453,12 @@ fn crl_extensions_delta_partial_scope_and_unknown_critical_ones_are_refused() {
         }
     );
     assert!(e.to_string().contains("1.3.6.1.4.1.99999.1"), "{e}");
-    let aki = ext(AUTHORITY_KEY_ID, false, &seq(&[&tlv(0x80, &[1; 20])]));
-    let crl = with_extensions(&ca, vec![aki, ext(PRIVATE, false, &[0x05, 0x00]), number]).unwrap();
+    let aki = extension(AUTHORITY_KEY_ID, false, &seq(&[&tlv(0x80, &[1; 20])]));
+    let crl = with_extensions(
+        &ca,
+        vec![aki, extension(PRIVATE, false, &[0x05, 0x00]), number],
+    )
+    .unwrap();
     assert_eq!(crl.number(), Some(&[0x01, 0x00][..]));
 }
 
@@ -500,14 +476,14 @@ fn with_entries(ca: &TestCa, entries: Vec<Vec<u8>>) -> Result<CompactCrl, CrlErr
 #[test]
 fn entry_extensions_indirect_entries_and_unknown_critical_ones_are_refused() {
     let ca = TestCa::new("Entries CA");
-    let invalidity = ext(INVALIDITY_DATE, false, &tlv(0x18, b"20251231000000Z"));
+    let invalidity = extension(INVALIDITY_DATE, false, &tlv(0x18, b"20251231000000Z"));
     let crl = with_entries(
         &ca,
         vec![
             entry(&[1], &[reason(1), invalidity]), // keyCompromise
             entry(&[2], &[reason(8)]),             // removeFromCRL
             entry(&[3], &[reason(6)]),             // certificateHold
-            entry(&[4], &[ext(PRIVATE, false, &[0x05, 0x00])]),
+            entry(&[4], &[extension(PRIVATE, false, &[0x05, 0x00])]),
         ],
     )
     .unwrap();
@@ -517,12 +493,16 @@ fn entry_extensions_indirect_entries_and_unknown_critical_ones_are_refused() {
     assert!(crl.is_revoked(&[4]));
     assert_eq!(crl.len(), 3);
 
-    let issuer = ext(CERTIFICATE_ISSUER, true, &seq(&[&tlv(0xa4, &ca.subject)]));
+    let issuer = extension(CERTIFICATE_ISSUER, true, &seq(&[&tlv(0xa4, &ca.subject)]));
     let e = with_entries(&ca, vec![entry(&[1], &[]), entry(&[2], &[issuer])]).unwrap_err();
     assert_eq!(e, CrlError::IndirectEntry);
     assert!(e.to_string().contains("indirect"), "{e}");
 
-    let e = with_entries(&ca, vec![entry(&[1], &[ext(PRIVATE, true, &[0x05, 0x00])])]).unwrap_err();
+    let e = with_entries(
+        &ca,
+        vec![entry(&[1], &[extension(PRIVATE, true, &[0x05, 0x00])])],
+    )
+    .unwrap_err();
     assert_eq!(
         e,
         CrlError::UnsupportedCritical {
@@ -533,7 +513,10 @@ fn entry_extensions_indirect_entries_and_unknown_critical_ones_are_refused() {
 
     let e = with_entries(
         &ca,
-        vec![entry(&[1], &[ext(REASON_CODE, false, &integer(&[1]))])],
+        vec![entry(
+            &[1],
+            &[extension(REASON_CODE, false, &integer(&[1]))],
+        )],
     )
     .unwrap_err();
     assert!(
@@ -595,11 +578,15 @@ fn truncated_and_corrupted_crls_are_refused_without_panicking() {
             entry(&[0x00, 0x80], &[reason(8)]),
             entry(
                 &[0x02; 20],
-                &[ext(INVALIDITY_DATE, false, &tlv(0x18, b"20251231000000Z"))],
+                &[extension(
+                    INVALIDITY_DATE,
+                    false,
+                    &tlv(0x18, b"20251231000000Z"),
+                )],
             ),
         ]),
         extensions: Some(vec![
-            ext(CRL_NUMBER, false, &integer(&[7])),
+            extension(CRL_NUMBER, false, &integer(&[7])),
             idp(&[&tlv(0xa0, &tlv(0xa0, &uri)), &tlv(0x81, &[0xff])]),
         ]),
         ..Tbs::of(&ca)
@@ -868,7 +855,7 @@ fn cdp(uris: &[&str], indirect: bool) -> Vec<u8> {
 #[test]
 fn a_partition_covers_only_the_certificates_naming_its_distribution_point() {
     let ca = TestCa::new("Shard CA");
-    let number = ext(CRL_NUMBER, false, &integer(&[3]));
+    let number = extension(CRL_NUMBER, false, &integer(&[3]));
     let shard = |uri: &[u8]| tlv(0xa0, &tlv(0xa0, &tlv(0x86, uri)));
     let shard_1 = with_extensions(
         &ca,
@@ -955,7 +942,7 @@ fn a_sources_set_keeps_one_crl_per_slot_and_never_goes_back() {
         let tbs = Tbs {
             this_update: utc(this_update),
             entries: Some(serials.iter().map(|s| entry(&[*s], &[])).collect()),
-            extensions: Some(vec![ext(CRL_NUMBER, false, &integer(&[number]))]),
+            extensions: Some(vec![extension(CRL_NUMBER, false, &integer(&[number]))]),
             ..Tbs::of(ca)
         };
         let der = tbs.signed(ca);

@@ -7,83 +7,17 @@ use std::cell::RefCell;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level, State, configure, on_request_headers, on_tick};
+use client_cert_auth::glue::{Action, Level, on_request_headers};
 use client_cert_auth::{HostCall, VerdictCache};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use testkit::core::{hex_lower, now};
-use testkit::pki::{Ca, Leaf};
+use testkit::core::hex_lower;
+use testkit::glue::{CERT, DIGEST, Filter, MTLS, request, with_cert, without_cert};
+use testkit::pki::Ca;
 
-const CERT: &str = "connection.peer_certificate";
-const DIGEST: &str = "connection.sha256_peer_certificate_digest";
-const MTLS: &str = "connection.mtls";
 const ARR: &str = "x-arr-clientcert";
 const XFCC: &str = "x-forwarded-client-cert";
-
-/// A configured filter: the state every stream shares, and the VM's verdict cache.
-struct Filter {
-    state: State,
-    cache: RefCell<VerdictCache>,
-    /// The host that configured it: it defined the stats.
-    configured: FakeHost,
-}
-
-impl Filter {
-    fn new(config: Value) -> Filter {
-        let mut host = FakeHost::default();
-        let state = configure(&mut host, config.to_string().as_bytes())
-            .unwrap_or_else(|| panic!("refused: {:?}", host.logs(Level::Error)));
-        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
-        Filter {
-            state,
-            cache,
-            configured: host,
-        }
-    }
-
-    /// Runs one request through the glue, then the stats timer, on the same host.
-    fn run(&self, host: &mut FakeHost) -> Action {
-        let action = self.request(host);
-        self.tick(host);
-        action
-    }
-
-    /// Runs one request through the glue, and nothing else.
-    fn request(&self, host: &mut FakeHost) -> Action {
-        *host = std::mem::take(host).with_stats_of(&self.configured);
-        on_request_headers(host, Some(&self.state), &self.cache)
-    }
-
-    /// The root context's timer.
-    fn tick(&self, host: &mut FakeHost) {
-        on_tick(host, &self.state, &self.cache);
-    }
-}
-
-/// A request as Envoy presents it: pseudo-headers and any extra headers.
-fn request(path: &str, extra: &[(&str, &str)]) -> FakeHost {
-    let mut headers: Vec<(&str, &[u8])> = vec![
-        (":method", b"GET"),
-        (":path", path.as_bytes()),
-        (":authority", b"api.example.com"),
-    ];
-    headers.extend(extra.iter().map(|(n, v)| (*n, v.as_bytes())));
-    FakeHost::request(&headers, now())
-}
-
-/// The connection properties Envoy shows for a client certificate.
-fn with_cert(host: FakeHost, leaf: &Leaf) -> FakeHost {
-    host.with_property(CERT, envoy_url_encode(&leaf.cert_pem).as_bytes())
-        .with_property(DIGEST, hex_lower(&Sha256::digest(&leaf.der)).as_bytes())
-        .with_property(MTLS, &[1])
-}
-
-/// A connection without a client certificate.
-fn without_cert(host: FakeHost) -> FakeHost {
-    host.with_property(MTLS, &[0])
-}
 
 fn property_reads(host: &FakeHost, path: &str) -> usize {
     host.calls

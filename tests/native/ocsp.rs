@@ -1,73 +1,29 @@
 //! OCSP (validation::ocsp): requests, and the verification of responses built here by hand
-//! (DER encoded in this file, signed with rcgen keys) and by the real `openssl ocsp` responder.
+//! (DER written field by field with `testkit::der`, signed with rcgen keys) and by the real
+//! `openssl ocsp` responder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 use client_cert_auth::validation::crypto::SignatureError;
 use client_cert_auth::validation::ocsp::{
     Answer, CertId, Freshness, Issuer, OcspError, Status, request, verify_response,
 };
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SerialNumber, SigningKey,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, SerialNumber,
+    SigningKey,
 };
 use sha1::{Digest, Sha1};
+use testkit::core::now;
+use testkit::der::{BASIC_OID, NONCE_OID, SHA1_OID, SHA256_OID, extension, gen_time, seq, tlv};
+use testkit::envoy::TempDir;
+use testkit::openssl::{ocsp_answer, openssl};
+use testkit::pki::ca_params;
 use time::{Duration, OffsetDateTime};
 
 // ---------------------------------------------------------------------------------------------
-// DER, by hand (independent of the crate's encoder).
-
-fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend([0x81, len as u8]);
-    } else {
-        out.extend([0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-fn gen_time(t: i64) -> Vec<u8> {
-    let d = OffsetDateTime::from_unix_timestamp(t).unwrap();
-    let text = format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        d.year(),
-        d.month() as u8,
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    );
-    tlv(0x18, text.as_bytes())
-}
-
-const SHA1_OID: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
-const SHA256_OID: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-const BASIC_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 1];
-const NONCE_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 2];
+// DER, by hand (`testkit::der`, independent of the crate's encoder).
 
 fn sha1(data: &[u8]) -> Vec<u8> {
     Sha1::digest(data).to_vec()
-}
-
-fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn extension(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
-    let flag = if critical { tlv(0x01, &[0xff]) } else { vec![] };
-    seq(&[&tlv(0x06, oid), &flag, &tlv(0x04, value)])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,18 +37,10 @@ enum Alg {
 
 fn key(alg: Alg) -> KeyPair {
     match alg {
-        Alg::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
-        Alg::Rsa => {
-            use rsa::pkcs8::EncodePrivateKey;
-            static KEY: OnceLock<Vec<u8>> = OnceLock::new();
-            let der = KEY.get_or_init(|| {
-                let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).unwrap();
-                key.to_pkcs8_der().unwrap().as_bytes().to_vec()
-            });
-            KeyPair::from_pkcs8_der_and_sign_algo(&der.as_slice().into(), &rcgen::PKCS_RSA_SHA256)
-                .unwrap()
-        }
+        Alg::P256 => testkit::pki::Alg::EcdsaP256,
+        Alg::Rsa => testkit::pki::Alg::Rsa2048,
     }
+    .key()
 }
 
 /// The contents of the signatureAlgorithm of a key's signatures.
@@ -137,12 +85,7 @@ struct Ca {
 
 impl Ca {
     fn new(common_name: &str, alg: Alg) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name = dn(common_name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
-        params.not_after = OffsetDateTime::now_utc() + Duration::days(3650);
+        let params = ca_params(dn(common_name));
         let key = key(alg);
         let cert = params.self_signed(&key).unwrap();
         Ca {
@@ -1121,63 +1064,14 @@ fn cert_id_hashes_the_issuer_name_and_key_bits() {
 // ---------------------------------------------------------------------------------------------
 // Interoperability with OpenSSL.
 
-fn openssl() -> Command {
-    let found = Command::new("openssl").arg("version").output();
-    assert!(
-        found.is_ok_and(|o| o.status.success()),
-        "the OCSP interoperability tests need the `openssl` command: install OpenSSL \
-         (apt-get install openssl)"
-    );
-    Command::new("openssl")
-}
-
-fn run(command: &mut Command) -> String {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ocsp-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `openssl ocsp` as the responder, for one request, answered from an index.
-fn openssl_answer(dir: &Path, ca: &Ca, index: &str, req: &[u8], extra: &[&str]) -> Vec<u8> {
-    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
-    std::fs::write(dir.join("ca.key"), ca.key.serialize_pem()).unwrap();
-    std::fs::write(dir.join("index.txt"), index).unwrap();
-    std::fs::write(dir.join("req.der"), req).unwrap();
-    let _ = std::fs::remove_file(dir.join("resp.der"));
-    run(openssl()
-        .current_dir(dir)
-        .args([
-            "ocsp",
-            "-index",
-            "index.txt",
-            "-CA",
-            "ca.pem",
-            "-rsigner",
-            "ca.pem",
-        ])
-        .args([
-            "-rkey", "ca.key", "-reqin", "req.der", "-respout", "resp.der",
-        ])
-        .args(["-ndays", "1"])
-        .args(extra));
-    std::fs::read(dir.join("resp.der")).unwrap()
+fn openssl_answer(dir: &TempDir, ca: &Ca, index: &str, req: &[u8], extra: &[&str]) -> Vec<u8> {
+    ocsp_answer(&dir.0, &ca.pem, &ca.key.serialize_pem(), index, req, extra)
 }
 
 #[test]
 fn openssl_parses_our_request_and_answers_good_and_revoked() {
-    let dir = temp_dir("interop");
+    let dir = TempDir::new("ocsp-interop");
     for alg in [Alg::P256, Alg::Rsa] {
         let f = Fixture::new(alg);
         let revoked_leaf = f.ca.leaf(0x1002);
@@ -1187,14 +1081,11 @@ fn openssl_parses_our_request_and_answers_good_and_revoked() {
 
         // Our request, as OpenSSL reads it.
         let req = request(&f.id, Some(nonce));
-        std::fs::write(dir.join("req.der"), &req).unwrap();
-        let text = run(openssl().current_dir(&dir).args([
-            "ocsp",
-            "-reqin",
-            "req.der",
-            "-req_text",
-            "-noverify",
-        ]));
+        std::fs::write(dir.0.join("req.der"), &req).unwrap();
+        let text = openssl(
+            &dir.0,
+            &["ocsp", "-reqin", "req.der", "-req_text", "-noverify"],
+        );
         assert!(text.contains("Serial Number: 1001"), "{text}");
         assert!(text.contains("Hash Algorithm: sha1"), "{text}");
         assert!(text.contains("OCSP Nonce"), "{text}");
@@ -1233,5 +1124,4 @@ fn openssl_parses_our_request_and_answers_good_and_revoked() {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

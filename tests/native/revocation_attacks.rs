@@ -4,227 +4,27 @@
 //! test CA's key, so a test can say exactly what a responder (or a stale replica of one) says.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::RefCell;
-use std::time::{Duration, UNIX_EPOCH};
-
-use client_cert_auth::VerdictCache;
 use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::revocation::{self, Fetches, Waiting};
 use client_cert_auth::glue::{
-    Action, HttpResponse, Level, MAX_WAITING_PER_CERTIFICATE, State, Step, configure,
-    handle_request_headers, on_fetch_response, on_ocsp_answer, on_ocsp_response, on_tick,
+    Action, Level, MAX_WAITING_PER_CERTIFICATE, Step, handle_request_headers, on_ocsp_answer,
+    on_ocsp_response,
 };
 use client_cert_auth::validation::ocsp::CertId;
 use client_cert_auth::validation::online::OcspStatus;
-use rcgen::{SerialNumber, SigningKey};
-use serde_json::{Value, json};
-use sha1::Sha1;
+use rcgen::SerialNumber;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use testkit::core::{hex_lower, now};
-use testkit::pki::{Alg, Ca, Leaf};
+use testkit::glue::{Shared, Vm, crl_source, ocsp_config, ok, timeout};
+use testkit::ocsp::{Answer, Says};
+use testkit::pki::{Ca, Leaf, leaf};
 use time::OffsetDateTime;
-
-// ---------------------------------------------------------------------------------------------
-// One VM over the fake host, with the shared data of its Envoy.
-
-#[derive(Default)]
-struct Shared(std::collections::BTreeMap<String, (Vec<u8>, u32)>);
-
-struct Vm {
-    state: State,
-    cache: RefCell<VerdictCache>,
-    fetches: Fetches,
-    host: FakeHost,
-}
-
-impl Vm {
-    fn start(config: &Value, at: i64, shared: &mut Shared) -> Vm {
-        let mut host = FakeHost::request(&[], at);
-        host.shared = std::mem::take(&mut shared.0);
-        let state = configure(&mut host, config.to_string().as_bytes())
-            .unwrap_or_else(|| panic!("{:?}", host.logs(Level::Error)));
-        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
-        let mut fetches = Fetches::default();
-        revocation::start(&mut host, &state, &cache, &mut fetches);
-        shared.0 = std::mem::take(&mut host.shared);
-        Vm {
-            state,
-            cache,
-            fetches,
-            host,
-        }
-    }
-
-    fn at(&mut self, t: i64, shared: &mut Shared) {
-        self.host.now = UNIX_EPOCH + Duration::from_secs(t as u64);
-        self.host.shared = std::mem::take(&mut shared.0);
-    }
-
-    fn tick(&mut self, t: i64, shared: &mut Shared) {
-        self.at(t, shared);
-        on_tick(&mut self.host, &self.state, &self.cache);
-        revocation::tick(&mut self.host, &self.state, &self.cache, &mut self.fetches);
-        shared.0 = std::mem::take(&mut self.host.shared);
-    }
-
-    /// Ticks at `t`; if this VM sent a fetch, answers it with `body`. Whether it fetched.
-    fn tick_and_answer(&mut self, t: i64, shared: &mut Shared, body: &str) -> bool {
-        let before = self.host.dispatched.len();
-        self.tick(t, shared);
-        if self.host.dispatched.len() == before {
-            return false;
-        }
-        let token = self.host.dispatched.last().unwrap().0;
-        self.at(t, shared);
-        on_fetch_response(
-            &mut self.host,
-            &self.state,
-            &self.cache,
-            &mut self.fetches,
-            token,
-            &ok(body.as_bytes().to_vec()),
-        );
-        shared.0 = std::mem::take(&mut self.host.shared);
-        true
-    }
-
-    fn request_to(&self, path: &str, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
-        self.request_in(path, leaf, t, 1)
-    }
-
-    /// A request on the stream of this context id.
-    fn request_in(&self, path: &str, leaf: &Leaf, t: i64, context: u32) -> (FakeHost, Step) {
-        let mut host = FakeHost::request(
-            &[
-                (":method", b"GET"),
-                (":path", path.as_bytes()),
-                (":authority", b"api.example.com"),
-            ],
-            t,
-        )
-        .with_property(
-            "connection.peer_certificate",
-            envoy_url_encode(&leaf.cert_pem).as_bytes(),
-        )
-        .with_property(
-            "connection.sha256_peer_certificate_digest",
-            hex_lower(&Sha256::digest(&leaf.der)).as_bytes(),
-        )
-        .with_property("connection.mtls", &[1]);
-        host.context = context;
-        let step = handle_request_headers(&mut host, Some(&self.state), &self.cache);
-        (host, step)
-    }
-
-    /// 200 (forwarded: the certificate header is set), a reply's status, or 0 when the request
-    /// waits for OCSP.
-    fn status(&self, leaf: &Leaf, t: i64) -> u32 {
-        match self.request_to("/api", leaf, t) {
-            (host, Step::Done(Action::Continue)) => {
-                assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
-                200
-            }
-            (host, Step::Done(Action::Pause)) => host.reply.expect("a reply").status,
-            (_, Step::Wait(_)) => 0,
-        }
-    }
-
-    /// A request that waits: its host and what it waits for.
-    fn waiting(&self, leaf: &Leaf, t: i64) -> (FakeHost, Waiting) {
-        match self.request_to("/api", leaf, t) {
-            (host, Step::Wait(waiting)) => (host, waiting),
-            (_, step) => panic!("the request should wait for OCSP: {step:?}"),
-        }
-    }
-
-    /// Gives a waiting request its answer; 200 when it goes on forwarded, else the reply.
-    fn answer(&self, mut host: FakeHost, waiting: Waiting, response: &HttpResponse) -> u32 {
-        match on_ocsp_response(&mut host, &self.state, &self.cache, waiting, response) {
-            Action::Continue => {
-                assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
-                200
-            }
-            Action::Pause => host.reply.expect("a reply").status,
-        }
-    }
-}
-
-fn ok(body: Vec<u8>) -> HttpResponse {
-    HttpResponse {
-        status: Some(200),
-        body,
-    }
-}
-
-fn leaf(ca: &Ca, name: &str, serial: u64) -> Leaf {
-    ca.client_with(name, Alg::EcdsaP256, |p| {
-        p.serial_number = Some(SerialNumber::from(serial));
-    })
-}
 
 fn next_week() -> OffsetDateTime {
     OffsetDateTime::now_utc() + time::Duration::days(7)
 }
 
-fn ocsp_config(ca: &Ca, failure: &str, cache_seconds: u32) -> Value {
-    json!({
-        "validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "clockSkewSeconds": 30,
-            "revocationSources": {
-                "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "cacheSeconds": cache_seconds}
-            },
-            "revocationFailure": failure
-        }
-    })
-}
-
-fn crl_source(url: &str) -> Value {
-    json!({"url": url, "cluster": "crl_test", "refreshSeconds": 60})
-}
-
-// ---------------------------------------------------------------------------------------------
-// OCSP answers, DER by hand, signed by the CA's key.
-
-fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend([0x81, len as u8]);
-    } else {
-        out.extend([0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-fn gen_time(t: i64) -> Vec<u8> {
-    let d = OffsetDateTime::from_unix_timestamp(t).unwrap();
-    let text = format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        d.year(),
-        d.month() as u8,
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    );
-    tlv(0x18, text.as_bytes())
-}
-
-const SHA1_OID: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
-const BASIC_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 1];
-const NONCE_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 2];
-
-/// What a responder says about one certificate.
 /// The key the filter keeps OCSP answers about `leaf` under.
 fn ocsp_key(ca: &Ca, leaf: &Leaf) -> [u8; 32] {
     let ca_der = ca.der();
@@ -239,74 +39,6 @@ fn ocsp_key(ca: &Ca, leaf: &Leaf) -> [u8; 32] {
     .key()
 }
 
-#[derive(Clone, Copy)]
-enum Says {
-    Good,
-    Revoked,
-}
-
-/// An answer about `leaf` signed by `ca` (byName), echoing the nonce of `request` (the DER the
-/// glue sent), with the given thisUpdate and nextUpdate.
-fn answer(
-    ca: &Ca,
-    leaf: &Leaf,
-    request: &[u8],
-    says: Says,
-    this_update: i64,
-    next_update: Option<i64>,
-) -> Vec<u8> {
-    let ca_der = ca.der();
-    let (_, issuer) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
-    let (_, cert) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
-    let cert_id = seq(&[
-        &seq(&[&tlv(0x06, SHA1_OID), &tlv(0x05, &[])]),
-        &tlv(0x04, &Sha1::digest(issuer.subject().as_raw())),
-        &tlv(
-            0x04,
-            &Sha1::digest(&issuer.public_key().subject_public_key.data),
-        ),
-        &tlv(0x02, cert.raw_serial()),
-    ]);
-    let status = match says {
-        Says::Good => vec![0x80, 0x00],
-        Says::Revoked => tlv(0xa1, &gen_time(this_update - 3600)),
-    };
-    let next = next_update
-        .map(|t| tlv(0xa0, &gen_time(t)))
-        .unwrap_or_default();
-    let single = seq(&[&cert_id, &status, &gen_time(this_update), &next]);
-    // The nonce: the request's last 16 bytes (RFC 8954 form).
-    let nonce = &request[request.len() - 16..];
-    let extension = seq(&[&tlv(0x06, NONCE_OID), &tlv(0x04, &tlv(0x04, nonce))]);
-    let tbs = seq(&[
-        &tlv(0xa1, issuer.subject().as_raw()),
-        &gen_time(this_update),
-        &seq(&[&single]),
-        &tlv(0xa1, &seq(&[&extension])),
-    ]);
-    let signature = ca.key().sign(&tbs).unwrap();
-    let basic = seq(&[
-        &tbs,
-        &tlv(0x30, rustls_pki_types::alg_id::ECDSA_SHA256.as_ref()),
-        &tlv(0x03, &[&[0][..], &signature].concat()),
-    ]);
-    let bytes = seq(&[&tlv(0x06, BASIC_OID), &tlv(0x04, &basic)]);
-    seq(&[&tlv(0x0a, &[0]), &tlv(0xa0, &bytes)])
-}
-
-/// The answer to what `host` asked.
-fn answer_to(
-    ca: &Ca,
-    leaf: &Leaf,
-    host: &FakeHost,
-    says: Says,
-    this_update: i64,
-    next_update: Option<i64>,
-) -> HttpResponse {
-    let request = &host.dispatched.last().expect("a question was sent").3;
-    ok(answer(ca, leaf, request, says, this_update, next_update))
-}
-
 // ---------------------------------------------------------------------------------------------
 // OCSP.
 
@@ -318,10 +50,11 @@ fn control_a_hand_made_answer_decides_the_waiting_request() {
     let t = now();
     let vm = Vm::start(&ocsp_config(&ca, "deny", 300), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&good, t);
-    let response = answer_to(&ca, &good, &host, Says::Good, t - 60, Some(t + 3600));
+    let response = Answer::dated(Says::Good, t - 60, Some(t + 3600)).to(&ca, &good, &host);
     assert_eq!(vm.answer(host, waiting, &response), 200);
     let (host, waiting) = vm.waiting(&revoked, t);
-    let response = answer_to(&ca, &revoked, &host, Says::Revoked, t - 60, Some(t + 3600));
+    let response =
+        Answer::dated(Says::Revoked(None), t - 60, Some(t + 3600)).to(&ca, &revoked, &host);
     assert_eq!(vm.answer(host, waiting, &response), 401);
 }
 
@@ -336,7 +69,8 @@ fn a_revoked_answer_whose_next_update_just_passed_still_revokes() {
     let t = now();
     let vm = Vm::start(&ocsp_config(&ca, "allow", 300), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&revoked, t);
-    let response = answer_to(&ca, &revoked, &host, Says::Revoked, t - 3600, Some(t - 10));
+    let response =
+        Answer::dated(Says::Revoked(None), t - 3600, Some(t - 10)).to(&ca, &revoked, &host);
     assert_eq!(vm.answer(host, waiting, &response), 401, "revoked");
     // And the next requests, in the next seconds: still refused, never let through.
     for dt in [1, 5, 30] {
@@ -353,14 +87,8 @@ fn with_cache_seconds_zero_a_revoked_answer_is_not_forgotten_at_the_next_second(
     let t = now();
     let vm = Vm::start(&ocsp_config(&ca, "allow", 0), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&revoked, t);
-    let response = answer_to(
-        &ca,
-        &revoked,
-        &host,
-        Says::Revoked,
-        t - 60,
-        Some(t + 86_400),
-    );
+    let response =
+        Answer::dated(Says::Revoked(None), t - 60, Some(t + 86_400)).to(&ca, &revoked, &host);
     assert_eq!(vm.answer(host, waiting, &response), 401);
     assert_ne!(vm.status(&revoked, t + 1), 200);
 }
@@ -374,7 +102,7 @@ fn with_cache_seconds_zero_a_far_next_update_does_not_keep_a_good_answer() {
     let t = now();
     let vm = Vm::start(&ocsp_config(&ca, "deny", 0), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&good, t);
-    let response = answer_to(&ca, &good, &host, Says::Good, t - 60, Some(t + 86_400));
+    let response = Answer::dated(Says::Good, t - 60, Some(t + 86_400)).to(&ca, &good, &host);
     assert_eq!(vm.answer(host, waiting, &response), 200);
     assert_eq!(vm.status(&good, t + 1), 0, "asked again");
 }
@@ -397,13 +125,11 @@ fn a_good_answer_after_a_revoked_one_for_the_same_certificate_does_not_unrevoke_
         config["cacheSize"] = json!(cache_size);
         let vm = Vm::start(&config, t, &mut Shared::default());
         let (host_1, waiting_1) = vm.waiting(&target, t);
-        let (host_2, waiting_2) = match vm.request_in("/api", &target, t, 2) {
-            (host, Step::Wait(waiting)) => (host, waiting),
-            (_, step) => panic!("the second request waits too: {step:?}"),
-        };
+        let (host_2, waiting_2) = vm.waiting_in(&target, t, 2);
         assert!(host_2.dispatched.is_empty(), "one question per certificate");
         assert_eq!(waiting_2.token(), waiting_1.token());
-        let revoked = answer_to(&ca, &target, &host_1, Says::Revoked, t - 10, Some(t + 3600));
+        let revoked =
+            Answer::dated(Says::Revoked(None), t - 10, Some(t + 3600)).to(&ca, &target, &host_1);
         let mut host_1 = host_1;
         assert_eq!(
             on_ocsp_response(&mut host_1, &vm.state, &vm.cache, waiting_1, &revoked),
@@ -469,7 +195,8 @@ fn a_revoked_certificate_is_never_forwarded_on_an_excluded_path_or_in_optional_m
     config["clientCertMode"] = json!("Optional");
     let vm = Vm::start(&config, t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&revoked, t);
-    let response = answer_to(&ca, &revoked, &host, Says::Revoked, t - 60, Some(t + 3600));
+    let response =
+        Answer::dated(Says::Revoked(None), t - 60, Some(t + 3600)).to(&ca, &revoked, &host);
     assert_eq!(
         vm.answer(host, waiting, &response),
         401,
@@ -658,13 +385,9 @@ fn an_ocsp_failure_does_not_keep_a_crl_vouched_acceptance_beyond_cache_seconds()
     }});
     let mut shared = Shared::default();
     let mut vm = Vm::start(&config, t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, &ca.crl(&[], next_week())));
+    assert!(vm.tick_and_answer(t, &mut shared, ca.crl(&[], next_week())));
     let (host, waiting) = vm.waiting(&target, t);
-    let timeout = HttpResponse {
-        status: None,
-        body: Vec::new(),
-    };
-    assert_eq!(vm.answer(host, waiting, &timeout), 200, "the CRL vouches");
+    assert_eq!(vm.answer(host, waiting, &timeout()), 200, "the CRL vouches");
     // Later than cacheSeconds: the responder should be asked again.
     assert_eq!(vm.status(&target, t + 120), 0, "asked again");
 }
@@ -803,14 +526,7 @@ fn concurrent_first_requests_with_one_certificate_send_one_question() {
         }
     }
     assert_eq!(vm.state.questions.borrow().len(), 1);
-    let response = answer_to(
-        &ca,
-        &target,
-        &first_host,
-        Says::Good,
-        t - 10,
-        Some(t + 3600),
-    );
+    let response = Answer::dated(Says::Good, t - 10, Some(t + 3600)).to(&ca, &target, &first_host);
     let mut host = first_host;
     assert_eq!(
         on_ocsp_response(&mut host, &vm.state, &vm.cache, first, &response),
@@ -878,10 +594,7 @@ fn when_the_asking_stream_goes_away_the_question_is_asked_again_for_the_others()
     let mut shared = Shared::default();
     let mut vm = Vm::start(&ocsp_config(&ca, "deny", 300), t, &mut shared);
     let (_gone_host, gone) = vm.waiting(&target, t);
-    let (_host_2, second) = match vm.request_in("/api", &target, t, 2) {
-        (host, Step::Wait(waiting)) => (host, waiting),
-        (_, step) => panic!("{step:?}"),
-    };
+    let (_host_2, second) = vm.waiting_in(&target, t, 2);
     vm.state.questions.borrow_mut().leave(&gone);
     assert_eq!(
         vm.state.questions.borrow().waiting(&ocsp_key(&ca, &target)),
@@ -894,14 +607,8 @@ fn when_the_asking_stream_goes_away_the_question_is_asked_again_for_the_others()
     assert_eq!(vm.host.dispatched.len(), before + 1, "asked again");
     let token = vm.host.dispatched.last().unwrap().0;
     let _ = second;
-    let response = answer_to(
-        &ca,
-        &target,
-        &vm.host,
-        Says::Revoked,
-        t - 10,
-        Some(t + 3600),
-    );
+    let response =
+        Answer::dated(Says::Revoked(None), t - 10, Some(t + 3600)).to(&ca, &target, &vm.host);
     let action = on_ocsp_answer(&mut vm.host, &vm.state, &vm.cache, token, &response);
     assert_eq!(
         action,

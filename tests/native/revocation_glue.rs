@@ -3,152 +3,16 @@
 //! newer CRL taking effect at once) and requests that pause for an OCSP answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::RefCell;
-use std::time::{Duration, UNIX_EPOCH};
-
-use client_cert_auth::VerdictCache;
-use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::revocation::{self, Fetches};
 use client_cert_auth::glue::{
-    Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
-    on_ocsp_response, on_tick,
+    Action, Level, Step, handle_request_headers, on_ocsp_response, on_tick,
 };
-use rcgen::SerialNumber;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use testkit::core::{hex_lower, now};
-use testkit::pki::{Alg, Ca, Leaf};
+use testkit::core::now;
+use testkit::glue::{Shared, Vm, http, http_500, ok, timeout, with_cert};
+use testkit::openssl::ocsp_answer;
+use testkit::pki::{Alg, Ca, Leaf, leaf};
 use time::OffsetDateTime;
-
-/// One VM: its configured state, verdict cache and fetches, and its host (whose shared data
-/// the test carries from VM to VM, as Envoy shares it between workers).
-struct Vm {
-    state: State,
-    cache: RefCell<VerdictCache>,
-    fetches: Fetches,
-    host: FakeHost,
-}
-
-impl Vm {
-    /// Configures a VM at `at` (Unix seconds) with the shared data `shared`, as Envoy's
-    /// on_configure does (configure, then the first fetches).
-    fn start(config: &Value, at: i64, shared: &mut Shared) -> Result<Vm, Vec<String>> {
-        let mut host = FakeHost::request(&[], at);
-        host.shared = std::mem::take(&mut shared.0);
-        let Some(state) = configure(&mut host, config.to_string().as_bytes()) else {
-            return Err(host
-                .logs(Level::Error)
-                .iter()
-                .map(|s| s.to_string())
-                .collect());
-        };
-        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
-        let mut fetches = Fetches::default();
-        revocation::start(&mut host, &state, &cache, &mut fetches);
-        shared.0 = std::mem::take(&mut host.shared);
-        Ok(Vm {
-            state,
-            cache,
-            fetches,
-            host,
-        })
-    }
-
-    fn at(&mut self, t: i64, shared: &mut Shared) {
-        self.host.now = UNIX_EPOCH + Duration::from_secs(t as u64);
-        self.host.shared = std::mem::take(&mut shared.0);
-    }
-
-    fn done(&mut self, shared: &mut Shared) {
-        shared.0 = std::mem::take(&mut self.host.shared);
-    }
-
-    /// The root context's timer at `t`.
-    fn tick(&mut self, t: i64, shared: &mut Shared) {
-        self.at(t, shared);
-        on_tick(&mut self.host, &self.state, &self.cache);
-        revocation::tick(&mut self.host, &self.state, &self.cache, &mut self.fetches);
-        self.done(shared);
-    }
-
-    /// The answer to the last fetch this VM dispatched.
-    fn answer_fetch(&mut self, t: i64, shared: &mut Shared, response: HttpResponse) {
-        let (token, ..) = self
-            .host
-            .dispatched
-            .last()
-            .cloned()
-            .expect("a fetch was sent");
-        self.at(t, shared);
-        on_fetch_response(
-            &mut self.host,
-            &self.state,
-            &self.cache,
-            &mut self.fetches,
-            token,
-            &response,
-        );
-        self.done(shared);
-    }
-
-    fn fetches_sent(&self) -> usize {
-        self.host
-            .calls
-            .iter()
-            .filter(|c| matches!(c, Call::Dispatch(cluster, ..) if cluster == "crl_test"))
-            .count()
-    }
-
-    /// A request with `leaf` at `t`: its first step.
-    fn request(&self, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
-        self.request_to("/api", leaf, t)
-    }
-
-    fn request_to(&self, path: &str, leaf: &Leaf, t: i64) -> (FakeHost, Step) {
-        let mut host = FakeHost::request(
-            &[
-                (":method", b"GET"),
-                (":path", path.as_bytes()),
-                (":authority", b"api.example.com"),
-            ],
-            t,
-        )
-        .with_property(
-            "connection.peer_certificate",
-            envoy_url_encode(&leaf.cert_pem).as_bytes(),
-        )
-        .with_property(
-            "connection.sha256_peer_certificate_digest",
-            hex_lower(&Sha256::digest(&leaf.der)).as_bytes(),
-        )
-        .with_property("connection.mtls", &[1]);
-        let step = handle_request_headers(&mut host, Some(&self.state), &self.cache);
-        (host, step)
-    }
-
-    /// The status a request with `leaf` gets at `t` (200 when it goes on, forwarded).
-    fn status(&self, leaf: &Leaf, t: i64) -> u32 {
-        match self.request(leaf, t) {
-            (host, Step::Done(Action::Continue)) => {
-                assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
-                200
-            }
-            (host, Step::Done(Action::Pause)) => host.reply.expect("a reply").status,
-            (_, Step::Wait(_)) => panic!("waits for OCSP"),
-        }
-    }
-}
-
-/// The shared data of one Envoy.
-#[derive(Default)]
-struct Shared(std::collections::BTreeMap<String, (Vec<u8>, u32)>);
-
-fn leaf(ca: &Ca, name: &str, serial: u64) -> Leaf {
-    ca.client_with(name, Alg::EcdsaP256, |p| {
-        p.serial_number = Some(SerialNumber::from(serial));
-    })
-}
 
 fn crl_config(ca: &Ca, refresh: u32) -> Value {
     json!({
@@ -160,13 +24,6 @@ fn crl_config(ca: &Ca, refresh: u32) -> Value {
             }
         }
     })
-}
-
-fn ok(body: String) -> HttpResponse {
-    HttpResponse {
-        status: Some(200),
-        body: body.into_bytes(),
-    }
 }
 
 fn next_week() -> OffsetDateTime {
@@ -182,8 +39,8 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
     let t0 = now();
     // Nothing is sent while configuring; at the first timer the first VM takes the lease and
     // fetches, the second finds the lease held.
-    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
-    let mut b = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut a = Vm::start(&config, t0, &mut shared);
+    let mut b = Vm::start(&config, t0, &mut shared);
     assert_eq!((a.fetches_sent(), b.fetches_sent()), (0, 0));
     a.tick(t0, &mut shared);
     b.tick(t0, &mut shared);
@@ -258,7 +115,7 @@ fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
     let config = crl_config(&ca, 5);
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut a = Vm::start(&config, t0, &mut shared);
     a.tick(t0, &mut shared);
     a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
     assert_eq!(a.status(&good, t0), 200);
@@ -278,7 +135,7 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     let config = crl_config(&ca, 5);
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut a = Vm::start(&config, t0, &mut shared);
     a.tick(t0, &mut shared);
     a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
     let warnings = |vm: &Vm| {
@@ -295,14 +152,7 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     // Due at +5: the server answers 500, then a CRL by another CA (does not verify).
     a.tick(t0 + 5, &mut shared);
     assert_eq!(a.fetches_sent(), 2);
-    a.answer_fetch(
-        t0 + 5,
-        &mut shared,
-        HttpResponse {
-            status: Some(500),
-            body: Vec::new(),
-        },
-    );
+    a.answer_fetch(t0 + 5, &mut shared, http_500());
     assert_eq!(warnings(&a), 1);
     assert!(
         a.host
@@ -351,7 +201,7 @@ fn an_unknown_cluster_is_logged_once_naming_the_field_and_fails_closed() {
     let ca = Ca::new("crl ca");
     let good = leaf(&ca, "good", 3);
     let mut shared = Shared::default();
-    let mut a = Vm::start(&crl_config(&ca, 60), now(), &mut shared).unwrap();
+    let mut a = Vm::start(&crl_config(&ca, 60), now(), &mut shared);
     a.host = std::mem::take(&mut a.host).failing("dispatch:crl_test");
     for t in now()..now() + 8 {
         a.tick(t, &mut shared);
@@ -399,7 +249,7 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
     let good = leaf(&ca, "good", 99);
     for (failure, expected) in [("deny", Some(401)), ("allow", None)] {
         let mut shared = Shared::default();
-        let vm = Vm::start(&ocsp_config(&ca, failure), now(), &mut shared).unwrap();
+        let vm = Vm::start(&ocsp_config(&ca, failure), now(), &mut shared);
         let (mut host, step) = vm.request(&good, now());
         let Step::Wait(waiting) = step else {
             panic!("{failure}: the request should wait for OCSP");
@@ -423,16 +273,7 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
         assert_eq!(body.first(), Some(&0x30), "a DER SEQUENCE");
         assert_eq!(host.reply, None, "nothing answered while waiting");
         // No answer within timeoutMs.
-        let action = on_ocsp_response(
-            &mut host,
-            &vm.state,
-            &vm.cache,
-            waiting,
-            &HttpResponse {
-                status: None,
-                body: Vec::new(),
-            },
-        );
+        let action = on_ocsp_response(&mut host, &vm.state, &vm.cache, waiting, &timeout());
         match expected {
             Some(status) => {
                 assert_eq!(action, Action::Pause, "{failure}");
@@ -473,21 +314,15 @@ fn a_responder_cluster_that_cannot_be_reached_decides_at_once_without_waiting() 
     let ca = Ca::new("ocsp ca");
     let good = leaf(&ca, "good", 5);
     let mut shared = Shared::default();
-    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared).unwrap();
-    let mut host = FakeHost::request(
-        &[(":method", b"GET"), (":path", b"/"), (":authority", b"a")],
-        now(),
-    )
-    .failing("dispatch:ocsp_test")
-    .with_property(
-        "connection.peer_certificate",
-        envoy_url_encode(&good.cert_pem).as_bytes(),
-    )
-    .with_property(
-        "connection.sha256_peer_certificate_digest",
-        hex_lower(&Sha256::digest(&good.der)).as_bytes(),
-    )
-    .with_property("connection.mtls", &[1]);
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared);
+    let mut host = with_cert(
+        FakeHost::request(
+            &[(":method", b"GET"), (":path", b"/"), (":authority", b"a")],
+            now(),
+        )
+        .failing("dispatch:ocsp_test"),
+        &good,
+    );
     let step = handle_request_headers(&mut host, Some(&vm.state), &vm.cache);
     assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
     assert_eq!(host.reply.map(|r| r.status), Some(401));
@@ -500,7 +335,7 @@ fn an_excluded_path_never_waits_for_ocsp_and_leaves_no_verdict_behind() {
     let mut config = ocsp_config(&ca, "deny");
     config["clientCertExclusionPaths"] = json!("/public");
     let mut shared = Shared::default();
-    let vm = Vm::start(&config, now(), &mut shared).unwrap();
+    let vm = Vm::start(&config, now(), &mut shared);
     let (host, step) = vm.request_to("/public/x", &good, now());
     assert!(matches!(step, Step::Done(Action::Continue)), "{step:?}");
     assert!(host.dispatched.is_empty(), "no question asked");
@@ -521,14 +356,14 @@ fn an_excluded_path_never_waits_for_ocsp_and_leaves_no_verdict_behind() {
 /// OpenSSL's own responder, in file mode: answers a request (DER) from a CA database.
 struct OpensslResponder {
     dir: testkit::envoy::TempDir,
+    ca: String,
+    key: String,
+    index: String,
 }
 
 impl OpensslResponder {
     /// `entries`: (serial, revoked) of the certificates the CA issued.
     fn new(ca: &Ca, entries: &[(u64, bool)]) -> OpensslResponder {
-        let dir = testkit::envoy::TempDir::new("ocsp-glue");
-        dir.write("ca.pem", &ca.cert_pem());
-        dir.write("ca.key", &ca.key().serialize_pem());
         let mut index = String::new();
         for (serial, revoked) in entries {
             let status = if *revoked {
@@ -540,41 +375,16 @@ impl OpensslResponder {
                 "{status}\t{serial:04X}\tunknown\t/CN=leaf{serial}\n"
             ));
         }
-        dir.write("index.txt", &index);
-        OpensslResponder { dir }
+        OpensslResponder {
+            dir: testkit::envoy::TempDir::new("ocsp-glue"),
+            ca: ca.cert_pem(),
+            key: ca.key().serialize_pem(),
+            index,
+        }
     }
 
     fn answer(&self, request: &[u8]) -> Vec<u8> {
-        let req = self.dir.0.join("req.der");
-        let resp = self.dir.0.join("resp.der");
-        std::fs::write(&req, request).unwrap();
-        let out = std::process::Command::new("openssl")
-            .current_dir(&self.dir.0)
-            .args([
-                "ocsp",
-                "-index",
-                "index.txt",
-                "-CA",
-                "ca.pem",
-                "-rsigner",
-                "ca.pem",
-                "-rkey",
-                "ca.key",
-                "-ndays",
-                "1",
-                "-reqin",
-            ])
-            .arg(&req)
-            .arg("-respout")
-            .arg(&resp)
-            .output()
-            .expect("openssl is needed by this test (apt-get install openssl)");
-        assert!(
-            out.status.success(),
-            "openssl ocsp: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read(&resp).unwrap()
+        ocsp_answer(&self.dir.0, &self.ca, &self.key, &self.index, request, &[])
     }
 }
 
@@ -584,17 +394,14 @@ fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_
     let (good, revoked) = (leaf(&ca, "good", 0x1001), leaf(&ca, "revoked", 0x1002));
     let responder = OpensslResponder::new(&ca, &[(0x1001, false), (0x1002, true)]);
     let mut shared = Shared::default();
-    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared).unwrap();
+    let vm = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut shared);
     let answer = |vm: &Vm, leaf: &Leaf| -> (FakeHost, Action, Vec<u8>) {
         let (mut host, step) = vm.request(leaf, now());
         let Step::Wait(waiting) = step else {
             panic!("waits: {step:?}")
         };
         let body = responder.answer(&host.dispatched.last().unwrap().3);
-        let response = HttpResponse {
-            status: Some(200),
-            body: body.clone(),
-        };
+        let response = ok(body.clone());
         let action = on_ocsp_response(&mut host, &vm.state, &vm.cache, waiting, &response);
         (host, action, body)
     };
@@ -617,13 +424,10 @@ fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_
         host.logs(Level::Info)
     );
     // A replayed answer (the good one, for another question with another nonce) is refused.
-    let fresh = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default()).unwrap();
+    let fresh = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default());
     let (mut host, step) = fresh.request(&good, now());
     let Step::Wait(waiting) = step else { panic!() };
-    let replayed = HttpResponse {
-        status: Some(200),
-        body: good_answer,
-    };
+    let replayed = ok(good_answer);
     let action = on_ocsp_response(&mut host, &fresh.state, &fresh.cache, waiting, &replayed);
     assert_eq!(action, Action::Pause);
     assert!(
@@ -672,7 +476,7 @@ fn without_a_configured_url_the_question_goes_to_the_leafs_aia_url_through_the_c
     let without_aia = leaf(&ca, "no-aia", 12);
     let mut config = ocsp_config(&ca, "deny");
     config["validation"]["revocationSources"]["ocsp"] = json!({"cluster": "ocsp_test"});
-    let vm = Vm::start(&config, now(), &mut Shared::default()).unwrap();
+    let vm = Vm::start(&config, now(), &mut Shared::default());
     let (host, step) = vm.request(&with_aia, now());
     assert!(matches!(step, Step::Wait(_)), "{step:?}");
     let (_, cluster, headers, _) = host.dispatched.last().cloned().unwrap();
@@ -716,32 +520,6 @@ fn two_ca_config(first: &Ca, second: &Ca) -> Value {
     })
 }
 
-/// The answer to the fetch of the source whose path ends with `path`.
-fn answer_fetch_of(vm: &mut Vm, path: &str, t: i64, shared: &mut Shared, body: String) {
-    let (token, ..) = vm
-        .host
-        .dispatched
-        .iter()
-        .rev()
-        .find(|(_, _, headers, _)| {
-            headers
-                .iter()
-                .any(|(n, v)| n == ":path" && v.ends_with(path))
-        })
-        .cloned()
-        .expect("a fetch of that source");
-    vm.at(t, shared);
-    on_fetch_response(
-        &mut vm.host,
-        &vm.state,
-        &vm.cache,
-        &mut vm.fetches,
-        token,
-        &ok(body),
-    );
-    vm.done(shared);
-}
-
 #[test]
 fn two_sources_are_kept_apart_in_shared_data_and_a_restarted_vm_installs_them_at_once() {
     let (first, second) = (Ca::new("first ca"), Ca::new("second ca"));
@@ -750,22 +528,20 @@ fn two_sources_are_kept_apart_in_shared_data_and_a_restarted_vm_installs_them_at
     let config = two_ca_config(&first, &second);
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut a = Vm::start(&config, t0, &mut shared);
     a.tick(t0, &mut shared);
     assert_eq!(a.fetches_sent(), 2, "both sources");
-    answer_fetch_of(
-        &mut a,
+    a.answer_fetch_of(
         "/first.crl",
         t0,
         &mut shared,
-        first.crl(&[22], next_week()),
+        ok(first.crl(&[22], next_week())),
     );
-    answer_fetch_of(
-        &mut a,
+    a.answer_fetch_of(
         "/second.crl",
         t0,
         &mut shared,
-        second.crl(&[32], next_week()),
+        ok(second.crl(&[32], next_week())),
     );
     let check = |vm: &Vm| {
         assert_eq!(vm.status(&good1, t0), 200);
@@ -776,7 +552,7 @@ fn two_sources_are_kept_apart_in_shared_data_and_a_restarted_vm_installs_them_at
     check(&a);
     // A VM configured later (a worker starting, or a reload) installs both from shared data
     // while configuring, before its first timer.
-    let c = Vm::start(&config, t0, &mut shared).unwrap();
+    let c = Vm::start(&config, t0, &mut shared);
     assert_eq!(c.fetches_sent(), 0);
     check(&c);
 }
@@ -786,7 +562,7 @@ fn a_vm_never_has_two_fetches_of_a_source_under_way() {
     let ca = Ca::new("crl ca");
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&crl_config(&ca, 5), t0, &mut shared).unwrap();
+    let mut a = Vm::start(&crl_config(&ca, 5), t0, &mut shared);
     a.tick(t0, &mut shared);
     assert_eq!(a.fetches_sent(), 1);
     // No answer yet (Envoy times a call out after 10 s; here it has not); the lease runs out.
@@ -807,22 +583,13 @@ fn a_revoked_answer_on_another_worker_drops_an_acceptance_kept_here() {
     let says_revoked = OpensslResponder::new(&ca, &[(0x1001, true)]);
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared).unwrap();
-    let b = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared).unwrap();
+    let mut a = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared);
+    let b = Vm::start(&ocsp_config(&ca, "deny"), t0, &mut shared);
     let (mut first, Step::Wait(first_wait)) = a.request(&cert, t0) else {
         panic!("waits")
     };
     let good = says_good.answer(&first.dispatched.last().unwrap().3);
-    let action = on_ocsp_response(
-        &mut first,
-        &a.state,
-        &a.cache,
-        first_wait,
-        &HttpResponse {
-            status: Some(200),
-            body: good,
-        },
-    );
+    let action = on_ocsp_response(&mut first, &a.state, &a.cache, first_wait, &ok(good));
     assert_eq!(action, Action::Continue);
     assert_eq!(a.cache.borrow().len(), 1, "the acceptance is kept");
     // B's question about the same certificate, answered "revoked", through the Envoy's shared
@@ -832,16 +599,7 @@ fn a_revoked_answer_on_another_worker_drops_an_acceptance_kept_here() {
     };
     second.shared = std::mem::take(&mut shared.0);
     let revoked = says_revoked.answer(&second.dispatched.last().unwrap().3);
-    let action = on_ocsp_response(
-        &mut second,
-        &b.state,
-        &b.cache,
-        second_wait,
-        &HttpResponse {
-            status: Some(200),
-            body: revoked,
-        },
-    );
+    let action = on_ocsp_response(&mut second, &b.state, &b.cache, second_wait, &ok(revoked));
     shared.0 = std::mem::take(&mut second.shared);
     assert_eq!(action, Action::Pause);
     // Until A's next tick its kept acceptance holds (a second at most); then it goes, and the
@@ -859,19 +617,12 @@ fn a_failed_fetch_is_recorded_even_when_another_vm_writes_the_metadata_meanwhile
     let ca = Ca::new("crl ca");
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&crl_config(&ca, 60), t0, &mut shared).unwrap();
+    let mut a = Vm::start(&crl_config(&ca, 60), t0, &mut shared);
     a.tick(t0, &mut shared);
     assert_eq!(a.fetches_sent(), 1);
     // The first write of the failure meets another VM's write: read again, write again.
     a.host.cas_conflicts = 1;
-    a.answer_fetch(
-        t0,
-        &mut shared,
-        HttpResponse {
-            status: Some(503),
-            body: Vec::new(),
-        },
-    );
+    a.answer_fetch(t0, &mut shared, http(503, Vec::new()));
     let meta = String::from_utf8(
         shared
             .0
@@ -903,7 +654,7 @@ fn a_fetched_crl_vouches_from_its_this_update_to_its_next_update_inclusive() {
     config["cacheSize"] = json!(0);
     let t0 = now();
     let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut vm = Vm::start(&config, t0, &mut shared);
     vm.tick(t0, &mut shared);
     vm.answer_fetch(
         t0,
@@ -935,7 +686,7 @@ fn a_namesake_cas_crl_neither_revokes_nor_vouches_and_another_cas_crl_keeps_cach
     config["cacheSize"] = json!(0);
     let t0 = now();
     let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut vm = Vm::start(&config, t0, &mut shared);
     vm.tick(t0, &mut shared);
     vm.answer_fetch(t0, &mut shared, ok(namesake.crl(&[0x55], next_week())));
     // Not revoked by the namesake's list (refused as unknown, not as revoked)...
@@ -957,38 +708,34 @@ fn a_namesake_cas_crl_neither_revokes_nor_vouches_and_another_cas_crl_keeps_cach
     config["validation"]["revocationSources"]["crls"][0]["refreshSeconds"] = json!(5);
     config["validation"]["revocationSources"]["crls"][1]["refreshSeconds"] = json!(5);
     let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut vm = Vm::start(&config, t0, &mut shared);
     vm.tick(t0, &mut shared);
-    answer_fetch_of(
-        &mut vm,
+    vm.answer_fetch_of(
         "/first.crl",
         t0,
         &mut shared,
-        first.crl(&[], next_week()),
+        ok(first.crl(&[], next_week())),
     );
-    answer_fetch_of(
-        &mut vm,
+    vm.answer_fetch_of(
         "/second.crl",
         t0,
         &mut shared,
-        other.crl(&[], next_week()),
+        ok(other.crl(&[], next_week())),
     );
     assert_eq!(vm.status(&unlisted, t0), 200);
     assert_eq!(vm.cache.borrow().len(), 1);
     vm.tick(t0 + 5, &mut shared);
-    answer_fetch_of(
-        &mut vm,
+    vm.answer_fetch_of(
         "/second.crl",
         t0 + 5,
         &mut shared,
-        other.crl(&[0x56], next_week()),
+        ok(other.crl(&[0x56], next_week())),
     );
-    answer_fetch_of(
-        &mut vm,
+    vm.answer_fetch_of(
         "/first.crl",
         t0 + 5,
         &mut shared,
-        first.crl(&[0x99], next_week()),
+        ok(first.crl(&[0x99], next_week())),
     );
     assert_eq!(vm.cache.borrow().len(), 1, "the acceptance stays cached");
     assert_eq!(vm.status(&unlisted, t0 + 5), 200);
@@ -1004,7 +751,7 @@ fn a_crl_that_vouches_still_decides_while_the_ocsp_question_is_not_asked() {
     config["clientCertExclusionPaths"] = json!("/public");
     let t0 = now();
     let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t0, &mut shared).unwrap();
+    let mut vm = Vm::start(&config, t0, &mut shared);
     vm.tick(t0, &mut shared);
     vm.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
     // On an excluded path nothing waits: the CRL vouches, the certificate is forwarded, and
@@ -1050,7 +797,7 @@ fn an_https_aia_url_is_refused_not_asked_in_plaintext() {
     };
     let mut config = ocsp_config(&ca, "deny");
     config["validation"]["revocationSources"]["ocsp"] = json!({"cluster": "ocsp_test"});
-    let vm = Vm::start(&config, now(), &mut Shared::default()).unwrap();
+    let vm = Vm::start(&config, now(), &mut Shared::default());
     let (host, step) = vm.request(&https_only, now());
     assert!(host.dispatched.is_empty(), "{:?}", host.dispatched);
     assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");

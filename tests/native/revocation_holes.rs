@@ -10,244 +10,21 @@
 //! and the CRL without nextUpdate are DER built here by hand and signed with the test CA's key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::RefCell;
-use std::time::{Duration, UNIX_EPOCH};
-
-use client_cert_auth::VerdictCache;
-use client_cert_auth::cert::envoy_url_encode;
-use client_cert_auth::glue::fake::FakeHost;
-use client_cert_auth::glue::revocation::{self, Fetches};
-use client_cert_auth::glue::{
-    Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
-    on_ocsp_response, on_tick,
-};
-use rcgen::{CrlDistributionPoint, SerialNumber, SigningKey};
+use client_cert_auth::glue::Level;
+use rcgen::{CrlDistributionPoint, SerialNumber};
 use serde_json::{Value, json};
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
-use testkit::core::{hex_lower, now};
-use testkit::pki::{Alg, Ca, Leaf};
+use testkit::core::now;
+use testkit::der::{CRL_NUMBER_OID, seq, sign, tlv, uint, utc_time};
+use testkit::glue::{Shared, Vm, crl_source, http_500, ocsp_config, ok, timeout};
+use testkit::ocsp::{Answer, CERTIFICATE_HOLD, KEY_COMPROMISE, Says};
+use testkit::pki::{Alg, Ca, Leaf, leaf};
 use time::OffsetDateTime;
-
-// ---------------------------------------------------------------------------------------------
-// VMs of one Envoy over the fake host, sharing data.
-
-/// The shared data of one Envoy.
-#[derive(Default)]
-struct Shared(std::collections::BTreeMap<String, (Vec<u8>, u32)>);
-
-struct Vm {
-    state: State,
-    cache: RefCell<VerdictCache>,
-    fetches: Fetches,
-    host: FakeHost,
-}
-
-/// What a request came to: the status (200 forwarded), whether it waited for an OCSP answer,
-/// and what its context logged.
-struct Decided {
-    status: u32,
-    asked: bool,
-    logs: Vec<String>,
-}
-
-impl Decided {
-    fn logged(&self, text: &str) -> bool {
-        self.logs.iter().any(|l| l.contains(text))
-    }
-}
-
-impl Vm {
-    /// Configured at `at`, as Envoy's on_configure does (configure, then the first look at
-    /// shared data).
-    fn start(config: &Value, at: i64, shared: &mut Shared) -> Vm {
-        let mut host = FakeHost::request(&[], at);
-        host.shared = std::mem::take(&mut shared.0);
-        let state = configure(&mut host, config.to_string().as_bytes())
-            .unwrap_or_else(|| panic!("{:?}", host.logs(Level::Error)));
-        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
-        let mut fetches = Fetches::default();
-        revocation::start(&mut host, &state, &cache, &mut fetches);
-        shared.0 = std::mem::take(&mut host.shared);
-        Vm {
-            state,
-            cache,
-            fetches,
-            host,
-        }
-    }
-
-    fn at(&mut self, t: i64, shared: &mut Shared) {
-        self.host.now = UNIX_EPOCH + Duration::from_secs(t as u64);
-        self.host.shared = std::mem::take(&mut shared.0);
-    }
-
-    /// The root context's timer at `t`.
-    fn tick(&mut self, t: i64, shared: &mut Shared) {
-        self.at(t, shared);
-        on_tick(&mut self.host, &self.state, &self.cache);
-        revocation::tick(&mut self.host, &self.state, &self.cache, &mut self.fetches);
-        shared.0 = std::mem::take(&mut self.host.shared);
-    }
-
-    /// Ticks at `t`; answers at once every CRL fetch this VM sent, with what `serve` gives for
-    /// the fetch's path. Whether it fetched.
-    fn tick_and_serve(
-        &mut self,
-        t: i64,
-        shared: &mut Shared,
-        serve: impl Fn(&str) -> HttpResponse,
-    ) -> bool {
-        let before = self.host.dispatched.len();
-        self.tick(t, shared);
-        let sent: Vec<_> = self.host.dispatched[before..].to_vec();
-        for (token, _, headers, _) in &sent {
-            let path = headers
-                .iter()
-                .find(|(name, _)| name == ":path")
-                .map(|(_, value)| value.clone())
-                .unwrap_or_default();
-            self.at(t, shared);
-            on_fetch_response(
-                &mut self.host,
-                &self.state,
-                &self.cache,
-                &mut self.fetches,
-                *token,
-                &serve(&path),
-            );
-            shared.0 = std::mem::take(&mut self.host.shared);
-        }
-        !sent.is_empty()
-    }
-
-    /// Ticks at `t`, answering any fetch with `response`.
-    fn tick_and_respond(&mut self, t: i64, shared: &mut Shared, response: &HttpResponse) -> bool {
-        self.tick_and_serve(t, shared, |_| response.clone())
-    }
-
-    fn tick_and_answer(&mut self, t: i64, shared: &mut Shared, crl: &[u8]) -> bool {
-        self.tick_and_respond(t, shared, &ok(crl.to_vec()))
-    }
-
-    /// A request with `leaf` at `t`. If it waits for OCSP, the responder answers with what
-    /// `responder` makes of the question (the request's host, whose last dispatch is it).
-    fn decide_with(
-        &self,
-        leaf: &Leaf,
-        t: i64,
-        responder: impl FnOnce(&FakeHost) -> HttpResponse,
-    ) -> Decided {
-        self.decide_in(leaf, t, &mut Shared::default(), responder)
-    }
-
-    /// [`Vm::decide_with`] with the Envoy's shared data, which the request's context reads and
-    /// writes as any context of the VM does.
-    fn decide_in(
-        &self,
-        leaf: &Leaf,
-        t: i64,
-        shared: &mut Shared,
-        responder: impl FnOnce(&FakeHost) -> HttpResponse,
-    ) -> Decided {
-        let mut host = FakeHost::request(
-            &[
-                (":method", b"GET"),
-                (":path", b"/api"),
-                (":authority", b"api.example.com"),
-            ],
-            t,
-        )
-        .with_property(
-            "connection.peer_certificate",
-            envoy_url_encode(&leaf.cert_pem).as_bytes(),
-        )
-        .with_property(
-            "connection.sha256_peer_certificate_digest",
-            hex_lower(&Sha256::digest(&leaf.der)).as_bytes(),
-        )
-        .with_property("connection.mtls", &[1]);
-        host.shared = std::mem::take(&mut shared.0);
-        let (action, asked) =
-            match handle_request_headers(&mut host, Some(&self.state), &self.cache) {
-                Step::Done(action) => (action, false),
-                Step::Wait(waiting) => {
-                    let response = responder(&host);
-                    let action =
-                        on_ocsp_response(&mut host, &self.state, &self.cache, waiting, &response);
-                    (action, true)
-                }
-            };
-        let status = match action {
-            Action::Continue => {
-                assert!(!host.header("x-arr-clientcert").is_empty(), "forwarded");
-                200
-            }
-            Action::Pause => host.reply.as_ref().expect("a reply").status,
-        };
-        shared.0 = std::mem::take(&mut host.shared);
-        Decided {
-            status,
-            asked,
-            logs: host
-                .logs(Level::Info)
-                .iter()
-                .map(|l| l.to_string())
-                .collect(),
-        }
-    }
-
-    /// A request that must not wait for OCSP (no OCSP configured, or decided without asking).
-    fn decide(&self, leaf: &Leaf, t: i64) -> Decided {
-        self.decide_with(leaf, t, |_| panic!("the request waited for OCSP"))
-    }
-
-    fn status(&self, leaf: &Leaf, t: i64) -> u32 {
-        self.decide(leaf, t).status
-    }
-
-    /// A metric of this VM (flushed at its ticks).
-    fn metric(&self, name: &str) -> u64 {
-        self.host
-            .metrics
-            .get(&format!("client_cert_auth.{name}"))
-            .copied()
-            .unwrap_or(0)
-    }
-}
-
-fn ok(body: Vec<u8>) -> HttpResponse {
-    HttpResponse {
-        status: Some(200),
-        body,
-    }
-}
-
-fn http_500() -> HttpResponse {
-    HttpResponse {
-        status: Some(500),
-        body: Vec::new(),
-    }
-}
-
-fn timeout() -> HttpResponse {
-    HttpResponse {
-        status: None,
-        body: Vec::new(),
-    }
-}
 
 fn at(t: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(t).unwrap()
 }
 
 const DAY: i64 = 86_400;
-
-fn leaf(ca: &Ca, name: &str, serial: u64) -> Leaf {
-    ca.client_with(name, Alg::EcdsaP256, |p| {
-        p.serial_number = Some(SerialNumber::from(serial));
-    })
-}
 
 /// A leaf whose cRLDistributionPoints names `uri`.
 fn leaf_at(ca: &Ca, name: &str, serial: u64, uri: &str) -> Leaf {
@@ -257,10 +34,6 @@ fn leaf_at(ca: &Ca, name: &str, serial: u64, uri: &str) -> Leaf {
             uris: vec![uri.to_string()],
         }];
     })
-}
-
-fn crl_source(url: &str) -> Value {
-    json!({"url": url, "cluster": "crl_test", "refreshSeconds": 60})
 }
 
 /// Trusts `cas`, checks revocation with these CRL sources, `revocationFailure` as given, and
@@ -277,173 +50,8 @@ fn crl_config(cas: &[&Ca], urls: &[&str], failure: &str) -> Value {
     })
 }
 
-fn ocsp_config(ca: &Ca, failure: &str, cache_seconds: u32) -> Value {
-    json!({
-        "validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "clockSkewSeconds": 30,
-            "revocationSources": {
-                "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "cacheSeconds": cache_seconds}
-            },
-            "revocationFailure": failure
-        }
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
-// DER by hand: OCSP answers and a CRL without nextUpdate, signed by the CA's key.
-
-fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend([0x81, len as u8]);
-    } else {
-        out.extend([0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-fn time_text(t: i64, year_digits: usize) -> String {
-    let d = at(t);
-    let year = format!("{:04}", d.year());
-    format!(
-        "{}{:02}{:02}{:02}{:02}{:02}Z",
-        &year[4 - year_digits..],
-        d.month() as u8,
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    )
-}
-
-fn gen_time(t: i64) -> Vec<u8> {
-    tlv(0x18, time_text(t, 4).as_bytes())
-}
-
-fn utc_time(t: i64) -> Vec<u8> {
-    tlv(0x17, time_text(t, 2).as_bytes())
-}
-
-/// A positive INTEGER, minimal.
-fn integer(value: u64) -> Vec<u8> {
-    let bytes = value.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count().min(7);
-    let mut contents = bytes[skip..].to_vec();
-    if contents[0] & 0x80 != 0 {
-        contents.insert(0, 0);
-    }
-    tlv(0x02, &contents)
-}
-
-fn sign(ca: &Ca, tbs: &[u8]) -> Vec<u8> {
-    let signature = ca.key().sign(tbs).unwrap();
-    seq(&[
-        tbs,
-        &tlv(0x30, rustls_pki_types::alg_id::ECDSA_SHA256.as_ref()),
-        &tlv(0x03, &[&[0][..], &signature].concat()),
-    ])
-}
-
-const SHA1_OID: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
-const BASIC_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 1];
-const NONCE_OID: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 0x30, 1, 2];
-const CRL_NUMBER_OID: &[u8] = &[0x55, 0x1d, 0x14];
-
-/// CRLReason keyCompromise, and certificateHold (the one revocation that may be lifted).
-const KEY_COMPROMISE: u8 = 1;
-const CERTIFICATE_HOLD: u8 = 6;
-
-/// What a responder says about one certificate.
-#[derive(Clone, Copy)]
-enum Says {
-    Good,
-    /// Revoked an hour before thisUpdate, with this CRLReason if any.
-    Revoked(Option<u8>),
-    Unknown,
-}
-
-/// One OCSP answer about a leaf.
-#[derive(Clone, Copy)]
-struct Answer {
-    says: Says,
-    produced_at: i64,
-    this_update: i64,
-    next_update: Option<i64>,
-    /// Echo the request's nonce.
-    nonce: bool,
-}
-
-impl Answer {
-    /// Produced and dated a minute before `t`, valid for an hour, echoing the nonce.
-    fn fresh(says: Says, t: i64) -> Answer {
-        Answer {
-            says,
-            produced_at: t - 60,
-            this_update: t - 60,
-            next_update: Some(t + 3600),
-            nonce: true,
-        }
-    }
-
-    /// The answer to what `host` asked about `leaf`, signed by `ca` (byName).
-    fn to(self, ca: &Ca, leaf: &Leaf, host: &FakeHost) -> HttpResponse {
-        let request = &host.dispatched.last().expect("a question was sent").3;
-        let ca_der = ca.der();
-        let (_, issuer) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
-        let (_, cert) = x509_parser::parse_x509_certificate(&leaf.der).unwrap();
-        let cert_id = seq(&[
-            &seq(&[&tlv(0x06, SHA1_OID), &tlv(0x05, &[])]),
-            &tlv(0x04, &Sha1::digest(issuer.subject().as_raw())),
-            &tlv(
-                0x04,
-                &Sha1::digest(&issuer.public_key().subject_public_key.data),
-            ),
-            &tlv(0x02, cert.raw_serial()),
-        ]);
-        let status = match self.says {
-            Says::Good => vec![0x80, 0x00],
-            Says::Unknown => vec![0x82, 0x00],
-            Says::Revoked(reason) => {
-                let reason = reason
-                    .map(|r| tlv(0xa0, &tlv(0x0a, &[r])))
-                    .unwrap_or_default();
-                tlv(0xa1, &[gen_time(self.this_update - 3600), reason].concat())
-            }
-        };
-        let next = self
-            .next_update
-            .map(|t| tlv(0xa0, &gen_time(t)))
-            .unwrap_or_default();
-        let single = seq(&[&cert_id, &status, &gen_time(self.this_update), &next]);
-        // The nonce: the request's last 16 bytes (RFC 8954 form).
-        let extensions = if self.nonce {
-            let nonce = &request[request.len() - 16..];
-            let extension = seq(&[&tlv(0x06, NONCE_OID), &tlv(0x04, &tlv(0x04, nonce))]);
-            tlv(0xa1, &seq(&[&extension]))
-        } else {
-            Vec::new()
-        };
-        let tbs = seq(&[
-            &tlv(0xa1, issuer.subject().as_raw()),
-            &gen_time(self.produced_at),
-            &seq(&[&single]),
-            &extensions,
-        ]);
-        let basic = sign(ca, &tbs);
-        let bytes = seq(&[&tlv(0x06, BASIC_OID), &tlv(0x04, &basic)]);
-        ok(seq(&[&tlv(0x0a, &[0]), &tlv(0xa0, &bytes)]))
-    }
-}
+// DER by hand: a CRL without nextUpdate, signed by the CA's key.
 
 /// A v2 CRL of `ca` (DER) without nextUpdate, listing `serials`, with a cRLNumber: what rcgen
 /// cannot make.
@@ -452,11 +60,11 @@ fn crl_without_next_update(ca: &Ca, serials: &[u64], this_update: i64, number: u
     let (_, issuer) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
     let entries: Vec<u8> = serials
         .iter()
-        .flat_map(|s| seq(&[&integer(*s), &utc_time(this_update - 3600)]))
+        .flat_map(|s| seq(&[&uint(*s), &utc_time(this_update - 3600)]))
         .collect();
-    let crl_number = seq(&[&tlv(0x06, CRL_NUMBER_OID), &tlv(0x04, &integer(number))]);
+    let crl_number = seq(&[&tlv(0x06, CRL_NUMBER_OID), &tlv(0x04, &uint(number))]);
     let tbs = seq(&[
-        &integer(1),
+        &uint(1),
         &tlv(0x30, rustls_pki_types::alg_id::ECDSA_SHA256.as_ref()),
         issuer.subject().as_raw(),
         &utc_time(this_update),
@@ -815,27 +423,9 @@ fn an_older_crl_never_replaces_a_newer_one_in_the_shared_set() {
         })
         .expect("B fetches once A's lease ran out");
     let b_token = b.host.dispatched.last().unwrap().0;
-    a.at(b_at + 1, &mut shared);
-    on_fetch_response(
-        &mut a.host,
-        &a.state,
-        &a.cache,
-        &mut a.fetches,
-        a_token,
-        &ok(x_2.into_bytes()),
-    );
-    shared.0 = std::mem::take(&mut a.host.shared);
+    a.respond(a_token, b_at + 1, &mut shared, &ok(x_2.into_bytes()));
     assert_eq!(a.status(&target, b_at + 1), 401, "A installed #2");
-    b.at(b_at + 2, &mut shared);
-    on_fetch_response(
-        &mut b.host,
-        &b.state,
-        &b.cache,
-        &mut b.fetches,
-        b_token,
-        &ok(x_1.into_bytes()),
-    );
-    shared.0 = std::mem::take(&mut b.host.shared);
+    b.respond(b_token, b_at + 2, &mut shared, &ok(x_1.into_bytes()));
     let fresh = Vm::start(&config, b_at + 3, &mut shared);
     for dt in [3, 10, 40] {
         a.tick(b_at + dt, &mut shared);

@@ -3,30 +3,22 @@
 //! per-rule counters, and the decision left in the filter state for the access log.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::RefCell;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level, State, configure, on_request_headers, on_tick};
+use client_cert_auth::glue::{Action, Level};
 use client_cert_auth::{
     Config, Decision, DenyReason, PassReason, Reason, Request, VerdictCache, decide,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use testkit::core::config;
 use testkit::core::{hex_lower, now};
+use testkit::glue::{CERT, Filter, with_cert, without_cert};
 use testkit::pki::{Ca, Leaf};
 
-const CERT: &str = "connection.peer_certificate";
-const DIGEST: &str = "connection.sha256_peer_certificate_digest";
-const MTLS: &str = "connection.mtls";
 const ARR: &str = "x-arr-clientcert";
 const STATE: &str = "client_cert_auth";
-
-fn config(v: Value) -> Config {
-    Config::from_json(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn refused(v: Value) -> String {
     match Config::from_json(v.to_string().as_bytes()) {
@@ -302,50 +294,19 @@ fn rule_names_are_checked_and_unique() {
     );
 }
 
-/// A configured filter over the recording host.
-struct Filter {
-    state: State,
-    cache: RefCell<VerdictCache>,
-    configured: FakeHost,
-}
-
-impl Filter {
-    fn new(config: Value) -> Filter {
-        let mut host = FakeHost::default();
-        let state = configure(&mut host, config.to_string().as_bytes())
-            .unwrap_or_else(|| panic!("refused: {:?}", host.logs(Level::Error)));
-        let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
-        Filter {
-            state,
-            cache,
-            configured: host,
-        }
-    }
-
-    /// One request, then the stats timer (counts reach the stats from it).
-    fn run(&self, host: &mut FakeHost) -> Action {
-        *host = std::mem::take(host).with_stats_of(&self.configured);
-        let action = on_request_headers(host, Some(&self.state), &self.cache);
-        on_tick(host, &self.state, &self.cache);
-        action
-    }
-}
-
+/// A request with two forged copies of the certificate header, on a connection with `leaf`
+/// (or without a certificate).
 fn request(path: &str, leaf: Option<&Leaf>) -> FakeHost {
-    let headers: Vec<(&str, &[u8])> = vec![
-        (":method", b"GET"),
-        (":path", path.as_bytes()),
-        (":authority", b"api.example.com"),
-        ("X-ARR-ClientCert", b"forged"),
-        ("x-arr-clientcert", b"forged-lower"),
-    ];
-    let host = FakeHost::request(&headers, now());
+    let host = testkit::glue::request(
+        path,
+        &[
+            ("X-ARR-ClientCert", "forged"),
+            ("x-arr-clientcert", "forged-lower"),
+        ],
+    );
     match leaf {
-        Some(leaf) => host
-            .with_property(CERT, envoy_url_encode(&leaf.cert_pem).as_bytes())
-            .with_property(DIGEST, hex_lower(&Sha256::digest(&leaf.der)).as_bytes())
-            .with_property(MTLS, &[1]),
-        None => host.with_property(MTLS, &[0]),
+        Some(leaf) => with_cert(host, leaf),
+        None => without_cert(host),
     }
 }
 
@@ -579,18 +540,17 @@ fn a_client_cannot_reach_the_filter_state_through_its_request() {
     // fields, a path with spaces and quotes), the state holds only the filter's tokens.
     let filter =
         Filter::new(json!({"rules": [{"name": "api", "pathPrefix": "/api", "mode": "Required"}]}));
-    let headers: Vec<(&str, &[u8])> = vec![
-        (":method", b"GET"),
-        (":path", b"/api/x%20decision=forward"),
-        (":authority", b"api.example.com"),
-        (
-            "client_cert_auth",
-            b"decision=forward reason=- rule=api sha256=00",
-        ),
-        ("wasm.client_cert_auth", b"decision=forward"),
-        ("x-envoy-filter-state", b"decision=forward"),
-    ];
-    let mut host = FakeHost::request(&headers, now()).with_property(MTLS, &[0]);
+    let mut host = without_cert(testkit::glue::request(
+        "/api/x%20decision=forward",
+        &[
+            (
+                "client_cert_auth",
+                "decision=forward reason=- rule=api sha256=00",
+            ),
+            ("wasm.client_cert_auth", "decision=forward"),
+            ("x-envoy-filter-state", "decision=forward"),
+        ],
+    ));
     assert_eq!(filter.run(&mut host), Action::Pause);
     assert_eq!(
         host.filter_state[STATE],
