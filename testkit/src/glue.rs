@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cases::ARR;
 use crate::core::{hex_lower, now};
-use crate::pki::Leaf;
+use crate::pki::{Ca, Leaf};
 
 /// The connection properties Envoy shows for a client certificate.
 pub const CERT: &str = "connection.peer_certificate";
@@ -54,6 +54,30 @@ pub fn with_cert(host: FakeHost, leaf: &Leaf) -> FakeHost {
 /// A connection without a client certificate.
 pub fn without_cert(host: FakeHost) -> FakeHost {
     host.with_property(MTLS, &[0])
+}
+
+/// Whether `host` logged a line containing `text` at `level`.
+pub fn logged(host: &FakeHost, level: Level, text: &str) -> bool {
+    host.logs(level).iter().any(|l| l.contains(text))
+}
+
+/// Asserts `host` logged a line containing `text` at `level`, showing its lines if not.
+pub fn assert_logged(host: &FakeHost, level: Level, text: &str) {
+    assert!(
+        logged(host, level, text),
+        "no {text:?} at {level:?} in {:?}",
+        host.logs(level)
+    );
+}
+
+/// Asserts a call the host dispatched carried each of these headers.
+pub fn assert_sent(headers: &[(String, String)], expected: &[(&str, &str)]) {
+    for (name, value) in expected {
+        assert!(
+            headers.contains(&(name.to_string(), value.to_string())),
+            "no {name}: {value} in {headers:?}"
+        );
+    }
 }
 
 /// A configured filter: the state every stream shares, and the VM's verdict cache.
@@ -124,6 +148,15 @@ impl Decided {
     pub fn logged(&self, text: &str) -> bool {
         self.logs.iter().any(|l| l.contains(text))
     }
+
+    /// Asserts a refusal (401) whose log says `reason=<reason>` and each of `details`; `what`
+    /// names the case in the failure.
+    pub fn assert_refused(&self, reason: &str, details: &[&str], what: &str) {
+        assert_eq!(self.status, 401, "{what}: {:?}", self.logs);
+        for text in [&format!("reason={reason}")[..]].iter().chain(details) {
+            assert!(self.logged(text), "{what}: no {text:?} in {:?}", self.logs);
+        }
+    }
 }
 
 impl Vm {
@@ -155,6 +188,18 @@ impl Vm {
     /// [`Vm::try_start`] with a configuration that must be accepted.
     pub fn start(config: &Value, at: i64, shared: &mut Shared) -> Vm {
         Vm::try_start(config, at, shared).unwrap_or_else(|errors| panic!("{errors:?}"))
+    }
+
+    /// The first VM of an Envoy, started at `t`, whose first fetch (at its first tick, at `t`)
+    /// is answered with `crl`; and the Envoy's shared data.
+    pub fn fetched(config: &Value, t: i64, crl: impl AsRef<[u8]>) -> (Vm, Shared) {
+        let mut shared = Shared::default();
+        let mut vm = Vm::start(config, t, &mut shared);
+        assert!(
+            vm.tick_and_answer(t, &mut shared, crl),
+            "the first tick fetches"
+        );
+        (vm, shared)
     }
 
     /// The clock at `t`, and the Envoy's shared data handed to this VM's host.
@@ -263,6 +308,11 @@ impl Vm {
             .iter()
             .filter(|c| matches!(c, Call::Dispatch(cluster, ..) if cluster == "crl_test"))
             .count()
+    }
+
+    /// Whether this VM's root context logged a warning containing `text`.
+    pub fn warned(&self, text: &str) -> bool {
+        logged(&self.host, Level::Warn, text)
     }
 
     /// A metric of this VM (flushed at its ticks), 0 when it has none.
@@ -416,18 +466,46 @@ pub fn crl_source(url: &str) -> Value {
     json!({"url": url, "cluster": "crl_test", "refreshSeconds": 60})
 }
 
-/// Trusts `ca`, asks its OCSP responder (cluster `ocsp_test`) and keeps answers
-/// `cache_seconds`, with 30 s of clock skew and `revocationFailure` as given.
-pub fn ocsp_config(ca: &crate::pki::Ca, failure: &str, cache_seconds: u32) -> Value {
-    json!({
-        "validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "clockSkewSeconds": 30,
-            "revocationSources": {
-                "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "cacheSeconds": cache_seconds}
-            },
-            "revocationFailure": failure
+/// Trusts `cas` and checks revocation, with these run-time `sources` (`revocationSources`);
+/// the fields of `extra` (`revocationFailure`, pasted `crls`...) are added to `validation`.
+pub fn revocation_config(cas: &[&Ca], sources: Value, extra: Value) -> Value {
+    let mut validation = json!({
+        "trustedCaCertificates": cas.iter().map(|c| c.cert_pem()).collect::<Vec<_>>(),
+        "validateRevocation": true,
+        "revocationSources": sources
+    });
+    if let Value::Object(fields) = extra {
+        for (name, value) in fields {
+            validation[name] = value;
         }
-    })
+    }
+    json!({ "validation": validation })
+}
+
+/// The OCSP responder of these tests (cluster `ocsp_test`), its answers kept `cache_seconds`.
+pub fn ocsp_source(cache_seconds: u32) -> Value {
+    json!({"cluster": "ocsp_test", "url": "http://ocsp.test/q", "cacheSeconds": cache_seconds})
+}
+
+/// Trusts `ca`, asks its OCSP responder ([`ocsp_source`]) and keeps answers `cache_seconds`,
+/// with 30 s of clock skew and `revocationFailure` as given.
+pub fn ocsp_config(ca: &Ca, failure: &str, cache_seconds: u32) -> Value {
+    revocation_config(
+        &[ca],
+        json!({ "ocsp": ocsp_source(cache_seconds) }),
+        json!({"clockSkewSeconds": 30, "revocationFailure": failure}),
+    )
+}
+
+/// The CA "ocsp ca" and a VM (of an Envoy of its own) asking its responder ([`ocsp_config`]),
+/// started now; and now.
+pub fn ocsp_vm(failure: &str, cache_seconds: u32) -> (Ca, Vm, i64) {
+    let ca = Ca::new("ocsp ca");
+    let t = now();
+    let vm = Vm::start(
+        &ocsp_config(&ca, failure, cache_seconds),
+        t,
+        &mut Shared::default(),
+    );
+    (ca, vm, t)
 }

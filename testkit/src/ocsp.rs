@@ -52,6 +52,14 @@ impl Answer {
         }
     }
 
+    /// This answer with another nextUpdate.
+    pub fn until(self, next_update: i64) -> Answer {
+        Answer {
+            next_update: Some(next_update),
+            ..self
+        }
+    }
+
     /// The answer to what `host` asked (its last dispatch) about `leaf`, signed by `ca`
     /// (byName).
     pub fn to(self, ca: &Ca, leaf: &Leaf, host: &FakeHost) -> HttpResponse {

@@ -13,7 +13,9 @@ use client_cert_auth::{HostCall, VerdictCache};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testkit::core::hex_lower;
-use testkit::glue::{CERT, DIGEST, Filter, MTLS, request, with_cert, without_cert};
+use testkit::glue::{
+    CERT, DIGEST, Filter, MTLS, assert_logged, logged, request, with_cert, without_cert,
+};
 use testkit::pki::Ca;
 
 const ARR: &str = "x-arr-clientcert";
@@ -572,11 +574,11 @@ fn a_proxy_certificate_header_is_used_only_from_trusted_peers() {
     let source = "source.address";
     let cf = "Cf-Client-Cert-Der-Base64";
     assert!(
-        filter
-            .configured
-            .logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("only with use_remote_address: true")),
+        logged(
+            &filter.configured,
+            Level::Warn,
+            "only with use_remote_address: true"
+        ),
         "the configuration warns about Envoy's setting"
     );
 
@@ -588,12 +590,10 @@ fn a_proxy_certificate_header_is_used_only_from_trusted_peers() {
     let mut host = request("/", &[(cf, &b64)]).with_property(source, b"172.16.0.1:1234");
     assert_eq!(filter.run(&mut host), Action::Pause);
     assert_eq!(host.reply.as_ref().unwrap().status, 401);
-    assert!(
-        host.logs(Level::Info).iter().any(|l| l.contains(
-            "untrusted peer=\"172.16.0.1:1234\" sent the certificate header cf-client-cert-der-base64"
-        )),
-        "{:?}",
-        host.logs(Level::Info)
+    assert_logged(
+        &host,
+        Level::Info,
+        "untrusted peer=\"172.16.0.1:1234\" sent the certificate header cf-client-cert-der-base64",
     );
 
     // No header: the peer is not asked for.
@@ -613,9 +613,5 @@ fn a_proxy_certificate_header_is_used_only_from_trusted_peers() {
     let mut host = request("/", &[(cf, &b64), (cf, &b64)]).with_property(source, b"10.9.8.7:1234");
     assert_eq!(filter.run(&mut host), Action::Pause);
     assert_eq!(host.reply.as_ref().unwrap().status, 401);
-    assert!(
-        host.logs(Level::Info)
-            .iter()
-            .any(|l| l.contains("reason=malformed"))
-    );
+    assert_logged(&host, Level::Info, "reason=malformed");
 }

@@ -16,7 +16,10 @@ use rcgen::SerialNumber;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use testkit::core::{hex_lower, now};
-use testkit::glue::{Shared, Vm, crl_source, ocsp_config, ok, timeout};
+use testkit::glue::{
+    Shared, Vm, assert_logged, crl_source, ocsp_config, ocsp_source, ocsp_vm, ok,
+    revocation_config, timeout,
+};
 use testkit::ocsp::{Answer, Says};
 use testkit::pki::{Ca, Leaf, leaf};
 use time::OffsetDateTime;
@@ -45,10 +48,8 @@ fn ocsp_key(ca: &Ca, leaf: &Leaf) -> [u8; 32] {
 /// The control: a well-formed good answer forwards, a revoked one refuses.
 #[test]
 fn control_a_hand_made_answer_decides_the_waiting_request() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("deny", 300);
     let (good, revoked) = (leaf(&ca, "good", 0x51), leaf(&ca, "revoked", 0x52));
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "deny", 300), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&good, t);
     let response = Answer::dated(Says::Good, t - 60, Some(t + 3600)).to(&ca, &good, &host);
     assert_eq!(vm.answer(host, waiting, &response), 200);
@@ -64,10 +65,8 @@ fn control_a_hand_made_answer_decides_the_waiting_request() {
 /// through as a soft fail.
 #[test]
 fn a_revoked_answer_whose_next_update_just_passed_still_revokes() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("allow", 300);
     let revoked = leaf(&ca, "revoked", 0x61);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "allow", 300), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&revoked, t);
     let response =
         Answer::dated(Says::Revoked(None), t - 3600, Some(t - 10)).to(&ca, &revoked, &host);
@@ -82,10 +81,8 @@ fn a_revoked_answer_whose_next_update_just_passed_still_revokes() {
 /// next second the certificate is not let through as a soft fail.
 #[test]
 fn with_cache_seconds_zero_a_revoked_answer_is_not_forgotten_at_the_next_second() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("allow", 0);
     let revoked = leaf(&ca, "revoked", 0x62);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "allow", 0), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&revoked, t);
     let response =
         Answer::dated(Says::Revoked(None), t - 60, Some(t + 86_400)).to(&ca, &revoked, &host);
@@ -97,10 +94,8 @@ fn with_cache_seconds_zero_a_revoked_answer_is_not_forgotten_at_the_next_second(
 /// beyond the second it came in (the responder is asked again).
 #[test]
 fn with_cache_seconds_zero_a_far_next_update_does_not_keep_a_good_answer() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("deny", 0);
     let good = leaf(&ca, "good", 0x63);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "deny", 0), t, &mut Shared::default());
     let (host, waiting) = vm.waiting(&good, t);
     let response = Answer::dated(Says::Good, t - 60, Some(t + 86_400)).to(&ca, &good, &host);
     assert_eq!(vm.answer(host, waiting, &response), 200);
@@ -215,6 +210,13 @@ fn a_revoked_certificate_is_never_forwarded_on_an_excluded_path_or_in_optional_m
 // ---------------------------------------------------------------------------------------------
 // Fetched CRLs.
 
+const A_CRL: &str = "http://crl.test/a.crl";
+
+/// Trusts `ca`, with the one CRL source [`A_CRL`]; `extra` added to `validation`.
+fn a_crl_config(ca: &Ca, extra: serde_json::Value) -> serde_json::Value {
+    revocation_config(&[ca], json!({"crls": [crl_source(A_CRL)]}), extra)
+}
+
 /// The control: a newer CRL replaces an older one, and an older one after it is refused.
 #[test]
 fn control_an_older_crl_after_a_newer_one_is_refused() {
@@ -225,14 +227,7 @@ fn control_an_older_crl_after_a_newer_one_is_refused() {
     let now_t = OffsetDateTime::now_utc();
     let old = ca.crl_between(&[], now_t - 2 * day, now_t + 5 * day, 1);
     let new = ca.crl_between(&[0x71], now_t - day, now_t + 6 * day, 2);
-    let config = json!({"validation": {
-        "trustedCaCertificates": [ca.cert_pem()],
-        "validateRevocation": true,
-        "revocationSources": {"crls": [crl_source("http://crl.test/a.crl")]}
-    }});
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, &new));
+    let (mut vm, mut shared) = Vm::fetched(&a_crl_config(&ca, json!({})), t, &new);
     assert_eq!(vm.status(&target, t), 401);
     assert!(vm.tick_and_answer(t + 60, &mut shared, &old));
     assert_eq!(vm.status(&target, t + 61), 401, "the rollback is refused");
@@ -256,16 +251,13 @@ fn a_crl_published_by_another_configuration_cannot_roll_back_this_one() {
     let x_new = x.crl_between(&[0x72], now_t - day, now_t + 6 * day, 2);
     let y_older = y.crl_between(&[], now_t - 10 * day, now_t + 20 * day, 1);
     let y_newer = y.crl_between(&[], now_t - time::Duration::hours(1), now_t + 20 * day, 2);
-    let config = |cas: Vec<String>| {
-        json!({"validation": {
-            "trustedCaCertificates": cas,
-            "validateRevocation": true,
-            "revocationSources": {"crls": [crl_source("http://crl.test/x.crl")]}
-        }})
+    let config = |cas: &[&Ca]| {
+        let sources = json!({"crls": [crl_source("http://crl.test/x.crl")]});
+        revocation_config(cas, sources, json!({}))
     };
     let mut shared = Shared::default();
-    let mut a = Vm::start(&config(vec![x.cert_pem()]), t, &mut shared);
-    let mut b = Vm::start(&config(vec![x.cert_pem(), y.cert_pem()]), t, &mut shared);
+    let mut a = Vm::start(&config(&[&x]), t, &mut shared);
+    let mut b = Vm::start(&config(&[&x, &y]), t, &mut shared);
     assert!(a.tick_and_answer(t, &mut shared, &x_new));
     b.tick(t + 1, &mut shared);
     assert_eq!(a.status(&target, t + 1), 401, "revoked by X's newest CRL");
@@ -293,15 +285,8 @@ fn a_pasted_crl_and_a_fetched_one_cannot_hide_each_others_revocation() {
     let lists = ca.crl(&[0x73], next_week());
     let clean = ca.crl(&[], next_week());
     for (pasted, fetched) in [(&lists, &clean), (&clean, &lists)] {
-        let config = json!({"validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "crls": [pasted],
-            "revocationSources": {"crls": [crl_source("http://crl.test/a.crl")]}
-        }});
-        let mut shared = Shared::default();
-        let mut vm = Vm::start(&config, t, &mut shared);
-        assert!(vm.tick_and_answer(t, &mut shared, fetched));
+        let config = a_crl_config(&ca, json!({ "crls": [pasted] }));
+        let (vm, _) = Vm::fetched(&config, t, fetched);
         assert_eq!(vm.status(&target, t), 401);
     }
 }
@@ -321,15 +306,8 @@ fn with_allow_a_listed_certificate_never_passes_whatever_the_server_answers_next
         now_t + time::Duration::minutes(2),
         1,
     );
-    let config = json!({"validation": {
-        "trustedCaCertificates": [ca.cert_pem()],
-        "validateRevocation": true,
-        "revocationSources": {"crls": [crl_source("http://crl.test/a.crl")]},
-        "revocationFailure": "allow"
-    }});
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, &lists));
+    let config = a_crl_config(&ca, json!({"revocationFailure": "allow"}));
+    let (mut vm, mut shared) = Vm::fetched(&config, t, &lists);
     for dt in 1..400 {
         vm.tick_and_answer(t + dt, &mut shared, "<html>garbage</html>");
         if dt % 50 == 0 {
@@ -353,13 +331,10 @@ fn with_allow_an_expired_pasted_crl_still_revokes_what_it_lists() {
         now_t - time::Duration::days(1),
         1,
     );
-    let config = json!({"validation": {
-        "trustedCaCertificates": [ca.cert_pem()],
-        "validateRevocation": true,
-        "crls": [expired],
-        "revocationSources": {"crls": [crl_source("http://crl.test/a.crl")]},
-        "revocationFailure": "allow"
-    }});
+    let config = a_crl_config(
+        &ca,
+        json!({"crls": [expired], "revocationFailure": "allow"}),
+    );
     let vm = Vm::start(&config, now(), &mut Shared::default());
     assert_eq!(vm.status(&target, now()), 401);
 }
@@ -375,17 +350,9 @@ fn an_ocsp_failure_does_not_keep_a_crl_vouched_acceptance_beyond_cache_seconds()
     let ca = Ca::new("both ca");
     let target = leaf(&ca, "target", 0x76);
     let t = now();
-    let config = json!({"validation": {
-        "trustedCaCertificates": [ca.cert_pem()],
-        "validateRevocation": true,
-        "revocationSources": {
-            "crls": [crl_source("http://crl.test/a.crl")],
-            "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "cacheSeconds": 60}
-        }
-    }});
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, ca.crl(&[], next_week())));
+    let sources = json!({"crls": [crl_source(A_CRL)], "ocsp": ocsp_source(60)});
+    let config = revocation_config(&[&ca], sources, json!({}));
+    let (vm, _) = Vm::fetched(&config, t, ca.crl(&[], next_week()));
     let (host, waiting) = vm.waiting(&target, t);
     assert_eq!(vm.answer(host, waiting, &timeout()), 200, "the CRL vouches");
     // Later than cacheSeconds: the responder should be asked again.
@@ -494,13 +461,7 @@ fn a_crl_applies_to_a_leaf_whose_path_goes_through_a_renewed_certificate_of_its_
         "refused, not let through: {step:?} {:?}",
         host.logs(Level::Info)
     );
-    assert!(
-        host.logs(Level::Info)
-            .iter()
-            .any(|l| l.contains("reason=revoked")),
-        "{:?}",
-        host.logs(Level::Info)
-    );
+    assert_logged(&host, Level::Info, "reason=revoked");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,10 +471,8 @@ fn a_crl_applies_to_a_leaf_whose_path_goes_through_a_renewed_certificate_of_its_
 /// connection) send one question; its answer decides all sixty, each in its own context.
 #[test]
 fn concurrent_first_requests_with_one_certificate_send_one_question() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("deny", 300);
     let target = leaf(&ca, "target", 0x71);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "deny", 300), t, &mut Shared::default());
     let (first_host, first) = vm.waiting(&target, t);
     assert_eq!(first_host.dispatched.len(), 1);
     for context in 2..=60 {
@@ -556,10 +515,8 @@ fn concurrent_first_requests_with_one_certificate_send_one_question() {
 /// (under `allow` too): never let through without the answer, never one more question.
 #[test]
 fn beyond_the_bound_of_waiting_requests_a_request_is_told_to_retry_never_let_through() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("allow", 300);
     let target = leaf(&ca, "target", 0x72);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "allow", 300), t, &mut Shared::default());
     let (_first_host, _first) = vm.waiting(&target, t);
     for context in 2..=MAX_WAITING_PER_CERTIFICATE as u32 {
         assert!(matches!(
@@ -574,13 +531,7 @@ fn beyond_the_bound_of_waiting_requests_a_request_is_told_to_retry_never_let_thr
     assert!(reply.headers.contains(&("retry-after".into(), "1".into())));
     assert!(host.header("x-arr-clientcert").is_empty());
     assert!(host.dispatched.is_empty());
-    assert!(
-        host.logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("reason=revocation_busy")),
-        "{:?}",
-        host.logs(Level::Warn)
-    );
+    assert_logged(&host, Level::Warn, "reason=revocation_busy");
 }
 
 /// The stream that carried the question goes away (the client reset it; Envoy cancels its

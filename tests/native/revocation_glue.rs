@@ -9,21 +9,17 @@ use client_cert_auth::glue::{
 };
 use serde_json::{Value, json};
 use testkit::core::now;
-use testkit::glue::{Shared, Vm, http, http_500, ok, timeout, with_cert};
+use testkit::glue::{
+    Shared, Vm, assert_logged, assert_sent, crl_source, http, http_500, logged, ok,
+    revocation_config, timeout, with_cert,
+};
 use testkit::openssl::ocsp_answer;
 use testkit::pki::{Alg, Ca, Leaf, leaf};
 use time::OffsetDateTime;
 
 fn crl_config(ca: &Ca, refresh: u32) -> Value {
-    json!({
-        "validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "revocationSources": {
-                "crls": [{"url": "http://crl.test/issuing.crl", "cluster": "crl_test", "refreshSeconds": refresh}]
-            }
-        }
-    })
+    let source = json!({"url": "http://crl.test/issuing.crl", "cluster": "crl_test", "refreshSeconds": refresh});
+    revocation_config(&[ca], json!({ "crls": [source] }), json!({}))
 }
 
 fn next_week() -> OffsetDateTime {
@@ -46,17 +42,13 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
     b.tick(t0, &mut shared);
     assert_eq!((a.fetches_sent(), b.fetches_sent()), (1, 0));
     let (_, _, headers, _) = &a.host.dispatched[0];
-    assert!(
-        headers.contains(&(":path".into(), "/issuing.crl".into())),
-        "{headers:?}"
-    );
-    assert!(
-        headers.contains(&(":authority".into(), "crl.test".into())),
-        "{headers:?}"
-    );
-    assert!(
-        headers.contains(&(":method".into(), "GET".into())),
-        "{headers:?}"
+    assert_sent(
+        &headers,
+        &[
+            (":path", "/issuing.crl"),
+            (":authority", "crl.test"),
+            (":method", "GET"),
+        ],
     );
     // Before any CRL, revocation is unknown: refused.
     assert_eq!(b.status(&good, t0), 401);
@@ -100,24 +92,15 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
         a.host.logs(Level::Info)
     );
     // The gauges: the installed CRL's size.
-    assert_eq!(
-        b.host
-            .metrics
-            .get("client_cert_auth.revocation.crl_0.entries"),
-        Some(&1)
-    );
+    assert_eq!(b.metric("revocation.crl_0.entries"), 1);
 }
 
 #[test]
 fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
     let ca = Ca::new("crl ca");
     let good = leaf(&ca, "good", 7);
-    let config = crl_config(&ca, 5);
-    let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&config, t0, &mut shared);
-    a.tick(t0, &mut shared);
-    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    let (mut a, mut shared) = Vm::fetched(&crl_config(&ca, 5), t0, ca.crl(&[], next_week()));
     assert_eq!(a.status(&good, t0), 200);
     // Cached: the next request is a hit.
     assert_eq!(a.status(&good, t0 + 1), 200);
@@ -132,12 +115,8 @@ fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
 fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     let ca = Ca::new("crl ca");
     let good = leaf(&ca, "good", 7);
-    let config = crl_config(&ca, 5);
-    let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&config, t0, &mut shared);
-    a.tick(t0, &mut shared);
-    a.answer_fetch(t0, &mut shared, ok(ca.crl(&[], next_week())));
+    let (mut a, mut shared) = Vm::fetched(&crl_config(&ca, 5), t0, ca.crl(&[], next_week()));
     let warnings = |vm: &Vm| {
         vm.host
             .logs(Level::Warn)
@@ -154,12 +133,7 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     assert_eq!(a.fetches_sent(), 2);
     a.answer_fetch(t0 + 5, &mut shared, http_500());
     assert_eq!(warnings(&a), 1);
-    assert!(
-        a.host
-            .logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("HTTP 500"))
-    );
+    assert_logged(&a.host, Level::Warn, "HTTP 500");
     // Backoff: 2 s after the first failure, then 4 s.
     a.tick(t0 + 6, &mut shared);
     assert_eq!(a.fetches_sent(), 2, "no retry before the backoff");
@@ -175,25 +149,14 @@ fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
     // Meanwhile the last good CRL still decides.
     assert_eq!(a.status(&good, t0 + 11), 200);
     a.answer_fetch(t0 + 11, &mut shared, ok(ca.crl(&[], next_week())));
-    assert!(
-        a.host
-            .logs(Level::Info)
-            .iter()
-            .any(|l| l.contains("fetched again after 2 failure(s)"))
-    );
+    assert!(logged(
+        &a.host,
+        Level::Info,
+        "fetched again after 2 failure(s)"
+    ));
     a.tick(t0 + 12, &mut shared);
-    assert_eq!(
-        a.host
-            .metrics
-            .get("client_cert_auth.revocation.crl_0.fetch_failed"),
-        Some(&2)
-    );
-    assert_eq!(
-        a.host
-            .metrics
-            .get("client_cert_auth.revocation.crl_0.fetched"),
-        Some(&2)
-    );
+    assert_eq!(a.metric("revocation.crl_0.fetch_failed"), 2);
+    assert_eq!(a.metric("revocation.crl_0.fetched"), 2);
 }
 
 #[test]
@@ -221,26 +184,17 @@ fn an_unknown_cluster_is_logged_once_naming_the_field_and_fails_closed() {
     );
     // Retried with backoff (at +0, +2, +6), each counted.
     assert_eq!(a.fetches_sent(), 3);
-    assert_eq!(
-        a.host
-            .metrics
-            .get("client_cert_auth.revocation.crl_0.fetch_failed"),
-        Some(&3)
-    );
+    assert_eq!(a.metric("revocation.crl_0.fetch_failed"), 3);
     assert_eq!(a.status(&good, now()), 401);
 }
 
 fn ocsp_config(ca: &Ca, failure: &str) -> Value {
-    json!({
-        "validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "revocationSources": {
-                "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "timeoutMs": 700}
-            },
-            "revocationFailure": failure
-        }
-    })
+    let ocsp = json!({"cluster": "ocsp_test", "url": "http://ocsp.test/q", "timeoutMs": 700});
+    revocation_config(
+        &[ca],
+        json!({ "ocsp": ocsp }),
+        json!({ "revocationFailure": failure }),
+    )
 }
 
 #[test]
@@ -262,14 +216,15 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
             "the answer is matched by its call's token"
         );
         assert_eq!(cluster, "ocsp_test");
-        for h in [
-            (":method", "POST"),
-            (":path", "/q"),
-            (":authority", "ocsp.test"),
-            ("content-type", "application/ocsp-request"),
-        ] {
-            assert!(headers.contains(&(h.0.into(), h.1.into())), "{headers:?}");
-        }
+        assert_sent(
+            &headers,
+            &[
+                (":method", "POST"),
+                (":path", "/q"),
+                (":authority", "ocsp.test"),
+                ("content-type", "application/ocsp-request"),
+            ],
+        );
         assert_eq!(body.first(), Some(&0x30), "a DER SEQUENCE");
         assert_eq!(host.reply, None, "nothing answered while waiting");
         // No answer within timeoutMs.
@@ -278,11 +233,7 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
             Some(status) => {
                 assert_eq!(action, Action::Pause, "{failure}");
                 assert_eq!(host.reply.as_ref().map(|r| r.status), Some(status));
-                assert!(
-                    host.logs(Level::Info)
-                        .iter()
-                        .any(|l| l.contains("reason=revocation_unknown"))
-                );
+                assert_logged(&host, Level::Info, "reason=revocation_unknown");
                 assert!(!host.calls.contains(&Call::Resume));
             }
             None => {
@@ -292,19 +243,13 @@ fn a_request_waits_for_the_ocsp_responder_and_no_answer_follows_revocation_failu
                     host.calls.contains(&Call::Resume),
                     "the paused request goes on"
                 );
-                assert!(
-                    host.logs(Level::Info)
-                        .iter()
-                        .any(|l| l.contains("revocation soft fail"))
-                );
+                assert_logged(&host, Level::Info, "revocation soft fail");
             }
         }
-        assert!(
-            host.logs(Level::Warn).iter().any(|l| l.contains(
-                "OCSP responder (cluster \"ocsp_test\"): no answer from the responder within 700 ms"
-            )),
-            "{:?}",
-            host.logs(Level::Warn)
+        assert_logged(
+            &host,
+            Level::Warn,
+            "OCSP responder (cluster \"ocsp_test\"): no answer from the responder within 700 ms",
         );
     }
 }
@@ -416,13 +361,7 @@ fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_
     let (host, action, _) = answer(&vm, &revoked);
     assert_eq!(action, Action::Pause);
     assert_eq!(host.reply.as_ref().map(|r| r.status), Some(401));
-    assert!(
-        host.logs(Level::Info)
-            .iter()
-            .any(|l| l.contains("reason=revoked")),
-        "{:?}",
-        host.logs(Level::Info)
-    );
+    assert_logged(&host, Level::Info, "reason=revoked");
     // A replayed answer (the good one, for another question with another nonce) is refused.
     let fresh = Vm::start(&ocsp_config(&ca, "deny"), now(), &mut Shared::default());
     let (mut host, step) = fresh.request(&good, now());
@@ -430,13 +369,7 @@ fn an_openssl_answer_decides_the_waiting_request_and_is_kept_and_a_replayed_one_
     let replayed = ok(good_answer);
     let action = on_ocsp_response(&mut host, &fresh.state, &fresh.cache, waiting, &replayed);
     assert_eq!(action, Action::Pause);
-    assert!(
-        host.logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("answer was refused")),
-        "{:?}",
-        host.logs(Level::Warn)
-    );
+    assert_logged(&host, Level::Warn, "answer was refused");
     // The counters at the next flush.
     let mut stats = FakeHost::default().with_stats_of(&vm.host);
     on_tick(&mut stats, &vm.state, &vm.cache);
@@ -484,40 +417,23 @@ fn without_a_configured_url_the_question_goes_to_the_leafs_aia_url_through_the_c
         cluster, "ocsp_test",
         "the configured cluster, whatever the URL's host"
     );
-    assert!(
-        headers.contains(&(":authority".into(), "ocsp.issuer.test:8080".into())),
-        "{headers:?}"
-    );
-    assert!(
-        headers.contains(&(":path".into(), "/check".into())),
-        "{headers:?}"
+    assert_sent(
+        &headers,
+        &[(":authority", "ocsp.issuer.test:8080"), (":path", "/check")],
     );
     // No URL anywhere: nothing to ask, revocation unknown, refused at once.
     let (host, step) = vm.request(&without_aia, now());
     assert!(matches!(step, Step::Done(Action::Pause)), "{step:?}");
     assert!(host.dispatched.is_empty());
-    assert!(
-        host.logs(Level::Info)
-            .iter()
-            .any(|l| l.contains("no responder URL")),
-        "{:?}",
-        host.logs(Level::Info)
-    );
+    assert_logged(&host, Level::Info, "no responder URL");
 }
 
 fn two_ca_config(first: &Ca, second: &Ca) -> Value {
-    json!({
-        "validation": {
-            "trustedCaCertificates": [first.cert_pem(), second.cert_pem()],
-            "validateRevocation": true,
-            "revocationSources": {
-                "crls": [
-                    {"url": "http://crl.test/first.crl", "cluster": "crl_test", "refreshSeconds": 60},
-                    {"url": "http://crl.test/second.crl", "cluster": "crl_test", "refreshSeconds": 60}
-                ]
-            }
-        }
-    })
+    let crls = [
+        crl_source("http://crl.test/first.crl"),
+        crl_source("http://crl.test/second.crl"),
+    ];
+    revocation_config(&[first, second], json!({ "crls": crls }), json!({}))
 }
 
 #[test]
@@ -691,13 +607,7 @@ fn a_namesake_cas_crl_neither_revokes_nor_vouches_and_another_cas_crl_keeps_cach
     vm.answer_fetch(t0, &mut shared, ok(namesake.crl(&[0x55], next_week())));
     // Not revoked by the namesake's list (refused as unknown, not as revoked)...
     let (host, _) = vm.request(&listed, t0);
-    assert!(
-        host.logs(Level::Info)
-            .iter()
-            .any(|l| l.contains("reason=revocation_unknown")),
-        "{:?}",
-        host.logs(Level::Info)
-    );
+    assert_logged(&host, Level::Info, "reason=revocation_unknown");
     // ...and not vouched for by it either.
     assert_eq!(vm.status(&unlisted, t0), 401);
 
@@ -812,8 +722,5 @@ fn an_https_aia_url_is_refused_not_asked_in_plaintext() {
     let (host, step) = vm.request(&both, now());
     assert!(matches!(step, Step::Wait(_)), "{step:?}");
     let (_, _, headers, _) = host.dispatched.last().cloned().unwrap();
-    assert!(
-        headers.contains(&(":path".into(), "/plain".into())),
-        "{headers:?}"
-    );
+    assert_sent(&headers, &[(":path", "/plain")]);
 }

@@ -15,7 +15,10 @@ use rcgen::{CrlDistributionPoint, SerialNumber};
 use serde_json::{Value, json};
 use testkit::core::now;
 use testkit::der::{CRL_NUMBER_OID, seq, sign, tlv, uint, utc_time};
-use testkit::glue::{Shared, Vm, crl_source, http_500, ocsp_config, ok, timeout};
+use testkit::glue::{
+    Shared, Vm, crl_source, http_500, ocsp_config, ocsp_source, ocsp_vm, ok, revocation_config,
+    timeout,
+};
 use testkit::ocsp::{Answer, CERTIFICATE_HOLD, KEY_COMPROMISE, Says};
 use testkit::pki::{Alg, Ca, Leaf, leaf};
 use time::OffsetDateTime;
@@ -39,15 +42,14 @@ fn leaf_at(ca: &Ca, name: &str, serial: u64, uri: &str) -> Leaf {
 /// Trusts `cas`, checks revocation with these CRL sources, `revocationFailure` as given, and
 /// no verdict cache (what is decided is what the revocation state says now).
 fn crl_config(cas: &[&Ca], urls: &[&str], failure: &str) -> Value {
-    json!({
-        "cacheSize": 0,
-        "validation": {
-            "trustedCaCertificates": cas.iter().map(|c| c.cert_pem()).collect::<Vec<_>>(),
-            "validateRevocation": true,
-            "revocationSources": {"crls": urls.iter().map(|u| crl_source(u)).collect::<Vec<_>>()},
-            "revocationFailure": failure
-        }
-    })
+    let crls: Vec<Value> = urls.iter().map(|u| crl_source(u)).collect();
+    let mut config = revocation_config(
+        cas,
+        json!({ "crls": crls }),
+        json!({ "revocationFailure": failure }),
+    );
+    config["cacheSize"] = json!(0);
+    config
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,6 +86,16 @@ fn crl_without_next_update(ca: &Ca, serials: &[u64], this_update: i64, number: u
 const SHARD_1: &str = "http://crl.test/shard1.crl";
 const SHARD_2: &str = "http://crl.test/shard2.crl";
 
+/// A VM trusting `ca` with shard 1 as its only source, under `revocationFailure`, that fetched
+/// shard 1 at `t` (fresh, listing nothing), and the Envoy's shared data.
+fn shard_1_fetched(ca: &Ca, failure: &str, t: i64) -> (Vm, Shared) {
+    let shard_1 = ca.crl_partition(&[], at(t - 3600), at(t + 7 * DAY), 1, SHARD_1);
+    let mut shared = Shared::default();
+    let mut vm = Vm::start(&crl_config(&[ca], &[SHARD_1], failure), t, &mut shared);
+    assert!(vm.tick_and_answer(t, &mut shared, shard_1.as_bytes()));
+    (vm, shared)
+}
+
 /// Only shard 1 is fetched (fresh, listing nothing); a leaf of shard 2 (revoked there, as far
 /// as anyone here can tell) and a leaf naming no distribution point are not covered by it:
 /// refused under `deny` as revocation unknown, naming the partition. A leaf of shard 1 passes.
@@ -94,23 +106,15 @@ fn a_partition_vouches_only_for_leaves_whose_distribution_point_it_names() {
     let in_shard_2 = leaf_at(&ca, "shard 2", 0x12, SHARD_2);
     let nowhere = leaf(&ca, "no distribution point", 0x13);
     let t = now();
-    let shard_1 = ca.crl_partition(&[], at(t - 3600), at(t + 7 * DAY), 1, SHARD_1);
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&crl_config(&[&ca], &[SHARD_1], "deny"), t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, shard_1.as_bytes()));
+    let (vm, _) = shard_1_fetched(&ca, "deny", t);
     assert_eq!(
         vm.status(&in_shard_1, t),
         200,
         "shard 1 covers its own leaf"
     );
     for (name, leaf) in [("shard 2", &in_shard_2), ("none", &nowhere)] {
-        let decided = vm.decide(leaf, t);
-        assert_eq!(decided.status, 401, "{name}: {:?}", decided.logs);
-        assert!(
-            decided.logged("reason=revocation_unknown") && decided.logged("partitions"),
-            "{name}: {:?}",
-            decided.logs
-        );
+        vm.decide(leaf, t)
+            .assert_refused("revocation_unknown", &["partitions"], name);
     }
 }
 
@@ -119,13 +123,12 @@ fn a_partition_vouches_only_for_leaves_whose_distribution_point_it_names() {
 #[test]
 fn under_allow_a_leaf_of_another_partition_is_a_soft_fail_not_a_plain_pass() {
     let ca = Ca::new("partitioned ca");
-    let in_shard_1 = leaf_at(&ca, "shard 1", 0x21, SHARD_1);
-    let in_shard_2 = leaf_at(&ca, "shard 2", 0x22, SHARD_2);
+    let (in_shard_1, in_shard_2) = (
+        leaf_at(&ca, "shard 1", 0x21, SHARD_1),
+        leaf_at(&ca, "shard 2", 0x22, SHARD_2),
+    );
     let t = now();
-    let shard_1 = ca.crl_partition(&[], at(t - 3600), at(t + 7 * DAY), 1, SHARD_1);
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&crl_config(&[&ca], &[SHARD_1], "allow"), t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, shard_1.as_bytes()));
+    let (mut vm, mut shared) = shard_1_fetched(&ca, "allow", t);
     let covered = vm.decide(&in_shard_1, t);
     assert_eq!(covered.status, 200);
     assert!(!covered.logged("soft fail"), "{:?}", covered.logs);
@@ -161,9 +164,8 @@ fn a_crl_of_the_issuer_that_lists_the_serial_revokes_whatever_its_partition() {
         _ => http_500(),
     };
     assert!(vm.tick_and_serve(t, &mut shared, first));
-    let decided = vm.decide(&in_shard_2, t);
-    assert_eq!(decided.status, 401, "{:?}", decided.logs);
-    assert!(decided.logged("reason=revoked"), "{:?}", decided.logs);
+    vm.decide(&in_shard_2, t)
+        .assert_refused("revoked", &[], "shard 1 lists it");
     // Then shard 2 is fetched (after its backoff): it vouches for its other leaf, and the
     // listed one stays revoked.
     let both = |path: &str| match path {
@@ -178,9 +180,8 @@ fn a_crl_of_the_issuer_that_lists_the_serial_revokes_whatever_its_partition() {
             !vouched.logged("soft fail")
         })
         .expect("shard 2 fetched, and vouching for its leaf");
-    let decided = vm.decide(&in_shard_2, fetched);
-    assert_eq!(decided.status, 401, "{:?}", decided.logs);
-    assert!(decided.logged("reason=revoked"), "{:?}", decided.logs);
+    vm.decide(&in_shard_2, fetched)
+        .assert_refused("revoked", &[], "shard 2 fetched too");
 }
 
 /// RFC 5280 6.3.3 (d): a CRL found through a distribution point whose `reasons` field names
@@ -211,20 +212,11 @@ fn a_partition_reached_through_a_distribution_point_for_some_reasons_does_not_vo
         )];
     });
     let t = now();
-    let shard_1 = ca.crl_partition(&[], at(t - 3600), at(t + 7 * DAY), 1, SHARD_1);
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&crl_config(&[&ca], &[SHARD_1], "deny"), t, &mut shared);
-    assert!(vm.tick_and_answer(t, &mut shared, shard_1.as_bytes()));
-    let decided = vm.decide(&target, t);
-    assert_eq!(
-        decided.status, 401,
-        "shard 1 covers the leaf for keyCompromise only: {:?}",
-        decided.logs
-    );
-    assert!(
-        decided.logged("reason=revocation_unknown"),
-        "{:?}",
-        decided.logs
+    let (vm, _) = shard_1_fetched(&ca, "deny", t);
+    vm.decide(&target, t).assert_refused(
+        "revocation_unknown",
+        &[],
+        "shard 1 covers the leaf for keyCompromise only",
     );
 }
 
@@ -275,6 +267,34 @@ fn another_cas_newer_crl_at_a_sources_url_does_not_take_out_that_cas_crl() {
 // ---------------------------------------------------------------------------------------------
 // 3. No rollback, through a fresh VM or a race: the newest CRL is in the shared state.
 
+/// CA X, its leaf "target" with this serial, now, and X's CRLs #1 (from three days ago,
+/// listing nothing) and #2 (from yesterday, revoking the leaf): #1 is the rollback.
+fn rollback(serial: u64) -> (Leaf, Ca, i64, String, String) {
+    let x = Ca::new("issuing ca x");
+    let t = now();
+    let x_1 = x.crl_between(&[], at(t - 3 * DAY), at(t + 4 * DAY), 1);
+    let x_2 = x.crl_between(&[serial], at(t - DAY), at(t + 6 * DAY), 2);
+    (leaf(&x, "target", serial), x, t, x_1, x_2)
+}
+
+/// The first second from `from` on at which `fetcher` fetched (its fetch answered with
+/// `crl`), each of `others` ticking after it every second.
+fn fetched_from(
+    from: i64,
+    fetcher: &mut Vm,
+    others: &mut [&mut Vm],
+    shared: &mut Shared,
+    crl: &str,
+) -> Option<i64> {
+    (from..from + 399).find(|dt| {
+        let fetched = fetcher.tick_and_answer(*dt, shared, crl);
+        for vm in others.iter_mut() {
+            vm.tick(*dt, shared);
+        }
+        fetched
+    })
+}
+
 /// Two configurations share a source (same URL and cluster): 1 trusts X, 2 trusts X and Y.
 /// VM A (1) fetches X's CRL #2, which revokes the leaf. A VM of 2 is answered with Y's newer
 /// CRL (under the old code that took X's out of shared data, so a VM of 1 started afterwards
@@ -283,13 +303,9 @@ fn another_cas_newer_crl_at_a_sources_url_does_not_take_out_that_cas_crl() {
 /// publishes nothing, and no VM, then or later, accepts the revoked leaf.
 #[test]
 fn a_fresh_vm_cannot_roll_back_a_crl_another_vm_installed() {
-    let x = Ca::new("issuing ca x");
+    let (target, x, t, x_1, x_2) = rollback(0x51);
     let y = Ca::new("other ca y");
-    let target = leaf(&x, "target", 0x51);
     let good = leaf(&x, "good", 0x52);
-    let t = now();
-    let x_1 = x.crl_between(&[], at(t - 3 * DAY), at(t + 4 * DAY), 1);
-    let x_2 = x.crl_between(&[0x51], at(t - DAY), at(t + 6 * DAY), 2);
     let y_newer = y.crl_between(&[], at(t - 600), at(t + 20 * DAY), 7);
     let url = "http://crl.test/x.crl";
     let config_1 = crl_config(&[&x], &[url], "deny");
@@ -302,23 +318,18 @@ fn a_fresh_vm_cannot_roll_back_a_crl_another_vm_installed() {
     assert_eq!(a.status(&target, t), 401);
     assert_eq!(c.status(&target, t), 401);
     // The next fetch is C's, answered with Y's CRL.
-    let swapped = (t + 1..t + 400)
-        .find(|dt| {
-            let fetched = c.tick_and_answer(*dt, &mut shared, y_newer.as_bytes());
-            a.tick(*dt, &mut shared);
-            fetched
-        })
-        .expect("C fetches again");
+    let swapped =
+        fetched_from(t + 1, &mut c, &mut [&mut a], &mut shared, &y_newer).expect("C fetches again");
     // A reload: B starts, and its fetch is answered with X's older CRL.
     let mut b = Vm::start(&config_1, swapped + 1, &mut shared);
-    let rolled = (swapped + 1..swapped + 400)
-        .find(|dt| {
-            let fetched = b.tick_and_answer(*dt, &mut shared, x_1.as_bytes());
-            a.tick(*dt, &mut shared);
-            c.tick(*dt, &mut shared);
-            fetched
-        })
-        .expect("B fetches");
+    let rolled = fetched_from(
+        swapped + 1,
+        &mut b,
+        &mut [&mut a, &mut c],
+        &mut shared,
+        &x_1,
+    )
+    .expect("B fetches");
     let fresh = Vm::start(&config_1, rolled + 1, &mut shared);
     for dt in [1, 30, 61, 200] {
         for vm in [&mut a, &mut b, &mut c] {
@@ -336,10 +347,7 @@ fn a_fresh_vm_cannot_roll_back_a_crl_another_vm_installed() {
         "started afterwards"
     );
     assert!(
-        b.host
-            .logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("rollback")),
+        b.warned("rollback"),
         "B says why it refused: {:?}",
         b.host.logs(Level::Warn)
     );
@@ -357,11 +365,7 @@ fn a_fresh_vm_cannot_roll_back_a_crl_another_vm_installed() {
 /// rollback, and neither VM accepts the revoked leaf afterwards.
 #[test]
 fn a_fresh_vm_of_another_configuration_refuses_an_older_crl_as_a_rollback() {
-    let x = Ca::new("issuing ca x");
-    let target = leaf(&x, "target", 0x53);
-    let t = now();
-    let x_1 = x.crl_between(&[], at(t - 3 * DAY), at(t + 4 * DAY), 1);
-    let x_2 = x.crl_between(&[0x53], at(t - DAY), at(t + 6 * DAY), 2);
+    let (target, x, t, x_1, x_2) = rollback(0x53);
     let url = "http://crl.test/x.crl";
     let config_1 = crl_config(&[&x], &[url], "deny");
     let mut config_2 = crl_config(&[&x], &[url], "allow");
@@ -371,21 +375,8 @@ fn a_fresh_vm_of_another_configuration_refuses_an_older_crl_as_a_rollback() {
     let mut a = Vm::start(&config_1, t, &mut shared);
     assert!(a.tick_and_answer(t, &mut shared, x_2.as_bytes()));
     let mut b = Vm::start(&config_2, t + 1, &mut shared);
-    let rolled = (t + 1..t + 400)
-        .find(|dt| {
-            let fetched = b.tick_and_answer(*dt, &mut shared, x_1.as_bytes());
-            a.tick(*dt, &mut shared);
-            fetched
-        })
-        .expect("B fetches");
-    assert!(
-        b.host
-            .logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("rollback")),
-        "{:?}",
-        b.host.logs(Level::Warn)
-    );
+    let rolled = fetched_from(t + 1, &mut b, &mut [&mut a], &mut shared, &x_1).expect("B fetches");
+    assert!(b.warned("rollback"), "{:?}", b.host.logs(Level::Warn));
     for dt in [1, 61, 200] {
         a.tick(rolled + dt, &mut shared);
         b.tick(rolled + dt, &mut shared);
@@ -403,11 +394,7 @@ fn a_fresh_vm_of_another_configuration_refuses_an_older_crl_as_a_rollback() {
 /// one there), so no VM installs #1.
 #[test]
 fn an_older_crl_never_replaces_a_newer_one_in_the_shared_set() {
-    let x = Ca::new("issuing ca x");
-    let target = leaf(&x, "target", 0x54);
-    let t = now();
-    let x_1 = x.crl_between(&[], at(t - 3 * DAY), at(t + 4 * DAY), 1);
-    let x_2 = x.crl_between(&[0x54], at(t - DAY), at(t + 6 * DAY), 2);
+    let (target, x, t, x_1, x_2) = rollback(0x54);
     let config = crl_config(&[&x], &["http://crl.test/x.crl"], "deny");
     let mut shared = Shared::default();
     let mut a = Vm::start(&config, t, &mut shared);
@@ -434,30 +421,26 @@ fn an_older_crl_never_replaces_a_newer_one_in_the_shared_set() {
             assert_eq!(vm.status(&target, b_at + dt), 401, "{who} at +{dt}");
         }
     }
-    assert!(
-        b.host
-            .logs(Level::Warn)
-            .iter()
-            .any(|l| l.contains("rollback")),
-        "{:?}",
-        b.host.logs(Level::Warn)
-    );
+    assert!(b.warned("rollback"), "{:?}", b.host.logs(Level::Warn));
 }
 
 // ---------------------------------------------------------------------------------------------
 // 4. An OCSP "revoked" is remembered until the certificate expires.
+
+/// The CA of the OCSP tests, its leaf "target" with this serial, and now.
+fn ocsp_target(serial: u64) -> (Leaf, Ca, i64) {
+    let ca = Ca::new("ocsp ca");
+    (leaf(&ca, "target", serial), ca, now())
+}
 
 /// Under `allow`: revoked (keyCompromise), then the answer's cache time and nextUpdate pass and
 /// the responder is unreachable (HTTP 500, then a timeout), then it says "good": the leaf is
 /// refused every time, and the responder is not even asked.
 #[test]
 fn an_ocsp_revocation_outlives_its_cache_time_an_unreachable_responder_and_a_later_good() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("allow", 60);
     let target = leaf(&ca, "target", 0x61);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "allow", 60), t, &mut Shared::default());
-    let mut revoked = Answer::fresh(Says::Revoked(Some(KEY_COMPROMISE)), t);
-    revoked.next_update = Some(t + 120);
+    let revoked = Answer::fresh(Says::Revoked(Some(KEY_COMPROMISE)), t).until(t + 120);
     let decided = vm.decide_with(&target, t, |h| revoked.to(&ca, &target, h));
     assert_eq!((decided.status, decided.asked), (401, true));
     // What the responder does when asked later: fails, times out, or says good.
@@ -470,8 +453,7 @@ fn an_ocsp_revocation_outlives_its_cache_time_an_unreachable_responder_and_a_lat
         let decided = vm.decide_with(&target, t + dt, |h| {
             then.unwrap_or_else(|| Answer::fresh(Says::Good, t + dt).to(&ca, &target, h))
         });
-        assert_eq!(decided.status, 401, "at +{dt}: {:?}", decided.logs);
-        assert!(decided.logged("reason=revoked"), "{:?}", decided.logs);
+        decided.assert_refused("revoked", &[], &format!("at +{dt}"));
         assert!(!decided.asked, "at +{dt}: known revoked, not asked again");
     }
 }
@@ -482,30 +464,18 @@ fn an_ocsp_revocation_outlives_its_cache_time_an_unreachable_responder_and_a_lat
 #[test]
 fn an_ocsp_revocation_is_not_outvoted_by_a_fresh_crl_after_its_cache_time() {
     let ca = Ca::new("both ca");
-    let target = leaf(&ca, "target", 0x62);
-    let good = leaf(&ca, "good", 0x63);
+    let (target, good) = (leaf(&ca, "target", 0x62), leaf(&ca, "good", 0x63));
     let t = now();
-    let config = json!({"validation": {
-        "trustedCaCertificates": [ca.cert_pem()],
-        "validateRevocation": true,
-        "revocationSources": {
-            "crls": [crl_source("http://crl.test/a.crl")],
-            "ocsp": {"cluster": "ocsp_test", "url": "http://ocsp.test/q", "cacheSeconds": 60}
-        },
-        "revocationFailure": "deny"
-    }});
-    let mut shared = Shared::default();
-    let mut vm = Vm::start(&config, t, &mut shared);
+    let sources = json!({"crls": [crl_source("http://crl.test/a.crl")], "ocsp": ocsp_source(60)});
+    let config = revocation_config(&[&ca], sources, json!({"revocationFailure": "deny"}));
     let crl = ca.crl_between(&[], at(t - 3600), at(t + 7 * DAY), 1);
-    assert!(vm.tick_and_answer(t, &mut shared, crl.as_bytes()));
-    let mut revoked = Answer::fresh(Says::Revoked(Some(KEY_COMPROMISE)), t);
-    revoked.next_update = Some(t + 120);
+    let (vm, _) = Vm::fetched(&config, t, crl.as_bytes());
+    let revoked = Answer::fresh(Says::Revoked(Some(KEY_COMPROMISE)), t).until(t + 120);
     let decided = vm.decide_with(&target, t, |h| revoked.to(&ca, &target, h));
     assert_eq!(decided.status, 401);
     for dt in [200, 1000, 5000] {
-        let decided = vm.decide_with(&target, t + dt, |_| http_500());
-        assert_eq!(decided.status, 401, "at +{dt}: {:?}", decided.logs);
-        assert!(decided.logged("reason=revoked"), "{:?}", decided.logs);
+        vm.decide_with(&target, t + dt, |_| http_500())
+            .assert_refused("revoked", &[], &format!("at +{dt}"));
     }
     // The control: the CRL still vouches for a leaf the responder cannot answer about.
     assert_eq!(vm.decide_with(&good, t + 200, |_| http_500()).status, 200);
@@ -516,9 +486,7 @@ fn an_ocsp_revocation_is_not_outvoted_by_a_fresh_crl_after_its_cache_time() {
 /// refuses the leaf without asking the responder, and so does a VM started afterwards.
 #[test]
 fn an_ocsp_revocation_learnt_by_one_vm_is_applied_by_the_others_at_their_next_tick() {
-    let ca = Ca::new("ocsp ca");
-    let target = leaf(&ca, "target", 0x64);
-    let t = now();
+    let (target, ca, t) = ocsp_target(0x64);
     let config = ocsp_config(&ca, "allow", 300);
     let mut shared = Shared::default();
     let mut a = Vm::start(&config, t, &mut shared);
@@ -551,12 +519,9 @@ fn an_ocsp_revocation_learnt_by_one_vm_is_applied_by_the_others_at_their_next_ti
 /// (refused meanwhile), and after its cache time a "good" answer lets the leaf through.
 #[test]
 fn a_certificate_hold_is_not_remembered_for_good() {
-    let ca = Ca::new("ocsp ca");
+    let (ca, vm, t) = ocsp_vm("deny", 60);
     let target = leaf(&ca, "target", 0x65);
-    let t = now();
-    let vm = Vm::start(&ocsp_config(&ca, "deny", 60), t, &mut Shared::default());
-    let mut hold = Answer::fresh(Says::Revoked(Some(CERTIFICATE_HOLD)), t);
-    hold.next_update = Some(t + 60);
+    let hold = Answer::fresh(Says::Revoked(Some(CERTIFICATE_HOLD)), t).until(t + 60);
     assert_eq!(
         vm.decide_with(&target, t, |h| hold.to(&ca, &target, h))
             .status,
@@ -579,22 +544,15 @@ fn a_certificate_hold_is_not_remembered_for_good() {
 /// nonce passes.
 #[test]
 fn with_require_nonce_an_answer_without_the_nonce_is_refused() {
-    let ca = Ca::new("ocsp ca");
-    let target = leaf(&ca, "target", 0x71);
+    let (target, ca, t) = ocsp_target(0x71);
     let control = leaf(&ca, "control", 0x74);
-    let t = now();
     let mut config = ocsp_config(&ca, "deny", 0);
     config["validation"]["revocationSources"]["ocsp"]["requireNonce"] = json!(true);
     let vm = Vm::start(&config, t, &mut Shared::default());
     let mut replayed = Answer::fresh(Says::Good, t);
     replayed.nonce = false;
-    let decided = vm.decide_with(&target, t, |h| replayed.to(&ca, &target, h));
-    assert_eq!(decided.status, 401, "{:?}", decided.logs);
-    assert!(
-        decided.logged("reason=revocation_unknown") && decided.logged("nonce"),
-        "{:?}",
-        decided.logs
-    );
+    vm.decide_with(&target, t, |h| replayed.to(&ca, &target, h))
+        .assert_refused("revocation_unknown", &["nonce"], "without the nonce");
     let decided = vm.decide_with(&control, t, |h| {
         Answer::fresh(Says::Good, t).to(&ca, &control, h)
     });
@@ -616,37 +574,24 @@ fn by_default_an_answer_older_than_an_hour_is_refused_whatever_its_next_update()
         next_update: Some(t + DAY),
         nonce: false,
     };
-    // A leaf each: the first refusal would otherwise decide the next requests.
-    for (serial, what, answer, field) in [
-        (
-            0x7201,
-            "produced and dated 2 h ago",
-            replay(t - 7200, t - 7200),
-            "producedAt",
-        ),
-        (
-            0x7202,
-            "produced and dated 3601 s ago",
-            replay(t - 3601, t - 3601),
-            "producedAt",
-        ),
-        (
-            0x7203,
-            "produced now, dated 3601 s ago",
-            replay(t - 10, t - 3601),
-            "thisUpdate",
-        ),
+    // A leaf each: the first refusal would otherwise decide the next requests. Produced and
+    // dated 2 h ago, produced and dated 3601 s ago, produced now and dated 3601 s ago.
+    for (serial, produced, dated, field) in [
+        (0x7201, 7200, 7200, "producedAt"),
+        (0x7202, 3601, 3601, "producedAt"),
+        (0x7203, 10, 3601, "thisUpdate"),
     ] {
         let target = leaf(&ca, "target", serial);
-        let decided = vm.decide_with(&target, t, |h| answer.to(&ca, &target, h));
-        assert_eq!(decided.status, 401, "{what}: {:?}", decided.logs);
-        assert!(
-            decided.logged("reason=revocation_unknown")
-                && decided.logged(&format!("answer's {field}"))
-                && decided.logged("is more than 3600 seconds before now"),
-            "{what}: {:?}",
-            decided.logs
-        );
+        let answer = replay(t - produced, t - dated);
+        vm.decide_with(&target, t, |h| answer.to(&ca, &target, h))
+            .assert_refused(
+                "revocation_unknown",
+                &[
+                    &format!("answer's {field}"),
+                    "is more than 3600 seconds before now",
+                ],
+                &format!("produced {produced} s ago, dated {dated} s ago"),
+            );
     }
     let target = leaf(&ca, "target", 0x7204);
     let decided = vm.decide_with(&target, t, |h| {
@@ -659,18 +604,13 @@ fn by_default_an_answer_older_than_an_hour_is_refused_whatever_its_next_update()
 /// responder that pre-generates them is accepted.
 #[test]
 fn a_raised_max_age_accepts_an_older_pre_generated_answer() {
-    let ca = Ca::new("ocsp ca");
-    let target = leaf(&ca, "target", 0x73);
-    let t = now();
+    let (target, ca, t) = ocsp_target(0x73);
     let mut config = ocsp_config(&ca, "deny", 0);
     config["validation"]["revocationSources"]["ocsp"]["maxAgeSeconds"] = json!(DAY);
     let vm = Vm::start(&config, t, &mut Shared::default());
     let answer = Answer {
-        says: Says::Good,
-        produced_at: t - 7200,
-        this_update: t - 7200,
-        next_update: Some(t + DAY),
         nonce: false,
+        ..Answer::dated(Says::Good, t - 7200, Some(t + DAY))
     };
     let decided = vm.decide_with(&target, t, |h| answer.to(&ca, &target, h));
     assert_eq!(decided.status, 200, "{:?}", decided.logs);
@@ -683,19 +623,12 @@ fn a_raised_max_age_accepts_an_older_pre_generated_answer() {
 /// soft fail; and the next request is refused as well, without a soft fail.
 #[test]
 fn under_allow_an_unknown_answer_is_a_refusal_not_a_soft_fail() {
-    let ca = Ca::new("ocsp ca");
-    let target = leaf(&ca, "target", 0x81);
-    let t = now();
+    let (target, ca, t) = ocsp_target(0x81);
     let mut shared = Shared::default();
     let mut vm = Vm::start(&ocsp_config(&ca, "allow", 300), t, &mut shared);
     let unknown = Answer::fresh(Says::Unknown, t);
     let decided = vm.decide_with(&target, t, |h| unknown.to(&ca, &target, h));
-    assert_eq!(decided.status, 401, "{:?}", decided.logs);
-    assert!(
-        decided.logged("reason=revocation_unknown") && decided.logged("does not know"),
-        "{:?}",
-        decided.logs
-    );
+    decided.assert_refused("revocation_unknown", &["does not know"], "unknown");
     assert!(!decided.logged("soft fail"), "{:?}", decided.logs);
     let again = vm.decide_with(&target, t + 5, |h| {
         Answer::fresh(Says::Unknown, t + 5).to(&ca, &target, h)
@@ -720,18 +653,14 @@ fn under_allow_an_unknown_answer_is_a_refusal_not_a_soft_fail() {
 #[test]
 fn a_crl_without_next_update_vouches_until_two_refreshes_after_the_last_fetch_that_served_it() {
     let ca = Ca::new("crl ca");
-    let good = leaf(&ca, "good", 0x91);
-    let listed = leaf(&ca, "listed", 0x92);
+    let (good, listed) = (leaf(&ca, "good", 0x91), leaf(&ca, "listed", 0x92));
     let t = now();
     let crl = crl_without_next_update(&ca, &[0x92], t - 600, 3);
-    let config = json!({
-        "validation": {
-            "trustedCaCertificates": [ca.cert_pem()],
-            "validateRevocation": true,
-            "revocationSources": {"crls": [crl_source("http://crl.test/a.crl")]},
-            "revocationFailure": "deny"
-        }
-    });
+    let config = revocation_config(
+        &[&ca],
+        json!({"crls": [crl_source("http://crl.test/a.crl")]}),
+        json!({"revocationFailure": "deny"}),
+    );
     let mut shared = Shared::default();
     let mut a = Vm::start(&config, t, &mut shared);
     let mut b = Vm::start(&config, t, &mut shared);
@@ -770,10 +699,11 @@ fn a_crl_without_next_update_vouches_until_two_refreshes_after_the_last_fetch_th
     }
     assert_eq!(served.len(), 2, "served twice: {served:?}");
     assert!(served[1] > served[0], "a second fetch renewed it");
-    let refusal = first_refusal.expect("refused once the CRL stopped vouching");
-    assert!(
-        refusal.logged("reason=revocation_unknown") && refusal.logged("no nextUpdate"),
-        "{:?}",
-        refusal.logs
-    );
+    first_refusal
+        .expect("refused once the CRL stopped vouching")
+        .assert_refused(
+            "revocation_unknown",
+            &["no nextUpdate"],
+            "the first refusal",
+        );
 }
