@@ -1,7 +1,8 @@
-//! What the online revocation tests (`tests/e2e/revocation.rs`) put behind Envoy's clusters: a
-//! std-only HTTP/1.1 file server (CRLs, pre-made OCSP answers) that counts what it is asked and
-//! can be told to stall or fail, and OpenSSL's own OCSP responder (`openssl ocsp -port`) over a
-//! CA database the test writes.
+//! What the online revocation tests (`tests/e2e/revocation.rs`, `revocation_e2e_attacks.rs`)
+//! put behind Envoy's clusters: a std-only HTTP/1.1 file server (CRLs, pre-made OCSP answers)
+//! that counts what it is asked and can be told to stall or fail, and OpenSSL's own OCSP
+//! responder (`openssl ocsp -port`) over a CA database the test writes; and how they configure
+//! Envoy and ask through it.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,8 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use serde_json::{Value, json};
+
 use crate::cases::{ARR, b64};
-use crate::envoy::{Call, ClientCert, Envoy, Pki, curl};
+use crate::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Pki, TempDir, curl};
 use crate::openssl::openssl;
 use crate::pki::{Alg, Ca};
 use rcgen::SerialNumber;
@@ -423,9 +427,137 @@ pub fn premade_answer(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Envoy configured for online revocation, as the online revocation suites
+// (`tests/e2e/revocation.rs`, `tests/e2e/revocation_e2e_attacks.rs`) configure it.
+
+pub const CRL_CLUSTER: &str = "crl_test";
+pub const CRL_URL: &str = "http://crl.test/issuing.crl";
+pub const CRL_PATH: &str = "/issuing.crl";
+/// The file the file server answers a GET of [`CRL_PATH`] with.
+pub const CRL_FILE: &str = "issuing.crl";
+pub const OCSP_CLUSTER: &str = "ocsp_test";
+/// The OCSP URL: its host is the request's authority, its path the file the file server
+/// answers a POST with.
+pub const OCSP_URL: &str = "http://ocsp.test/ocsp";
+pub const OCSP_PATH: &str = "/ocsp";
+pub const OCSP_FILE: &str = "ocsp";
+
+/// The host calls online revocation needs, commented out in the repository's `envoy.yaml`
+/// (exactly as a user uncomments them).
+pub const REVOCATION_CAPABILITIES: [&str; 7] = [
+    "proxy_http_call",
+    "proxy_on_http_call_response",
+    "proxy_set_effective_context",
+    "proxy_get_header_map_value",
+    "proxy_get_shared_data",
+    "proxy_set_shared_data",
+    "proxy_continue_stream",
+];
+
+/// The plugin configuration: Required, trust in `trusted`, revocation from `sources`
+/// (`revocationSources`) with this `revocationFailure`.
+pub fn plugin_config(trusted: &[&Ca], sources: Value, failure: &str) -> String {
+    serde_json::to_string_pretty(&json!({
+        "clientCertMode": "Required",
+        "validation": {
+            "validateTrust": true,
+            "trustedCaCertificates": trusted.iter().map(|ca| ca.cert_pem()).collect::<Vec<_>>(),
+            "validateRevocation": true,
+            "revocationSources": sources,
+            "revocationFailure": failure
+        }
+    }))
+    .unwrap()
+}
+
+/// A CRL source at `url` through `cluster`.
+pub fn crl_source(cluster: &str, url: &str, refresh_seconds: u64) -> Value {
+    json!({"url": url, "cluster": cluster, "refreshSeconds": refresh_seconds})
+}
+
+/// The OCSP source: [`OCSP_URL`] through [`OCSP_CLUSTER`].
+pub fn ocsp_source(timeout_ms: u32, cache_seconds: u32) -> Value {
+    json!({"cluster": OCSP_CLUSTER, "url": OCSP_URL, "timeoutMs": timeout_ms, "cacheSeconds": cache_seconds})
+}
+
+/// `envoy.yaml` with the revocation capabilities uncommented, the plugin configuration
+/// `config`, plaintext clusters to `127.0.0.1:<port>`, and `concurrency` workers.
+pub fn revocation_options(
+    config: String,
+    clusters: &[(&str, u16)],
+    concurrency: u32,
+) -> EnvoyOptions {
+    EnvoyOptions {
+        plugin_config: Some(config),
+        clusters: clusters
+            .iter()
+            .map(|(name, port)| (name.to_string(), *port))
+            .collect(),
+        concurrency: Some(concurrency),
+        yaml_edits: REVOCATION_CAPABILITIES
+            .iter()
+            .map(|name| (format!("# {name}: {{}}"), format!("{name}: {{}}")))
+            .collect(),
+        ..EnvoyOptions::default()
+    }
+}
+
+/// Waits (3 s at most: counters reach Envoy once a second) until the filter's counter
+/// `client_cert_auth.<name>` is at least `at_least`; returns its value.
+pub fn counter_at_least(envoy: &Envoy, name: &str, at_least: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let value = envoy.gauge(name);
+        if value >= at_least || Instant::now() > deadline {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A scratch folder (named after `tag`) holding `der` as [`CRL_FILE`], and a file server
+/// answering from it: one CRL source (keep both: the folder goes with its `TempDir`).
+pub fn serve_crl(tag: &str, der: &[u8]) -> (TempDir, FileServer) {
+    let files = TempDir::new(tag);
+    set_crl(&files, der);
+    let server = FileServer::start(&files.0);
+    (files, server)
+}
+
+/// What the CRL source of [`serve_crl`] serves from now on (a fetch sees the old or the new).
+pub fn set_crl(files: &TempDir, der: &[u8]) {
+    replace_file(&files.0.join(CRL_FILE), der);
+}
+
+/// DER of a genuine CRL of `ca`: `serials` revoked, cRLNumber `number`, thisUpdate `age` ago,
+/// valid for a day (HTTP CRLs are DER, RFC 5280 section 4.2.1.13).
+pub fn crl_der(ca: &Ca, serials: &[u64], number: u64, age: time::Duration) -> Vec<u8> {
+    let now = time::OffsetDateTime::now_utc();
+    der_of(&ca.crl_between(serials, now - age, now + time::Duration::days(1), number))
+}
+
+/// The DER inside a PEM block.
+pub fn der_of(pem: &str) -> Vec<u8> {
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("rcgen's CRL PEM")
+}
+
+// ---------------------------------------------------------------------------------------------
 // Asking through Envoy, as the online revocation suites (`tests/e2e/revocation.rs`,
 // `tests/e2e/revocation_e2e_attacks.rs`) do.
 
+/// A client certificate of the test CA with this serial, saved as `<stem>.pem`/`.key`.
+pub fn leaf(pki: &Pki, stem: &str, serial: u64) -> ClientCert {
+    leaf_of(pki, &pki.ca, stem, serial)
+}
+
+/// A client certificate of `ca` with this serial, saved as `<stem>.pem`/`.key`.
 pub fn leaf_of(pki: &Pki, ca: &Ca, stem: &str, serial: u64) -> ClientCert {
     pki.save(
         stem,

@@ -26,37 +26,25 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::{Value, json};
 use testkit::envoy::{ClientCert, Envoy, EnvoyOptions, Pki, TempDir, free_port};
 use testkit::online::{
-    Behaviour, FileServer, IndexEntry, OcspResponder, ask, entry, expect_denied, expect_forwarded,
-    leaf_of, openssl_serial, premade_answer, replace_file, save_ca_key, write_index,
+    Behaviour, CRL_CLUSTER, CRL_FILE, CRL_PATH, CRL_URL, FileServer, IndexEntry, OCSP_CLUSTER,
+    OCSP_PATH, OcspResponder, ask, counter_at_least, crl_der, crl_source, entry, expect_denied,
+    expect_forwarded, leaf, ocsp_source, openssl_serial, plugin_config, premade_answer,
+    revocation_options, save_ca_key, serve_crl, set_crl, write_index,
 };
 use testkit::openssl::openssl;
 use testkit::pki::{Alg, Ca};
-use time::OffsetDateTime;
 
-const CRL_CLUSTER: &str = "crl_test";
-const CRL_URL: &str = "http://crl.test/issuing.crl";
-const CRL_PATH: &str = "/issuing.crl";
-const CRL_FILE: &str = "issuing.crl";
-const OCSP_CLUSTER: &str = "ocsp_test";
-/// The OCSP URL: its host is the request's authority, its path the file the file server
-/// answers a POST with.
-const OCSP_URL: &str = "http://ocsp.test/ocsp";
-const OCSP_PATH: &str = "/ocsp";
+/// CRLs here are issued a minute before they are served.
+const MINUTE: time::Duration = time::Duration::minutes(1);
 
 /// How long the CRL tests wait for the first fetched CRL: it comes at the first timer, about a
 /// second after the configuration is taken (`the_first_crl_is_fetched_about_a_second_after_start`
 /// holds it to that); the slack is for a loaded machine.
 const FIRST_CRL_WITHIN: Duration = Duration::from_secs(10);
-
-/// A client certificate of the test CA with this serial, saved as `<stem>.pem`/`.key`.
-fn leaf(pki: &Pki, stem: &str, serial: u64) -> ClientCert {
-    leaf_of(pki, &pki.ca, stem, serial)
-}
 
 /// A certificate of `ca` that may sign OCSP answers for it (`ocsp` true: EKU OCSPSigning,
 /// else clientAuth only), saved as `<stem>.pem`/`.key`.
@@ -71,87 +59,36 @@ fn responder_cert(pki: &Pki, ca: &Ca, stem: &str, ocsp: bool) {
     pki.save(stem, &cert);
 }
 
-/// DER of a CRL of `ca` revoking `serials`, CRL number `number`, issued a minute ago and valid
-/// for a day (HTTP CRLs are DER, RFC 5280 section 4.2.1.13).
-fn crl_der(ca: &Ca, serials: &[u64], number: u64) -> Vec<u8> {
-    let now = OffsetDateTime::now_utc();
-    let pem = ca.crl_between(
-        serials,
-        now - time::Duration::minutes(1),
-        now + time::Duration::days(1),
-        number,
-    );
-    let body: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("rcgen's CRL PEM")
-}
-
 /// The plugin configuration: Required, trust in the test CA, revocation from `sources`.
 fn config(pki: &Pki, sources: Value, failure: &str) -> String {
-    serde_json::to_string_pretty(&json!({
-        "clientCertMode": "Required",
-        "validation": {
-            "validateTrust": true,
-            "trustedCaCertificates": [pki.ca.cert_pem()],
-            "validateRevocation": true,
-            "revocationSources": sources,
-            "revocationFailure": failure
-        }
-    }))
-    .unwrap()
+    plugin_config(&[&pki.ca], sources, failure)
 }
 
 fn crl_sources(refresh_seconds: u64) -> Value {
-    json!({"crls": [{"url": CRL_URL, "cluster": CRL_CLUSTER, "refreshSeconds": refresh_seconds}]})
+    json!({ "crls": [crl_source(CRL_CLUSTER, CRL_URL, refresh_seconds)] })
 }
 
 fn ocsp_sources(timeout_ms: u32) -> Value {
-    json!({"ocsp": {"cluster": OCSP_CLUSTER, "url": OCSP_URL, "timeoutMs": timeout_ms, "cacheSeconds": 300}})
+    json!({ "ocsp": ocsp_source(timeout_ms, 300) })
 }
 
-/// The host calls online revocation needs, commented out in the repository's `envoy.yaml`
-/// (exactly as a user uncomments them).
-const REVOCATION_CAPABILITIES: [&str; 7] = [
-    "proxy_http_call",
-    "proxy_on_http_call_response",
-    "proxy_set_effective_context",
-    "proxy_get_header_map_value",
-    "proxy_get_shared_data",
-    "proxy_set_shared_data",
-    "proxy_continue_stream",
-];
-
-/// `envoy.yaml` with the revocation capabilities uncommented, the plugin configuration
-/// `config`, a plaintext cluster `cluster` to `127.0.0.1:<port>`, and `concurrency` workers.
+/// [`revocation_options`] with one cluster.
 fn options(config: String, cluster: &str, port: u16, concurrency: u32) -> EnvoyOptions {
-    EnvoyOptions {
-        plugin_config: Some(config),
-        clusters: vec![(cluster.to_string(), port)],
-        concurrency: Some(concurrency),
-        yaml_edits: REVOCATION_CAPABILITIES
-            .iter()
-            .map(|name| (format!("# {name}: {{}}"), format!("{name}: {{}}")))
-            .collect(),
-        ..EnvoyOptions::default()
-    }
+    revocation_options(config, &[(cluster, port)], concurrency)
 }
 
-/// Waits (3 s at most: counters reach Envoy once a second) until the filter's counter
-/// `client_cert_auth.<name>` is at least `at_least`; returns its value.
-fn counter_at_least(envoy: &Envoy, name: &str, at_least: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let value = envoy.gauge(name);
-        if value >= at_least || Instant::now() > deadline {
-            return value;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Envoy (two workers) fetching the test CA's CRL from `port` every `refresh` seconds, under
+/// `deny`.
+fn crl_envoy(pki: &Pki, refresh: u64, port: u16) -> Envoy {
+    Envoy::start(
+        pki,
+        options(
+            config(pki, crl_sources(refresh), "deny"),
+            CRL_CLUSTER,
+            port,
+            2,
+        ),
+    )
 }
 
 /// Envoy (one worker) with the OCSP cluster on a free port nothing listens on yet (the test
@@ -206,18 +143,8 @@ fn crl_fetched_through_a_cluster_revokes_and_a_swapped_crl_takes_effect_without_
     let good = leaf(&pki, "good", 0x1001);
     let revoked = leaf(&pki, "revoked", 0x1002);
     let newcomer = leaf(&pki, "newcomer", 0x1003);
-    let files = TempDir::new("crl");
-    replace_file(&files.0.join(CRL_FILE), &crl_der(&pki.ca, &[0x1002], 1));
-    let server = FileServer::start(&files.0);
-    let envoy = Envoy::start(
-        &pki,
-        options(
-            config(&pki, crl_sources(refresh), "deny"),
-            CRL_CLUSTER,
-            server.port,
-            2,
-        ),
-    );
+    let (files, server) = serve_crl("crl", &crl_der(&pki.ca, &[0x1002], 1, MINUTE));
+    let envoy = crl_envoy(&pki, refresh, server.port);
     until_forwarded(&envoy, &pki, &good, FIRST_CRL_WITHIN, &server);
     let seen = server.seen();
     assert!(!seen.is_empty(), "the CRL server was never asked");
@@ -246,10 +173,7 @@ fn crl_fetched_through_a_cluster_revokes_and_a_swapped_crl_takes_effect_without_
     }
 
     // The CA revokes the good leaf: a new CRL (number 2) is served; Envoy is not touched.
-    replace_file(
-        &files.0.join(CRL_FILE),
-        &crl_der(&pki.ca, &[0x1002, 0x1001], 2),
-    );
+    set_crl(&files, &crl_der(&pki.ca, &[0x1002, 0x1001], 2, MINUTE));
     // It applies within refreshSeconds plus a second (the other worker installs it on its next
     // second): here, six refusals in a row on fresh connections within refreshSeconds + 2 s.
     let swapped = Instant::now();
@@ -326,18 +250,8 @@ fn crl_is_fetched_once_per_interval_for_all_workers() {
     let window = Duration::from_secs(10);
     let pki = Pki::new();
     let good = leaf(&pki, "good", 0x1101);
-    let files = TempDir::new("crl-count");
-    replace_file(&files.0.join(CRL_FILE), &crl_der(&pki.ca, &[], 1));
-    let server = FileServer::start(&files.0);
-    let envoy = Envoy::start(
-        &pki,
-        options(
-            config(&pki, crl_sources(refresh), "deny"),
-            CRL_CLUSTER,
-            server.port,
-            2,
-        ),
-    );
+    let (_files, server) = serve_crl("crl-count", &crl_der(&pki.ca, &[], 1, MINUTE));
+    let envoy = crl_envoy(&pki, refresh, server.port);
     until_forwarded(&envoy, &pki, &good, FIRST_CRL_WITHIN, &server);
     let first = server.seen()[0].at;
     // Requests keep both workers busy meanwhile.
@@ -371,18 +285,8 @@ fn crl_is_fetched_once_per_interval_for_all_workers() {
 fn the_first_crl_is_fetched_about_a_second_after_start() {
     let pki = Pki::new();
     let good = leaf(&pki, "good", 0x1201);
-    let files = TempDir::new("crl-first");
-    replace_file(&files.0.join(CRL_FILE), &crl_der(&pki.ca, &[], 1));
-    let server = FileServer::start(&files.0);
-    let envoy = Envoy::start(
-        &pki,
-        options(
-            config(&pki, crl_sources(3600), "deny"),
-            CRL_CLUSTER,
-            server.port,
-            2,
-        ),
-    );
+    let (_files, server) = serve_crl("crl-first", &crl_der(&pki.ca, &[], 1, MINUTE));
+    let envoy = crl_envoy(&pki, 3600, server.port);
     let took = until_forwarded(&envoy, &pki, &good, Duration::from_secs(5), &server);
     assert_eq!(
         server.count("GET", CRL_PATH),
@@ -806,24 +710,14 @@ fn a_crl_of_100000_entries_is_fetched_shared_and_enforced() {
     let revoked = leaf(&pki, "revoked", 0x5000_0000);
     // Serials 0x50000000 - 50000 .. + 50000: the revoked leaf sits in the middle.
     let serials: Vec<u64> = (0..100_000u64).map(|i| 0x5000_0000 - 50_000 + i).collect();
-    let der = crl_der(&pki.ca, &serials, 1);
+    let der = crl_der(&pki.ca, &serials, 1, MINUTE);
     eprintln!(
         "CRL of {} entries: {} bytes of DER",
         serials.len(),
         der.len()
     );
-    let files = TempDir::new("crl-big");
-    replace_file(&files.0.join(CRL_FILE), &der);
-    let server = FileServer::start(&files.0);
-    let envoy = Envoy::start(
-        &pki,
-        options(
-            config(&pki, crl_sources(3600), "deny"),
-            CRL_CLUSTER,
-            server.port,
-            2,
-        ),
-    );
+    let (_files, server) = serve_crl("crl-big", &der);
+    let envoy = crl_envoy(&pki, 3600, server.port);
     until_forwarded(&envoy, &pki, &good, FIRST_CRL_WITHIN, &server);
     std::thread::sleep(Duration::from_millis(1500));
     for round in 0..3 {

@@ -43,7 +43,7 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
     assert_eq!((a.fetches_sent(), b.fetches_sent()), (1, 0));
     let (_, _, headers, _) = &a.host.dispatched[0];
     assert_sent(
-        &headers,
+        headers,
         &[
             (":path", "/issuing.crl"),
             (":authority", "crl.test"),
