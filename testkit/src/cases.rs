@@ -7,7 +7,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::envoy::{Call, ClientCert, Envoy, Http, Pki, Response, curl};
+use time::{Duration, OffsetDateTime};
+
+use crate::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki, Response, curl};
+use crate::pki::Ca;
 
 /// The App Service header, as the upstream receives it.
 pub const ARR: &str = "x-arr-clientcert";
@@ -205,6 +208,62 @@ impl<'a> Case<'a> {
     /// Why the response fails this case, if it does.
     pub fn failure(&self, r: &Response) -> Option<String> {
         self.checks.iter().find_map(|c| c.verify(r).err())
+    }
+}
+
+/// HTTP/1.1 and HTTP/2: the tables run over both.
+pub const PROTOCOLS: [Http; 2] = [Http::V1, Http::V2];
+
+/// [`run`] over each of [`PROTOCOLS`] in turn.
+pub fn run_both(envoy: &Envoy, pki: &Pki, label: &str, cases: &[Case<'_>]) {
+    for http in PROTOCOLS {
+        run(envoy, pki, http, label, cases);
+    }
+}
+
+/// What the suites that run with Envoy's path normalization on and off call each run.
+pub fn normalization_label(no_path_normalization: bool) -> String {
+    format!(
+        "normalization {}",
+        if no_path_normalization { "off" } else { "on" }
+    )
+}
+
+/// Envoy with `envoy.yaml`'s plugin configuration replaced by `json`.
+pub fn plugin_options(json: impl Into<String>) -> EnvoyOptions {
+    EnvoyOptions {
+        plugin_config: Some(json.into()),
+        ..EnvoyOptions::default()
+    }
+}
+
+/// The client identities of the behaviour suites, issued by the test CA unless said.
+pub struct Clients {
+    pub valid: ClientCert,
+    pub expired: ClientCert,
+    pub not_yet_valid: ClientCert,
+    /// Valid dates, issued by a CA Envoy does not trust: App Service forwards it all the same.
+    pub other_ca: ClientCert,
+}
+
+/// [`Clients`], saved in the test's folder: alice (valid), one expired yesterday after a
+/// month, one valid from tomorrow, and mallory of another CA.
+pub fn clients(pki: &Pki) -> Clients {
+    let now = OffsetDateTime::now_utc();
+    let other = Ca::new("some other CA");
+    Clients {
+        valid: pki.save("valid", &pki.ca.client("alice")),
+        expired: pki.save(
+            "expired",
+            &pki.ca
+                .client_between("old", now - Duration::days(30), now - Duration::days(1)),
+        ),
+        not_yet_valid: pki.save(
+            "notyet",
+            &pki.ca
+                .client_between("early", now + Duration::days(1), now + Duration::days(30)),
+        ),
+        other_ca: pki.save("other", &other.client("mallory")),
     }
 }
 

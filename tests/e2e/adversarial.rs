@@ -5,8 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use rcgen::ExtendedKeyUsagePurpose;
-use testkit::cases::{ARR, Case, Check, arr, b64, run, with_filter_header_forgeries as forged};
-use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki};
+use testkit::cases::{
+    ARR, Case, Check, arr, b64, normalization_label, run_both,
+    with_filter_header_forgeries as forged,
+};
+use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Pki};
 use testkit::pki::{Alg, Ca};
 use time::{Duration, OffsetDateTime};
 
@@ -229,10 +232,7 @@ fn run_suite(no_path_normalization: bool) {
     let many: Vec<String> = (0..60)
         .map(|i| format!("x-arr-clientcert: forged-many-{i}"))
         .collect();
-    let label = format!(
-        "normalization {}",
-        if no_path_normalization { "off" } else { "on" }
-    );
+    let label = normalization_label(no_path_normalization);
     let mut cases = cases(&c, &oversized, &many);
     // An escaped ordinary letter in the excluded prefix. With normalize_path Envoy decodes it
     // (the upstream sees /public/x): excluded, and an expired certificate passes without being
@@ -253,9 +253,7 @@ fn run_suite(no_path_normalization: bool) {
             no_certificate(200),
         )
     });
-    for http in [Http::V1, Http::V2] {
-        run(&envoy, &pki, http, &label, &cases);
-    }
+    run_both(&envoy, &pki, &label, &cases);
 }
 
 #[test]

@@ -5,50 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::cases::{
-    ARR, Case, Check, INVALID, REQUIRED, assert_counters, assert_log, b64, denied, forwarded, run,
-    sha256_hex, with_arr_forgeries,
+    ARR, Case, Check, Clients, INVALID, PROTOCOLS, REQUIRED, assert_counters, assert_log, b64,
+    clients, denied, forwarded, normalization_label, plugin_options, run, run_both, sha256_hex,
+    with_arr_forgeries,
 };
 use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki};
 use testkit::front::{FORMATS, carries_chain, encode};
 use testkit::pki::Ca;
 use time::{Duration, OffsetDateTime};
-
-const PROTOCOLS: [Http; 2] = [Http::V1, Http::V2];
-
-/// The client identities every scenario uses.
-struct Clients {
-    valid: ClientCert,
-    expired: ClientCert,
-    not_yet_valid: ClientCert,
-    /// Valid dates, issued by a CA Envoy does not trust: App Service forwards it all the same.
-    other_ca: ClientCert,
-}
-
-fn clients(pki: &Pki) -> Clients {
-    let now = OffsetDateTime::now_utc();
-    let other = Ca::new("some other CA");
-    Clients {
-        valid: pki.save("valid", &pki.ca.client("alice")),
-        expired: pki.save(
-            "expired",
-            &pki.ca
-                .client_between("old", now - Duration::days(30), now - Duration::days(1)),
-        ),
-        not_yet_valid: pki.save(
-            "notyet",
-            &pki.ca
-                .client_between("early", now + Duration::days(1), now + Duration::days(30)),
-        ),
-        other_ca: pki.save("other", &other.client("mallory")),
-    }
-}
-
-fn with_plugin_config(json: impl Into<String>) -> EnvoyOptions {
-    EnvoyOptions {
-        plugin_config: Some(json.into()),
-        ..EnvoyOptions::default()
-    }
-}
 
 /// Under the exclusions of the repository's `envoy.yaml` ("/public;/healthz").
 const EXCLUDED: [&str; 6] = [
@@ -62,6 +26,12 @@ const EXCLUDED: [&str; 6] = [
 
 /// Look like the exclusions, but are not under them.
 const NOT_EXCLUDED: [&str; 3] = ["/publicity", "/healthzz", "/api/public"];
+
+/// The expired and the not yet valid certificate on `path`: refused as invalid.
+fn out_of_dates<'c>(c: &'c Clients, path: &'static str) -> [Case<'c>; 2] {
+    [("expired", &c.expired), ("not yet valid", &c.not_yet_valid)]
+        .map(|(what, cert)| Case::new(what, Call::new(path).cert(cert), denied(401, INVALID)))
+}
 
 /// The plugin configuration committed in envoy.yaml: Required, exclusions "/public;/healthz".
 fn repository_config_cases(c: &Clients) -> Vec<Case<'_>> {
@@ -91,17 +61,8 @@ fn repository_config_cases(c: &Clients) -> Vec<Case<'_>> {
             Call::new("/api").cert(&c.other_ca),
             forwarded(Some(&c.other_ca)),
         ),
-        Case::new(
-            "expired",
-            Call::new("/hello").cert(&c.expired),
-            denied(401, INVALID),
-        ),
-        Case::new(
-            "not yet valid",
-            Call::new("/hello").cert(&c.not_yet_valid),
-            denied(401, INVALID),
-        ),
     ];
+    cases.extend(out_of_dates(c, "/hello"));
     for excluded in EXCLUDED {
         cases.extend([
             Case::new(
@@ -138,9 +99,7 @@ fn repository_envoy_yaml_enforces_required_mode_with_exclusions() {
     let c = clients(&pki);
     let envoy = Envoy::start(&pki, EnvoyOptions::default());
     let cases = repository_config_cases(&c);
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "envoy.yaml", &cases);
-    }
+    run_both(&envoy, &pki, "envoy.yaml", &cases);
     let expired_sha = sha256_hex(&c.expired.der);
     assert_log(
         &envoy.log(),
@@ -232,13 +191,11 @@ fn path_tricks_never_skip_enforcement(no_path_normalization: bool) {
         },
     );
     let label = format!(
-        "path tricks, normalization {}",
-        if no_path_normalization { "off" } else { "on" }
+        "path tricks, {}",
+        normalization_label(no_path_normalization)
     );
     let cases = path_trick_cases(&c);
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, &label, &cases);
-    }
+    run_both(&envoy, &pki, &label, &cases);
 }
 
 #[test]
@@ -255,7 +212,7 @@ fn path_tricks_never_skip_enforcement_without_envoy_normalization() {
 const OPTIONAL_MODES: [&str; 3] = ["Optional", "OptionalInteractiveUser", "optional"];
 
 fn optional_mode_cases(c: &Clients) -> Vec<Case<'_>> {
-    vec![
+    let mut cases = vec![
         Case::new(
             "no certificate",
             with_arr_forgeries(Call::new("/x")),
@@ -266,17 +223,9 @@ fn optional_mode_cases(c: &Clients) -> Vec<Case<'_>> {
             with_arr_forgeries(Call::new("/x").cert(&c.valid)),
             forwarded(Some(&c.valid)),
         ),
-        Case::new(
-            "expired",
-            Call::new("/x").cert(&c.expired),
-            denied(401, INVALID),
-        ),
-        Case::new(
-            "not yet valid",
-            Call::new("/x").cert(&c.not_yet_valid),
-            denied(401, INVALID),
-        ),
-    ]
+    ];
+    cases.extend(out_of_dates(c, "/x"));
+    cases
 }
 
 #[test]
@@ -287,11 +236,9 @@ fn optional_modes_pass_without_certificate_and_reject_invalid_ones() {
     for mode in OPTIONAL_MODES {
         let envoy = Envoy::start(
             &pki,
-            with_plugin_config(format!(r#"{{"clientCertMode": "{mode}"}}"#)),
+            plugin_options(format!(r#"{{"clientCertMode": "{mode}"}}"#)),
         );
-        for http in PROTOCOLS {
-            run(&envoy, &pki, http, mode, &cases);
-        }
+        run_both(&envoy, &pki, mode, &cases);
     }
 }
 
@@ -327,10 +274,8 @@ fn disabled_filter_only_strips_the_client_header() {
     let c = clients(&pki);
     let cases = disabled_cases(&c);
     for config in DISABLED_CONFIGS {
-        let envoy = Envoy::start(&pki, with_plugin_config(config));
-        for http in PROTOCOLS {
-            run(&envoy, &pki, http, config, &cases);
-        }
+        let envoy = Envoy::start(&pki, plugin_options(config));
+        run_both(&envoy, &pki, config, &cases);
     }
 }
 
@@ -367,7 +312,7 @@ const BAD_CONFIGS: [BadConfig; 5] = [
 fn bad_configuration_keeps_envoy_from_serving() {
     let pki = Pki::new();
     for BadConfig { config, message } in BAD_CONFIGS {
-        let failure = match Envoy::try_start(&pki, with_plugin_config(config)) {
+        let failure = match Envoy::try_start(&pki, plugin_options(config)) {
             Ok(envoy) => panic!(
                 "Envoy served with the bad configuration {config}. Log:\n{}",
                 envoy.log()
@@ -479,7 +424,7 @@ fn validation_in_envoy_trusts_revokes_matches_identities_and_caches_verdicts() {
     });
     let envoy = Envoy::start(
         &pki,
-        with_plugin_config(serde_json::to_string_pretty(&config).unwrap()),
+        plugin_options(serde_json::to_string_pretty(&config).unwrap()),
     );
     for http in PROTOCOLS {
         let expired = c_expired(&pki, &inter);
@@ -614,16 +559,13 @@ fn rules_formats_responses_and_stats_in_envoy() {
     let envoy = Envoy::start(
         &pki,
         EnvoyOptions {
-            plugin_config: Some(serde_json::to_string_pretty(&config).unwrap()),
             no_path_normalization: true,
-            ..EnvoyOptions::default()
+            ..plugin_options(serde_json::to_string_pretty(&config).unwrap())
         },
     );
     let ops = pki.save("ops", &pki.ca.client("ops"));
     let cases = rules_cases(&c, &ops);
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "rules", &cases);
-    }
+    run_both(&envoy, &pki, "rules", &cases);
     // Per protocol: 2 missing, 1 identity mismatch, 2 forwarded, 2 passed; the two
     // certificates are judged once each, every other presentation is a cache hit.
     assert_counters(
@@ -687,9 +629,7 @@ fn xfcc_source_behind_a_sanitize_set_connection_manager() {
         },
     );
     let cases = xfcc_cases(&c);
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "xfcc", &cases);
-    }
+    run_both(&envoy, &pki, "xfcc", &cases);
 }
 
 #[test]
@@ -741,10 +681,7 @@ fn repository_envoy_configuration_passes_envoy_validate_with_the_built_module() 
 fn a_presented_certificate_the_host_does_not_show_is_denied_not_ignored() {
     let pki = Pki::new();
     let c = clients(&pki);
-    let envoy = Envoy::start(
-        &pki,
-        with_plugin_config(r#"{"clientCertMode": "Optional"}"#),
-    );
+    let envoy = Envoy::start(&pki, plugin_options(r#"{"clientCertMode": "Optional"}"#));
     let version = testkit::envoy::envoy_version();
     let visible = version >= (1, 38);
     let cases = [
@@ -891,7 +828,7 @@ fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
         );
         let without = decided(None, "/app");
         let expired_excluded = decided(Some(&expired_pem), "/public");
-        let envoy = Envoy::start(&pki, with_plugin_config(json.clone()));
+        let envoy = Envoy::start(&pki, plugin_options(json.clone()));
         let cases = vec![
             Case::new(
                 "valid certificate, every preset header forged",
@@ -914,9 +851,7 @@ fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
                 denied(401, INVALID),
             ),
         ];
-        for http in PROTOCOLS {
-            run(&envoy, &pki, http, preset, &cases);
-        }
+        run_both(&envoy, &pki, preset, &cases);
     }
 }
 
@@ -928,9 +863,7 @@ fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
 #[test]
 fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
     let pki = Pki::new();
-    let root = Ca::new("front e2e root");
-    let inter = root.intermediate("front e2e inter", testkit::pki::Alg::EcdsaP256);
-    let leaf = inter.client("alice");
+    let (root, inter, leaf) = chain("front e2e");
     let inter_pem = inter.cert_pem();
     let inter_der = inter.der();
     let stranger = Ca::new("front e2e stranger").client("mallory");
@@ -1056,9 +989,7 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
                 denied(401, INVALID),
             ),
         ];
-        for http in PROTOCOLS {
-            run(&envoy, &pki, http, format, &cases);
-        }
+        run_both(&envoy, &pki, format, &cases);
         assert_log(
             &envoy.log(),
             format,
@@ -1070,6 +1001,35 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
     }
 }
 
+/// A root (`<name> root`), an intermediate under it (`<name> inter`, P-256) and alice under the
+/// intermediate.
+fn chain(name: &str) -> (Ca, Ca, testkit::pki::Leaf) {
+    let root = Ca::new(&format!("{name} root"));
+    let inter = root.intermediate(&format!("{name} inter"), testkit::pki::Alg::EcdsaP256);
+    let leaf = inter.client("alice");
+    (root, inter, leaf)
+}
+
+/// Envoy behind a Traefik front proxy at 127.0.0.1 (`use_remote_address`, so the peer is the
+/// socket's): the certificate from Traefik's header, trusting `root`; `forward` as given.
+fn behind_traefik(pki: &Pki, root: &Ca, forward: Option<serde_json::Value>) -> Envoy {
+    let mut config = serde_json::json!({
+        "certificateSource": "header",
+        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
+        "validation": {"trustedCaCertificates": [root.cert_pem()]}
+    });
+    if let Some(forward) = forward {
+        config["forward"] = forward;
+    }
+    Envoy::start(
+        pki,
+        EnvoyOptions {
+            connection_manager: vec!["use_remote_address: true".to_string()],
+            ..plugin_options(config.to_string())
+        },
+    )
+}
+
 /// Issue 20, item 8, in Envoy: a trusted proxy's header carrying one "certificate" whose bytes
 /// are the leaf and the intermediate back to back is malformed (trailing data), also right
 /// after the same Envoy worker judged and cached `(leaf, [intermediate])`; the pair itself is
@@ -1077,25 +1037,11 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
 #[test]
 fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() {
     let pki = Pki::new();
-    let root = Ca::new("glued e2e root");
-    let inter = root.intermediate("glued e2e inter", testkit::pki::Alg::EcdsaP256);
-    let leaf = inter.client("alice");
+    let (root, inter, leaf) = chain("glued e2e");
     let inter_der = inter.der();
     let glued = b64(&[leaf.der.as_slice(), inter_der.as_slice()].concat());
     let pair = format!("{},{}", b64(&leaf.der), b64(&inter_der));
-    let config = serde_json::json!({
-        "certificateSource": "header",
-        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
-        "validation": {"trustedCaCertificates": [root.cert_pem()]}
-    });
-    let envoy = Envoy::start(
-        &pki,
-        EnvoyOptions {
-            plugin_config: Some(config.to_string()),
-            connection_manager: vec!["use_remote_address: true".to_string()],
-            ..EnvoyOptions::default()
-        },
-    );
+    let envoy = behind_traefik(&pki, &root, None);
     let header = |value: &str| format!("X-Forwarded-Tls-Client-Cert: {value}");
     let cases = vec![
         Case::new(
@@ -1114,9 +1060,7 @@ fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() 
             vec![Check::Status(200), Check::Header(ARR, vec![b64(&leaf.der)])],
         ),
     ];
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "glued", &cases);
-    }
+    run_both(&envoy, &pki, "glued", &cases);
     assert_log(
         &envoy.log(),
         "glued",
@@ -1136,9 +1080,7 @@ fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() 
 #[test]
 fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
     let pki = Pki::new();
-    let root = Ca::new("path e2e root");
-    let inter = root.intermediate("path e2e inter", testkit::pki::Alg::EcdsaP256);
-    let leaf = inter.client("alice");
+    let (root, inter, leaf) = chain("path e2e");
     let stranger = Ca::new("path e2e stranger");
     let inter_der = inter.der();
     let presented = format!(
@@ -1147,20 +1089,8 @@ fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
         b64(&stranger.der()),
         b64(&inter_der)
     );
-    let config = serde_json::json!({
-        "certificateSource": "header",
-        "header": {"format": "traefik", "trustedProxies": ["127.0.0.1/32"]},
-        "validation": {"trustedCaCertificates": [root.cert_pem()]},
-        "forward": {"rfc9440": true, "preset": "gclb"}
-    });
-    let envoy = Envoy::start(
-        &pki,
-        EnvoyOptions {
-            plugin_config: Some(config.to_string()),
-            connection_manager: vec!["use_remote_address: true".to_string()],
-            ..EnvoyOptions::default()
-        },
-    );
+    let forward = serde_json::json!({"rfc9440": true, "preset": "gclb"});
+    let envoy = behind_traefik(&pki, &root, Some(forward));
     let path = format!(":{}:", b64(&inter_der));
     let cases = vec![Case::new(
         "leaf, an appended stranger, the intermediate: the path only",
@@ -1175,9 +1105,7 @@ fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
             Check::Header("x-client-cert-chain", vec![path]),
         ],
     )];
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "verified path", &cases);
-    }
+    run_both(&envoy, &pki, "verified path", &cases);
 }
 
 /// Issue 20, item 11, in Envoy: a client certificate whose CN closes Traefik's quoted
@@ -1200,7 +1128,7 @@ fn hostile_names_never_forge_a_field_upstream() {
     let client = pki.save("hostile", &hostile);
     let envoy = Envoy::start(
         &pki,
-        with_plugin_config(
+        plugin_options(
             serde_json::json!({
                 "validation": {"trustedCaCertificates": [pki.ca.cert_pem()]},
                 "forward": {"preset": "traefik", "infoHeaders": true}

@@ -4,38 +4,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use testkit::cases::{
-    Case, Check, REQUIRED, assert_counters, assert_log, denied, forwarded, run, sha256_hex,
-    with_filter_header_forgeries,
+    Case, Check, Clients, PROTOCOLS, REQUIRED, assert_counters, assert_log, clients, denied,
+    forwarded, plugin_options, run_both, sha256_hex, with_filter_header_forgeries,
 };
-use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki, curl};
-use time::{Duration, OffsetDateTime};
+use testkit::envoy::{Call, Envoy, EnvoyOptions, Http, Pki, curl};
 
-const PROTOCOLS: [Http; 2] = [Http::V1, Http::V2];
-
-struct Clients {
-    valid: ClientCert,
-    expired: ClientCert,
-}
-
-fn clients(pki: &Pki) -> Clients {
-    let now = OffsetDateTime::now_utc();
-    Clients {
-        valid: pki.save("valid", &pki.ca.client("alice")),
-        expired: pki.save(
-            "expired",
-            &pki.ca
-                .client_between("old", now - Duration::days(30), now - Duration::days(1)),
-        ),
-    }
-}
-
-fn options(config: serde_json::Value) -> EnvoyOptions {
-    EnvoyOptions {
-        plugin_config: Some(serde_json::to_string_pretty(&config).unwrap()),
-        // Crafted paths reach the filter as sent.
+/// The test's certificates and Envoy with this plugin configuration, crafted paths reaching the
+/// filter as sent (no path normalization).
+fn start(config: serde_json::Value) -> (Pki, Clients, Envoy) {
+    let pki = Pki::new();
+    let c = clients(&pki);
+    let options = EnvoyOptions {
         no_path_normalization: true,
-        ..EnvoyOptions::default()
-    }
+        ..plugin_options(serde_json::to_string_pretty(&config).unwrap())
+    };
+    let envoy = Envoy::start(&pki, options);
+    (pki, c, envoy)
 }
 
 /// Passed to the upstream with no forwarded certificate and no forged header.
@@ -95,17 +79,12 @@ fn assert_access_log(envoy: &Envoy, expected_lines: usize, expected: &[(&str, &s
 
 #[test]
 fn report_only_everywhere_passes_what_it_would_deny_and_counts_logs_and_shows_it() {
-    let pki = Pki::new();
-    let c = clients(&pki);
-    let envoy = Envoy::start(
-        &pki,
-        options(serde_json::json!({
-            "clientCertMode": "Required",
-            "clientCertExclusionPaths": "/public",
-            "reportOnly": true,
-            "forward": {"infoHeaders": true}
-        })),
-    );
+    let (pki, c, envoy) = start(serde_json::json!({
+        "clientCertMode": "Required",
+        "clientCertExclusionPaths": "/public",
+        "reportOnly": true,
+        "forward": {"infoHeaders": true}
+    }));
     let cases = vec![
         Case::new(
             "no certificate: would deny, passes with no certificate and no forged header",
@@ -134,9 +113,7 @@ fn report_only_everywhere_passes_what_it_would_deny_and_counts_logs_and_shows_it
             passed_unforwarded(),
         ),
     ];
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "report only", &cases);
-    }
+    run_both(&envoy, &pki, "report only", &cases);
     assert_counters(
         &envoy,
         "report only",
@@ -203,20 +180,15 @@ fn report_only_everywhere_passes_what_it_would_deny_and_counts_logs_and_shows_it
 /// exclusions are decided as configured. Per-rule counters follow each decision.
 #[test]
 fn report_only_on_one_rule_stays_on_that_rule_with_per_rule_counters() {
-    let pki = Pki::new();
-    let c = clients(&pki);
-    let envoy = Envoy::start(
-        &pki,
-        options(serde_json::json!({
-            "clientCertMode": "Required",
-            "clientCertExclusionPaths": "/public",
-            "rules": [
-                {"name": "canary", "pathPrefix": "/canary", "mode": "Required", "reportOnly": true},
-                {"name": "api", "pathPrefix": "/api", "mode": "Required"},
-                {"name": "docs", "pathPrefix": "/docs", "mode": "Ignore"}
-            ]
-        })),
-    );
+    let (pki, c, envoy) = start(serde_json::json!({
+        "clientCertMode": "Required",
+        "clientCertExclusionPaths": "/public",
+        "rules": [
+            {"name": "canary", "pathPrefix": "/canary", "mode": "Required", "reportOnly": true},
+            {"name": "api", "pathPrefix": "/api", "mode": "Required"},
+            {"name": "docs", "pathPrefix": "/docs", "mode": "Ignore"}
+        ]
+    }));
     let refused = || denied(401, REQUIRED);
     let cases = vec![
         Case::new(
@@ -259,9 +231,7 @@ fn report_only_on_one_rule_stays_on_that_rule_with_per_rule_counters() {
         Case::new("docs: Ignore", Call::new("/docs/x"), passed_unforwarded()),
         Case::new("exclusion", Call::new("/public/x"), passed_unforwarded()),
     ];
-    for http in PROTOCOLS {
-        run(&envoy, &pki, http, "report only per rule", &cases);
-    }
+    run_both(&envoy, &pki, "report only per rule", &cases);
     // Ambiguous requests are decided by the strictest candidate, the first of equals: the
     // canary rule (Required, enforced because the other candidates are).
     assert_counters(

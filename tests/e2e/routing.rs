@@ -9,7 +9,7 @@
 
 use std::panic::AssertUnwindSafe;
 
-use testkit::cases::{Case, Check, INVALID, REQUIRED, arr, denied, run};
+use testkit::cases::{Case, Check, INVALID, REQUIRED, arr, denied, normalization_label, run};
 use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki};
 
 /// The header each route adds: the route Envoy chose, as the upstream saw it.
@@ -422,10 +422,7 @@ fn run_suite(no_path_normalization: bool) {
             ..EnvoyOptions::default()
         },
     );
-    let label = format!(
-        "normalization {}",
-        if no_path_normalization { "off" } else { "on" }
-    );
+    let label = normalization_label(no_path_normalization);
     let cases = cases(&c, !no_path_normalization);
     // Both protocols run even when the first fails, so a failure shows where each one stands.
     let failed: Vec<Http> = [Http::V1, Http::V2]
