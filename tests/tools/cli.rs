@@ -16,6 +16,20 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// Asserts standard output contains `text`, showing it if not.
+    #[track_caller]
+    fn stdout_has(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+
+    /// Asserts standard error contains `text`, showing it if not.
+    #[track_caller]
+    fn stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+}
+
 fn run(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
         .args(args)
@@ -32,6 +46,19 @@ fn path(dir: &TempDir, name: &str, contents: &str) -> String {
     dir.write(name, contents).display().to_string()
 }
 
+/// The warnings `lint` prints for this configuration, written to `name` in `dir`; it must
+/// accept the configuration.
+fn lint_warnings(dir: &TempDir, name: &str, config: &Value) -> Vec<String> {
+    let file = path(dir, name, &config.to_string());
+    let r = run(&["lint", &file]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn lint_prints_what_it_understood_and_names_bad_fields() {
     let dir = TempDir::new("cli-lint");
@@ -42,31 +69,18 @@ fn lint_prints_what_it_understood_and_names_bad_fields() {
     );
     let r = run(&["lint", &good]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("mode: Optional"), "{}", r.stdout);
-    assert!(
-        r.stdout.contains("exclusion paths: /public, /health"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("trust: off"), "{}", r.stdout);
+    r.stdout_has("mode: Optional");
+    r.stdout_has("exclusion paths: /public, /health");
+    r.stdout_has("trust: off");
 
     let bad = path(&dir, "bad.json", r#"{"clientCertMode": "Sometimes"}"#);
     let r = run(&["lint", &bad]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("clientCertMode: unknown mode \"Sometimes\""),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("clientCertMode: unknown mode \"Sometimes\"");
 
     let r = run(&["lint", "/nonexistent/config.json"]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("cannot read the configuration"),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("cannot read the configuration");
     assert_eq!(run(&["frobnicate"]).code, 2);
 }
 
@@ -80,11 +94,7 @@ fn check_applies_the_filters_decision_with_exit_codes_and_json() {
 
     let r = run(&["check", "--config", &config]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("decision: deny\nstatus: 401\n"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("decision: deny\nstatus: 401\n");
 
     let r = run(&["check", "--config", &config, "--path", "/public/x"]);
     assert_eq!(r.code, 0);
@@ -116,7 +126,7 @@ fn check_applies_the_filters_decision_with_exit_codes_and_json() {
             "check", "--config", &config, "--cert", &cert, "--at", bad_time,
         ]);
         assert_eq!(r.code, 2, "{bad_time}");
-        assert!(r.stderr.contains("is not an RFC 3339 time"), "{}", r.stderr);
+        r.stderr_has("is not an RFC 3339 time");
     }
     let r = run(&["check", "--config", &config, "--cert", "/nonexistent.pem"]);
     assert_eq!(r.code, 2);
@@ -162,12 +172,12 @@ fn check_uses_a_presented_chain_for_the_trust_check() {
     );
     let r = run(&["check", "--config", &config, "--cert", &cert]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stdout.contains("(untrusted)"), "{}", r.stdout);
+    r.stdout_has("(untrusted)");
     let r = run(&[
         "check", "--config", &config, "--cert", &cert, "--chain", &chain,
     ]);
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("decision: forward"), "{}", r.stdout);
+    r.stdout_has("decision: forward");
 }
 
 #[test]
@@ -321,41 +331,18 @@ fn check_takes_a_front_proxys_header_and_peer() {
         r#"{"certificateSource": "header", "header": {"format": "cloudflare", "trustedProxies": ["10.0.0.0/8"]}}"#,
     );
     let line = format!("Cf-Client-Cert-Der-Base64: {b64}");
-    let r = run(&[
-        "check",
-        "--config",
-        &config,
-        "--header",
-        &line,
-        "--peer",
-        "10.0.0.9:443",
-        "--json",
-    ]);
+    let check = |args: &[&str]| run(&[&["check", "--config", &config], args].concat());
+    let r = check(&["--header", &line, "--peer", "10.0.0.9:443", "--json"]);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["decision"], "forward");
     assert_eq!(v["header"], b64.as_str());
     // Another peer: no certificate.
-    let r = run(&[
-        "check",
-        "--config",
-        &config,
-        "--header",
-        &line,
-        "--peer",
-        "192.0.2.1:443",
-    ]);
+    let r = check(&["--header", &line, "--peer", "192.0.2.1:443"]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("required but none was presented"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("required but none was presented");
     // Twice: malformed.
-    let r = run(&[
-        "check",
-        "--config",
-        &config,
+    let r = check(&[
         "--header",
         &line,
         "--header",
@@ -364,14 +351,10 @@ fn check_takes_a_front_proxys_header_and_peer() {
         "10.0.0.9:443",
     ]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stdout.contains("is malformed: sent 2 times"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("is malformed: sent 2 times");
     let r = run(&["check", "--config", &config, "--header", "no colon"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("is not 'NAME: VALUE'"), "{}", r.stderr);
+    r.stderr_has("is not 'NAME: VALUE'");
 }
 
 #[test]
@@ -419,20 +402,9 @@ fn check_says_would_deny_under_report_only_and_lint_shows_names_and_report_only(
 fn lint_warns_about_the_header_source_and_wide_trusted_proxies() {
     let dir = TempDir::new("cli-lint-front");
     let lint = |name: &str, proxies: Value| {
-        let file = path(
-            &dir,
-            name,
-            &json!({"certificateSource": "header",
-                    "header": {"format": "alb", "trustedProxies": proxies}})
-            .to_string(),
-        );
-        let r = run(&["lint", &file]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-            .lines()
-            .filter(|l| l.starts_with("warning: "))
-            .map(str::to_string)
-            .collect::<Vec<String>>()
+        let config = json!({"certificateSource": "header",
+                            "header": {"format": "alb", "trustedProxies": proxies}});
+        lint_warnings(&dir, name, &config)
     };
     let remote_address = "warning: certificateSource \"header\" trusts Envoy's source.address, \
                           which is the socket peer only with use_remote_address: true on the HTTP \
@@ -483,24 +455,13 @@ fn lint_warns_about_a_short_ocsp_timeout_under_allow() {
     let dir = TempDir::new("cli-lint-ocsp");
     let ca = Ca::new("Lint OCSP CA");
     let lint = |name: &str, timeout: u32, failure: &str| {
-        let file = path(
-            &dir,
-            name,
-            &json!({"validation": {
-                "trustedCaCertificates": [ca.cert_pem()],
-                "validateRevocation": true,
-                "revocationFailure": failure,
-                "revocationSources": {"ocsp": {"cluster": "ocsp", "timeoutMs": timeout}}
-            }})
-            .to_string(),
-        );
-        let r = run(&["lint", &file]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stdout
-            .lines()
-            .filter(|l| l.starts_with("warning: "))
-            .map(str::to_string)
-            .collect::<Vec<String>>()
+        let config = json!({"validation": {
+            "trustedCaCertificates": [ca.cert_pem()],
+            "validateRevocation": true,
+            "revocationFailure": failure,
+            "revocationSources": {"ocsp": {"cluster": "ocsp", "timeoutMs": timeout}}
+        }});
+        lint_warnings(&dir, name, &config)
     };
     let short = "warning: validation.revocationSources.ocsp.timeoutMs is 499 ms under \
                  revocationFailure \"allow\": a responder slower than that is no answer, and \

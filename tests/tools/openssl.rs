@@ -94,20 +94,18 @@ enum LeafKu {
 }
 
 impl LeafKu {
-    fn usages(self) -> Vec<Ku> {
+    fn usages(self) -> &'static [Ku] {
         match self {
-            LeafKu::Absent => vec![],
-            LeafKu::DigitalSignature => vec![Ku::DigitalSignature],
+            LeafKu::Absent => &[],
+            LeafKu::DigitalSignature => &[Ku::DigitalSignature],
             LeafKu::DigitalSignatureAndKeyEncipherment => {
-                vec![Ku::DigitalSignature, Ku::KeyEncipherment]
+                &[Ku::DigitalSignature, Ku::KeyEncipherment]
             }
-            LeafKu::KeyAgreement => vec![Ku::KeyAgreement],
-            LeafKu::KeyEnciphermentOnly => vec![Ku::KeyEncipherment],
-            LeafKu::KeyCertSignOnly => vec![Ku::KeyCertSign],
-            LeafKu::DigitalSignatureAndCa => {
-                vec![Ku::DigitalSignature, Ku::KeyCertSign, Ku::CrlSign]
-            }
-            LeafKu::CaOnly => vec![Ku::KeyCertSign, Ku::CrlSign],
+            LeafKu::KeyAgreement => &[Ku::KeyAgreement],
+            LeafKu::KeyEnciphermentOnly => &[Ku::KeyEncipherment],
+            LeafKu::KeyCertSignOnly => &[Ku::KeyCertSign],
+            LeafKu::DigitalSignatureAndCa => &[Ku::DigitalSignature, Ku::KeyCertSign, Ku::CrlSign],
+            LeafKu::CaOnly => &[Ku::KeyCertSign, Ku::CrlSign],
         }
     }
 }
@@ -272,6 +270,16 @@ const LEAF: LeafSpec = LeafSpec {
     bc: Bc::Absent,
 };
 
+/// An expired leaf, and one for servers only (each varied twice).
+const EXPIRED_LEAF: LeafSpec = LeafSpec {
+    dates: Dates::Expired,
+    ..LEAF
+};
+const SERVER_AUTH_LEAF: LeafSpec = LeafSpec {
+    eku: LeafEku::ServerAuthOnly,
+    ..LEAF
+};
+
 const CA: CaSpec = CaSpec {
     dates: Dates::Valid,
     ku: CaKu::CertAndCrlSign,
@@ -326,10 +334,7 @@ const CASES: &[Case] = &[
     // Leaf dates.
     Case {
         name: "leaf expired",
-        leaf: LeafSpec {
-            dates: Dates::Expired,
-            ..LEAF
-        },
+        leaf: EXPIRED_LEAF,
         openssl_accepts: false,
         ..BASE
     },
@@ -362,10 +367,7 @@ const CASES: &[Case] = &[
     Case {
         name: "leaf expired, issued by the root",
         path: &[],
-        leaf: LeafSpec {
-            dates: Dates::Expired,
-            ..LEAF
-        },
+        leaf: EXPIRED_LEAF,
         openssl_accepts: false,
         ..BASE
     },
@@ -423,10 +425,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "leaf EKU serverAuth only",
-        leaf: LeafSpec {
-            eku: LeafEku::ServerAuthOnly,
-            ..LEAF
-        },
+        leaf: SERVER_AUTH_LEAF,
         openssl_accepts: false,
         ..BASE
     },
@@ -450,10 +449,7 @@ const CASES: &[Case] = &[
     Case {
         name: "leaf EKU serverAuth only, issued by the root",
         path: &[],
-        leaf: LeafSpec {
-            eku: LeafEku::ServerAuthOnly,
-            ..LEAF
-        },
+        leaf: SERVER_AUTH_LEAF,
         openssl_accepts: false,
         ..BASE
     },
@@ -753,7 +749,7 @@ fn build(case: &Case) -> Material {
     let leaf = issuer.client_with("differential client", alg, |p| {
         case.leaf.dates.apply(p);
         p.serial_number = Some(SerialNumber::from(LEAF_SERIAL));
-        p.key_usages = case.leaf.ku.usages();
+        p.key_usages = case.leaf.ku.usages().to_vec();
         p.extended_key_usages = case.leaf.eku.purposes();
         p.is_ca = case.leaf.bc.is_ca();
         p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
