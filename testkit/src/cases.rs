@@ -246,6 +246,16 @@ pub struct Clients {
     pub other_ca: ClientCert,
 }
 
+/// A certificate of the test CA ("old") valid for `days` until yesterday, saved as `expired`.
+pub fn expired(pki: &Pki, days: i64) -> ClientCert {
+    let now = OffsetDateTime::now_utc();
+    pki.save(
+        "expired",
+        &pki.ca
+            .client_between("old", now - Duration::days(days), now - Duration::days(1)),
+    )
+}
+
 /// [`Clients`], saved in the test's folder: alice (valid), one expired yesterday after a
 /// month, one valid from tomorrow, and mallory of another CA.
 pub fn clients(pki: &Pki) -> Clients {
@@ -253,11 +263,7 @@ pub fn clients(pki: &Pki) -> Clients {
     let other = Ca::new("some other CA");
     Clients {
         valid: pki.save("valid", &pki.ca.client("alice")),
-        expired: pki.save(
-            "expired",
-            &pki.ca
-                .client_between("old", now - Duration::days(30), now - Duration::days(1)),
-        ),
+        expired: expired(pki, 30),
         not_yet_valid: pki.save(
             "notyet",
             &pki.ca

@@ -6,12 +6,11 @@
 
 use rcgen::ExtendedKeyUsagePurpose;
 use testkit::cases::{
-    ARR, Case, Check, arr, b64, normalization_label, run_both,
+    ARR, Case, Check, arr, b64, expired, normalization_label, run_both,
     with_filter_header_forgeries as forged,
 };
 use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Pki};
 use testkit::pki::{Alg, Ca};
-use time::{Duration, OffsetDateTime};
 
 const CONFIG: &str = r#"{
   "clientCertMode": "Optional",
@@ -202,15 +201,10 @@ fn cases<'a>(c: &'a Clients, oversized: &str, many: &[String]) -> Vec<Case<'a>> 
 
 fn run_suite(no_path_normalization: bool) {
     let pki = Pki::new();
-    let now = OffsetDateTime::now_utc();
     let c = Clients {
         valid: pki.save("valid", &pki.ca.client("alice")),
         ops: pki.save("ops", &pki.ca.client("ops")),
-        expired: pki.save(
-            "expired",
-            &pki.ca
-                .client_between("old", now - Duration::days(9), now - Duration::days(1)),
-        ),
+        expired: expired(&pki, 9),
         wrong_eku: pki.save(
             "server-only",
             &pki.ca.client_with("srv", Alg::EcdsaP256, |p| {

@@ -18,6 +18,29 @@ fn run(c: &Config, path: &str, pem: Option<&str>) -> Outcome {
     run_at(c, path, pem, now())
 }
 
+/// A client certificate of `ca` valid for the nine days until yesterday.
+fn expired_of(ca: &Ca) -> testkit::pki::Leaf {
+    let now = OffsetDateTime::now_utc();
+    ca.client_between("old", now - Duration::days(9), now - Duration::days(1))
+}
+
+/// The headers set on a request that passes, by name.
+fn pass_headers(o: &Outcome) -> Vec<(String, String)> {
+    o.pass_headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect()
+}
+
+/// Asserts a client-sent copy of each of these headers is removed under `c`.
+#[track_caller]
+fn assert_stripped(c: &Config, names: &[&str]) {
+    let strip: Vec<&str> = c.forward.strip_list().iter().map(|s| &**s).collect();
+    for name in names {
+        assert!(strip.contains(name), "{name} stripped");
+    }
+}
+
 #[test]
 fn every_format_carries_the_same_certificate() {
     let ca = Ca::new("Fwd CA");
@@ -72,25 +95,24 @@ fn every_format_carries_the_same_certificate() {
     }
     // Every name this configuration can set is stripped from client requests, and the Azure
     // default too.
-    let strip: Vec<&str> = c.forward.strip_list().iter().map(|s| &**s).collect();
-    for name in [
-        "x-client-certificate",
-        "x-arr-clientcert",
-        "client-cert",
-        "client-cert-chain",
-        "x-cert-subject",
-        "x-cert-verify",
-        "x-cert-sha256",
-    ] {
-        assert!(strip.contains(&name), "{name} stripped");
-    }
+    assert_stripped(
+        &c,
+        &[
+            "x-client-certificate",
+            "x-arr-clientcert",
+            "client-cert",
+            "client-cert-chain",
+            "x-cert-subject",
+            "x-cert-verify",
+            "x-cert-sha256",
+        ],
+    );
 }
 
 #[test]
 fn verification_header_says_none_or_failed_on_passes() {
     let ca = Ca::new("v CA");
-    let now = OffsetDateTime::now_utc();
-    let expired = ca.client_between("old", now - Duration::days(9), now - Duration::days(1));
+    let expired = expired_of(&ca);
     let c = config(json!({
         "clientCertMode": "Optional",
         "clientCertExclusionPaths": "/public",
@@ -373,17 +395,17 @@ fn alb_preset_writes_the_verify_mode_headers_as_aws_documents_them() {
     // Without a certificate ALB (verify mode) sends nothing.
     let optional = config(json!({"clientCertMode": "Optional", "forward": {"preset": "alb"}}));
     assert!(run(&optional, "/", None).pass_headers.is_empty());
-    let strip: Vec<&str> = c.forward.strip_list().iter().map(|s| &**s).collect();
-    for name in [
-        "x-amzn-mtls-clientcert-serial-number",
-        "x-amzn-mtls-clientcert-issuer",
-        "x-amzn-mtls-clientcert-subject",
-        "x-amzn-mtls-clientcert-validity",
-        "x-amzn-mtls-clientcert-leaf",
-        "x-amzn-mtls-clientcert",
-    ] {
-        assert!(strip.contains(&name), "{name} stripped");
-    }
+    assert_stripped(
+        &c,
+        &[
+            "x-amzn-mtls-clientcert-serial-number",
+            "x-amzn-mtls-clientcert-issuer",
+            "x-amzn-mtls-clientcert-subject",
+            "x-amzn-mtls-clientcert-validity",
+            "x-amzn-mtls-clientcert-leaf",
+            "x-amzn-mtls-clientcert",
+        ],
+    );
     assert!(c.forward.must_strip("X_Amzn_Mtls_Clientcert_Leaf"));
 }
 
@@ -475,8 +497,7 @@ fn gclb_preset_writes_the_mtls_custom_header_variables_as_google_documents_them(
 #[test]
 fn gclb_preset_says_not_provided_or_failed_on_passes() {
     let ca = Ca::new("g CA");
-    let now = OffsetDateTime::now_utc();
-    let expired = ca.client_between("old", now - Duration::days(9), now - Duration::days(1));
+    let expired = expired_of(&ca);
     let server = ca.server(&["srv.example"]);
     let c = config(json!({
         "clientCertMode": "Optional",
@@ -484,14 +505,8 @@ fn gclb_preset_says_not_provided_or_failed_on_passes() {
         "validation": {"requireClientAuthEku": true},
         "forward": {"preset": "gclb"}
     }));
-    let pass = |o: &Outcome| -> Vec<(String, String)> {
-        o.pass_headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.clone()))
-            .collect()
-    };
     assert_eq!(
-        pass(&run(&c, "/app", None)),
+        pass_headers(&run(&c, "/app", None)),
         pairs(&[
             ("x-client-cert-present", "false"),
             ("x-client-cert-chain-verified", "false"),
@@ -499,7 +514,7 @@ fn gclb_preset_says_not_provided_or_failed_on_passes() {
         ])
     );
     assert_eq!(
-        pass(&run(&c, "/public", Some(&expired.cert_pem))),
+        pass_headers(&run(&c, "/public", Some(&expired.cert_pem))),
         pairs(&[
             ("x-client-cert-present", "true"),
             ("x-client-cert-chain-verified", "false"),
@@ -507,7 +522,7 @@ fn gclb_preset_says_not_provided_or_failed_on_passes() {
         ])
     );
     assert_eq!(
-        pass(&run(&c, "/public", Some(&server.cert_pem))),
+        pass_headers(&run(&c, "/public", Some(&server.cert_pem))),
         pairs(&[
             ("x-client-cert-present", "true"),
             ("x-client-cert-chain-verified", "false"),
@@ -516,23 +531,23 @@ fn gclb_preset_says_not_provided_or_failed_on_passes() {
     );
     let disabled = config(json!({"clientCertEnabled": false, "forward": {"preset": "gclb"}}));
     assert!(run(&disabled, "/app", None).pass_headers.is_empty());
-    let strip: Vec<&str> = c.forward.strip_list().iter().map(|s| &**s).collect();
-    for name in [
-        "x-client-cert-present",
-        "x-client-cert-chain-verified",
-        "x-client-cert-error",
-        "x-client-cert-hash",
-        "x-client-cert-spiffe",
-        "x-client-cert-uri-sans",
-        "x-client-cert-dnsname-sans",
-        "x-client-cert-valid-not-before",
-        "x-client-cert-valid-not-after",
-        "x-client-cert-leaf",
-        "x-client-cert-chain",
-        "x-client-cert-serial-number",
-    ] {
-        assert!(strip.contains(&name), "{name} stripped");
-    }
+    // Google's headers: `x-client-cert-` and these.
+    let names = [
+        "present",
+        "chain-verified",
+        "error",
+        "hash",
+        "spiffe",
+        "uri-sans",
+        "dnsname-sans",
+        "valid-not-before",
+        "valid-not-after",
+        "leaf",
+        "chain",
+        "serial-number",
+    ]
+    .map(|name| format!("x-client-cert-{name}"));
+    assert_stripped(&c, &names.each_ref().map(String::as_str));
 }
 
 #[test]
@@ -595,17 +610,10 @@ fn presets_are_refused_where_they_would_collide_or_are_unknown() {
 #[test]
 fn gclb_preset_under_report_only_says_what_would_have_been_denied() {
     let ca = Ca::new("ro CA");
-    let now = OffsetDateTime::now_utc();
-    let expired = ca.client_between("old", now - Duration::days(9), now - Duration::days(1));
+    let expired = expired_of(&ca);
     let c = config(json!({"reportOnly": true, "forward": {"preset": "gclb", "infoHeaders": true}}));
-    let pass = |o: &Outcome| -> Vec<(String, String)> {
-        o.pass_headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.clone()))
-            .collect()
-    };
     assert_eq!(
-        pass(&run(&c, "/app", None)),
+        pass_headers(&run(&c, "/app", None)),
         pairs(&[
             ("x-client-cert-verify", "NONE"),
             ("x-client-cert-present", "false"),
@@ -614,7 +622,7 @@ fn gclb_preset_under_report_only_says_what_would_have_been_denied() {
         ])
     );
     assert_eq!(
-        pass(&run(&c, "/app", Some(&expired.cert_pem))),
+        pass_headers(&run(&c, "/app", Some(&expired.cert_pem))),
         pairs(&[
             ("x-client-cert-verify", "FAILED:expired"),
             ("x-client-cert-present", "true"),
