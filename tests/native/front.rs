@@ -50,19 +50,36 @@ fn front_config(format: &str, extra: Value) -> Config {
 }
 
 fn decide_lines(c: &Config, path: &str, lines: &[(String, String)], peer: &[u8]) -> Outcome {
+    decide_lines_in(c, path, lines, peer, &mut VerdictCache::new(8))
+}
+
+/// A request for `path` from `peer` with these header lines, decided with `cache`.
+fn decide_lines_in(
+    c: &Config,
+    path: &str,
+    lines: &[(String, String)],
+    peer: &[u8],
+    cache: &mut VerdictCache,
+) -> Outcome {
     let headers: Vec<(&str, &[u8])> = lines
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
-    decide_fresh(
-        c,
-        Request {
-            path: path.as_bytes(),
-            headers: &headers,
-            source_address: Some(peer),
-            now: now(),
-            ..Request::default()
-        },
+    let mut request = Request {
+        path: path.as_bytes(),
+        headers: &headers,
+        source_address: Some(peer),
+        now: now(),
+        ..Request::default()
+    };
+    decide(c, &mut request, cache)
+}
+
+/// A PEM block around `der`, whatever it holds.
+fn pem_of(der: &[u8]) -> String {
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        STANDARD.encode(der)
     )
 }
 
@@ -426,30 +443,17 @@ fn a_leaf_with_trailing_data_never_hits_the_verdict_of_its_leaf_and_chain() {
         );
         let mut cache = VerdictCache::new(8);
         let mut decide_in = |lines: &[(String, String)]| {
-            let headers: Vec<(&str, &[u8])> = lines
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_bytes()))
-                .collect();
-            decide(
-                &c,
-                &mut Request {
-                    path: b"/app",
-                    headers: &headers,
-                    source_address: Some(TRUSTED_PEER),
-                    now: now(),
-                    ..Request::default()
-                },
-                &mut cache,
-            )
+            decide_lines_in(&c, "/app", lines, TRUSTED_PEER, &mut cache)
         };
         let inter_pem = ch.inter.cert_pem();
-        let pair = encode(
-            format,
-            &[
-                (ch.leaf.cert_pem.as_str(), &ch.leaf.der),
-                (inter_pem.as_str(), &inter_der),
-            ],
-        );
+        // The header lines for the leaf and then these certificates.
+        let leaf_and = |rest: &[(&str, &[u8])]| {
+            encode(
+                format,
+                &[&[(ch.leaf.cert_pem.as_str(), &ch.leaf.der[..])], rest].concat(),
+            )
+        };
+        let pair = leaf_and(&[(inter_pem.as_str(), &inter_der)]);
         let o = decide_in(&pair);
         assert!(
             matches!(o.decision, Decision::Forward { .. }),
@@ -460,10 +464,7 @@ fn a_leaf_with_trailing_data_never_hits_the_verdict_of_its_leaf_and_chain() {
         // The same pair again: from the cache.
         assert_eq!(decide_in(&pair).cache, CacheUse::Hit, "{format}");
         // One certificate, the two DERs glued together.
-        let glued_pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            STANDARD.encode(&glued)
-        );
+        let glued_pem = pem_of(&glued);
         let one = encode(format, &[(glued_pem.as_str(), &glued)]);
         let o = decide_in(&one);
         assert!(
@@ -481,30 +482,17 @@ fn a_leaf_with_trailing_data_never_hits_the_verdict_of_its_leaf_and_chain() {
         // whose second certificate is not one (the intermediate with trailing data).
         let root_pem = ch.root.cert_pem();
         let root_der = ch.root.der();
-        let three = encode(
-            format,
-            &[
-                (ch.leaf.cert_pem.as_str(), &ch.leaf.der),
-                (inter_pem.as_str(), &inter_der),
-                (root_pem.as_str(), &root_der),
-            ],
-        );
+        let three = leaf_and(&[
+            (inter_pem.as_str(), &inter_der),
+            (root_pem.as_str(), &root_der),
+        ]);
         assert!(matches!(
             decide_in(&three).decision,
             Decision::Forward { .. }
         ));
         let glued_chain: Vec<u8> = [inter_der.as_slice(), root_der.as_slice()].concat();
-        let glued_chain_pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            STANDARD.encode(&glued_chain)
-        );
-        let two = encode(
-            format,
-            &[
-                (ch.leaf.cert_pem.as_str(), &ch.leaf.der),
-                (glued_chain_pem.as_str(), &glued_chain),
-            ],
-        );
+        let glued_chain_pem = pem_of(&glued_chain);
+        let two = leaf_and(&[(glued_chain_pem.as_str(), &glued_chain)]);
         let o = decide_in(&two);
         assert_eq!(
             o.cache,
@@ -518,21 +506,7 @@ fn a_leaf_with_trailing_data_never_hits_the_verdict_of_its_leaf_and_chain() {
         );
         // And the other way round, on a fresh cache: the glued one first, then the pair.
         let mut cache = VerdictCache::new(8);
-        let headers: Vec<(&str, &[u8])> = one
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_bytes()))
-            .collect();
-        let o = decide(
-            &c,
-            &mut Request {
-                path: b"/app",
-                headers: &headers,
-                source_address: Some(TRUSTED_PEER),
-                now: now(),
-                ..Request::default()
-            },
-            &mut cache,
-        );
+        let o = decide_lines_in(&c, "/app", &one, TRUSTED_PEER, &mut cache);
         assert!(malformed(&o), "{format}: {:?}", o.decision);
         assert!(
             cache.is_empty(),

@@ -152,8 +152,14 @@ impl Ca {
 
 /// The CertID of a leaf under an issuer, encoded here (SHA-1 with NULL parameters).
 fn cert_id_der(issuer: &Parsed, serial: &[u8]) -> Vec<u8> {
+    cert_id_as(&[&tlv(0x06, SHA1_OID), &tlv(0x05, &[])], issuer, serial)
+}
+
+/// A CertID whose hashAlgorithm has these elements (OID, parameters), its hashes SHA-1's
+/// whatever it says.
+fn cert_id_as(hash_algorithm: &[&[u8]], issuer: &Parsed, serial: &[u8]) -> Vec<u8> {
     seq(&[
-        &seq(&[&tlv(0x06, SHA1_OID), &tlv(0x05, &[])]),
+        &seq(hash_algorithm),
         &tlv(0x04, &sha1(&issuer.subject)),
         &tlv(0x04, &sha1(&issuer.key_bits)),
         &tlv(0x02, serial),
@@ -287,6 +293,25 @@ impl Fixture {
             this_update: self.now - 3600,
             next_update: Some(self.now + 86_400),
             extensions: vec![],
+        }
+    }
+
+    /// The default answer's good single response, about `cert_id`.
+    fn single_about(&self, cert_id: Vec<u8>) -> Single {
+        Single {
+            cert_id,
+            ..self.single(good())
+        }
+    }
+
+    /// The default response, signed by the delegated responder `cert` with `key` (byName), the
+    /// certificate in the response.
+    fn delegated<'k>(&'k self, cert: Vec<u8>, key: &'k KeyPair) -> Response<'k> {
+        Response {
+            responder_id: by_name(&parse(&cert).subject),
+            certs: vec![cert],
+            signer: key,
+            ..self.response()
         }
     }
 
@@ -479,12 +504,7 @@ fn a_broken_signature_is_refused() {
     );
     // A delegated responder's response signed by another key.
     let (cert, _) = f.ca.responder();
-    let r = Response {
-        responder_id: by_name(&parse(&cert).subject),
-        certs: vec![cert],
-        signer: &stranger,
-        ..f.response()
-    };
+    let r = f.delegated(cert, &stranger);
     assert_eq!(
         f.verify(&r.build(), None),
         Err(OcspError::Signature(SignatureError::Invalid))
@@ -510,12 +530,7 @@ fn a_delegated_responder_without_the_eku_is_refused() {
     for ekus in [vec![], vec![ExtendedKeyUsagePurpose::ClientAuth]] {
         let (cert, key) =
             f.ca.issue("not a responder", |p| p.extended_key_usages = ekus);
-        let r = Response {
-            responder_id: by_name(&parse(&cert).subject),
-            certs: vec![cert],
-            signer: &key,
-            ..f.response()
-        };
+        let r = f.delegated(cert, &key);
         let e = f.verify(&r.build(), None).unwrap_err();
         assert_eq!(e, OcspError::NotOcspSigner);
         assert!(e.to_string().contains("OCSPSigning"));
@@ -534,12 +549,7 @@ fn a_responder_certificate_of_another_ca_is_refused() {
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
     });
     for (cert, key) in [(cert, key), (twin, twin_key), (renamed, renamed_key)] {
-        let r = Response {
-            responder_id: by_name(&parse(&cert).subject),
-            certs: vec![cert],
-            signer: &key,
-            ..f.response()
-        };
+        let r = f.delegated(cert, &key);
         let e = f.verify(&r.build(), None).unwrap_err();
         assert_eq!(e, OcspError::NotDelegated);
         assert_eq!(
@@ -562,12 +572,7 @@ fn a_delegated_responder_outside_its_validity_is_refused() {
             p.not_before = from;
             p.not_after = to;
         });
-        let r = Response {
-            responder_id: by_name(&parse(&cert).subject),
-            certs: vec![cert],
-            signer: &key,
-            ..f.response()
-        };
+        let r = f.delegated(cert, &key);
         let der = r.build();
         assert!(
             matches!(
@@ -610,32 +615,21 @@ fn a_delegated_responder_outside_its_validity_is_refused() {
 #[test]
 fn an_answer_only_about_another_certificate_is_refused() {
     let f = Fixture::new(Alg::P256);
-    let other_serial = Single {
-        cert_id: cert_id_der(&f.issuer, &[0x10, 0x02]),
-        ..f.single(good())
-    };
-    let other_issuer = Single {
-        cert_id: cert_id_der(&Ca::new("other", Alg::P256).parsed(), &f.leaf.serial),
-        ..f.single(good())
-    };
-    let sha256_id = Single {
-        cert_id: seq(&[
-            &seq(&[&tlv(0x06, SHA256_OID), &tlv(0x05, &[])]),
-            &tlv(0x04, &sha1(&f.issuer.subject)),
-            &tlv(0x04, &sha1(&f.issuer.key_bits)),
-            &tlv(0x02, &f.leaf.serial),
-        ]),
-        ..f.single(good())
-    };
-    let odd_parameters = Single {
-        cert_id: seq(&[
-            &seq(&[&tlv(0x06, SHA1_OID), &tlv(0x04, &[])]),
-            &tlv(0x04, &sha1(&f.issuer.subject)),
-            &tlv(0x04, &sha1(&f.issuer.key_bits)),
-            &tlv(0x02, &f.leaf.serial),
-        ]),
-        ..f.single(good())
-    };
+    let other_serial = f.single_about(cert_id_der(&f.issuer, &[0x10, 0x02]));
+    let other_issuer = f.single_about(cert_id_der(
+        &Ca::new("other", Alg::P256).parsed(),
+        &f.leaf.serial,
+    ));
+    let sha256_id = f.single_about(cert_id_as(
+        &[&tlv(0x06, SHA256_OID), &tlv(0x05, &[])],
+        &f.issuer,
+        &f.leaf.serial,
+    ));
+    let odd_parameters = f.single_about(cert_id_as(
+        &[&tlv(0x06, SHA1_OID), &tlv(0x04, &[])],
+        &f.issuer,
+        &f.leaf.serial,
+    ));
     for single in [
         other_serial.clone(),
         other_issuer,
@@ -791,24 +785,17 @@ fn an_answer_produced_or_dated_before_max_answer_age_is_refused_whatever_its_nex
         }
         .build()
     };
-    assert_eq!(
-        f.verify_at(&at(f.now - 3601, f.now - 10), None, &fresh),
-        Err(OcspError::Stale {
-            field: "producedAt",
-            at: f.now - 3601,
-            max_age: 3600,
-            now: f.now
-        })
-    );
-    assert_eq!(
-        f.verify_at(&at(f.now - 10, f.now - 3601), None, &fresh),
-        Err(OcspError::Stale {
-            field: "thisUpdate",
-            at: f.now - 3601,
-            max_age: 3600,
-            now: f.now
-        })
-    );
+    for (produced, this, field) in [(3601, 10, "producedAt"), (10, 3601, "thisUpdate")] {
+        assert_eq!(
+            f.verify_at(&at(f.now - produced, f.now - this), None, &fresh),
+            Err(OcspError::Stale {
+                field,
+                at: f.now - 3601,
+                max_age: 3600,
+                now: f.now
+            })
+        );
+    }
     // The bound is inclusive.
     assert!(
         f.verify_at(&at(f.now - 3600, f.now - 3600), None, &fresh)
