@@ -1,0 +1,288 @@
+//! Revocation: the configured CRLs, the fetched CRLs and the OCSP responder combined into one
+//! status for the leaf of a trusted path.
+
+use webpki::CertRevocationList;
+
+use super::trust::{CaKey, PathIssuer, Trust, TrustedPath};
+use super::{Judgement, Validation, Verdict, crl_store, ocsp, online, rejected};
+use crate::cert::LeafCertificate;
+use crate::config::RevocationFailure;
+use crate::outcome::CertError;
+use crate::text::rfc3339;
+use online::RevocationState;
+
+#[derive(Debug)]
+pub(super) struct Crl {
+    pub(super) crl: CertRevocationList<'static>,
+    /// thisUpdate, Unix seconds: before it the CRL is not valid yet.
+    pub(super) this_update: i64,
+    /// nextUpdate, Unix seconds (None: no nextUpdate in the CRL).
+    pub(super) next_update: Option<i64>,
+    /// The issuer's name, DER.
+    pub(super) issuer: Vec<u8>,
+}
+
+/// Revocation settings: the configured CRLs and the run-time sources.
+#[derive(Debug)]
+pub(super) struct Revocation {
+    pub(super) crls: Vec<Crl>,
+    pub(super) online: Option<online::OnlineSources>,
+    pub(super) failure: RevocationFailure,
+}
+
+impl Validation {
+    /// Revocation from every source: revoked when any source says so; known when at least one
+    /// fresh source vouches; otherwise `revocationFailure` decides.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn revocation(
+        &self,
+        trust: &Trust,
+        revocation: &Revocation,
+        path: TrustedPath,
+        leaf: &LeafCertificate,
+        now: i64,
+        state: &RevocationState,
+        mut verdict: Verdict,
+    ) -> Judgement {
+        let mut vouched: Option<i64> = None;
+        let mut unknown: Vec<String> = Vec::new();
+        let mut vouch = |until: i64| vouched = Some(vouched.map_or(until, |v: i64| v.min(until)));
+        match path.configured_crls {
+            Some((Some(until), _)) => vouch(until),
+            Some((None, detail)) => unknown.push(detail),
+            None => {}
+        }
+        let mut query = None;
+        let mut retry_soon = false;
+        let needs_leaf = revocation.online.is_some() || state.knows_revocations();
+        let issuer = match &path.issuer {
+            _ if !needs_leaf => None,
+            PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| a.issuer.info.clone()),
+            PathIssuer::Intermediate(der) => trust
+                .intermediates
+                .iter()
+                .position(|c| c.as_ref() == der.as_slice())
+                .and_then(|i| trust.intermediate_keys.get(i))
+                .map(|k| k.info.clone())
+                .or_else(|| CaKey::of(der).map(|k| k.info)),
+        };
+        let parsed = if needs_leaf {
+            x509_parser::parse_x509_certificate(&leaf.der).ok()
+        } else {
+            None
+        };
+        // A certificate an OCSP responder of this Envoy said is revoked stays refused under any
+        // configuration that checks revocation, with OCSP configured or not (a reload that
+        // drops `ocsp` does not undo a revocation).
+        if let (Some(issuer), Some((_, cert))) = (&issuer, &parsed)
+            && state.knows_revocations()
+            && ocsp::CertId::new(&issuer.subject, &issuer.spki, cert.raw_serial())
+                .is_some_and(|id| state.ocsp(&id.key(), now) == Some(&online::OcspStatus::Revoked))
+        {
+            return Judgement::Done(rejected(CertError::Revoked, now));
+        }
+        if let Some(online) = &revocation.online {
+            match (issuer, parsed) {
+                (Some(issuer), Some((_, cert))) => {
+                    let ocsp_url = ocsp_url(&cert);
+                    let distribution_points: Vec<Vec<u8>> = cert
+                        .extensions()
+                        .iter()
+                        .find(|e| {
+                            e.oid == x509_parser::oid_registry::OID_X509_EXT_CRL_DISTRIBUTION_POINTS
+                        })
+                        .map(|e| crl_store::distribution_point_names(e.value))
+                        .unwrap_or_default();
+                    let leaf_ref = online::LeafRef {
+                        issuer_name: cert.issuer().as_raw(),
+                        serial: cert.raw_serial(),
+                        ocsp_url: ocsp_url.as_deref(),
+                        not_after: leaf.not_after,
+                        distribution_points: &distribution_points,
+                    };
+                    verdict.revocation_ref = Some(std::rc::Rc::new(online::RevocationRef {
+                        issuer_name: leaf_ref.issuer_name.to_vec(),
+                        issuer_id: issuer.id,
+                        serial: leaf_ref.serial.to_vec(),
+                        ocsp_key: online
+                            .ocsp
+                            .as_ref()
+                            .and_then(|_| {
+                                ocsp::CertId::new(&issuer.subject, &issuer.spki, leaf_ref.serial)
+                            })
+                            .map(|id| id.key()),
+                    }));
+                    match online::online_status(
+                        online,
+                        state,
+                        &leaf_ref,
+                        &issuer,
+                        now,
+                        self.dates.skew,
+                    ) {
+                        online::OnlineStatus::Revoked => {
+                            return Judgement::Done(rejected(CertError::Revoked, now));
+                        }
+                        online::OnlineStatus::Refused(detail) => {
+                            let mut rejection =
+                                rejected(CertError::RevocationUnknown { detail }, now);
+                            rejection.revocation_ref = verdict.revocation_ref;
+                            return Judgement::Done(rejection);
+                        }
+                        online::OnlineStatus::Known {
+                            vouched_until,
+                            unknown: why,
+                            ocsp_failed,
+                            ask,
+                        } => {
+                            if let Some(until) = vouched_until {
+                                vouch(until);
+                            }
+                            retry_soon = ocsp_failed;
+                            unknown.extend(why);
+                            query = ask;
+                        }
+                    }
+                }
+                _ => unknown.push("the certificate or its issuer does not parse".to_string()),
+            }
+        }
+        let fallback = match vouched {
+            Some(until) => {
+                verdict.fresh_until = verdict.fresh_until.min(until);
+                // Vouched for by other sources while the OCSP responder failed: the responder
+                // is asked again soon, not only at the CRL's nextUpdate.
+                if retry_soon {
+                    verdict.fresh_until = verdict
+                        .fresh_until
+                        .min(now.saturating_add(online::SOFT_FAIL_TTL));
+                }
+                verdict
+            }
+            None => {
+                let detail = if unknown.is_empty() {
+                    "no source covers the certificate's issuer".to_string()
+                } else {
+                    unknown.join("; ")
+                };
+                match revocation.failure {
+                    RevocationFailure::Deny => {
+                        let mut rejection = rejected(CertError::RevocationUnknown { detail }, now);
+                        // A newer CRL drops this rejection too (see `RevocationRef`).
+                        rejection.revocation_ref = verdict.revocation_ref;
+                        rejection
+                    }
+                    RevocationFailure::Allow => {
+                        verdict.fresh_until = verdict
+                            .fresh_until
+                            .min(now.saturating_add(online::SOFT_FAIL_TTL));
+                        verdict.soft_fail = Some(detail);
+                        verdict
+                    }
+                }
+            }
+        };
+        match query {
+            Some(query) => Judgement::Ask {
+                verdict: fallback,
+                query,
+            },
+            None => Judgement::Done(fallback),
+        }
+    }
+
+    /// The CAs a fetched CRL may be signed by: every configured trusted CA and intermediate.
+    pub fn crl_signers(&self) -> Vec<crl_store::CrlSigner<'_>> {
+        let Some(trust) = &self.trust else {
+            return Vec::new();
+        };
+        trust
+            .anchors
+            .iter()
+            .map(|a| &a.issuer)
+            .chain(trust.intermediate_keys.iter())
+            .map(|k| crl_store::CrlSigner {
+                subject: &k.info.subject,
+                spki: &k.info.spki,
+                id: k.info.id,
+                can_sign_crl: k.can_sign_crl,
+            })
+            .collect()
+    }
+}
+
+/// Revocation against every configured CRL of the leaf's issuer: revoked when any of them lists
+/// it, whatever their order, even one outside its validity period (a revocation is permanent;
+/// an old list that names the certificate is still the CA's word); not revoked only when at
+/// least one CRL valid now (between its thisUpdate and nextUpdate) vouches for it. `verify`
+/// checks the path with one CRL (its signature, its issuer, its entry for the leaf), its
+/// nextUpdate enforced or not. Returns until when the vouching holds (the earliest
+/// `nextUpdate` of the CRLs that vouched; `None`: none did) and why not.
+pub(super) fn revocation_status(
+    crls: &[Crl],
+    leaf: &LeafCertificate,
+    now: i64,
+    verify: impl Fn(&CertRevocationList<'_>, bool) -> Result<(), webpki::Error>,
+) -> Result<(Option<i64>, String), CertError> {
+    let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
+        .map(|(_, c)| c.issuer().as_raw().to_vec())
+        .unwrap_or_default();
+    let mut vouched_until: Option<i64> = None;
+    let mut unknown = "no CRL of the certificate's issuer is configured".to_string();
+    for crl in crls.iter().filter(|crl| crl.issuer == leaf_issuer) {
+        let outside = now < crl.this_update || crl.next_update.is_some_and(|next| now > next);
+        if outside && verify(&crl.crl, false) == Err(webpki::Error::CertRevoked) {
+            return Err(CertError::Revoked);
+        }
+        if now < crl.this_update {
+            unknown = format!(
+                "the issuer's CRL is not valid before {}",
+                rfc3339::format(crl.this_update)
+            );
+            continue;
+        }
+        if let Some(next) = crl.next_update.filter(|next| now > *next) {
+            unknown = format!("the issuer's CRL expired at {}", rfc3339::format(next));
+            continue;
+        }
+        match verify(&crl.crl, true) {
+            Ok(()) => {
+                let until = crl.next_update.unwrap_or(i64::MAX);
+                vouched_until = Some(vouched_until.map_or(until, |v| v.min(until)));
+            }
+            Err(webpki::Error::CertRevoked) => return Err(CertError::Revoked),
+            Err(e) => unknown = format!("{e:?}"),
+        }
+    }
+    Ok((vouched_until, unknown))
+}
+
+/// The leaf's Authority Information Access OCSP URL: the first `http://` one, otherwise the
+/// first `https://` one (which the OCSP source refuses, saying why).
+fn ocsp_url(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<String> {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    let urls: Vec<&str> = cert
+        .extensions()
+        .iter()
+        .filter_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
+            _ => None,
+        })
+        .flat_map(|aia| aia.accessdescs.iter())
+        .filter_map(
+            |d| match (&d.access_location, d.access_method.to_id_string().as_str()) {
+                (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1") => Some(*uri),
+                _ => None,
+            },
+        )
+        .collect();
+    let with_scheme = |scheme: &str| {
+        urls.iter()
+            .find(|u| {
+                u.get(..scheme.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+            })
+            .map(|u| (*u).to_string())
+    };
+    with_scheme("http://").or_else(|| with_scheme("https://"))
+}
