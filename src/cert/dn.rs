@@ -17,7 +17,10 @@
 
 use std::fmt;
 
+use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
+
+use crate::text::hex_lower;
 
 /// One attribute: the type as a dotted OID, and the value.
 pub type Attribute = (String, String);
@@ -69,6 +72,8 @@ impl fmt::Display for DnError {
         }
     }
 }
+
+impl std::error::Error for DnError {}
 
 const KEYWORDS: &[(&str, &str)] = &[
     ("cn", "2.5.4.3"),
@@ -246,4 +251,92 @@ fn unescape(bytes: &[u8], i: usize) -> Result<(u8, usize), DnError> {
         .and_then(|&b| crate::text::hex_value(b))
         .ok_or(DnError::BadEscape)?;
     Ok(((hi << 4) | lo, i + 3))
+}
+
+/// A certificate's subject or issuer Name as the certificate encodes it (its DER), kept from the
+/// one parse of the certificate: compared byte for byte where RFC 5280 compares names (which
+/// CRL is the issuer's), and printed only when an output asks ([`EncodedName::rfc4514`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedName(Vec<u8>);
+
+impl EncodedName {
+    /// The encoding of a parsed name.
+    pub fn of(name: &X509Name<'_>) -> EncodedName {
+        EncodedName(name.as_raw().to_vec())
+    }
+
+    /// The Name's DER.
+    pub fn der(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The Name decoded (this Name's bytes only, not the certificate); `None` when they do not
+    /// decode, which a Name read from a parsed certificate always does.
+    pub fn decode(&self) -> Option<X509Name<'_>> {
+        X509Name::from_der(&self.0).ok().map(|(_, name)| name)
+    }
+
+    /// [`rfc4514`] of the Name; empty when it does not decode.
+    pub fn rfc4514(&self) -> String {
+        self.decode().map(|name| rfc4514(&name)).unwrap_or_default()
+    }
+}
+
+/// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
+/// short names where RFC 4514 defines them, dotted OIDs otherwise, and values escaped. Bytes
+/// outside printable ASCII are written as `\XX` escapes, so the result is a safe header value.
+pub fn rfc4514(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|attr| {
+                    let oid = attr.attr_type().to_id_string();
+                    let key = match oid.as_str() {
+                        "2.5.4.3" => "CN",
+                        "2.5.4.7" => "L",
+                        "2.5.4.8" => "ST",
+                        "2.5.4.10" => "O",
+                        "2.5.4.11" => "OU",
+                        "2.5.4.6" => "C",
+                        "2.5.4.9" => "STREET",
+                        "0.9.2342.19200300.100.1.25" => "DC",
+                        "0.9.2342.19200300.100.1.1" => "UID",
+                        _ => "",
+                    };
+                    let key = if key.is_empty() {
+                        oid.clone()
+                    } else {
+                        key.to_string()
+                    };
+                    let value = match attr.as_str() {
+                        Ok(s) => escape_value(s),
+                        Err(_) => format!("#{}", hex_lower(attr.attr_value().data)),
+                    };
+                    format!("{key}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.len().saturating_sub(1);
+    for (i, b) in value.bytes().enumerate() {
+        let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=')
+            || (i == 0 && (b == b'#' || b == b' '))
+            || (i == last && b == b' ');
+        if special {
+            out.push('\\');
+            out.push(char::from(b));
+        } else if b.is_ascii_graphic() || b == b' ' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\{b:02X}"));
+        }
+    }
+    out
 }

@@ -27,10 +27,9 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::x509::X509Name;
 
-use crate::cert::{LeafCertificate, Serial};
+use crate::cert::{LeafCertificate, San, Serial};
 use crate::config::OutputPreset;
 use crate::outcome::{CertError, DenyReason, Header, PassReason, Reason};
-use crate::output::forward::rfc4514;
 use crate::text::rfc3339;
 
 const ALB: [&str; 5] = [
@@ -125,20 +124,14 @@ impl PresetHeaders {
             .unwrap_or_else(|| Rc::from(""))
     }
 
-    /// The headers for a certificate that passed every check; `cert` is the leaf parsed,
-    /// `chain` the intermediates to forward (DER, leaf excluded): the verified path with the
-    /// trust check, the presented ones (unverified) without it.
-    pub fn headers(
-        &self,
-        leaf: &LeafCertificate,
-        cert: Option<&X509Certificate<'_>>,
-        chain: &[Vec<u8>],
-        out: &mut Vec<Header>,
-    ) {
+    /// The headers for a certificate that passed every check; `chain` the intermediates to
+    /// forward (DER, leaf excluded): the verified path with the trust check, the presented ones
+    /// (unverified) without it.
+    pub fn headers(&self, leaf: &LeafCertificate, chain: &[Vec<u8>], out: &mut Vec<Header>) {
         let values: Vec<Option<String>> = match self.preset {
-            OutputPreset::Alb => alb_values(leaf, cert),
-            OutputPreset::Gclb => gclb_values(leaf, cert, chain, self.trust_checked),
-            OutputPreset::Traefik => traefik_values(leaf, cert, chain),
+            OutputPreset::Alb => alb_values(leaf),
+            OutputPreset::Gclb => gclb_values(leaf, chain, self.trust_checked),
+            OutputPreset::Traefik => traefik_values(leaf, chain),
         };
         for (index, value) in values.into_iter().enumerate() {
             if let Some(value) = value {
@@ -178,15 +171,11 @@ fn gclb_error(e: &CertError) -> &'static str {
 }
 
 /// In [`ALB`] order.
-fn alb_values(leaf: &LeafCertificate, cert: Option<&X509Certificate<'_>>) -> Vec<Option<String>> {
-    let (issuer, subject) = match cert {
-        Some(c) => (rfc4514(c.issuer()), rfc4514(c.subject())),
-        None => (String::new(), String::new()),
-    };
+fn alb_values(leaf: &LeafCertificate) -> Vec<Option<String>> {
     vec![
         Some(leaf.facts.serial.to_hex()),
-        Some(issuer),
-        Some(subject),
+        Some(leaf.issuer_name.rfc4514()),
+        Some(leaf.subject_name.rfc4514()),
         Some(format!(
             "NotBefore={};NotAfter={}",
             rfc3339::format(leaf.not_before),
@@ -199,7 +188,6 @@ fn alb_values(leaf: &LeafCertificate, cert: Option<&X509Certificate<'_>>) -> Vec
 /// In [`GCLB`] order.
 fn gclb_values(
     leaf: &LeafCertificate,
-    cert: Option<&X509Certificate<'_>>,
     chain: &[Vec<u8>],
     trust_checked: bool,
 ) -> Vec<Option<String>> {
@@ -209,10 +197,10 @@ fn gclb_values(
     }
     let mut uris: Vec<&str> = Vec::new();
     let mut dns: Vec<&str> = Vec::new();
-    for name in cert.map(sans).unwrap_or_default() {
+    for name in &leaf.sans {
         match name {
-            GeneralName::URI(u) => uris.push(*u),
-            GeneralName::DNSName(d) => dns.push(*d),
+            San::Uri(u) => uris.push(u),
+            San::Dns(d) => dns.push(d),
             _ => {}
         }
     }
@@ -297,17 +285,35 @@ fn gclb_values(
 
 /// In [`TRAEFIK`] order: the leaf and the chain to forward, as Traefik lists the TLS peer
 /// certificates.
-fn traefik_values(
-    leaf: &LeafCertificate,
-    cert: Option<&X509Certificate<'_>>,
-    chain: &[Vec<u8>],
-) -> Vec<Option<String>> {
+fn traefik_values(leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Option<String>> {
     let mut pems = vec![STANDARD.encode(&leaf.der)];
-    let mut infos = vec![cert.map(traefik_info).unwrap_or_default()];
+    let leaf_info = match (leaf.subject_name.decode(), leaf.issuer_name.decode()) {
+        (Some(subject), Some(issuer)) => traefik_info(
+            &subject,
+            &issuer,
+            &leaf.facts.serial,
+            (leaf.not_before, leaf.not_after),
+            &leaf.sans,
+        ),
+        _ => String::new(),
+    };
+    let mut infos = vec![leaf_info];
     for der in chain {
         pems.push(STANDARD.encode(der));
         infos.push(match x509_parser::parse_x509_certificate(der) {
-            Ok((_, c)) => traefik_info(&c),
+            Ok((_, c)) => {
+                let sans: Vec<San> = sans(&c).iter().filter_map(San::of).collect();
+                traefik_info(
+                    c.subject(),
+                    c.issuer(),
+                    &Serial::from_der_integer(c.raw_serial()),
+                    (
+                        c.validity().not_before.timestamp(),
+                        c.validity().not_after.timestamp(),
+                    ),
+                    &sans,
+                )
+            }
             Err(_) => String::new(),
         });
     }
@@ -318,32 +324,32 @@ fn traefik_values(
 }
 
 /// One certificate's info, before the query escaping: the fields Traefik writes with every
-/// option on, empty ones left out.
-fn traefik_info(cert: &X509Certificate<'_>) -> String {
+/// option on, empty ones left out. `validity` is notBefore and notAfter, Unix seconds.
+fn traefik_info(
+    subject: &X509Name<'_>,
+    issuer: &X509Name<'_>,
+    serial: &Serial,
+    validity: (i64, i64),
+    sans: &[San],
+) -> String {
     // Go converts the Unix time to an unsigned integer; a date before 1970 wraps the same way.
     let unsigned = |t: i64| (t as u64).to_string();
     let mut fields: Vec<(&str, String)> = vec![
-        ("Subject", traefik_dn(cert.subject(), true)),
-        ("Issuer", traefik_dn(cert.issuer(), false)),
-        (
-            "SerialNumber",
-            decimal(&Serial::from_der_integer(cert.raw_serial())),
-        ),
-        ("NB", unsigned(cert.validity().not_before.timestamp())),
-        ("NA", unsigned(cert.validity().not_after.timestamp())),
+        ("Subject", traefik_dn(subject, true)),
+        ("Issuer", traefik_dn(issuer, false)),
+        ("SerialNumber", decimal(serial)),
+        ("NB", unsigned(validity.0)),
+        ("NA", unsigned(validity.1)),
     ];
     // SANs in Go's order: DNS names, emails, IP addresses, URIs.
-    let names = sans(cert);
     let mut all: Vec<String> = Vec::new();
     for kind in 0..4 {
-        for name in names {
+        for name in sans {
             match (kind, name) {
-                (0, GeneralName::DNSName(v))
-                | (1, GeneralName::RFC822Name(v))
-                | (3, GeneralName::URI(v)) => {
+                (0, San::Dns(v)) | (1, San::Email(v)) | (3, San::Uri(v)) => {
                     all.push(traefik_value(v));
                 }
-                (2, GeneralName::IPAddress(ip)) => all.extend(ip_text(ip)),
+                (2, San::Ip(ip)) => all.extend(ip_text(ip)),
                 _ => {}
             }
         }

@@ -3,7 +3,7 @@
 
 use webpki::CertRevocationList;
 
-use super::trust::{CaKey, PathIssuer, Trust, TrustedPath};
+use super::trust::{PathIssuer, Trust, TrustedPath};
 use super::{Judgement, Validation, Verdict, crl_store, ocsp, online, rejected};
 use crate::cert::LeafCertificate;
 use crate::config::RevocationFailure;
@@ -30,20 +30,27 @@ pub(super) struct Revocation {
     pub(super) failure: RevocationFailure,
 }
 
-impl Validation {
+/// What revocation is judged with beside the certificate: the time, the clock skew tolerated,
+/// and what this VM knows at run time (fetched CRLs, OCSP answers).
+pub(super) struct RunTime<'a> {
+    pub(super) now: i64,
+    pub(super) skew: i64,
+    pub(super) state: &'a RevocationState,
+}
+
+impl Revocation {
     /// Revocation from every source: revoked when any source says so; known when at least one
-    /// fresh source vouches; otherwise `revocationFailure` decides.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn revocation(
+    /// fresh source vouches; otherwise `revocationFailure` decides. `verdict` is what holds
+    /// so far for `leaf`, on the `path` of `trust`.
+    pub(super) fn judge(
         &self,
         trust: &Trust,
-        revocation: &Revocation,
         path: TrustedPath,
         leaf: &LeafCertificate,
-        now: i64,
-        state: &RevocationState,
         mut verdict: Verdict,
+        at: &RunTime<'_>,
     ) -> Judgement {
+        let (now, state) = (at.now, at.state);
         let mut vouched: Option<i64> = None;
         let mut unknown: Vec<String> = Vec::new();
         let mut vouch = |until: i64| vouched = Some(vouched.map_or(until, |v: i64| v.min(until)));
@@ -54,49 +61,36 @@ impl Validation {
         }
         let mut query = None;
         let mut retry_soon = false;
-        let needs_leaf = revocation.online.is_some() || state.knows_revocations();
+        let needs_issuer = self.online.is_some() || state.knows_revocations();
         let issuer = match &path.issuer {
-            _ if !needs_leaf => None,
-            PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| a.issuer.info.clone()),
-            PathIssuer::Intermediate(der) => trust
-                .intermediates
-                .iter()
-                .position(|c| c.as_ref() == der.as_slice())
-                .and_then(|i| trust.intermediate_keys.get(i))
-                .map(|k| k.info.clone())
-                .or_else(|| CaKey::of(der).map(|k| k.info)),
-        };
-        let parsed = if needs_leaf {
-            x509_parser::parse_x509_certificate(&leaf.der).ok()
-        } else {
-            None
+            _ if !needs_issuer => None,
+            PathIssuer::Anchor(i) => trust.anchors.get(*i).map(|a| &a.issuer.info),
+            PathIssuer::Intermediate(i) => trust.intermediate_keys.get(*i).map(|k| &k.info),
+            PathIssuer::Presented(key) => key.as_ref().map(|k| &k.info),
         };
         // A certificate an OCSP responder of this Envoy said is revoked stays refused under any
         // configuration that checks revocation, with OCSP configured or not (a reload that
         // drops `ocsp` does not undo a revocation).
-        if let (Some(issuer), Some((_, cert))) = (&issuer, &parsed)
+        if let Some(issuer) = issuer
             && state.knows_revocations()
-            && ocsp::CertId::new(&issuer.subject, &issuer.spki, cert.raw_serial())
+            && ocsp::CertId::new(&issuer.subject, &issuer.spki, &leaf.raw_serial)
                 .is_some_and(|id| state.ocsp(&id.key(), now) == Some(&online::OcspStatus::Revoked))
         {
             return Judgement::Done(rejected(CertError::Revoked, now));
         }
-        if let Some(online) = &revocation.online {
-            match (issuer, parsed) {
-                (Some(issuer), Some((_, cert))) => {
-                    let ocsp_url = ocsp_url(&cert);
-                    let distribution_points: Vec<Vec<u8>> = cert
-                        .extensions()
-                        .iter()
-                        .find(|e| {
-                            e.oid == x509_parser::oid_registry::OID_X509_EXT_CRL_DISTRIBUTION_POINTS
-                        })
-                        .map(|e| crl_store::distribution_point_names(e.value))
+        if let Some(online) = &self.online {
+            match issuer {
+                Some(issuer) => {
+                    let ocsp_url = ocsp_url(leaf);
+                    let distribution_points: Vec<Vec<u8>> = leaf
+                        .crl_distribution_points
+                        .as_deref()
+                        .map(crl_store::distribution_point_names)
                         .unwrap_or_default();
                     let leaf_ref = online::LeafRef {
-                        issuer_name: cert.issuer().as_raw(),
-                        serial: cert.raw_serial(),
-                        ocsp_url: ocsp_url.as_deref(),
+                        issuer_name: leaf.issuer_name.der(),
+                        serial: &leaf.raw_serial,
+                        ocsp_url,
                         not_after: leaf.not_after,
                         distribution_points: &distribution_points,
                     };
@@ -112,14 +106,7 @@ impl Validation {
                             })
                             .map(|id| id.key()),
                     }));
-                    match online::online_status(
-                        online,
-                        state,
-                        &leaf_ref,
-                        &issuer,
-                        now,
-                        self.dates.skew,
-                    ) {
+                    match online::online_status(online, state, &leaf_ref, issuer, now, at.skew) {
                         online::OnlineStatus::Revoked => {
                             return Judgement::Done(rejected(CertError::Revoked, now));
                         }
@@ -144,7 +131,7 @@ impl Validation {
                         }
                     }
                 }
-                _ => unknown.push("the certificate or its issuer does not parse".to_string()),
+                None => unknown.push("the certificate or its issuer does not parse".to_string()),
             }
         }
         let fallback = match vouched {
@@ -165,7 +152,7 @@ impl Validation {
                 } else {
                     unknown.join("; ")
                 };
-                match revocation.failure {
+                match self.failure {
                     RevocationFailure::Deny => {
                         let mut rejection = rejected(CertError::RevocationUnknown { detail }, now);
                         // A newer CRL drops this rejection too (see `RevocationRef`).
@@ -190,7 +177,9 @@ impl Validation {
             None => Judgement::Done(fallback),
         }
     }
+}
 
+impl Validation {
     /// The CAs a fetched CRL may be signed by: every configured trusted CA and intermediate.
     pub fn crl_signers(&self) -> Vec<crl_store::CrlSigner<'_>> {
         let Some(trust) = &self.trust else {
@@ -224,9 +213,7 @@ pub(super) fn revocation_status(
     now: i64,
     verify: impl Fn(&CertRevocationList<'_>, bool) -> Result<(), webpki::Error>,
 ) -> Result<(Option<i64>, String), CertError> {
-    let leaf_issuer = x509_parser::parse_x509_certificate(&leaf.der)
-        .map(|(_, c)| c.issuer().as_raw().to_vec())
-        .unwrap_or_default();
+    let leaf_issuer = leaf.issuer_name.der();
     let mut vouched_until: Option<i64> = None;
     let mut unknown = "no CRL of the certificate's issuer is configured".to_string();
     for crl in crls.iter().filter(|crl| crl.issuer == leaf_issuer) {
@@ -259,30 +246,15 @@ pub(super) fn revocation_status(
 
 /// The leaf's Authority Information Access OCSP URL: the first `http://` one, otherwise the
 /// first `https://` one (which the OCSP source refuses, saying why).
-fn ocsp_url(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<String> {
-    use x509_parser::extensions::{GeneralName, ParsedExtension};
-    let urls: Vec<&str> = cert
-        .extensions()
-        .iter()
-        .filter_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
-            _ => None,
-        })
-        .flat_map(|aia| aia.accessdescs.iter())
-        .filter_map(
-            |d| match (&d.access_location, d.access_method.to_id_string().as_str()) {
-                (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1") => Some(*uri),
-                _ => None,
-            },
-        )
-        .collect();
+fn ocsp_url(leaf: &LeafCertificate) -> Option<&str> {
     let with_scheme = |scheme: &str| {
-        urls.iter()
+        leaf.ocsp_urls
+            .iter()
             .find(|u| {
                 u.get(..scheme.len())
                     .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
             })
-            .map(|u| (*u).to_string())
+            .map(String::as_str)
     };
     with_scheme("http://").or_else(|| with_scheme("https://"))
 }

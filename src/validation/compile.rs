@@ -5,12 +5,13 @@ use std::fmt;
 
 use rustls_pki_types::CertificateDer;
 use webpki::{CertRevocationList, OwnedCertRevocationList};
+use x509_parser::certificate::X509Certificate;
 
 use super::combine::{Crl, Revocation};
 use super::crypto::SignatureMemo;
 use super::trust::{Anchor, CaFacts, CaKey, Trust};
 use super::{Identity, IdentityError, MAX_CLOCK_SKEW_SECONDS, Validation, online};
-use crate::cert::{DatePolicy, LeafCertificate, pem_to_der, sha1};
+use crate::cert::{DatePolicy, LeafCertificate, pem_to_der};
 use crate::config::RawValidation;
 use crate::outcome::CertError;
 
@@ -153,14 +154,14 @@ impl fmt::Display for ValidationConfigError {
 impl std::error::Error for ValidationConfigError {}
 
 impl CaKey {
-    pub(super) fn of(der: &[u8]) -> Option<CaKey> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    /// What revocation needs of a CA, from its parsed certificate.
+    pub(super) fn of(cert: &X509Certificate<'_>) -> CaKey {
         let can_sign_crl = match cert.key_usage() {
             Ok(Some(ku)) => ku.value.crl_sign(),
             Ok(None) => true,
             Err(_) => false,
         };
-        Some(CaKey {
+        CaKey {
             info: online::IssuerInfo {
                 subject: cert.subject().as_raw().to_vec(),
                 spki: cert.public_key().raw.to_vec(),
@@ -170,7 +171,7 @@ impl CaKey {
                 id: crate::cert::sha256(cert.public_key().raw),
             },
             can_sign_crl,
-        })
+        }
     }
 }
 
@@ -184,19 +185,43 @@ impl CaFacts {
     }
 }
 
+/// A configured CA certificate, read in one parse.
+struct ParsedCa {
+    der: CertificateDer<'static>,
+    /// Its dates, key usage and thumbprint, as a leaf's are read.
+    cert: LeafCertificate,
+    /// What revocation needs of it.
+    key: CaKey,
+    /// Its basicConstraints pathLenConstraint.
+    max_intermediates: Option<u32>,
+}
+
 fn parse_certificate(
     field: &'static str,
     index: usize,
     pem: &str,
-) -> Result<(CertificateDer<'static>, LeafCertificate), ValidationConfigError> {
+) -> Result<ParsedCa, ValidationConfigError> {
     let err = |problem: String| ValidationConfigError::Certificate {
         field,
         index,
         problem,
     };
     let der = pem_to_der(pem.as_bytes(), "CERTIFICATE").map_err(|e| err(e.to_string()))?;
-    let parsed = LeafCertificate::from_der(der.clone()).map_err(|e| err(e.to_string()))?;
-    Ok((CertificateDer::from(der), parsed))
+    let (cert, (key, max_intermediates)) = LeafCertificate::from_der_with(der.clone(), |cert| {
+        let max_intermediates = cert
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .and_then(|bc| bc.value.path_len_constraint);
+        (CaKey::of(cert), max_intermediates)
+    })
+    .map_err(|e| err(e.to_string()))?;
+    Ok(ParsedCa {
+        der: CertificateDer::from(der),
+        cert,
+        key,
+        max_intermediates,
+    })
 }
 
 impl Validation {
@@ -266,52 +291,32 @@ impl Validation {
         let mut anchors = Vec::new();
         for (index, pem) in cas.iter().enumerate() {
             let field = "trustedCaCertificates";
-            let (der, parsed) = parse_certificate(field, index, pem)?;
-            let anchor = webpki::anchor_from_trusted_cert(&der)
+            let ca = parse_certificate(field, index, pem)?;
+            let anchor = webpki::anchor_from_trusted_cert(&ca.der)
                 .map_err(|e| ValidationConfigError::Certificate {
                     field,
                     index,
                     problem: format!("not usable as a trust anchor: {e:?}"),
                 })?
                 .to_owned();
-            let max_intermediates =
-                x509_parser::parse_x509_certificate(&der)
-                    .ok()
-                    .and_then(|(_, cert)| {
-                        cert.basic_constraints()
-                            .ok()
-                            .flatten()
-                            .and_then(|bc| bc.value.path_len_constraint)
-                    });
-            let issuer = CaKey::of(&der).ok_or_else(|| ValidationConfigError::Certificate {
-                field,
-                index,
-                problem: "does not parse".to_string(),
-            })?;
             anchors.push(Anchor {
-                issuer,
+                issuer: ca.key,
                 anchor,
-                can_issue: parsed.cert_sign_key_usage != Some(false),
-                max_intermediates,
-                sha1: sha1(&der).to_vec(),
-                not_before: parsed.not_before,
-                not_after: parsed.not_after,
+                can_issue: ca.cert.cert_sign_key_usage != Some(false),
+                max_intermediates: ca.max_intermediates,
+                sha1: ca.cert.facts.sha1.clone(),
+                not_before: ca.cert.not_before,
+                not_after: ca.cert.not_after,
             });
         }
         let mut intermediates = Vec::new();
         let mut intermediate_facts = Vec::new();
         let mut intermediate_keys = Vec::new();
         for (index, pem) in raw.intermediate_certificates.iter().flatten().enumerate() {
-            let field = "intermediateCertificates";
-            let (der, parsed) = parse_certificate(field, index, pem)?;
-            let key = CaKey::of(&der).ok_or_else(|| ValidationConfigError::Certificate {
-                field,
-                index,
-                problem: "does not parse".to_string(),
-            })?;
-            intermediates.push(der);
-            intermediate_facts.push(CaFacts::of(&parsed));
-            intermediate_keys.push(key);
+            let ca = parse_certificate("intermediateCertificates", index, pem)?;
+            intermediate_facts.push(CaFacts::of(&ca.cert));
+            intermediate_keys.push(ca.key);
+            intermediates.push(ca.der);
         }
         let mut compiled_crls = Vec::new();
         for (index, pem) in crls.iter().enumerate() {

@@ -22,6 +22,7 @@ mod identity;
 pub mod ocsp;
 pub mod online;
 mod trust;
+use combine::RunTime;
 use crypto::SignatureMemo;
 use online::RevocationState;
 use trust::Trust;
@@ -197,7 +198,7 @@ impl Validation {
         let mut verdict = Verdict::accepted();
         let mut trusted = None;
         if let Some(trust) = &self.trust {
-            match self.check_trust(trust, leaf, chain, now) {
+            match trust.check(leaf, chain, now) {
                 Ok(path) => {
                     verdict.issuer_ca_sha1 = Some(path.issuer_sha1.clone());
                     verdict.fresh_from = path.fresh_from;
@@ -224,7 +225,12 @@ impl Validation {
         match trusted {
             Some((trust, path)) => match &trust.revocation {
                 Some(revocation) => {
-                    self.revocation(trust, revocation, path, leaf, now, state, verdict)
+                    let at = RunTime {
+                        now,
+                        skew: self.dates.skew,
+                        state,
+                    };
+                    revocation.judge(trust, path, leaf, verdict, &at)
                 }
                 None => Judgement::Done(verdict),
             },

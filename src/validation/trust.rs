@@ -10,7 +10,7 @@ use webpki::{
 
 use super::combine::{Revocation, revocation_status};
 use super::crypto::SignatureMemo;
-use super::{Validation, online};
+use super::online;
 use crate::cert::{LeafCertificate, sha1};
 use crate::outcome::CertError;
 
@@ -62,10 +62,11 @@ pub(super) struct Trust {
     pub(super) memo: SignatureMemo,
 }
 
-impl Validation {
-    pub(super) fn check_trust(
+impl Trust {
+    /// The path from `leaf` to a configured CA, through the configured intermediates and those
+    /// of `chain`, judged at `now`; with what the configured CRLs say of the leaf.
+    pub(super) fn check(
         &self,
-        trust: &Trust,
         leaf: &LeafCertificate,
         chain: &[CertificateDer<'_>],
         now: i64,
@@ -78,11 +79,10 @@ impl Validation {
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(at).unwrap_or(0),
         ));
-        let mut intermediates: Vec<CertificateDer<'_>> = trust.intermediates.clone();
+        let mut intermediates: Vec<CertificateDer<'_>> = self.intermediates.clone();
         intermediates.extend(chain.iter().cloned());
-        let anchors: Vec<TrustAnchor<'_>> =
-            trust.anchors.iter().map(|a| a.anchor.clone()).collect();
-        let memoized = trust.memo.algorithms();
+        let anchors: Vec<TrustAnchor<'_>> = self.anchors.iter().map(|a| a.anchor.clone()).collect();
+        let memoized = self.memo.algorithms();
         let algorithms: Vec<&dyn SignatureVerificationAlgorithm> = memoized
             .iter()
             .map(|a| a as &dyn SignatureVerificationAlgorithm)
@@ -125,7 +125,7 @@ impl Validation {
         let (anchor_subject, anchor_spki, path) = verify(None, true).map_err(map_webpki_error)?;
 
         // webpki does not judge the trust anchor's own dates, nor key usage; we do.
-        let anchor_index = trust
+        let anchor_index = self
             .anchors
             .iter()
             .position(|a| {
@@ -135,7 +135,7 @@ impl Validation {
             .ok_or_else(|| CertError::Untrusted {
                 detail: "the trust anchor found is not a configured one".into(),
             })?;
-        let anchor = &trust.anchors[anchor_index];
+        let anchor = &self.anchors[anchor_index];
         let cannot_issue = |what: &str| CertError::WrongUsage {
             detail: format!("{what} has a keyUsage without keyCertSign, so it cannot issue"),
         };
@@ -158,21 +158,36 @@ impl Validation {
         let mut fresh_from = anchor.not_before;
         let mut fresh_until = anchor.not_after;
         let mut issuer_sha1 = anchor.sha1.clone();
+        let mut issuer = PathIssuer::Anchor(anchor_index);
         // The path runs from the leaf's issuer up to the anchor.
         for (i, der) in path.iter().enumerate() {
             if i == 0 {
                 issuer_sha1 = sha1(der).to_vec();
             }
             // A configured intermediate was read at configure time; one the client presented
-            // is read now.
-            let known = trust
+            // is read now, with its key when it issued the leaf and revocation will ask.
+            let configured = self
                 .intermediates
                 .iter()
                 .position(|c| c.as_ref() == der.as_slice())
-                .and_then(|i| trust.intermediate_facts.get(i).cloned());
-            let parsed = match known {
-                Some(facts) => facts,
-                None => CaFacts::of(&LeafCertificate::from_der(der.clone())?),
+                .and_then(|k| self.intermediate_facts.get(k).map(|facts| (k, facts)));
+            let parsed = match configured {
+                Some((k, facts)) => {
+                    if i == 0 {
+                        issuer = PathIssuer::Intermediate(k);
+                    }
+                    facts.clone()
+                }
+                None => {
+                    let wants_key = i == 0 && self.revocation.is_some();
+                    let (cert, key) = LeafCertificate::from_der_with(der.clone(), |cert| {
+                        wants_key.then(|| CaKey::of(cert))
+                    })?;
+                    if i == 0 {
+                        issuer = PathIssuer::Presented(key);
+                    }
+                    CaFacts::of(&cert)
+                }
             };
             if parsed.cert_sign_key_usage == Some(false) {
                 return Err(cannot_issue("an intermediate CA of the path"));
@@ -193,17 +208,13 @@ impl Validation {
                 detail: "a CA certificate of the path is outside its validity period".into(),
             });
         }
-        let configured_crls = match &trust.revocation {
+        let configured_crls = match &self.revocation {
             Some(r) if !r.crls.is_empty() => {
                 Some(revocation_status(&r.crls, leaf, now, |crl, enforce| {
                     verify(Some(crl), enforce).map(|_| ())
                 })?)
             }
             _ => None,
-        };
-        let issuer = match path.first() {
-            Some(der) => PathIssuer::Intermediate(der.clone()),
-            None => PathIssuer::Anchor(anchor_index),
         };
         Ok(TrustedPath {
             intermediates: path,
@@ -232,8 +243,10 @@ pub(super) struct TrustedPath {
 pub(super) enum PathIssuer {
     /// A configured trusted CA, by index.
     Anchor(usize),
-    /// An intermediate (configured or presented), its DER.
-    Intermediate(Vec<u8>),
+    /// A configured intermediate, by index.
+    Intermediate(usize),
+    /// An intermediate the client presented: its key, read with it when revocation is checked.
+    Presented(Option<CaKey>),
 }
 
 /// Maps webpki's verdicts onto the filter's reasons, keeping webpki's words as detail.
