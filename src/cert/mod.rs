@@ -20,7 +20,7 @@ mod pem;
 mod xfcc;
 
 pub use dn::{Attribute, Dn, DnError, EncodedName, rfc4514};
-pub use pem::{der_from_property, pem_bundle, pem_to_der};
+pub use pem::{der_from_property, pem_bundle, pem_encode, pem_to_der};
 pub use xfcc::{Element, XfccError, envoy_url_encode, parse_single};
 
 /// The SHA-256 of `data` (certificate thumbprints, the verdict cache's key).

@@ -27,10 +27,10 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::x509::X509Name;
 
-use crate::cert::{LeafCertificate, San, Serial};
+use crate::cert::{LeafCertificate, San, Serial, pem_encode};
 use crate::config::OutputPreset;
 use crate::outcome::{CertError, DenyReason, Header, PassReason, Reason};
-use crate::text::rfc3339;
+use crate::text::{percent_encode, percent_escape_only, rfc3339};
 
 const ALB: [&str; 5] = [
     "x-amzn-mtls-clientcert-serial-number",
@@ -181,7 +181,11 @@ fn alb_values(leaf: &LeafCertificate) -> Vec<Option<String>> {
             rfc3339::format(leaf.not_before),
             rfc3339::format(leaf.not_after)
         )),
-        Some(percent_encode(pem(&leaf.der).as_bytes(), b"+=/", false)),
+        Some(percent_encode(
+            pem_encode(&leaf.der, "CERTIFICATE").as_bytes(),
+            b"+=/",
+            false,
+        )),
     ]
 }
 
@@ -417,19 +421,9 @@ fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
 /// those characters are as Traefik writes them; the whole string is then query-escaped once
 /// more, so an application decodes it once for the structure, and each value once again.
 fn traefik_value(value: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(value.len());
-    for ch in value.chars() {
-        if matches!(ch, '"' | ';' | ',' | '=' | '%') || ch.is_ascii_control() {
-            let b = ch as u8;
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    percent_escape_only(value, |ch| {
+        matches!(ch, '"' | ';' | ',' | '=' | '%') || ch.is_ascii_control()
+    })
 }
 
 /// The subjectAltName entries, none when the extension is absent or does not parse.
@@ -509,40 +503,6 @@ pub fn decimal(serial: &Serial) -> String {
     digits.iter().rev().collect()
 }
 
-/// The certificate as PEM: base64 in lines of 64, with the armour and a final newline.
-fn pem(der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 60);
-    out.push_str("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}
-
-/// Percent-encoding with upper-case escapes: letters, digits, `-`, `_`, `.`, `~` and `safe`
-/// are kept; with `space_plus` a space is `+` (a URL query, Go's `url.QueryEscape`),
-/// otherwise `%20` (Python's `urllib.parse.quote`).
-fn percent_encode(input: &[u8], safe: &[u8], space_plus: bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(input.len() + input.len() / 4);
-    for &b in input {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || safe.contains(&b)
-        {
-            out.push(char::from(b));
-        } else if b == b' ' && space_plus {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -564,36 +524,12 @@ mod tests {
     }
 
     #[test]
-    fn percent_encoding_as_python_quote_and_go_query_escape() {
-        assert_eq!(
-            percent_encode(b"-----BEGIN X-----\nab+/=\n", b"+=/", false),
-            "-----BEGIN%20X-----%0Aab+/=%0A"
-        );
-        assert_eq!(
-            percent_encode(b"Subject=\"CN=a b,O=c\";x~_.", b"", true),
-            "Subject%3D%22CN%3Da+b%2CO%3Dc%22%3Bx~_."
-        );
-        assert_eq!(percent_encode(&[0xc3, 0xa9], b"", true), "%C3%A9");
-    }
-
-    #[test]
     fn traefik_values_encode_the_info_strings_delimiters() {
         assert_eq!(traefik_value("alice.example.com"), "alice.example.com");
         assert_eq!(
             traefik_value("x\";Issuer=\"y,z%\r\n\u{7f}\t é+/:"),
             "x%22%3BIssuer%3D%22y%2Cz%25%0D%0A%7F%09 é+/:"
         );
-    }
-
-    #[test]
-    fn pem_lines_are_64_characters() {
-        let p = pem(&[0u8; 60]);
-        let lines: Vec<&str> = p.lines().collect();
-        assert_eq!(lines[0], "-----BEGIN CERTIFICATE-----");
-        assert_eq!(lines[1].len(), 64);
-        assert_eq!(lines[2], "AAAAAAAAAAAAAAAA");
-        assert_eq!(lines[3], "-----END CERTIFICATE-----");
-        assert!(p.ends_with("-----\n"));
     }
 
     #[test]
