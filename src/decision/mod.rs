@@ -31,7 +31,7 @@ use crate::outcome::{
 use crate::scope::rules::METHOD_OVERRIDE_HEADERS;
 use crate::scope::{Mode, RequestLine, Scope, scope};
 use crate::text::der::Reader as DerReader;
-use crate::text::{hex_lower, hex_value};
+use crate::text::{hex_lower, hex_value, join_lines};
 use crate::validation::online::RevocationState;
 use crate::validation::{Judgement, Verdict};
 use cache::{Entry, VerdictCache};
@@ -177,24 +177,12 @@ impl Inputs for Request<'_> {
         };
         match value {
             Some(value) => Some(Cow::Borrowed(value)),
-            None => {
-                let mut lines = self
-                    .headers
+            None => join_lines(
+                self.headers
                     .iter()
                     .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| *v);
-                let first = lines.next()?;
-                let rest: Vec<&[u8]> = lines.collect();
-                if rest.is_empty() {
-                    return Some(Cow::Borrowed(first));
-                }
-                let mut joined = first.to_vec();
-                for line in rest {
-                    joined.extend_from_slice(b", ");
-                    joined.extend_from_slice(line);
-                }
-                Some(Cow::Owned(joined))
-            }
+                    .map(|(_, v)| *v),
+            ),
         }
     }
 
