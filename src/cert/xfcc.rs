@@ -66,6 +66,8 @@ impl fmt::Display for XfccError {
     }
 }
 
+impl std::error::Error for XfccError {}
+
 /// One XFCC element: its pairs, keys in lower case, values unquoted and unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {

@@ -82,6 +82,8 @@ impl fmt::Display for ForwardConfigError {
     }
 }
 
+impl std::error::Error for ForwardConfigError {}
+
 /// The compiled forwarding settings.
 #[derive(Debug, Clone)]
 pub struct Forward {

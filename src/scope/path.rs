@@ -56,6 +56,8 @@ impl fmt::Display for PathEntryError {
     }
 }
 
+impl std::error::Error for PathEntryError {}
+
 /// The compiled exclusion list: canonical, lower-case prefixes without a trailing slash
 /// (the root entry `/` is kept as the empty prefix, which matches every path).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

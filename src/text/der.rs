@@ -46,6 +46,8 @@ impl std::fmt::Display for DerError {
     }
 }
 
+impl std::error::Error for DerError {}
+
 /// One element: its tag, its contents, and its whole encoding (for signatures over it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tlv<'a> {
