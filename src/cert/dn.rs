@@ -20,6 +20,7 @@ use std::fmt;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
+use crate::text::der::{Reader as DerReader, tlv};
 use crate::text::hex_lower;
 
 /// One attribute: the type as a dotted OID, and the value.
@@ -257,23 +258,48 @@ fn unescape(bytes: &[u8], i: usize) -> Result<(u8, usize), DnError> {
 /// one parse of the certificate: compared byte for byte where RFC 5280 compares names (which
 /// CRL is the issuer's), and printed only when an output asks ([`EncodedName::rfc4514`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EncodedName(Vec<u8>);
+pub struct EncodedName {
+    /// What the parser read as the Name: its header and the RDNs it decoded.
+    der: Vec<u8>,
+    /// The same RDNs framed as a SEQUENCE of exactly them, when `der` is not: a Name whose
+    /// SEQUENCE holds bytes after its last RDN, which the parser passes over (so `der` stops
+    /// short of the length its header declares). `None` for every well-formed Name.
+    reframed: Option<Vec<u8>>,
+}
 
 impl EncodedName {
     /// The encoding of a parsed name.
     pub fn of(name: &X509Name<'_>) -> EncodedName {
-        EncodedName(name.as_raw().to_vec())
+        let der = name.as_raw();
+        let mut reader = DerReader::new(der);
+        let framed = reader.any().is_ok() && reader.is_empty();
+        let reframed = match (framed, der.get(1)) {
+            (false, Some(&len)) => {
+                let header = if len < 0x80 {
+                    2
+                } else {
+                    2 + usize::from(len & 0x7f)
+                };
+                der.get(header..).map(|rdns| tlv(0x30, rdns))
+            }
+            _ => None,
+        };
+        EncodedName {
+            der: der.to_vec(),
+            reframed,
+        }
     }
 
-    /// The Name's DER.
+    /// The Name's DER, as the parser read it.
     pub fn der(&self) -> &[u8] {
-        &self.0
+        &self.der
     }
 
-    /// The Name decoded (this Name's bytes only, not the certificate); `None` when they do not
-    /// decode, which a Name read from a parsed certificate always does.
+    /// The Name decoded again from its own bytes (not the certificate's): the same RDNs the
+    /// certificate's parse read.
     pub fn decode(&self) -> Option<X509Name<'_>> {
-        X509Name::from_der(&self.0).ok().map(|(_, name)| name)
+        let der = self.reframed.as_deref().unwrap_or(&self.der);
+        X509Name::from_der(der).ok().map(|(_, name)| name)
     }
 
     /// [`rfc4514`] of the Name; empty when it does not decode.
@@ -339,4 +365,45 @@ fn escape_value(value: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `SEQUENCE { SET { SEQUENCE { OID cn, UTF8String value } } }`, then `extra` inside the
+    /// outer SEQUENCE.
+    fn name(value: &str, extra: &[u8]) -> Vec<u8> {
+        let cn = [
+            &tlv(0x06, &[0x55, 0x04, 0x03])[..],
+            &tlv(0x0c, value.as_bytes()),
+        ]
+        .concat();
+        let rdn = tlv(0x31, &tlv(0x30, &cn));
+        tlv(0x30, &[&rdn[..], extra].concat())
+    }
+
+    #[test]
+    fn a_name_prints_from_its_own_encoding_as_from_the_certificate() {
+        let der = name("alice, \"a\"", &[]);
+        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        let encoded = EncodedName::of(&parsed);
+        assert_eq!(encoded.der(), &der[..]);
+        assert_eq!(encoded.reframed, None);
+        assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
+        assert_eq!(encoded.rfc4514(), "CN=alice\\, \\\"a\\\"");
+    }
+
+    #[test]
+    fn a_name_with_bytes_after_its_last_rdn_prints_the_rdns_the_parser_read() {
+        // A NULL after the RDN: the parser stops before it and passes over it.
+        let der = name("alice", &[0x05, 0x00]);
+        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        assert_eq!(parsed.as_raw().len(), der.len() - 2);
+        let encoded = EncodedName::of(&parsed);
+        assert_eq!(encoded.der(), parsed.as_raw());
+        assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
+        assert_eq!(encoded.rfc4514(), "CN=alice");
+    }
 }
