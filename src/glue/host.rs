@@ -124,3 +124,10 @@ pub trait Host {
     /// answered by the OCSP question another stream asked.
     fn set_effective_context(&mut self, context: u32) -> Result<(), HostError>;
 }
+
+/// Unix seconds of a host clock reading (0 before the epoch).
+pub fn unix_seconds(time: std::time::SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

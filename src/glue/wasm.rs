@@ -1,5 +1,5 @@
 //! The proxy-wasm entry points: Envoy's host calls behind the [`Host`] trait, and the root and
-//! HTTP contexts that hand each request to [`super::on_request_headers`]. Nothing here decides.
+//! HTTP contexts that hand each request to [`super::handle_request_headers`]. Nothing here decides.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

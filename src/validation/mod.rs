@@ -16,12 +16,12 @@ use crate::config::{RawValidation, RevocationFailure};
 use crate::outcome::CertError;
 use crate::text::rfc3339;
 
-pub mod crl_store;
 pub mod crypto;
-pub mod ocsp;
-pub mod online;
+pub mod revocation;
 use crypto::SignatureMemo;
 use online::RevocationState;
+use revocation as online;
+use revocation::{crl_store, ocsp};
 use rustls_pki_types::SignatureVerificationAlgorithm;
 mod identity;
 
@@ -312,7 +312,7 @@ pub enum Judgement {
         /// The verdict without the answer (unknown revocation, or a soft fail).
         verdict: Verdict,
         /// What to ask.
-        query: Box<crate::outcome::OcspQuery>,
+        query: Box<online::OcspQuery>,
     },
 }
 
