@@ -61,27 +61,27 @@ impl VerdictCache {
 
     /// The entry for `key` if its verdict holds at `now`.
     pub fn get(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
+        self.lookup(key, now, true)
+    }
+
+    /// Like [`VerdictCache::get`], but a miss is not counted (the caller will look again with
+    /// the certificate in hand, and that lookup counts).
+    pub fn peek(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
+        self.lookup(key, now, false)
+    }
+
+    fn lookup(&mut self, key: &[u8; 32], now: i64, count_miss: bool) -> Option<&Entry> {
         match self.entries.get(key) {
             Some(e) if e.verdict.fresh_from <= now && now <= e.verdict.fresh_until => {
                 self.hits += 1;
                 Some(e)
             }
             _ => {
-                self.misses += 1;
+                if count_miss {
+                    self.misses += 1;
+                }
                 None
             }
-        }
-    }
-
-    /// Like [`VerdictCache::get`], but a miss is not counted (the caller will look again with
-    /// the certificate in hand, and that lookup counts).
-    pub fn peek(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
-        match self.entries.get(key) {
-            Some(e) if e.verdict.fresh_from <= now && now <= e.verdict.fresh_until => {
-                self.hits += 1;
-                Some(e)
-            }
-            _ => None,
         }
     }
 

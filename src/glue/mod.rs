@@ -42,7 +42,7 @@ pub struct State {
     pub config: Config,
     metrics: Metrics,
     /// The second of the last first-sight line at info level.
-    last_first_sight_log: Cell<u64>,
+    last_first_sight_log: Cell<i64>,
     /// Whether the OCSP responder is failing (its failures are logged once per streak).
     ocsp_failing: Cell<bool>,
     /// The OCSP questions in flight on this VM, and the requests waiting for them.
@@ -431,9 +431,7 @@ fn log_first_sight(
     outcome: &Outcome,
     cached: usize,
 ) {
-    let second = started
-        .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
+    let second = started.map_or(0, unix_seconds);
     let info_due = second > state.last_first_sight_log.get();
     if info_due {
         state.last_first_sight_log.set(second);

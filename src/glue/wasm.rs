@@ -361,6 +361,21 @@ impl Context for Root {
         _num_trailers: usize,
     ) {
         let response = http_call_response(num_headers, body_size);
+        self.with_host(|host, state, cache, fetches| {
+            // An OCSP question asked again from here (its stream went away), or a CRL fetch.
+            if on_ocsp_answer(host, state, cache, token_id, &response).is_none() {
+                on_fetch_response(host, state, cache, fetches, token_id, &response);
+            }
+        });
+    }
+}
+
+impl Root {
+    /// Runs `f` with the host as this root context, when a configuration succeeded.
+    fn with_host(
+        &mut self,
+        f: impl FnOnce(&mut Envoy, &State, &RefCell<VerdictCache>, &mut Fetches),
+    ) {
         let Root {
             shared,
             fetches,
@@ -371,18 +386,7 @@ impl Context for Root {
                 level: shared.level,
                 context: *context,
             };
-            // An OCSP question asked again from here (its stream went away), or a CRL fetch.
-            if on_ocsp_answer(&mut host, state, &shared.cache, token_id, &response).is_some() {
-                return;
-            }
-            on_fetch_response(
-                &mut host,
-                state,
-                &shared.cache,
-                fetches,
-                token_id,
-                &response,
-            );
+            f(&mut host, state, &shared.cache, fetches);
         }
     }
 }
@@ -432,19 +436,10 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        let Root {
-            shared,
-            fetches,
-            context,
-        } = self;
-        if let Some(state) = shared.state.as_deref() {
-            let mut host = Envoy {
-                level: shared.level,
-                context: *context,
-            };
-            on_tick(&mut host, state, &shared.cache);
-            revocation::tick(&mut host, state, &shared.cache, fetches);
-        }
+        self.with_host(|host, state, cache, fetches| {
+            on_tick(host, state, cache);
+            revocation::tick(host, state, cache, fetches);
+        });
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
