@@ -11,6 +11,14 @@ use crate::output::Reply;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError(pub String);
 
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "host call failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for HostError {}
+
 /// Log levels, as proxy-wasm numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -63,6 +71,17 @@ pub enum SharedDataError {
     /// The host refused, with its status.
     Failed(String),
 }
+
+impl std::fmt::Display for SharedDataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SharedDataError::CasMismatch => f.write_str("shared data changed since it was read"),
+            SharedDataError::Failed(status) => write!(f, "shared data refused: {status}"),
+        }
+    }
+}
+
+impl std::error::Error for SharedDataError {}
 
 /// Every host call the glue makes. Calls that can fail return `Result`; the glue fails closed
 /// on each failure and names the call in its log line.

@@ -164,6 +164,8 @@ impl fmt::Display for SetRefusal {
     }
 }
 
+impl std::error::Error for SetRefusal {}
+
 /// The set with a fetched CRL in its slot: a newer one replaces the slot's, an equal one only
 /// renews its `confirmed`, an older one is refused; a CRL of another slot never replaces a
 /// live one (a CRL of another CA served at this source's URL adds to the set, it does not

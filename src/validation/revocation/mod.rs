@@ -31,6 +31,6 @@ pub mod status;
 pub use answers::{Judged, Learned, judge_answer};
 pub use crl_set::{Installed, SetEntry, SetRefusal, decode_set, encode_set, merge_set};
 pub use fetch::{AskError, FetchError};
-pub use sources::{CrlSource, HttpUrl, OcspSource, OnlineSources, SourceError};
+pub use sources::{CrlSource, HttpUrl, OcspSource, OnlineSources, SourceError, UrlError};
 pub use state::{OcspStatus, RevocationRef, RevocationState, RevokedEntry};
 pub use status::{IssuerInfo, LeafRef, OcspQuery, OnlineStatus, SOFT_FAIL_TTL, online_status};

@@ -19,34 +19,28 @@ pub struct HttpUrl {
 impl HttpUrl {
     /// Parses `http://host[:port][/path][?query]`; no user information, no fragment, nothing
     /// that is not printable ASCII.
-    pub fn parse(url: &str) -> Result<HttpUrl, String> {
+    pub fn parse(url: &str) -> Result<HttpUrl, UrlError> {
         if url.is_empty() || !url.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(format!(
-                "{url:?} is not a URL (printable ASCII without spaces)"
-            ));
+            return Err(UrlError::NotAscii(url.to_string()));
         }
         let lower = url.to_ascii_lowercase();
         let rest = if lower.starts_with("http://") {
             &url[7..]
         } else if lower.starts_with("https://") {
-            return Err(format!(
-                "{url:?} is an https:// URL, but the module sends plain HTTP to the cluster and \
-                 cannot see whether the cluster speaks TLS: write http:// and give the cluster a \
-                 TLS transport socket (the TLS is the cluster's)"
-            ));
+            return Err(UrlError::Https(url.to_string()));
         } else {
-            return Err(format!("{url:?} is not an http:// URL"));
+            return Err(UrlError::NotHttp(url.to_string()));
         };
         if url.contains('#') {
-            return Err(format!("{url:?} has a fragment"));
+            return Err(UrlError::Fragment(url.to_string()));
         }
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(split);
         if authority.is_empty() {
-            return Err(format!("{url:?} has no host"));
+            return Err(UrlError::NoHost(url.to_string()));
         }
         if authority.contains('@') {
-            return Err(format!("{url:?} has user information"));
+            return Err(UrlError::UserInfo(url.to_string()));
         }
         let port_ok = |port: &str| port.parse::<u16>().is_ok_and(|p| p > 0);
         let valid_port = match authority.strip_prefix('[') {
@@ -64,7 +58,7 @@ impl HttpUrl {
             },
         };
         if !valid_port {
-            return Err(format!("{url:?} has a malformed port"));
+            return Err(UrlError::Port(url.to_string()));
         }
         let path = match path {
             "" => "/".to_string(),
@@ -77,6 +71,48 @@ impl HttpUrl {
         })
     }
 }
+
+/// Why a URL is not one the filter fetches from; each names the URL as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlError {
+    /// Empty, or not printable ASCII without spaces.
+    NotAscii(String),
+    /// `https://`: the TLS is the cluster's.
+    Https(String),
+    /// Another scheme, or none.
+    NotHttp(String),
+    /// A `#fragment`.
+    Fragment(String),
+    /// No host.
+    NoHost(String),
+    /// `user@`.
+    UserInfo(String),
+    /// A port that is not 1 to 65535.
+    Port(String),
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::NotAscii(url) => {
+                write!(f, "{url:?} is not a URL (printable ASCII without spaces)")
+            }
+            UrlError::Https(url) => write!(
+                f,
+                "{url:?} is an https:// URL, but the module sends plain HTTP to the cluster and \
+                 cannot see whether the cluster speaks TLS: write http:// and give the cluster a \
+                 TLS transport socket (the TLS is the cluster's)"
+            ),
+            UrlError::NotHttp(url) => write!(f, "{url:?} is not an http:// URL"),
+            UrlError::Fragment(url) => write!(f, "{url:?} has a fragment"),
+            UrlError::NoHost(url) => write!(f, "{url:?} has no host"),
+            UrlError::UserInfo(url) => write!(f, "{url:?} has user information"),
+            UrlError::Port(url) => write!(f, "{url:?} has a malformed port"),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
 
 /// One CRL fetched over HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +196,8 @@ impl fmt::Display for SourceError {
     }
 }
 
+impl std::error::Error for SourceError {}
+
 fn cluster_name(field: String, name: &str) -> Result<String, SourceError> {
     if name.is_empty() || name.len() > 255 || !name.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(SourceError {
@@ -197,9 +235,9 @@ impl OnlineSources {
         let mut crls = Vec::new();
         for (i, source) in raw.crls.iter().flatten().enumerate() {
             let field = |name: &str| format!("{base}.crls[{i}].{name}");
-            let url = HttpUrl::parse(source.url.trim()).map_err(|problem| SourceError {
+            let url = HttpUrl::parse(source.url.trim()).map_err(|e| SourceError {
                 field: field("url"),
-                problem,
+                problem: e.to_string(),
             })?;
             let cluster = cluster_name(field("cluster"), &source.cluster)?;
             let refresh_seconds = ranged(
@@ -247,9 +285,9 @@ impl OnlineSources {
                     url: url
                         .as_deref()
                         .map(|u| {
-                            HttpUrl::parse(u.trim()).map_err(|problem| SourceError {
+                            HttpUrl::parse(u.trim()).map_err(|e| SourceError {
                                 field: field("url"),
-                                problem,
+                                problem: e.to_string(),
                             })
                         })
                         .transpose()?,
@@ -310,7 +348,7 @@ mod tests {
             ("ocsp.test:8443", "/")
         );
         for https in ["https://ocsp.test/", "HTTPS://ocsp.test:8443"] {
-            let why = HttpUrl::parse(https).unwrap_err();
+            let why = HttpUrl::parse(https).unwrap_err().to_string();
             assert!(why.contains("is an https:// URL"), "{why}");
         }
         let u = HttpUrl::parse("http://[::1]:80/x?y=1").unwrap();
