@@ -350,6 +350,8 @@ def main():
         "",
         "Written by `make bench` (benches/macro.py); numbers from one run on a shared machine.",
         "Compare ratios measured side by side in the same run, not absolute numbers across runs.",
+        "Figures measured outside `make bench`, by hand and by the tests, are in "
+        "[docs/performance.md](docs/performance.md).",
         "",
         f"- Machine: {machine()}",
         f"- Envoy: {version} (`--concurrency 1`), routes answered by Envoy (direct_response)",
