@@ -146,7 +146,7 @@ manifests:
 	@if grep -rq '$${WASM' target/deploy; then echo "placeholders left in target/deploy"; exit 1; fi
 	@echo "rendered into target/deploy/"
 
-## test-matrix: the end-to-end suite against every Envoy release line on PyPI (see README)
+## test-matrix: the end-to-end suite against every Envoy release line on PyPI (see docs/deployment.md, "Compatibility")
 MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.38.3 1.39.3 1.40.0
 test-matrix: setup build
 	sh tests/matrix.sh $(MATRIX_VERSIONS)
@@ -190,7 +190,7 @@ bench: setup build $(OHA) $(NOOP) $(FLOOR) size-report
 
 ## mutants: mutation testing (cargo-mutants) of the pure core with the native tests; the files,
 ## tests and equivalent mutants are in .cargo/mutants.toml, the report in target/mutants/. Slow
-## (see the README's "Test strength"), so not part of `make test`. Fails when a mutant is missed.
+## (see docs/development.md, "Test strength"), so not part of `make test`. Fails when a mutant is missed.
 ## A timeout (the mutant made a loop endless and the run was stopped) counts as caught.
 ## MUTANTS_ARGS adds options, e.g. MUTANTS_ARGS=--in-diff=my.diff, MUTANTS_ARGS=--iterate (only
 ## what the last run did not catch) or MUTANTS_ARGS='-F ^src/scope/rules' (one file).

@@ -194,8 +194,9 @@ pub enum CertError {
     },
     /// No configured identity matches.
     IdentityNotMatched,
-    /// The certificate came in `x-forwarded-client-cert` that cannot be trusted (see the README's
-    /// XFCC section): wrong hash, no mTLS on the connection, a digest mismatch, ambiguity.
+    /// The certificate came in `x-forwarded-client-cert` that cannot be trusted (see
+    /// docs/certificate-sources.md, XFCC): wrong hash, no mTLS on the connection, a digest
+    /// mismatch, ambiguity.
     XfccUntrusted {
         /// Which check failed, in words.
         detail: String,
@@ -417,7 +418,7 @@ pub enum PassReason {
     InvalidCertificateExcluded(CertError),
     /// `reportOnly` applies and the request would have been denied for this reason: passed,
     /// never forwarded, counted and logged as a would-deny. Never a host failure: what the
-    /// filter could not read, it does not vouch for (see the README's rollout section).
+    /// filter could not read, it does not vouch for (see docs/operations.md, "Rollout").
     ReportOnly(DenyReason),
 }
 

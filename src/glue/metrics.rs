@@ -1,4 +1,4 @@
-//! Envoy stats: counters and gauges under `client_cert_auth.` (names in the README). Each
+//! Envoy stats: counters and gauges under `client_cert_auth.` (names in docs/operations.md). Each
 //! request counts once as passed, forwarded, denied (by reason) or, under `reportOnly`, would
 //! be denied (by reason), plus its cache use and whether it was excluded; a request a named
 //! rule decided counts once more under `rule.<name>.`.
