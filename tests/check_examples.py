@@ -189,10 +189,8 @@ def with_real_material(value, ca, crl):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repo", required=True)
-    parser.add_argument("--cli", required=True)
-    parser.add_argument("--ca", required=True)
-    parser.add_argument("--crl", required=True)
+    for required in ("--repo", "--cli", "--ca", "--crl"):
+        parser.add_argument(required, required=True)
     args = parser.parse_args()
     schema = json.load(open(os.path.join(args.repo, "schema", "client-cert-auth.schema.json")))
     jsonschema.Draft202012Validator.check_schema(schema)
