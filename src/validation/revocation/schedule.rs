@@ -152,36 +152,51 @@ mod tests {
             next_update: Some(1000 + 86_400),
             ..Meta::default()
         };
-        assert!(!fetched.due(1000 + 3599, 3600));
-        assert!(fetched.due(1000 + 3600, 3600));
-        // A nextUpdate sooner than the refresh brings the fetch forward...
-        let near = Meta {
-            next_update: Some(1000 + 1000),
-            ..fetched.clone()
-        };
-        assert!(!near.due(1000 + 699, 3600));
-        assert!(near.due(1000 + 700, 3600));
-        // ...but never sooner than a minute after the last success.
-        let late = Meta {
-            next_update: Some(1000),
-            ..fetched.clone()
-        };
-        assert!(!late.due(1000 + 59, 3600));
-        assert!(late.due(1000 + 60, 3600));
-        // With a short refresh the margin before nextUpdate is half of it (here 50 s).
-        let short = Meta {
-            next_update: Some(1000 + 120),
-            ..fetched.clone()
-        };
-        assert!(!short.due(1000 + 69, 100));
-        assert!(short.due(1000 + 70, 100));
-        // A lease held, or a retry not yet due, waits.
-        let leased = Meta {
-            lease_until: 5000,
-            ..fetched.clone()
-        };
-        assert!(!leased.due(4999, 3600));
-        assert!(leased.due(5000, 3600));
+        // Each: the metadata, its refresh, and the first second it is due.
+        let cases = [
+            (fetched.clone(), 3600, 1000 + 3600, "each refresh"),
+            (
+                Meta {
+                    next_update: Some(1000 + 1000),
+                    ..fetched.clone()
+                },
+                3600,
+                1000 + 700,
+                "a nextUpdate sooner than the refresh brings the fetch forward",
+            ),
+            (
+                Meta {
+                    next_update: Some(1000),
+                    ..fetched.clone()
+                },
+                3600,
+                1000 + 60,
+                "but never sooner than a minute after the last success",
+            ),
+            (
+                Meta {
+                    next_update: Some(1000 + 120),
+                    ..fetched.clone()
+                },
+                100,
+                1000 + 70,
+                "with a short refresh the margin before nextUpdate is half of it (50 s)",
+            ),
+            (
+                Meta {
+                    lease_until: 5000,
+                    ..fetched.clone()
+                },
+                3600,
+                5000,
+                "a lease held waits",
+            ),
+        ];
+        for (meta, refresh, first, what) in cases {
+            assert!(!meta.due(first - 1, refresh), "{what}");
+            assert!(meta.due(first, refresh), "{what}");
+        }
+        // A retry not yet due waits.
         let backing_off = Meta {
             retry_at: 9000,
             ..fetched
