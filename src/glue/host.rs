@@ -63,6 +63,19 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+/// An HTTP request sent through an Envoy cluster ([`Host::dispatch_http_call`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpCall<'a> {
+    /// The Envoy cluster.
+    pub cluster: &'a str,
+    /// The request headers, pseudo-headers included.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body (empty: none).
+    pub body: &'a [u8],
+    /// How long to wait for the answer, milliseconds.
+    pub timeout_ms: u32,
+}
+
 /// Why a shared-data write did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SharedDataError {
@@ -116,13 +129,7 @@ pub trait Host {
     fn memory_bytes(&self) -> u64;
     /// Sends an HTTP request through an Envoy cluster; the answer comes later to the context
     /// that sent it, with the returned token. Fails at once when the cluster is unknown.
-    fn dispatch_http_call(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        timeout_ms: u32,
-    ) -> Result<u32, HostError>;
+    fn dispatch_http_call(&mut self, call: &HttpCall<'_>) -> Result<u32, HostError>;
     /// Lets a paused request go on to the upstream.
     fn resume_request(&mut self) -> Result<(), HostError>;
     /// A value every VM of the plugin's VM id shares, with its compare-and-swap token;

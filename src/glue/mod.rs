@@ -28,7 +28,8 @@ use crate::text::{hex_lower, log_safe, push_hex_lower};
 use crate::validation::revocation::OcspQuery;
 pub use headers::HeaderMap;
 pub use host::{
-    Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError, unix_seconds,
+    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError,
+    unix_seconds,
 };
 use metrics::Metrics;
 pub use revocation::{

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::headers::HeaderMap;
-use super::host::{Host, HttpResponse, Level, SharedDataError, unix_seconds};
+use super::host::{Host, HttpCall, HttpResponse, Level, SharedDataError, unix_seconds};
 use super::metrics::OcspResult;
 use super::{Action, State};
 use crate::decision::cache::VerdictCache;
@@ -244,7 +244,12 @@ pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 
         ("accept", "application/ocsp-response"),
     ];
     let token = host
-        .dispatch_http_call(&query.cluster, &headers, &body, query.timeout_ms)
+        .dispatch_http_call(&HttpCall {
+            cluster: &query.cluster,
+            headers: &headers,
+            body: &body,
+            timeout_ms: query.timeout_ms,
+        })
         .map_err(|e| AskError::Unsent {
             cluster: query.cluster.clone(),
             detail: e.0,
@@ -636,7 +641,12 @@ fn sync_source(
         ),
     ];
     Some(
-        match host.dispatch_http_call(&source.cluster, &headers, &[], CRL_FETCH_TIMEOUT_MS) {
+        match host.dispatch_http_call(&HttpCall {
+            cluster: &source.cluster,
+            headers: &headers,
+            body: &[],
+            timeout_ms: CRL_FETCH_TIMEOUT_MS,
+        }) {
             Ok(token) => {
                 fetches.pending.insert(token, index);
                 Ok(token)

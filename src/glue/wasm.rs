@@ -11,7 +11,9 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use super::headers::HeaderMap;
-use super::host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
+use super::host::{
+    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError,
+};
 use super::revocation::{self, Fetches, Waiting, on_fetch_response, on_ocsp_answer};
 use super::{State, Step, TICK_PERIOD_MS, configure, handle_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
@@ -254,19 +256,13 @@ impl Host for Envoy {
             .saturating_mul(65_536)
     }
 
-    fn dispatch_http_call(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        timeout_ms: u32,
-    ) -> Result<u32, HostError> {
+    fn dispatch_http_call(&mut self, call: &HttpCall<'_>) -> Result<u32, HostError> {
         hostcalls::dispatch_http_call(
-            cluster,
-            headers.to_vec(),
-            (!body.is_empty()).then_some(body),
+            call.cluster,
+            call.headers.to_vec(),
+            (!call.body.is_empty()).then_some(call.body),
             Vec::new(),
-            Duration::from_millis(u64::from(timeout_ms)),
+            Duration::from_millis(u64::from(call.timeout_ms)),
         )
         .map_err(failed)
     }
