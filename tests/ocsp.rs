@@ -1,4 +1,4 @@
-//! OCSP (validation::ocsp): requests, and the verification of responses built here by hand
+//! OCSP (validation::revocation::ocsp): requests, and the verification of responses built here by hand
 //! (DER encoded in this file, signed with rcgen keys) and by the real `openssl ocsp` responder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use client_cert_auth::validation::crypto::SignatureError;
-use client_cert_auth::validation::ocsp::{
+use client_cert_auth::validation::revocation::ocsp::{
     Answer, CertId, Freshness, Issuer, OcspError, Status, request, verify_response,
 };
 use rcgen::{

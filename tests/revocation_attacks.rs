@@ -17,8 +17,8 @@ use client_cert_auth::glue::{
     Action, HttpResponse, Level, MAX_WAITING_PER_CERTIFICATE, State, Step, configure,
     handle_request_headers, on_fetch_response, on_ocsp_answer, on_ocsp_response, on_tick,
 };
-use client_cert_auth::validation::ocsp::CertId;
-use client_cert_auth::validation::online::OcspStatus;
+use client_cert_auth::validation::revocation::OcspStatus;
+use client_cert_auth::validation::revocation::ocsp::CertId;
 use common::core::{hex_lower, now};
 use common::pki::{Alg, Ca, Leaf};
 use rcgen::{SerialNumber, SigningKey};

@@ -11,10 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use client_cert_auth::cert::envoy_url_encode;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level, State, configure, on_request_headers, on_tick};
+use client_cert_auth::glue::{Action, Level, State, configure, on_tick};
 use client_cert_auth::{
     Config, Decision, DenyReason, PassReason, Reason, Request, VerdictCache, decide,
 };
+use common::core::on_request_headers;
 use common::core::{hex_lower, now};
 use common::pki::{Ca, Leaf};
 use serde_json::{Value, json};

@@ -16,15 +16,15 @@ use crate::outcome::CertError;
 
 mod combine;
 mod compile;
-pub mod crl_store;
 pub mod crypto;
 mod identity;
-pub mod ocsp;
-pub mod online;
+pub mod revocation;
 mod trust;
 use combine::RunTime;
 use crypto::SignatureMemo;
 use online::RevocationState;
+use revocation as online;
+use revocation::{crl_store, ocsp};
 use trust::Trust;
 
 pub use compile::ValidationConfigError;
@@ -80,7 +80,7 @@ pub enum Judgement {
         /// The verdict without the answer (unknown revocation, or a soft fail).
         verdict: Verdict,
         /// What to ask.
-        query: Box<crate::outcome::OcspQuery>,
+        query: Box<online::OcspQuery>,
     },
 }
 
