@@ -24,7 +24,7 @@ use crate::decision::{CacheUse, Outcome};
 use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache, decide};
 use crate::outcome::{Decision, DenyReason, HostCall, PassReason};
 use crate::output::Reply;
-use crate::text::{hex_lower, log_safe, push_hex_lower};
+use crate::text::{hex_lower, join_lines, log_safe, push_hex_lower};
 use crate::validation::revocation::OcspQuery;
 pub use headers::HeaderMap;
 pub use host::{
@@ -365,20 +365,15 @@ fn strip_client_headers(host: &mut impl Host, config: &Config) -> Result<HeaderM
 /// A header's value; every copy joined with ", " when it was sent more than once (as HTTP
 /// allows for list-valued headers), so ambiguity stays visible to the decision.
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, [u8]>> {
-    let mut values = headers
+    join_lines(lines(headers, name))
+}
+
+/// The lines of header `name` (any case), in order.
+fn lines<'h>(headers: &'h HeaderMap, name: &str) -> impl Iterator<Item = &'h [u8]> {
+    headers
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| v);
-    let first = values.next()?;
-    let Some(second) = values.next() else {
-        return Some(Cow::Borrowed(first));
-    };
-    let mut joined = first.to_vec();
-    for value in std::iter::once(second).chain(values) {
-        joined.extend_from_slice(b", ");
-        joined.extend_from_slice(value);
-    }
-    Some(Cow::Owned(joined))
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v)
 }
 
 /// The decision's inputs over the host: headers from the snapshot, properties and the clock by
@@ -396,10 +391,7 @@ impl<H: Host> Inputs for HostInputs<'_, H> {
     }
 
     fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .count()
+        lines(self.headers, name).count()
     }
 
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {

@@ -7,10 +7,11 @@ use rustls_pki_types::CertificateDer;
 use webpki::{CertRevocationList, OwnedCertRevocationList};
 use x509_parser::certificate::X509Certificate;
 
-use super::combine::{Crl, Revocation};
 use super::crypto::SignatureMemo;
+use super::revocation;
+use super::revocation::combine::{Crl, Revocation};
 use super::trust::{Anchor, CaFacts, CaKey, Trust};
-use super::{Identity, IdentityError, MAX_CLOCK_SKEW_SECONDS, Validation, online};
+use super::{Identity, IdentityError, MAX_CLOCK_SKEW_SECONDS, Validation};
 use crate::cert::{DatePolicy, LeafCertificate, pem_to_der};
 use crate::config::RawValidation;
 use crate::outcome::CertError;
@@ -33,7 +34,7 @@ pub enum ValidationConfigError {
         field: &'static str,
     },
     /// A field of `revocationSources` is not usable.
-    Sources(online::SourceError),
+    Sources(revocation::SourceError),
     /// `crls` are given but `validateRevocation` is not true: they would be silently ignored.
     CrlsWithoutRevocation,
     /// `trustedCaCertificates` are given with `validateTrust: false`: a contradiction. Trusted
@@ -162,7 +163,7 @@ impl CaKey {
             Err(_) => false,
         };
         CaKey {
-            info: online::IssuerInfo {
+            info: revocation::IssuerInfo {
                 subject: cert.subject().as_raw().to_vec(),
                 spki: cert.public_key().raw.to_vec(),
                 // The key, not the certificate: a CRL under this name signed with this key is
@@ -256,7 +257,7 @@ impl Validation {
         let online = raw
             .revocation_sources
             .as_ref()
-            .map(|sources| online::OnlineSources::compile(sources, failure))
+            .map(|sources| revocation::OnlineSources::compile(sources, failure))
             .transpose()
             .map_err(ValidationConfigError::Sources)?;
         // Trusted CAs mean the trust check is on (API Management's validate-trust defaults to

@@ -5,8 +5,8 @@
 //!
 //! This module holds the entry points and what they return ([`Validation::judge`],
 //! [`Validation::judge_online`], [`Verdict`], [`Judgement`]); `compile` turns the configuration
-//! into the run-time form, `trust` builds and judges the path, `combine` combines the
-//! revocation sources into one status.
+//! into the run-time form, `trust` builds and judges the path, and [`revocation`] holds everything about revocation,
+//! including how its sources combine into one status.
 
 use rustls_pki_types::CertificateDer;
 
@@ -14,17 +14,14 @@ use crate::cert::{CertFacts, DatePolicy, LeafCertificate};
 use crate::config::RevocationFailure;
 use crate::outcome::CertError;
 
-mod combine;
 mod compile;
 pub mod crypto;
 mod identity;
 pub mod revocation;
 mod trust;
-use combine::RunTime;
 use crypto::SignatureMemo;
-use online::RevocationState;
-use revocation as online;
-use revocation::{crl_store, ocsp};
+use revocation::RevocationState;
+use revocation::combine::RunTime;
 use trust::Trust;
 
 pub use compile::ValidationConfigError;
@@ -61,7 +58,7 @@ pub struct Verdict {
     pub issuer_ca_sha1: Option<Vec<u8>>,
     /// With run-time revocation sources: what the status depends on, so a newer CRL or OCSP
     /// answer that revokes the certificate drops this verdict at once.
-    pub revocation_ref: Option<std::rc::Rc<online::RevocationRef>>,
+    pub revocation_ref: Option<std::rc::Rc<revocation::RevocationRef>>,
     /// Accepted without a fresh revocation status (`revocationFailure: allow`): why.
     pub soft_fail: Option<String>,
     /// The intermediates of the path the trust check verified (DER, the leaf's issuer first,
@@ -80,7 +77,7 @@ pub enum Judgement {
         /// The verdict without the answer (unknown revocation, or a soft fail).
         verdict: Verdict,
         /// What to ask.
-        query: Box<online::OcspQuery>,
+        query: Box<revocation::OcspQuery>,
     },
 }
 
@@ -239,7 +236,7 @@ impl Validation {
     }
 
     /// The run-time revocation sources, when configured.
-    pub fn online_sources(&self) -> Option<&online::OnlineSources> {
+    pub fn online_sources(&self) -> Option<&revocation::OnlineSources> {
         self.trust
             .as_ref()
             .and_then(|t| t.revocation.as_ref())

@@ -8,9 +8,10 @@ use webpki::{
     RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use super::combine::{Revocation, revocation_status};
 use super::crypto::SignatureMemo;
-use super::online;
+use super::revocation;
+use super::revocation::combine::{Revocation, revocation_status};
+
 use crate::cert::{LeafCertificate, sha1};
 use crate::outcome::CertError;
 
@@ -33,7 +34,7 @@ pub(super) struct Anchor {
 /// CRL applies) and as a CRL signer.
 #[derive(Debug, Clone)]
 pub(super) struct CaKey {
-    pub(super) info: online::IssuerInfo,
+    pub(super) info: revocation::IssuerInfo,
     /// False when it has a keyUsage without cRLSign.
     pub(super) can_sign_crl: bool,
 }

@@ -8,7 +8,7 @@
 //! | [`sources`] | the compiled `revocationSources`: CRL URLs, the OCSP responder, their timings |
 //! | [`crl_store`] | a CRL verified and kept compactly: issuer, scope, order, the revoked serials |
 //! | [`ocsp`] | the OCSP request, and the verification of the responder's answer |
-//! | `combine` (in `validation`) | the configured (pasted) CRLs and the run-time sources combined for one path |
+//! | `combine` | the configured (pasted) CRLs and the run-time sources combined for one path |
 //! | [`status`] | what the run-time sources say of one certificate, or the question to ask |
 //! | [`answers`] | what a verified OCSP answer means: its status, how long it is kept, whether for good |
 //! | [`state`] | what a VM knows: installed CRLs, OCSP answers, certificates revoked for good |
@@ -18,6 +18,7 @@
 //! | [`shared`] | the layout of shared data: keys, the fetch metadata, the rollback marks |
 
 pub mod answers;
+pub(in crate::validation) mod combine;
 pub mod crl_set;
 pub mod crl_store;
 pub mod fetch;

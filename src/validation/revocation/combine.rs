@@ -3,46 +3,47 @@
 
 use webpki::CertRevocationList;
 
-use super::trust::{PathIssuer, Trust, TrustedPath};
-use super::{Judgement, Validation, Verdict, crl_store, ocsp, online, rejected};
+use super::RevocationState;
+use super::{crl_store, ocsp};
 use crate::cert::LeafCertificate;
 use crate::config::RevocationFailure;
 use crate::outcome::CertError;
 use crate::text::rfc3339;
-use online::RevocationState;
+use crate::validation::trust::{PathIssuer, Trust, TrustedPath};
+use crate::validation::{Judgement, Validation, Verdict, rejected};
 
 #[derive(Debug)]
-pub(super) struct Crl {
-    pub(super) crl: CertRevocationList<'static>,
+pub(in crate::validation) struct Crl {
+    pub(in crate::validation) crl: CertRevocationList<'static>,
     /// thisUpdate, Unix seconds: before it the CRL is not valid yet.
-    pub(super) this_update: i64,
+    pub(in crate::validation) this_update: i64,
     /// nextUpdate, Unix seconds (None: no nextUpdate in the CRL).
-    pub(super) next_update: Option<i64>,
+    pub(in crate::validation) next_update: Option<i64>,
     /// The issuer's name, DER.
-    pub(super) issuer: Vec<u8>,
+    pub(in crate::validation) issuer: Vec<u8>,
 }
 
 /// Revocation settings: the configured CRLs and the run-time sources.
 #[derive(Debug)]
-pub(super) struct Revocation {
-    pub(super) crls: Vec<Crl>,
-    pub(super) online: Option<online::OnlineSources>,
-    pub(super) failure: RevocationFailure,
+pub(in crate::validation) struct Revocation {
+    pub(in crate::validation) crls: Vec<Crl>,
+    pub(in crate::validation) online: Option<super::OnlineSources>,
+    pub(in crate::validation) failure: RevocationFailure,
 }
 
 /// What revocation is judged with beside the certificate: the time, the clock skew tolerated,
 /// and what this VM knows at run time (fetched CRLs, OCSP answers).
-pub(super) struct RunTime<'a> {
-    pub(super) now: i64,
-    pub(super) skew: i64,
-    pub(super) state: &'a RevocationState,
+pub(in crate::validation) struct RunTime<'a> {
+    pub(in crate::validation) now: i64,
+    pub(in crate::validation) skew: i64,
+    pub(in crate::validation) state: &'a RevocationState,
 }
 
 impl Revocation {
     /// Revocation from every source: revoked when any source says so; known when at least one
     /// fresh source vouches; otherwise `revocationFailure` decides. `verdict` is what holds
     /// so far for `leaf`, on the `path` of `trust`.
-    pub(super) fn judge(
+    pub(in crate::validation) fn judge(
         &self,
         trust: &Trust,
         path: TrustedPath,
@@ -74,7 +75,7 @@ impl Revocation {
         if let Some(issuer) = issuer
             && state.knows_revocations()
             && ocsp::CertId::new(&issuer.subject, &issuer.spki, &leaf.raw_serial)
-                .is_some_and(|id| state.ocsp(&id.key(), now) == Some(&online::OcspStatus::Revoked))
+                .is_some_and(|id| state.ocsp(&id.key(), now) == Some(&super::OcspStatus::Revoked))
         {
             return Judgement::Done(rejected(CertError::Revoked, now));
         }
@@ -87,14 +88,14 @@ impl Revocation {
                         .as_deref()
                         .map(crl_store::distribution_point_names)
                         .unwrap_or_default();
-                    let leaf_ref = online::LeafRef {
+                    let leaf_ref = super::LeafRef {
                         issuer_name: leaf.issuer_name.der(),
                         serial: &leaf.raw_serial,
                         ocsp_url,
                         not_after: leaf.not_after,
                         distribution_points: &distribution_points,
                     };
-                    verdict.revocation_ref = Some(std::rc::Rc::new(online::RevocationRef {
+                    verdict.revocation_ref = Some(std::rc::Rc::new(super::RevocationRef {
                         issuer_name: leaf_ref.issuer_name.to_vec(),
                         issuer_id: issuer.id,
                         serial: leaf_ref.serial.to_vec(),
@@ -106,17 +107,17 @@ impl Revocation {
                             })
                             .map(|id| id.key()),
                     }));
-                    match online::online_status(online, state, &leaf_ref, issuer, now, at.skew) {
-                        online::OnlineStatus::Revoked => {
+                    match super::online_status(online, state, &leaf_ref, issuer, now, at.skew) {
+                        super::OnlineStatus::Revoked => {
                             return Judgement::Done(rejected(CertError::Revoked, now));
                         }
-                        online::OnlineStatus::Refused(detail) => {
+                        super::OnlineStatus::Refused(detail) => {
                             let mut rejection =
                                 rejected(CertError::RevocationUnknown { detail }, now);
                             rejection.revocation_ref = verdict.revocation_ref;
                             return Judgement::Done(rejection);
                         }
-                        online::OnlineStatus::Known {
+                        super::OnlineStatus::Known {
                             vouched_until,
                             unknown: why,
                             ocsp_failed,
@@ -142,7 +143,7 @@ impl Revocation {
                 if retry_soon {
                     verdict.fresh_until = verdict
                         .fresh_until
-                        .min(now.saturating_add(online::SOFT_FAIL_TTL));
+                        .min(now.saturating_add(super::SOFT_FAIL_TTL));
                 }
                 verdict
             }
@@ -162,7 +163,7 @@ impl Revocation {
                     RevocationFailure::Allow => {
                         verdict.fresh_until = verdict
                             .fresh_until
-                            .min(now.saturating_add(online::SOFT_FAIL_TTL));
+                            .min(now.saturating_add(super::SOFT_FAIL_TTL));
                         verdict.soft_fail = Some(detail);
                         verdict
                     }
@@ -207,7 +208,7 @@ impl Validation {
 /// checks the path with one CRL (its signature, its issuer, its entry for the leaf), its
 /// nextUpdate enforced or not. Returns until when the vouching holds (the earliest
 /// `nextUpdate` of the CRLs that vouched; `None`: none did) and why not.
-pub(super) fn revocation_status(
+pub(in crate::validation) fn revocation_status(
     crls: &[Crl],
     leaf: &LeafCertificate,
     now: i64,
