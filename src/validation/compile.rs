@@ -9,7 +9,7 @@ use x509_parser::certificate::X509Certificate;
 
 use super::crypto::SignatureMemo;
 use super::revocation;
-use super::revocation::combine::{Crl, Revocation};
+use super::revocation::configured::{Crl, Revocation};
 use super::trust::{Anchor, CaFacts, CaKey, Trust};
 use super::{Identity, IdentityError, MAX_CLOCK_SKEW_SECONDS, Validation};
 use crate::cert::{DatePolicy, LeafCertificate, pem_to_der};

@@ -10,7 +10,7 @@ use webpki::{
 
 use super::crypto::SignatureMemo;
 use super::revocation;
-use super::revocation::combine::{Revocation, revocation_status};
+use super::revocation::configured::{Revocation, revocation_status};
 
 use crate::cert::{LeafCertificate, sha1};
 use crate::outcome::CertError;

@@ -8,6 +8,7 @@
 //! | [`sources`] | the compiled `revocationSources`: CRL URLs, the OCSP responder, their timings |
 //! | [`crl_store`] | a CRL verified and kept compactly: issuer, scope, order, the revoked serials |
 //! | [`ocsp`] | the OCSP request, and the verification of the responder's answer |
+//! | `configured` | the pasted CRLs, compiled, and the status they give a leaf |
 //! | `combine` | the configured (pasted) CRLs and the run-time sources combined for one path |
 //! | [`status`] | what the run-time sources say of one certificate, or the question to ask |
 //! | [`answers`] | what a verified OCSP answer means: its status, how long it is kept, whether for good |
@@ -19,6 +20,7 @@
 
 pub mod answers;
 pub(in crate::validation) mod combine;
+pub(in crate::validation) mod configured;
 pub mod crl_set;
 pub mod crl_store;
 pub mod fetch;
