@@ -22,7 +22,7 @@ export ENVOY_BIN := $(abspath $(ENVOY))
 export CLIENT_CERT_AUTH_WASM := $(abspath $(WASM))
 export OHA_BIN := $(abspath $(OHA))
 
-.PHONY: all help check setup build certs run test test-matrix fuzz soak bench size-report lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
+.PHONY: all help check setup build certs run test test-matrix fuzz soak bench bench-first-sight size-report lint .wasm-target .nightly tools size schema oci manifests mutants mutants-diff clean
 
 all: build
 
@@ -187,6 +187,15 @@ bench: setup build $(OHA) $(NOOP) $(FLOOR) size-report
 	$(VENV)/bin/python benches/macro.py --envoy $(ENVOY) --oha $(OHA) --filter $(WASM) \
 	  --noop $(NOOP) --floor $(FLOOR) --certs target/bench/certs --micro target/bench/micro.txt \
 	  --host-calls target/bench/host-calls.md --size target/bench/size.md $(BENCH_ARGS) --out BENCHMARKS.md
+
+## bench-first-sight: first sight of this module beside another build of it, BASELINE=path.wasm
+## (e.g. a module built from an older commit), both in one Envoy per round, alternating order
+bench-first-sight: setup build
+	@test -n "$(BASELINE)" || { echo "give the other build: make bench-first-sight BASELINE=path/to/client_cert_auth.wasm"; exit 1; }
+	@mkdir -p target/bench
+	cargo run --quiet --example bench_certs -- target/bench/certs
+	$(VENV)/bin/python benches/first_sight.py --envoy $(ENVOY) --certs target/bench/certs \
+	  --filter $(WASM) --baseline $(BASELINE) $(BENCH_ARGS)
 
 ## mutants: mutation testing (cargo-mutants) of the pure core with the native tests; the files,
 ## tests and equivalent mutants are in .cargo/mutants.toml, the report in target/mutants/. Slow
