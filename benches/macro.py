@@ -108,6 +108,26 @@ def wasm_filter(name, path, config):
 """
 
 
+def first_sight_config(certs):
+    """The first-sight listeners' configuration: the trust check with three configured
+    intermediates per key type."""
+    intermediates = re.findall(
+        r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
+        open(os.path.join(certs, "intermediates.pem")).read(),
+        re.S,
+    )
+    return {
+        "clientCertMode": "Required",
+        "validation": {
+            "validateTrust": True,
+            "trustedCaCertificates": [
+                open(os.path.join(certs, f"ca-{alg}.pem")).read() for alg in ("p256", "rsa")
+            ],
+            "intermediateCertificates": intermediates,
+        },
+    }
+
+
 def envoy_config(args, lua_path):
     certs = os.path.abspath(args.certs)
     ca_p256 = open(os.path.join(certs, "ca-p256.pem")).read()
@@ -122,19 +142,7 @@ def envoy_config(args, lua_path):
             "identities": [{"commonName": "bench-p256"}, {"commonName": "bench-rsa"}],
         },
     }
-    intermediates = re.findall(
-        r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?",
-        open(os.path.join(certs, "intermediates.pem")).read(),
-        re.S,
-    )
-    first_sight = {
-        "clientCertMode": "Required",
-        "validation": {
-            "validateTrust": True,
-            "trustedCaCertificates": [ca_p256, ca_rsa],
-            "intermediateCertificates": intermediates,
-        },
-    }
+    first_sight = first_sight_config(certs)
     lua = f"""          - name: envoy.filters.http.lua
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
@@ -243,12 +251,12 @@ def machine():
     return f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def first_sight(args):
+def first_sight(args, first_port=FIRST_SIGHT_PORT, nosig_port=NO_SIGNATURE_PORT,
+                log_path="target/bench/envoy.log"):
     """The first-sight lines the module logged on the first-sight listener, in order: one
     curl per certificate, each intermediate's first leaf (the intermediate not yet seen)
     then two more leaves under it (the intermediate already verified)."""
     samples = {a: {"new": [], "known": [], "nosig": []} for a in ("p256", "rsa")}
-    log_path = "target/bench/envoy.log"
     pattern = re.compile(r"certificate judged in (\d+) us")
 
     def judged(port, cert):
@@ -267,11 +275,11 @@ def first_sight(args):
         for i in range(3):
             for j in range(3):
                 samples[alg]["new" if j == 0 else "known"].append(
-                    judged(FIRST_SIGHT_PORT, f"first-{alg}-{i}-{j}"))
+                    judged(first_port, f"first-{alg}-{i}-{j}"))
         # The first request on the cache-less listener verifies the signatures; the next
         # ones find them remembered.
         for k in range(7):
-            t = judged(NO_SIGNATURE_PORT, f"first-{alg}-0-1")
+            t = judged(nosig_port, f"first-{alg}-0-1")
             if k > 0:
                 samples[alg]["nosig"].append(t)
     return samples
@@ -279,12 +287,8 @@ def first_sight(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--envoy", required=True)
-    p.add_argument("--oha", required=True)
-    p.add_argument("--filter", required=True)
-    p.add_argument("--noop", required=True)
-    p.add_argument("--floor", required=True)
-    p.add_argument("--certs", required=True)
+    for required in ("--envoy", "--oha", "--filter", "--noop", "--floor", "--certs"):
+        p.add_argument(required, required=True)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--requests", type=int, default=60000)
     p.add_argument("--connections", type=int, default=8)
@@ -350,6 +354,8 @@ def main():
         "",
         "Written by `make bench` (benches/macro.py); numbers from one run on a shared machine.",
         "Compare ratios measured side by side in the same run, not absolute numbers across runs.",
+        "Figures measured outside `make bench`, by hand and by the tests, are in "
+        "[docs/performance.md](docs/performance.md).",
         "",
         f"- Machine: {machine()}",
         f"- Envoy: {version} (`--concurrency 1`), routes answered by Envoy (direct_response)",
@@ -430,27 +436,24 @@ def main():
     lines += [
         "",
     ]
-    if args.host_calls and os.path.exists(args.host_calls):
-        lines += [
-            "## Host calls per request",
-            "",
-            "From the native glue tests (`tests/native/glue.rs`, `host_calls_per_request_by_configuration_shape`,",
-            "which fails if they change): the calls a request makes into Envoy for its inputs and",
-            "outputs. Stats make none on the request path (flushed from a timer once a second).",
-            "",
-            open(args.host_calls).read().strip(),
-            "",
-        ]
-    if args.size and os.path.exists(args.size):
-        lines += [
-            "## Module size by crate",
-            "",
-            "From `make size-report` (twiggy over the same build with symbols kept): what each crate",
-            "adds to the module.",
-            "",
-            open(args.size).read().strip(),
-            "",
-        ]
+    def section(path, title, *intro):
+        """A table made by another step, under its title and a few lines saying where from."""
+        if path and os.path.exists(path):
+            lines.extend([f"## {title}", "", *intro, "", open(path).read().strip(), ""])
+
+    section(
+        args.host_calls,
+        "Host calls per request",
+        "From the native glue tests (`tests/native/glue.rs`, `host_calls_per_request_by_configuration_shape`,",
+        "which fails if they change): the calls a request makes into Envoy for its inputs and",
+        "outputs. Stats make none on the request path (flushed from a timer once a second).",
+    )
+    section(
+        args.size,
+        "Module size by crate",
+        "From `make size-report` (twiggy over the same build with symbols kept): what each crate",
+        "adds to the module.",
+    )
     if args.micro and os.path.exists(args.micro):
         lines += ["## Micro benchmarks (native, `cargo bench --profile bench-native --bench core`)", "", "```",
                   open(args.micro).read().strip(), "```", ""]

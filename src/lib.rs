@@ -33,10 +33,9 @@ pub mod validation;
 
 pub use decision::cache::VerdictCache;
 pub use decision::{
-    Config, ConfigError, FORWARDED_HEADER, Inputs, Property, Request, XFCC_HEADER, decide,
+    CacheUse, Config, ConfigError, FORWARDED_HEADER, Inputs, Outcome, Property, Request,
+    XFCC_HEADER, decide,
 };
-pub use outcome::{
-    CacheUse, CertError, Decision, DenyReason, HostCall, Outcome, PassReason, Reason,
-};
+pub use outcome::{CertError, Decision, DenyReason, HostCall, PassReason, Reason};
 pub use output::{ForwardConfigError, Reply, ResponsesError};
 pub use text::rfc3339;

@@ -194,8 +194,9 @@ pub enum CertError {
     },
     /// No configured identity matches.
     IdentityNotMatched,
-    /// The certificate came in `x-forwarded-client-cert` that cannot be trusted (see the README's
-    /// XFCC section): wrong hash, no mTLS on the connection, a digest mismatch, ambiguity.
+    /// The certificate came in `x-forwarded-client-cert` that cannot be trusted (see
+    /// docs/certificate-sources.md, XFCC): wrong hash, no mTLS on the connection, a digest
+    /// mismatch, ambiguity.
     XfccUntrusted {
         /// Which check failed, in words.
         detail: String,
@@ -417,7 +418,7 @@ pub enum PassReason {
     InvalidCertificateExcluded(CertError),
     /// `reportOnly` applies and the request would have been denied for this reason: passed,
     /// never forwarded, counted and logged as a would-deny. Never a host failure: what the
-    /// filter could not read, it does not vouch for (see the README's rollout section).
+    /// filter could not read, it does not vouch for (see docs/operations.md, "Rollout").
     ReportOnly(DenyReason),
 }
 
@@ -484,100 +485,6 @@ impl DenyReason {
                 )
             }
         }
-    }
-}
-
-/// Whether the verdict came from the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheUse {
-    /// No certificate was looked at.
-    NotConsulted,
-    /// The certificate's verdict was in the cache.
-    Hit,
-    /// The certificate was judged afresh.
-    Miss,
-}
-
-/// The decision with what logs and metrics need.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// What to do with the request.
-    pub decision: Decision,
-    /// Headers to set on a pass (the informational verification header).
-    pub pass_headers: Vec<Header>,
-    /// SHA-256 of the presented certificate's DER, when one was decoded.
-    pub certificate_sha256: Option<[u8; 32]>,
-    /// Whether the path lies under an exclusion.
-    pub excluded: bool,
-    /// Whether the certificate's verdict came from the cache.
-    pub cache: CacheUse,
-    /// The index in `rules` of the rule whose mode decided; `None` for `clientCertMode` (and
-    /// for decisions taken before any rule was looked at).
-    pub rule: Option<usize>,
-    /// With `certificateSource: "header"`: the immediate peer (`source.address`) that sent the
-    /// certificate header without being in `header.trustedProxies`; the header was ignored.
-    pub untrusted_peer: Option<String>,
-    /// The certificate's revocation status needs an OCSP answer not known yet: the glue asks
-    /// the responder, waits, and decides again. Until then `decision` is what the request gets
-    /// without the answer (`revocation_unknown`, or a soft fail), so a caller that cannot ask
-    /// (the command-line tool) still fails closed.
-    pub ocsp_query: Option<Box<OcspQuery>>,
-    /// The certificate was let through without a fresh revocation status
-    /// (`revocationFailure: allow`): why, for the log and the `revocation.soft_fail` counter.
-    /// Only on the request that judged it (not on cache hits).
-    pub soft_fail: Option<String>,
-}
-
-/// What to ask an OCSP responder about one certificate, and what to check its answer against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OcspQuery {
-    /// The Envoy cluster the request goes through.
-    pub cluster: String,
-    /// The request's `:authority`: the responder URL's host.
-    pub authority: String,
-    /// The request's `:path`: the responder URL's path.
-    pub path: String,
-    /// How long to wait, milliseconds.
-    pub timeout_ms: u32,
-    /// How long an answer may be kept, seconds (and never beyond its nextUpdate).
-    pub cache_seconds: u32,
-    /// The answer must echo the nonce sent.
-    pub require_nonce: bool,
-    /// The oldest producedAt and thisUpdate accepted, seconds before now.
-    pub max_age_seconds: u32,
-    /// The leaf's notAfter, Unix seconds: a revocation is remembered until then.
-    pub not_after: i64,
-    /// Clock skew tolerated on the answer's times, seconds.
-    pub skew: i64,
-    /// The answer's key in the OCSP cache: SHA-256 of the CertID.
-    pub key: [u8; 32],
-    /// The issuer's subject Name, DER.
-    pub issuer_subject: Vec<u8>,
-    /// The issuer's SubjectPublicKeyInfo, DER.
-    pub issuer_spki: Vec<u8>,
-    /// The leaf's serialNumber INTEGER contents.
-    pub serial: Vec<u8>,
-}
-
-impl Outcome {
-    /// An outcome that looked at no certificate.
-    pub fn without_certificate(decision: Decision, excluded: bool) -> Outcome {
-        Outcome {
-            decision,
-            pass_headers: Vec::new(),
-            certificate_sha256: None,
-            excluded,
-            cache: CacheUse::NotConsulted,
-            rule: None,
-            untrusted_peer: None,
-            ocsp_query: None,
-            soft_fail: None,
-        }
-    }
-
-    /// A host call failed: deny, failing closed.
-    pub fn host_failure(call: HostCall) -> Outcome {
-        Outcome::without_certificate(Decision::Deny(DenyReason::HostFailure(call)), false)
     }
 }
 

@@ -6,11 +6,11 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 
+use client_cert_auth::glue::configure;
 use client_cert_auth::glue::fake::FakeHost;
-use client_cert_auth::glue::{configure, on_request_headers};
 use client_cert_auth::{Config, Decision, Request, VerdictCache, decide};
 use sha2::{Digest, Sha256};
-use testkit::core::{hex_lower, now};
+use testkit::core::{hex_lower, now, on_request_headers};
 use testkit::pki::Ca;
 
 struct Counting;

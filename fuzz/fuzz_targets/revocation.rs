@@ -6,11 +6,10 @@
 //! decodes encodes back to the same bytes.
 #![no_main]
 
-use client_cert_auth::validation::crl_store::{CompactCrl, CrlSigner, distribution_point_names};
-use client_cert_auth::validation::ocsp::{CertId, Freshness, Issuer, verify_response};
-use client_cert_auth::validation::online::{
-    HttpUrl, decode_revoked, decode_set, encode_revoked, encode_set,
-};
+use client_cert_auth::validation::revocation::crl_store::{CompactCrl, CrlSigner, distribution_point_names};
+use client_cert_auth::validation::revocation::ocsp::{CertId, Freshness, Issuer, verify_response};
+use client_cert_auth::validation::revocation::state::{decode_revoked, encode_revoked};
+use client_cert_auth::validation::revocation::{HttpUrl, decode_set, encode_set};
 use libfuzzer_sys::fuzz_target;
 
 /// `CN=Fuzz CA`.

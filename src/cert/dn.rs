@@ -17,7 +17,11 @@
 
 use std::fmt;
 
+use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
+
+use crate::text::der::{Reader as DerReader, tlv};
+use crate::text::hex_lower;
 
 /// One attribute: the type as a dotted OID, and the value.
 pub type Attribute = (String, String);
@@ -69,6 +73,8 @@ impl fmt::Display for DnError {
         }
     }
 }
+
+impl std::error::Error for DnError {}
 
 const KEYWORDS: &[(&str, &str)] = &[
     ("cn", "2.5.4.3"),
@@ -246,4 +252,158 @@ fn unescape(bytes: &[u8], i: usize) -> Result<(u8, usize), DnError> {
         .and_then(|&b| crate::text::hex_value(b))
         .ok_or(DnError::BadEscape)?;
     Ok(((hi << 4) | lo, i + 3))
+}
+
+/// A certificate's subject or issuer Name as the certificate encodes it (its DER), kept from the
+/// one parse of the certificate: compared byte for byte where RFC 5280 compares names (which
+/// CRL is the issuer's), and printed only when an output asks ([`EncodedName::rfc4514`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedName {
+    /// What the parser read as the Name: its header and the RDNs it decoded.
+    der: Vec<u8>,
+    /// The same RDNs framed as a SEQUENCE of exactly them, when `der` is not: a Name whose
+    /// SEQUENCE holds bytes after its last RDN, which the parser passes over (so `der` stops
+    /// short of the length its header declares). `None` for every well-formed Name.
+    reframed: Option<Vec<u8>>,
+}
+
+impl EncodedName {
+    /// The encoding of a parsed name.
+    pub fn of(name: &X509Name<'_>) -> EncodedName {
+        let der = name.as_raw();
+        let mut reader = DerReader::new(der);
+        let framed = reader.any().is_ok() && reader.is_empty();
+        let reframed = match (framed, der.get(1)) {
+            (false, Some(&len)) => {
+                let header = if len < 0x80 {
+                    2
+                } else {
+                    2 + usize::from(len & 0x7f)
+                };
+                der.get(header..).map(|rdns| tlv(0x30, rdns))
+            }
+            _ => None,
+        };
+        EncodedName {
+            der: der.to_vec(),
+            reframed,
+        }
+    }
+
+    /// The Name's DER, as the parser read it.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The Name decoded again from its own bytes (not the certificate's): the same RDNs the
+    /// certificate's parse read.
+    pub fn decode(&self) -> Option<X509Name<'_>> {
+        let der = self.reframed.as_deref().unwrap_or(&self.der);
+        X509Name::from_der(der).ok().map(|(_, name)| name)
+    }
+
+    /// [`rfc4514`] of the Name; empty when it does not decode.
+    pub fn rfc4514(&self) -> String {
+        self.decode().map(|name| rfc4514(&name)).unwrap_or_default()
+    }
+}
+
+/// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
+/// short names where RFC 4514 defines them, dotted OIDs otherwise, and values escaped. Bytes
+/// outside printable ASCII are written as `\XX` escapes, so the result is a safe header value.
+pub fn rfc4514(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|attr| {
+                    let oid = attr.attr_type().to_id_string();
+                    let key = match oid.as_str() {
+                        "2.5.4.3" => "CN",
+                        "2.5.4.7" => "L",
+                        "2.5.4.8" => "ST",
+                        "2.5.4.10" => "O",
+                        "2.5.4.11" => "OU",
+                        "2.5.4.6" => "C",
+                        "2.5.4.9" => "STREET",
+                        "0.9.2342.19200300.100.1.25" => "DC",
+                        "0.9.2342.19200300.100.1.1" => "UID",
+                        _ => "",
+                    };
+                    let key = if key.is_empty() {
+                        oid.clone()
+                    } else {
+                        key.to_string()
+                    };
+                    let value = match attr.as_str() {
+                        Ok(s) => escape_value(s),
+                        Err(_) => format!("#{}", hex_lower(attr.attr_value().data)),
+                    };
+                    format!("{key}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.len().saturating_sub(1);
+    for (i, b) in value.bytes().enumerate() {
+        let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=')
+            || (i == 0 && (b == b'#' || b == b' '))
+            || (i == last && b == b' ');
+        if special {
+            out.push('\\');
+            out.push(char::from(b));
+        } else if b.is_ascii_graphic() || b == b' ' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// `SEQUENCE { SET { SEQUENCE { OID cn, UTF8String value } } }`, then `extra` inside the
+    /// outer SEQUENCE.
+    fn name(value: &str, extra: &[u8]) -> Vec<u8> {
+        let cn = [
+            &tlv(0x06, &[0x55, 0x04, 0x03])[..],
+            &tlv(0x0c, value.as_bytes()),
+        ]
+        .concat();
+        let rdn = tlv(0x31, &tlv(0x30, &cn));
+        tlv(0x30, &[&rdn[..], extra].concat())
+    }
+
+    #[test]
+    fn a_name_prints_from_its_own_encoding_as_from_the_certificate() {
+        let der = name("alice, \"a\"", &[]);
+        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        let encoded = EncodedName::of(&parsed);
+        assert_eq!(encoded.der(), &der[..]);
+        assert_eq!(encoded.reframed, None);
+        assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
+        assert_eq!(encoded.rfc4514(), "CN=alice\\, \\\"a\\\"");
+    }
+
+    #[test]
+    fn a_name_with_bytes_after_its_last_rdn_prints_the_rdns_the_parser_read() {
+        // A NULL after the RDN: the parser stops before it and passes over it.
+        let der = name("alice", &[0x05, 0x00]);
+        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        assert_eq!(parsed.as_raw().len(), der.len() - 2);
+        let encoded = EncodedName::of(&parsed);
+        assert_eq!(encoded.der(), parsed.as_raw());
+        assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
+        assert_eq!(encoded.rfc4514(), "CN=alice");
+    }
 }

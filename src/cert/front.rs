@@ -176,6 +176,19 @@ pub enum CidrError {
     HostBits,
 }
 
+impl std::fmt::Display for CidrError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CidrError::Syntax => {
+                "is not an IPv4 or IPv6 address or CIDR (10.0.0.0/8, 2001:db8::/32)"
+            }
+            CidrError::HostBits => "has address bits set beyond its prefix length",
+        })
+    }
+}
+
+impl std::error::Error for CidrError {}
+
 impl Cidr {
     /// `address/length` or a single address (`/32`, `/128`).
     pub fn parse(text: &str) -> Result<Cidr, CidrError> {

@@ -7,7 +7,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use x509_parser::extensions::GeneralName;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::oid_registry::OID_X509_EXT_CRL_DISTRIBUTION_POINTS;
 
 use crate::outcome::CertError;
 use crate::text::trim_ascii;
@@ -17,8 +19,8 @@ pub mod front;
 mod pem;
 mod xfcc;
 
-pub use dn::{Attribute, Dn, DnError};
-pub use pem::{der_from_property, pem_bundle, pem_to_der};
+pub use dn::{Attribute, Dn, DnError, EncodedName, rfc4514};
+pub use pem::{der_from_property, pem_bundle, pem_encode, pem_to_der};
 pub use xfcc::{Element, XfccError, envoy_url_encode, parse_single};
 
 /// The SHA-256 of `data` (certificate thumbprints, the verdict cache's key).
@@ -167,6 +169,33 @@ impl Default for DatePolicy {
     }
 }
 
+/// A subjectAltName entry of a kind the checks or the forwarded headers read, as the
+/// certificate writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum San {
+    /// A `dNSName`.
+    Dns(String),
+    /// An `rfc822Name` (an email address).
+    Email(String),
+    /// A `uniformResourceIdentifier`.
+    Uri(String),
+    /// An `iPAddress`: 4 or 16 bytes (other lengths kept as they are).
+    Ip(Vec<u8>),
+}
+
+impl San {
+    /// The entry, when it is of a kind kept.
+    pub fn of(name: &GeneralName<'_>) -> Option<San> {
+        match name {
+            GeneralName::DNSName(d) => Some(San::Dns((*d).to_string())),
+            GeneralName::RFC822Name(e) => Some(San::Email((*e).to_string())),
+            GeneralName::URI(u) => Some(San::Uri((*u).to_string())),
+            GeneralName::IPAddress(ip) => Some(San::Ip(ip.to_vec())),
+            _ => None,
+        }
+    }
+}
+
 /// A leaf certificate that decoded cleanly, with everything the checks need, extracted once.
 #[derive(Debug, Clone)]
 pub struct LeafCertificate {
@@ -187,6 +216,21 @@ pub struct LeafCertificate {
     /// `None` without a keyUsage extension; otherwise whether it allows keyCertSign, which a
     /// CA certificate needs to issue (RFC 5280 6.1.4 (n)).
     pub cert_sign_key_usage: Option<bool>,
+    /// The subject Name as encoded, for the headers that print it.
+    pub subject_name: EncodedName,
+    /// The issuer Name as encoded: which CRLs are the issuer's, what an OCSP question names,
+    /// the headers that print it.
+    pub issuer_name: EncodedName,
+    /// The serialNumber INTEGER's contents as encoded (CRL entries and OCSP CertIDs name the
+    /// certificate by them).
+    pub raw_serial: Vec<u8>,
+    /// The Authority Information Access OCSP URLs, in order, as written.
+    pub ocsp_urls: Vec<String>,
+    /// The value (DER) of the cRLDistributionPoints extension, when there is one: its names
+    /// are read only where run-time CRL sources need them.
+    pub crl_distribution_points: Option<Vec<u8>>,
+    /// The subjectAltName entries of the kinds [`San`] keeps, in order, as written.
+    pub sans: Vec<San>,
 }
 
 impl LeafCertificate {
@@ -197,6 +241,16 @@ impl LeafCertificate {
 
     /// Parses DER; the whole input must be one certificate.
     pub fn from_der(der: Vec<u8>) -> Result<LeafCertificate, CertError> {
+        LeafCertificate::from_der_with(der, |_| ()).map(|(leaf, ())| leaf)
+    }
+
+    /// [`LeafCertificate::from_der`], handing the parsed certificate to `more` as well, for what
+    /// a caller needs of it beyond a leaf's facts (a CA's key and constraints) without parsing
+    /// it again. `more` runs only on a certificate that decoded cleanly.
+    pub fn from_der_with<T>(
+        der: Vec<u8>,
+        more: impl FnOnce(&X509Certificate<'_>) -> T,
+    ) -> Result<(LeafCertificate, T), CertError> {
         let malformed = |detail: String| CertError::Malformed { detail };
         let (rest, cert) =
             x509_parser::parse_x509_certificate(&der).map_err(|e| malformed(e.to_string()))?;
@@ -223,12 +277,17 @@ impl LeafCertificate {
         let san = cert
             .subject_alternative_name()
             .map_err(|e| malformed(format!("subjectAltName: {e}")))?;
-        for name in san.iter().flat_map(|ext| ext.value.general_names.iter()) {
+        let sans: Vec<San> = san
+            .iter()
+            .flat_map(|ext| ext.value.general_names.iter())
+            .filter_map(San::of)
+            .collect();
+        for name in &sans {
             match name {
-                GeneralName::DNSName(d) => facts.dns_names.push(d.to_ascii_lowercase()),
-                GeneralName::URI(u) => facts.uris.push((*u).to_string()),
-                GeneralName::RFC822Name(e) => facts.emails.push(normalize_email(e)),
-                _ => {}
+                San::Dns(d) => facts.dns_names.push(d.to_ascii_lowercase()),
+                San::Uri(u) => facts.uris.push(u.clone()),
+                San::Email(e) => facts.emails.push(normalize_email(e)),
+                San::Ip(_) => {}
             }
         }
         let client_auth_eku = cert
@@ -243,8 +302,18 @@ impl LeafCertificate {
         let cert_sign_key_usage = key_usage.map(|ku| ku.key_cert_sign());
         let not_before = validity.not_before.timestamp();
         let not_after = validity.not_after.timestamp();
+        let subject_name = EncodedName::of(cert.subject());
+        let issuer_name = EncodedName::of(cert.issuer());
+        let raw_serial = cert.raw_serial().to_vec();
+        let ocsp_urls = ocsp_urls(&cert);
+        let crl_distribution_points = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid == OID_X509_EXT_CRL_DISTRIBUTION_POINTS)
+            .map(|e| e.value.to_vec());
+        let more = more(&cert);
         drop(cert);
-        Ok(LeafCertificate {
+        let leaf = LeafCertificate {
             der,
             not_before,
             not_after,
@@ -252,7 +321,14 @@ impl LeafCertificate {
             client_auth_eku,
             client_key_usage,
             cert_sign_key_usage,
-        })
+            subject_name,
+            issuer_name,
+            raw_serial,
+            ocsp_urls,
+            crl_distribution_points,
+            sans,
+        };
+        Ok((leaf, more))
     }
 
     /// Checks the validity period; both bounds are inclusive.
@@ -265,6 +341,25 @@ impl LeafCertificate {
     pub fn arr_header_value(&self) -> String {
         STANDARD.encode(&self.der)
     }
+}
+
+/// The Authority Information Access OCSP URLs (accessMethod id-ad-ocsp, a URI location), in
+/// the order of the extension.
+fn ocsp_urls(cert: &X509Certificate<'_>) -> Vec<String> {
+    cert.extensions()
+        .iter()
+        .filter_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
+            _ => None,
+        })
+        .flat_map(|aia| aia.accessdescs.iter())
+        .filter_map(
+            |d| match (&d.access_location, d.access_method.to_id_string().as_str()) {
+                (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1") => Some((*uri).to_string()),
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 /// The date check on its own, so a cached verdict can apply it without the certificate.

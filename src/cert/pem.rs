@@ -41,6 +41,24 @@ pub fn pem_to_der(pem: &[u8], label: &str) -> Result<Vec<u8>, CertError> {
     STANDARD.decode(&compact).map_err(|_| CertError::BadBase64)
 }
 
+/// DER as one PEM block with this label: base64 in lines of 64, with the armour and a final
+/// newline.
+pub fn pem_encode(der: &[u8], label: &str) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 32);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
+}
+
 /// The certificates of a (maybe percent-escaped) PEM bundle, as DER.
 pub fn pem_bundle(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
     let decoded;
@@ -54,4 +72,20 @@ pub fn pem_bundle(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
         .filter(|block| !block.trim().is_empty())
         .map(|block| pem_to_der(block.as_bytes(), "CERTIFICATE"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_lines_are_64_characters() {
+        let p = pem_encode(&[0u8; 60], "CERTIFICATE");
+        let lines: Vec<&str> = p.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN CERTIFICATE-----");
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines[2], "AAAAAAAAAAAAAAAA");
+        assert_eq!(lines[3], "-----END CERTIFICATE-----");
+        assert!(p.ends_with("-----\n"));
+    }
 }

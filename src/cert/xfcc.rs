@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use crate::text::percent_escape_only;
+
 /// Why an XFCC value was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XfccError {
@@ -63,6 +65,8 @@ impl fmt::Display for XfccError {
         }
     }
 }
+
+impl std::error::Error for XfccError {}
 
 /// One XFCC element: its pairs, keys in lower case, values unquoted and unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,16 +181,5 @@ pub fn parse_single(value: &[u8]) -> Result<Element, XfccError> {
 /// Envoy's URL encoding of a PEM in XFCC `Cert` and `Chain` values: newline, space, `+`, `/`
 /// and `=` become percent escapes, nothing else changes.
 pub fn envoy_url_encode(pem: &str) -> String {
-    let mut out = String::with_capacity(pem.len() + pem.len() / 8);
-    for c in pem.chars() {
-        match c {
-            '\n' => out.push_str("%0A"),
-            ' ' => out.push_str("%20"),
-            '+' => out.push_str("%2B"),
-            '/' => out.push_str("%2F"),
-            '=' => out.push_str("%3D"),
-            c => out.push(c),
-        }
-    }
-    out
+    percent_escape_only(pem, |c| matches!(c, '\n' | ' ' | '+' | '/' | '='))
 }

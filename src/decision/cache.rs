@@ -11,8 +11,8 @@ use crate::cert::CertFacts;
 use crate::outcome::CertError;
 use crate::outcome::Header;
 use crate::validation::Verdict;
-use crate::validation::crl_store::CompactCrl;
-use crate::validation::online::RevocationState;
+use crate::validation::revocation::crl_store::CompactCrl;
+use crate::validation::revocation::{Installed, Judged, OcspQuery, RevocationState, RevokedEntry};
 
 /// Entries kept when the configuration does not say (about 3 KB each).
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -61,27 +61,27 @@ impl VerdictCache {
 
     /// The entry for `key` if its verdict holds at `now`.
     pub fn get(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
+        self.lookup(key, now, true)
+    }
+
+    /// Like [`VerdictCache::get`], but a miss is not counted (the caller will look again with
+    /// the certificate in hand, and that lookup counts).
+    pub fn peek(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
+        self.lookup(key, now, false)
+    }
+
+    fn lookup(&mut self, key: &[u8; 32], now: i64, count_miss: bool) -> Option<&Entry> {
         match self.entries.get(key) {
             Some(e) if e.verdict.fresh_from <= now && now <= e.verdict.fresh_until => {
                 self.hits += 1;
                 Some(e)
             }
             _ => {
-                self.misses += 1;
+                if count_miss {
+                    self.misses += 1;
+                }
                 None
             }
-        }
-    }
-
-    /// Like [`VerdictCache::get`], but a miss is not counted (the caller will look again with
-    /// the certificate in hand, and that lookup counts).
-    pub fn peek(&mut self, key: &[u8; 32], now: i64) -> Option<&Entry> {
-        match self.entries.get(key) {
-            Some(e) if e.verdict.fresh_from <= now && now <= e.verdict.fresh_until => {
-                self.hits += 1;
-                Some(e)
-            }
-            _ => None,
         }
     }
 
@@ -137,6 +137,42 @@ impl VerdictCache {
             self.order.retain(|key| entries.contains_key(key));
         }
         before - self.entries.len()
+    }
+
+    /// Takes in a judged OCSP answer to `query` (CertID key `key`): the revocation state
+    /// learns it, and the verdicts that depend on the certificate's OCSP answers go when it
+    /// says no. Returns the expiry to share with the other VMs for a revocation for good not
+    /// known before.
+    pub fn learn_ocsp(
+        &mut self,
+        key: [u8; 32],
+        query: &OcspQuery,
+        judged: Judged,
+        now: i64,
+    ) -> Option<i64> {
+        let learned = self.revocation.learn(key, query, judged, now);
+        if learned.drop_verdicts {
+            self.drop_on_ocsp(&key);
+        }
+        learned.share_until
+    }
+
+    /// Takes in the certificates other VMs learned are revoked (those not expired at `now`),
+    /// dropping the verdicts of each one not known before.
+    pub fn learn_revoked(&mut self, entries: &[RevokedEntry], now: i64) {
+        for &(key, until) in entries {
+            if until >= now && self.revocation.record_revoked(key, until, now) {
+                self.drop_on_ocsp(&key);
+            }
+        }
+    }
+
+    /// Installs a CRL of source `index`, after dropping the cached verdicts it revokes;
+    /// returns how many were dropped.
+    pub fn install_crl(&mut self, index: usize, installed: Installed) -> usize {
+        let dropped = self.drop_on_crl(&installed.crl);
+        self.revocation.install(index, installed);
+        dropped
     }
 
     /// How many entries the cache holds.

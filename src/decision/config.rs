@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::cert::front::{Cidr, CidrError, RFC9440_CHAIN_HEADER, default_name};
+use crate::cert::front::{Cidr, RFC9440_CHAIN_HEADER, default_name};
 use crate::config::{FrontFormat, MODE_NAMES, RawConfig, RawHeaderSource, Source};
 use crate::decision::cache::DEFAULT_CAPACITY;
 use crate::outcome::DenyReason;
@@ -185,19 +185,8 @@ impl FrontSource {
             .enumerate()
             .map(|(i, entry)| {
                 let field = format!("header.trustedProxies[{i}]");
-                let cidr = Cidr::parse(entry.trim()).map_err(|e| {
-                    problem(
-                        field.clone(),
-                        match e {
-                            CidrError::Syntax => format!(
-                                "{entry:?} is not an IPv4 or IPv6 address or CIDR (10.0.0.0/8, 2001:db8::/32)"
-                            ),
-                            CidrError::HostBits => format!(
-                                "{entry:?} has address bits set beyond its prefix length"
-                            ),
-                        },
-                    )
-                })?;
+                let cidr = Cidr::parse(entry.trim())
+                    .map_err(|e| problem(field.clone(), format!("{entry:?} {e}")))?;
                 match cidr.catch_all() {
                     Some(what) => Err(problem(
                         field,

@@ -18,24 +18,24 @@ use rustls_pki_types::CertificateDer;
 
 pub mod cache;
 pub mod config;
+mod outcome;
 
 use crate::cert::front::{decode as decode_front, parse_peer};
 use crate::cert::{
     LeafCertificate, check_dates, der_from_property, parse_single, pem_bundle, sha256, sha256_of,
 };
 use crate::config::Source;
-use crate::outcome::OcspQuery;
-use crate::outcome::{
-    CacheUse, CertError, Decision, DenyReason, Header, HostCall, Outcome, PassReason,
-};
+use crate::outcome::{CertError, Decision, DenyReason, Header, HostCall, PassReason};
 use crate::scope::rules::METHOD_OVERRIDE_HEADERS;
 use crate::scope::{Mode, RequestLine, Scope, scope};
 use crate::text::der::Reader as DerReader;
-use crate::text::{hex_lower, hex_value};
-use crate::validation::online::RevocationState;
+use crate::text::{hex_lower, hex_value, join_lines};
+use crate::validation::revocation::OcspQuery;
+use crate::validation::revocation::RevocationState;
 use crate::validation::{Judgement, Verdict};
 use cache::{Entry, VerdictCache};
 pub use config::{Config, ConfigError, FrontSource, MAX_CACHE_SIZE, Needs};
+pub use outcome::{CacheUse, Outcome};
 
 /// The header Azure App Service uses to forward the client certificate (lower case, as the
 /// host stores header names).
@@ -177,24 +177,12 @@ impl Inputs for Request<'_> {
         };
         match value {
             Some(value) => Some(Cow::Borrowed(value)),
-            None => {
-                let mut lines = self
-                    .headers
+            None => join_lines(
+                self.headers
                     .iter()
                     .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| *v);
-                let first = lines.next()?;
-                let rest: Vec<&[u8]> = lines.collect();
-                if rest.is_empty() {
-                    return Some(Cow::Borrowed(first));
-                }
-                let mut joined = first.to_vec();
-                for line in rest {
-                    joined.extend_from_slice(b", ");
-                    joined.extend_from_slice(line);
-                }
-                Some(Cow::Owned(joined))
-            }
+                    .map(|(_, v)| *v),
+            ),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::headers::HeaderMap;
-use super::host::{Host, HostError, Level, MetricKind, SharedDataError};
+use super::host::{Host, HostError, HttpCall, Level, MetricKind, SharedDataError};
 use crate::output::Reply;
 
 /// One recorded host call.
@@ -324,13 +324,13 @@ impl Host for FakeHost {
         0
     }
 
-    fn dispatch_http_call(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        _timeout_ms: u32,
-    ) -> Result<u32, HostError> {
+    fn dispatch_http_call(&mut self, call: &HttpCall<'_>) -> Result<u32, HostError> {
+        let HttpCall {
+            cluster,
+            headers,
+            body,
+            ..
+        } = *call;
         let headers: Vec<(String, String)> = headers
             .iter()
             .map(|(n, v)| ((*n).to_string(), (*v).to_string()))

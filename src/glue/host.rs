@@ -11,6 +11,14 @@ use crate::output::Reply;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError(pub String);
 
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "host call failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for HostError {}
+
 /// Log levels, as proxy-wasm numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -55,6 +63,19 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+/// An HTTP request sent through an Envoy cluster ([`Host::dispatch_http_call`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpCall<'a> {
+    /// The Envoy cluster.
+    pub cluster: &'a str,
+    /// The request headers, pseudo-headers included.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body (empty: none).
+    pub body: &'a [u8],
+    /// How long to wait for the answer, milliseconds.
+    pub timeout_ms: u32,
+}
+
 /// Why a shared-data write did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SharedDataError {
@@ -63,6 +84,17 @@ pub enum SharedDataError {
     /// The host refused, with its status.
     Failed(String),
 }
+
+impl std::fmt::Display for SharedDataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SharedDataError::CasMismatch => f.write_str("shared data changed since it was read"),
+            SharedDataError::Failed(status) => write!(f, "shared data refused: {status}"),
+        }
+    }
+}
+
+impl std::error::Error for SharedDataError {}
 
 /// Every host call the glue makes. Calls that can fail return `Result`; the glue fails closed
 /// on each failure and names the call in its log line.
@@ -97,13 +129,7 @@ pub trait Host {
     fn memory_bytes(&self) -> u64;
     /// Sends an HTTP request through an Envoy cluster; the answer comes later to the context
     /// that sent it, with the returned token. Fails at once when the cluster is unknown.
-    fn dispatch_http_call(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        timeout_ms: u32,
-    ) -> Result<u32, HostError>;
+    fn dispatch_http_call(&mut self, call: &HttpCall<'_>) -> Result<u32, HostError>;
     /// Lets a paused request go on to the upstream.
     fn resume_request(&mut self) -> Result<(), HostError>;
     /// A value every VM of the plugin's VM id shares, with its compare-and-swap token;
@@ -123,4 +149,11 @@ pub trait Host {
     /// Makes another context of this VM the one later host calls act on: a paused stream
     /// answered by the OCSP question another stream asked.
     fn set_effective_context(&mut self, context: u32) -> Result<(), HostError>;
+}
+
+/// Unix seconds of a host clock reading (0 before the epoch).
+pub fn unix_seconds(time: std::time::SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }

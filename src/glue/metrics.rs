@@ -1,4 +1,4 @@
-//! Envoy stats: counters and gauges under `client_cert_auth.` (names in the README). Each
+//! Envoy stats: counters and gauges under `client_cert_auth.` (names in docs/operations.md). Each
 //! request counts once as passed, forwarded, denied (by reason) or, under `reportOnly`, would
 //! be denied (by reason), plus its cache use and whether it was excluded; a request a named
 //! rule decided counts once more under `rule.<name>.`.
@@ -13,7 +13,9 @@ use std::cell::Cell;
 
 use super::host::{Host, MetricKind};
 use crate::decision::Config;
-use crate::outcome::{CacheUse, Decision, DenyReason, Outcome, PassReason, Reason};
+use crate::decision::{CacheUse, Outcome};
+use crate::outcome::{Decision, DenyReason, PassReason, Reason};
+use crate::validation::revocation::OcspStatus;
 
 /// How often the counts reach Envoy's stats, in milliseconds.
 pub const FLUSH_PERIOD_MS: u64 = 1000;
@@ -94,6 +96,18 @@ pub enum OcspResult {
     Unknown = 2,
     /// No usable answer.
     Failed = 3,
+}
+
+impl OcspResult {
+    /// The count an OCSP status adds to.
+    pub fn of(status: &OcspStatus) -> OcspResult {
+        match status {
+            OcspStatus::Good => OcspResult::Good,
+            OcspStatus::Revoked => OcspResult::Revoked,
+            OcspStatus::Unknown => OcspResult::Unknown,
+            OcspStatus::NoAnswer(_) => OcspResult::Failed,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -20,12 +20,17 @@ pub mod revocation;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+use crate::decision::{CacheUse, Outcome};
 use crate::decision::{Config, Inputs, Property, XFCC_HEADER, cache::VerdictCache, decide};
-use crate::outcome::{CacheUse, Decision, DenyReason, HostCall, Outcome, PassReason};
+use crate::outcome::{Decision, DenyReason, HostCall, PassReason};
 use crate::output::Reply;
-use crate::text::{hex_lower, log_safe, push_hex_lower};
+use crate::text::{hex_lower, join_lines, log_safe, push_hex_lower};
+use crate::validation::revocation::OcspQuery;
 pub use headers::HeaderMap;
-pub use host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
+pub use host::{
+    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError,
+    unix_seconds,
+};
 use metrics::Metrics;
 pub use revocation::{
     Fetches, MAX_WAITING_PER_CERTIFICATE, Questions, Waiting, on_fetch_response, on_ocsp_answer,
@@ -38,7 +43,7 @@ pub struct State {
     pub config: Config,
     metrics: Metrics,
     /// The second of the last first-sight line at info level.
-    last_first_sight_log: Cell<u64>,
+    last_first_sight_log: Cell<i64>,
     /// Whether the OCSP responder is failing (its failures are logged once per streak).
     ocsp_failing: Cell<bool>,
     /// The OCSP questions in flight on this VM, and the requests waiting for them.
@@ -94,31 +99,20 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
     }
 }
 
-/// One request's headers: strip, decide, apply. `state` is `None` only if the host creates a
-/// stream without a successful configuration; the request is then refused with a 500.
-/// A request that must wait for an OCSP answer pauses without a trace of its wait here: use
-/// [`handle_request_headers`] to keep it.
-pub fn on_request_headers(
-    host: &mut impl Host,
-    state: Option<&State>,
-    cache: &RefCell<VerdictCache>,
-) -> Action {
-    match handle_request_headers(host, state, cache) {
-        Step::Done(action) => action,
-        Step::Wait(_) => Action::Pause,
-    }
-}
-
 /// What a request's headers led to.
 #[derive(Debug)]
 pub enum Step {
     /// Decided: go on, or stop (answered locally).
     Done(Action),
-    /// Paused for an OCSP answer: give the answer to [`on_ocsp_response`] with this.
+    /// Paused for an OCSP answer: the host hands the answer to [`on_ocsp_answer`] (tests may
+    /// use [`on_ocsp_response`] with this).
     Wait(Waiting),
 }
 
-/// [`on_request_headers`], keeping a request that waits for an OCSP answer.
+/// One request's headers, in order: strip what the client must not send, decide, then either
+/// apply the outcome or ask the OCSP responder and wait. `state` is `None` only if the host
+/// creates a stream without a successful configuration; the request is then refused with a
+/// 500.
 pub fn handle_request_headers(
     host: &mut impl Host,
     state: Option<&State>,
@@ -136,87 +130,111 @@ pub fn handle_request_headers(
     };
     #[cfg(feature = "test-panic")]
     crash_on_demand(&headers);
-    let mut waiting = None;
-    let action = decide_and_apply(host, state, cache, &headers, true, Some(&mut waiting));
-    match waiting {
-        Some(waiting) => Step::Wait(waiting),
-        None => Step::Done(action),
+    let mut decided = match decide_request(host, state, cache, &headers, true) {
+        Ok(decided) => decided,
+        Err(action) => return Step::Done(action),
+    };
+    let Some(query) = decided.ask.take() else {
+        return Step::Done(apply_outcome(host, state, cache, &headers, &decided));
+    };
+    match revocation::join_or_ask(host, &state.questions, query, &headers) {
+        revocation::Join::Wait(waiting) => Step::Wait(waiting),
+        revocation::Join::Busy => Step::Done(busy(host, &headers)),
+        revocation::Join::Unsent(why, query) => {
+            // Not asked: decided without the answer, which is what the outcome says.
+            let now = decided.started.map_or(0, unix_seconds);
+            revocation::unsent(host, state, cache, &query, &why, now);
+            Step::Done(apply_outcome(host, state, cache, &headers, &decided))
+        }
     }
 }
 
-/// Decides with the request's headers (as read before the strip) and applies the outcome.
-/// `may_wait`: an OCSP question may be asked; when it is, `wait` receives what the request
-/// waits for (its headers left empty, for the caller to fill) and the request pauses.
-fn decide_and_apply(
+/// A request that waited for an OCSP answer, decided again now that the answer is known (its
+/// headers as read before the strip): no question is asked this time.
+pub(crate) fn decide_again(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    headers: &HeaderMap,
+) -> Action {
+    match decide_request(host, state, cache, headers, false) {
+        Ok(decided) => apply_outcome(host, state, cache, headers, &decided),
+        Err(action) => action,
+    }
+}
+
+/// A request decided: the outcome, the question to ask first (when it may wait), and when the
+/// decision read the clock.
+struct Decided {
+    outcome: Outcome,
+    ask: Option<Box<OcspQuery>>,
+    started: Option<SystemTime>,
+}
+
+/// Decides with the request's headers (as read before the strip). `may_wait`: an OCSP
+/// question may be asked. `Err` is the request refused (the cache is busy).
+fn decide_request(
     host: &mut impl Host,
     state: &State,
     cache: &RefCell<VerdictCache>,
     headers: &HeaderMap,
     may_wait: bool,
-    wait: Option<&mut Option<Waiting>>,
-) -> Action {
-    let path = header(headers, ":path").unwrap_or_default();
+) -> Result<Decided, Action> {
     let Ok(mut cache) = cache.try_borrow_mut() else {
-        return refuse(
+        let path = header(headers, ":path").unwrap_or_default();
+        return Err(refuse(
             host,
             state,
             &Outcome::host_failure(HostCall::CacheBusy),
             &path,
-        );
+        ));
     };
     let mut inputs = HostInputs {
         host: &mut *host,
         headers,
         started: None,
-        may_wait: may_wait && wait.is_some(),
+        may_wait,
     };
     let mut outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
-    if let (Some(query), Some(wait)) = (outcome.ocsp_query.take(), wait) {
-        let key = query.key;
-        match revocation::join_or_ask(host, &state.questions, query, headers) {
-            revocation::Join::Wait(waiting) => {
-                *wait = Some(waiting);
-                return Action::Pause;
-            }
-            revocation::Join::Busy => {
-                drop(cache);
-                host.log(
-                    Level::Warn,
-                    &format!(
-                        "client-cert-auth: denied status=503 reason=revocation_busy detail=\"{} requests already wait for this certificate's OCSP answer\" path=\"{}\"",
-                        revocation::MAX_WAITING_PER_CERTIFICATE,
-                        log_safe(&path)
-                    ),
-                );
-                let _ = host.set_filter_state(
-                    DECISION_STATE,
-                    b"decision=deny reason=revocation_busy rule=- sha256=-",
-                );
-                let _ = host.send_reply(&Reply::revocation_busy());
-                return Action::Pause;
-            }
-            revocation::Join::Unsent(why) => {
-                // Not asked: decided without the answer, which is what `outcome` says.
-                state
-                    .metrics
-                    .revocation
-                    .record_ocsp(metrics::OcspResult::Failed);
-                let now = started
-                    .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-                cache.revocation.record_ocsp(
-                    key,
-                    crate::validation::online::OcspStatus::NoAnswer(why.clone()),
-                    now,
-                    now,
-                );
-                if !state.ocsp_failing.replace(true) {
-                    host.log(Level::Warn, &format!("client-cert-auth: OCSP: {why}"));
-                }
-            }
-        }
-    }
+    let ask = outcome.ocsp_query.take().filter(|_| may_wait);
+    Ok(Decided {
+        outcome,
+        ask,
+        started,
+    })
+}
+
+/// Too many requests already wait for this certificate's OCSP answer: 503, never a pass.
+fn busy(host: &mut impl Host, headers: &HeaderMap) -> Action {
+    let path = header(headers, ":path").unwrap_or_default();
+    host.log(
+        Level::Warn,
+        &format!(
+            "client-cert-auth: denied status=503 reason=revocation_busy detail=\"{} requests already wait for this certificate's OCSP answer\" path=\"{}\"",
+            revocation::MAX_WAITING_PER_CERTIFICATE,
+            log_safe(&path)
+        ),
+    );
+    let _ = host.set_filter_state(
+        DECISION_STATE,
+        b"decision=deny reason=revocation_busy rule=- sha256=-",
+    );
+    let _ = host.send_reply(&Reply::revocation_busy());
+    Action::Pause
+}
+
+/// Logs and counts what the decision says, then applies it: the request goes on with the
+/// headers set, or is answered locally.
+fn apply_outcome(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    headers: &HeaderMap,
+    decided: &Decided,
+) -> Action {
+    let outcome = &decided.outcome;
+    let path = header(headers, ":path").unwrap_or_default();
     if let (Some(peer), Some(front)) = (&outcome.untrusted_peer, &state.config.front) {
         host.log(
             Level::Info,
@@ -238,12 +256,12 @@ fn decide_and_apply(
             ),
         );
     }
-    state.metrics.record_lookup(&outcome);
+    state.metrics.record_lookup(outcome);
     if outcome.cache == CacheUse::Miss {
-        log_first_sight(host, state, started, &outcome, cache.len());
+        let cached = cache.try_borrow().map_or(0, |c| c.len());
+        log_first_sight(host, state, decided.started, outcome, cached);
     }
-    drop(cache);
-    match apply(host, state, &outcome) {
+    match apply(host, state, outcome) {
         Ok(Action::Continue) => {
             state
                 .metrics
@@ -254,15 +272,15 @@ fn decide_and_apply(
                     state,
                     "would deny (report only)",
                     reason,
-                    &outcome,
+                    outcome,
                     &path,
                 );
             }
             let (decision, reason) = decision_fields(&outcome.decision);
-            publish(host, &state.config, decision, reason, &outcome);
+            publish(host, &state.config, decision, reason, outcome);
             Action::Continue
         }
-        Ok(Action::Pause) => refuse(host, state, &outcome, &path),
+        Ok(Action::Pause) => refuse(host, state, outcome, &path),
         Err(call) => refuse(host, state, &Outcome::host_failure(call), &path),
     }
 }
@@ -347,20 +365,15 @@ fn strip_client_headers(host: &mut impl Host, config: &Config) -> Result<HeaderM
 /// A header's value; every copy joined with ", " when it was sent more than once (as HTTP
 /// allows for list-valued headers), so ambiguity stays visible to the decision.
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<Cow<'h, [u8]>> {
-    let mut values = headers
+    join_lines(lines(headers, name))
+}
+
+/// The lines of header `name` (any case), in order.
+fn lines<'h>(headers: &'h HeaderMap, name: &str) -> impl Iterator<Item = &'h [u8]> {
+    headers
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| v);
-    let first = values.next()?;
-    let Some(second) = values.next() else {
-        return Some(Cow::Borrowed(first));
-    };
-    let mut joined = first.to_vec();
-    for value in std::iter::once(second).chain(values) {
-        joined.extend_from_slice(b", ");
-        joined.extend_from_slice(value);
-    }
-    Some(Cow::Owned(joined))
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v)
 }
 
 /// The decision's inputs over the host: headers from the snapshot, properties and the clock by
@@ -378,10 +391,7 @@ impl<H: Host> Inputs for HostInputs<'_, H> {
     }
 
     fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .count()
+        lines(self.headers, name).count()
     }
 
     fn property(&mut self, property: Property) -> Result<Option<Vec<u8>>, HostCall> {
@@ -414,9 +424,7 @@ fn log_first_sight(
     outcome: &Outcome,
     cached: usize,
 ) {
-    let second = started
-        .and_then(|s| s.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
+    let second = started.map_or(0, unix_seconds);
     let info_due = second > state.last_first_sight_log.get();
     if info_due {
         state.last_first_sight_log.set(second);

@@ -1,54 +1,41 @@
-//! Run-time revocation on the host: OCSP questions asked while a request waits, and CRLs
-//! fetched on the root context's timer, shared by every VM of the Envoy.
+//! Run-time revocation on the host: the I/O of [`crate::validation::revocation`], which holds
+//! every rule. OCSP questions are sent while a request waits, CRLs are fetched on the root
+//! context's timer and shared by every VM of the Envoy through shared data.
 //!
 //! **OCSP.** When [`crate::decide`] says a certificate needs an OCSP answer, the request pauses,
 //! the question goes to the responder's cluster ([`ask`]), and when the answer comes
-//! ([`on_ocsp_response`]) it is verified, kept, and the request is decided again with it; a
-//! request that cannot be asked (the call cannot be sent) is decided at once without it.
+//! ([`on_ocsp_answer`]) it is judged and learned by the revocation state, and every request
+//! waiting for it is decided again with it; a request that cannot be asked (the call cannot be
+//! sent) is decided at once without it.
 //!
 //! **CRLs.** Every VM's timer ([`tick`]) looks at each source's entry in shared data: its
-//! metadata (`<key>.meta`: generation, when fetched, nextUpdate, lease, failure streak, next
-//! retry) and the CRL itself (`<key>.crl`). A VM installs a newer generation it finds; when the
-//! source is due, the VM that wins the lease (a compare-and-swap on the metadata) fetches it
-//! ([`on_fetch_response`]), verifies it, and publishes it for the others. So a source is fetched
-//! once per interval for the whole Envoy, whatever the number of workers.
+//! metadata (`<key>.meta`, [`Meta`]) and its CRL set (`<key>.crls`). A VM installs a newer
+//! generation it finds; when the source is due, the VM that wins the lease (a
+//! compare-and-swap on the metadata) fetches it ([`on_fetch_response`]), verifies it, and
+//! publishes it for the others. So a source is fetched once per interval for the whole Envoy,
+//! whatever the number of workers.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::headers::HeaderMap;
-use super::host::{Host, HttpResponse, Level, SharedDataError};
+use super::host::{Host, HttpCall, HttpResponse, Level, SharedDataError, unix_seconds};
 use super::metrics::OcspResult;
 use super::{Action, State};
 use crate::decision::cache::VerdictCache;
-use crate::outcome::OcspQuery;
-use crate::validation::REJECTION_TTL;
-use crate::validation::crl_store::CompactCrl;
-use std::cmp::Ordering;
-
-use crate::validation::crl_store::{CrlOrder, newer};
-use crate::validation::ocsp::{self, CertId, Freshness, Issuer, Status};
-use crate::validation::online::{
-    CrlSource, Installed, OcspStatus, SetRefusal, decode_set, merge_set,
+use crate::text::rfc3339;
+use crate::validation::revocation::crl_store::{CompactCrl, CrlOrder};
+use crate::validation::revocation::ocsp::{self, CertId};
+use crate::validation::revocation::schedule::{CRL_FETCH_TIMEOUT_MS, Meta};
+use crate::validation::revocation::shared::{
+    Mark, REVOKED_GEN_KEY, REVOKED_KEY, crl_key, mark_key, meta_key, next_generation,
 };
-
-/// How long a CRL fetch may take, milliseconds.
-pub const CRL_FETCH_TIMEOUT_MS: u32 = 10_000;
-/// How long a fetch lease holds, seconds: the fetch's timeout and some slack. A VM that dies
-/// while fetching blocks the source no longer than this.
-pub const LEASE_SECONDS: i64 = 15;
-/// The first retry after a failed fetch, seconds; it doubles with each failure in a row, up to
-/// [`MAX_BACKOFF_SECONDS`] (and never beyond `refreshSeconds`).
-pub const FIRST_BACKOFF_SECONDS: i64 = 2;
-/// The longest wait between retries, seconds.
-pub const MAX_BACKOFF_SECONDS: i64 = 300;
-/// A CRL is fetched again this long before its nextUpdate (at most), seconds.
-pub const NEAR_NEXT_UPDATE_SECONDS: i64 = 300;
-/// Whatever its nextUpdate says, a CRL is not fetched again sooner than this after a success
-/// (or `refreshSeconds`, if shorter), seconds: a CA that publishes late is not hammered.
-pub const MIN_REFETCH_SECONDS: i64 = 60;
+use crate::validation::revocation::state::{decode_revoked, merge_revoked};
+use crate::validation::revocation::{
+    AskError, CrlSource, FetchError, Installed, Judged, OcspQuery, OcspStatus, SetRefusal,
+    decode_set, judge_answer, merge_set,
+};
 
 /// A request paused for an OCSP answer: the certificate's question it waits for (its
 /// headers are kept with the question, in [`Questions`]).
@@ -98,8 +85,8 @@ pub(super) enum Join {
     Wait(Waiting),
     /// Too many requests already wait for this certificate.
     Busy,
-    /// The question could not be sent: decide without the answer.
-    Unsent(String),
+    /// The question could not be sent: decide without the answer (the query is handed back).
+    Unsent(AskError, Box<OcspQuery>),
 }
 
 impl Questions {
@@ -163,7 +150,7 @@ pub(super) fn join_or_ask(
 ) -> Join {
     let context = host.context_id();
     let Ok(mut questions) = questions.try_borrow_mut() else {
-        return Join::Unsent("the VM's OCSP questions are busy".to_string());
+        return Join::Unsent(AskError::Busy, query);
     };
     if let Some(asked) = questions.get_mut(&query.key) {
         if asked.waiters.len() >= MAX_WAITING_PER_CERTIFICATE {
@@ -195,7 +182,7 @@ pub(super) fn join_or_ask(
                 context,
             })
         }
-        Err(why) => Join::Unsent(why),
+        Err(why) => Join::Unsent(why, query),
     }
 }
 
@@ -241,20 +228,13 @@ pub(super) fn ask_orphans(host: &mut impl Host, state: &State, cache: &RefCell<V
     }
 }
 
-fn unix(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// Sends the OCSP question: a POST of the DER request with a fresh nonce. `Err` says why it
-/// could not be sent.
-pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 16]), String> {
+/// Sends the OCSP question: a POST of the DER request with a fresh nonce.
+pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 16]), AskError> {
     let id = CertId::new(&query.issuer_subject, &query.issuer_spki, &query.serial)
-        .ok_or_else(|| "the issuer's key is not usable for a CertID".to_string())?;
+        .ok_or(AskError::NoCertId)?;
     let mut nonce = [0u8; 16];
     host.random(&mut nonce)
-        .map_err(|e| format!("no random bytes for the nonce: {}", e.0))?;
+        .map_err(|e| AskError::NoRandom(e.0))?;
     let body = ocsp::request(&id, Some(&nonce));
     let headers = [
         (":method", "POST"),
@@ -264,105 +244,24 @@ pub(super) fn ask(host: &mut impl Host, query: &OcspQuery) -> Result<(u32, [u8; 
         ("accept", "application/ocsp-response"),
     ];
     let token = host
-        .dispatch_http_call(&query.cluster, &headers, &body, query.timeout_ms)
-        .map_err(|e| {
-            format!(
-                "cannot send to cluster {:?} ({}): is the cluster defined in Envoy (validation.revocationSources.ocsp.cluster), and the proxy_http_call capability allowed?",
-                query.cluster, e.0
-            )
+        .dispatch_http_call(&HttpCall {
+            cluster: &query.cluster,
+            headers: &headers,
+            body: &body,
+            timeout_ms: query.timeout_ms,
+        })
+        .map_err(|e| AskError::Unsent {
+            cluster: query.cluster.clone(),
+            detail: e.0,
         })?;
     Ok((token, nonce))
 }
 
-/// What an OCSP exchange says, verified: the status, until when it may be kept, the count it
-/// adds to, and whether it is a revocation to remember for good.
-struct Judged {
-    status: OcspStatus,
-    until: i64,
-    result: OcspResult,
-    permanent: bool,
-}
-
-/// The CRLReason of a revocation that may be lifted.
-const CERTIFICATE_HOLD: u8 = 6;
-
-fn judge_answer(query: &OcspQuery, nonce: &[u8], response: &HttpResponse, now: i64) -> Judged {
-    let failed = |why: String| Judged {
-        status: OcspStatus::NoAnswer(why),
-        until: now,
-        result: OcspResult::Failed,
-        permanent: false,
-    };
-    let body = match response.status {
-        Some(200) => &response.body,
-        Some(status) => return failed(format!("the responder answered HTTP {status}")),
-        None => {
-            return failed(format!(
-                "no answer from the responder within {} ms (timeout, or the connection failed)",
-                query.timeout_ms
-            ));
-        }
-    };
-    let Some(id) = CertId::new(&query.issuer_subject, &query.issuer_spki, &query.serial) else {
-        return failed("the issuer's key is not usable for a CertID".to_string());
-    };
-    let issuer = Issuer {
-        subject: &query.issuer_subject,
-        spki: &query.issuer_spki,
-    };
-    let cache_seconds = i64::from(query.cache_seconds);
-    let fresh = Freshness {
-        now,
-        skew: query.skew.max(5),
-        max_age: cache_seconds.max(60),
-        max_answer_age: i64::from(query.max_age_seconds),
-        require_nonce: query.require_nonce,
-    };
-    // A refusal is kept at least as long as the refusal it causes: a revoked answer whose
-    // nextUpdate has just passed (accepted within the skew), or a `cacheSeconds` of 0 and a
-    // clock that turns before the request is decided again, would otherwise be forgotten at
-    // once, and the request decided without it.
-    let at_least_a_rejection = |until: i64| until.max(now.saturating_add(REJECTION_TTL));
-    match ocsp::verify_response(body, &id, &issuer, Some(nonce), &fresh) {
-        Ok(answer) => {
-            let until = answer
-                .next_update
-                .map_or(now.saturating_add(cache_seconds), |next| {
-                    next.min(now.saturating_add(cache_seconds))
-                });
-            match answer.status {
-                Status::Good => Judged {
-                    status: OcspStatus::Good,
-                    until,
-                    result: OcspResult::Good,
-                    permanent: false,
-                },
-                // A revocation does not come back (RFC 5280 3.3): remembered until the
-                // certificate expires. A hold may be lifted: kept like any answer.
-                Status::Revoked { reason, .. } => Judged {
-                    status: OcspStatus::Revoked,
-                    until: at_least_a_rejection(until),
-                    result: OcspResult::Revoked,
-                    permanent: reason != Some(CERTIFICATE_HOLD),
-                },
-                // The responder's own word that it does not know the serial: a refusal, not
-                // an outage (APIM and OpenSSL refuse it too).
-                Status::Unknown => Judged {
-                    status: OcspStatus::Unknown,
-                    until: at_least_a_rejection(until),
-                    result: OcspResult::Unknown,
-                    permanent: false,
-                },
-            }
-        }
-        Err(e) => failed(format!("the responder's answer was refused: {e}")),
-    }
-}
-
 /// The answer to an OCSP question (or its absence), by the call's token, in whichever context
-/// of the VM it arrives: verified and kept, then every request waiting for it is decided
+/// of the VM it arrives: judged and learned, then every request waiting for it is decided
 /// again with it, and resumed or answered. The action returned is the one of the context the
-/// host calls act on when it is called (`Continue` when no request of it waited).
+/// host calls act on when it is called (`Continue` when no request of it waited); `None` when
+/// no question has this token.
 pub fn on_ocsp_answer(
     host: &mut impl Host,
     state: &State,
@@ -398,7 +297,7 @@ fn answer(
     key: [u8; 32],
     token: Option<u32>,
     response: &HttpResponse,
-    unsent: Option<String>,
+    unsent: Option<AskError>,
 ) -> Action {
     let Some(asked) = state.questions.try_borrow_mut().ok().and_then(|mut q| {
         let matches = q
@@ -408,52 +307,18 @@ fn answer(
     }) else {
         return Action::Pause;
     };
-    let now = host.clock().map(unix).unwrap_or(0);
+    let now = host.clock().map(unix_seconds).unwrap_or(0);
     let judged = match unsent {
-        Some(why) => Judged {
-            status: OcspStatus::NoAnswer(why),
-            until: now,
-            result: OcspResult::Failed,
-            permanent: false,
-        },
-        None => judge_answer(&asked.query, &asked.nonce, response, now),
+        Some(why) => Judged::no_answer(why.to_string(), now),
+        None => judge_answer(
+            &asked.query,
+            &asked.nonce,
+            response.status,
+            &response.body,
+            now,
+        ),
     };
-    state.metrics.revocation.record_ocsp(judged.result);
-    if let OcspStatus::NoAnswer(why) = &judged.status {
-        log_streak(
-            host,
-            &state.ocsp_failing,
-            true,
-            &format!("OCSP responder (cluster {:?}): {why}", asked.query.cluster),
-        );
-    } else {
-        log_streak(
-            host,
-            &state.ocsp_failing,
-            false,
-            "OCSP responder answers again",
-        );
-    }
-    let mut publish = false;
-    if let Ok(mut cache) = cache.try_borrow_mut() {
-        if judged.status != OcspStatus::Good && !matches!(judged.status, OcspStatus::NoAnswer(_)) {
-            cache.drop_on_ocsp(&key);
-        }
-        if judged.permanent {
-            let until = asked
-                .query
-                .not_after
-                .saturating_add(asked.query.skew.max(0));
-            publish = cache.revocation.record_revoked(key, until, now);
-        } else {
-            cache
-                .revocation
-                .record_ocsp(key, judged.status, judged.until, now);
-        }
-    }
-    if publish {
-        publish_revoked(host, cache, key, asked.query.not_after, now);
-    }
+    learn(host, state, cache, &asked.query, judged, now);
     // Every waiting request, each in its own context; the host's context is set back last.
     let here = host.context_id();
     let mut mine = Action::Continue;
@@ -463,7 +328,7 @@ fn answer(
         if !switched {
             continue; // that stream is gone
         }
-        let action = super::decide_and_apply(host, state, cache, headers, false, None);
+        let action = super::decide_again(host, state, cache, headers);
         if action == Action::Continue
             && let Err(e) = host.resume_request()
         {
@@ -482,45 +347,76 @@ fn answer(
     mine
 }
 
-/// The shared-data key of the certificates known revoked by OCSP, for every VM and
-/// configuration of the Envoy (a CertID names the issuer's name and key, so an entry means
-/// the same under any configuration), and of its generation (written after it, read every tick).
-const REVOKED_KEY: &str = "client_cert_auth.ocsp.revoked";
-const REVOKED_GEN_KEY: &str = "client_cert_auth.ocsp.revoked.gen";
+/// An OCSP exchange judged (or a question that could not be sent): counted, logged once per
+/// streak, learned by the VM's revocation state, and a new revocation for good shared with
+/// the other VMs.
+pub(super) fn learn(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    query: &OcspQuery,
+    judged: Judged,
+    now: i64,
+) {
+    state
+        .metrics
+        .revocation
+        .record_ocsp(OcspResult::of(&judged.status));
+    match &judged.status {
+        OcspStatus::NoAnswer(why) => log_streak(
+            host,
+            &state.ocsp_failing,
+            true,
+            &format!("OCSP responder (cluster {:?}): {why}", query.cluster),
+        ),
+        _ => log_streak(
+            host,
+            &state.ocsp_failing,
+            false,
+            "OCSP responder answers again",
+        ),
+    }
+    let share = cache
+        .try_borrow_mut()
+        .ok()
+        .and_then(|mut cache| cache.learn_ocsp(query.key, query, judged, now));
+    if let Some(until) = share {
+        publish_revoked(host, query.key, until, now);
+    }
+}
+
+/// A question that could not be sent from a request: counted as failed, learned as no
+/// answer (the request is decided without it), and logged once per streak.
+pub(super) fn unsent(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    query: &OcspQuery,
+    why: &AskError,
+    now: i64,
+) {
+    state.metrics.revocation.record_ocsp(OcspResult::Failed);
+    if let Ok(mut cache) = cache.try_borrow_mut() {
+        cache.learn_ocsp(
+            query.key,
+            query,
+            Judged::no_answer(why.to_string(), now),
+            now,
+        );
+    }
+    if !state.ocsp_failing.replace(true) {
+        host.log(Level::Warn, &format!("client-cert-auth: OCSP: {why}"));
+    }
+}
 
 /// Adds a certificate known revoked to the Envoy's shared list (a compare-and-swap, retried),
 /// then bumps the list's generation so every VM reads it at its next tick.
-fn publish_revoked(
-    host: &mut impl Host,
-    cache: &RefCell<VerdictCache>,
-    key: [u8; 32],
-    not_after: i64,
-    now: i64,
-) {
-    let until = match cache.try_borrow() {
-        Ok(c) => c
-            .revocation
-            .revoked_entries(now)
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map_or(not_after, |(_, u)| *u),
-        Err(_) => not_after,
-    };
+fn publish_revoked(host: &mut impl Host, key: [u8; 32], until: i64, now: i64) {
     let written = cas_update(host, REVOKED_KEY, |bytes| {
-        Some(crate::validation::online::merge_revoked(
-            bytes.unwrap_or_default(),
-            (key, until),
-            now,
-        ))
+        Some(merge_revoked(bytes.unwrap_or_default(), (key, until), now))
     });
     if written {
-        cas_update(host, REVOKED_GEN_KEY, |bytes| {
-            let generation: u64 = bytes
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
-            Some(generation.wrapping_add(1).to_string().into_bytes())
-        });
+        cas_update(host, REVOKED_GEN_KEY, |bytes| Some(next_generation(bytes)));
     } else {
         host.log(
             Level::Warn,
@@ -530,13 +426,15 @@ fn publish_revoked(
 }
 
 /// Reads `key`, hands its value to `change`, writes what it returns under the value's
-/// compare-and-swap token; retried on a conflict, at most 8 times. Whether a write landed.
-fn cas_update(
+/// compare-and-swap token; retried on a conflict, at most `tries` times. Whether a write
+/// landed (`change` returning `None` writes nothing).
+fn cas_retry(
     host: &mut impl Host,
     key: &str,
+    tries: usize,
     mut change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
 ) -> bool {
-    for _ in 0..8 {
+    for _ in 0..tries {
         let Ok((bytes, cas)) = host.shared_data(key) else {
             return false;
         };
@@ -550,6 +448,15 @@ fn cas_update(
         }
     }
     false
+}
+
+/// [`cas_retry`] with 8 tries.
+fn cas_update(
+    host: &mut impl Host,
+    key: &str,
+    change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> bool {
+    cas_retry(host, key, 8, change)
 }
 
 /// Installs the certificates other VMs learned are revoked, when the shared list changed
@@ -572,11 +479,7 @@ pub(super) fn sync_revoked(
     let Ok(mut cache) = cache.try_borrow_mut() else {
         return;
     };
-    for (key, until) in crate::validation::online::decode_revoked(&bytes.unwrap_or_default()) {
-        if until >= now && cache.revocation.record_revoked(key, until, now) {
-            cache.drop_on_ocsp(&key);
-        }
-    }
+    cache.learn_revoked(&decode_revoked(&bytes.unwrap_or_default()), now);
     *seen = Some(generation);
 }
 
@@ -586,82 +489,6 @@ fn log_streak(host: &mut impl Host, failing: &std::cell::Cell<bool>, failed: boo
         let level = if failed { Level::Warn } else { Level::Info };
         host.log(level, &format!("client-cert-auth: {what}"));
     }
-}
-
-/// The metadata of a fetched CRL in shared data.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Meta {
-    /// Increments with every CRL published; 0: none yet.
-    generation: u64,
-    /// When the current CRL was fetched.
-    fetched: i64,
-    /// Its nextUpdate.
-    next_update: Option<i64>,
-    /// A fetch is under way until then.
-    lease_until: i64,
-    /// Failed fetches in a row.
-    failures: u32,
-    /// No new attempt before then.
-    retry_at: i64,
-}
-
-impl Meta {
-    fn parse(bytes: &[u8]) -> Meta {
-        let mut meta = Meta::default();
-        for field in String::from_utf8_lossy(bytes).split(' ') {
-            let Some((k, v)) = field.split_once('=') else {
-                continue;
-            };
-            match k {
-                "gen" => meta.generation = v.parse().unwrap_or(0),
-                "fetched" => meta.fetched = v.parse().unwrap_or(0),
-                "next" => meta.next_update = v.parse().ok(),
-                "lease" => meta.lease_until = v.parse().unwrap_or(0),
-                "fails" => meta.failures = v.parse().unwrap_or(0),
-                "retry" => meta.retry_at = v.parse().unwrap_or(0),
-                _ => {}
-            }
-        }
-        meta
-    }
-
-    fn encode(&self) -> String {
-        format!(
-            "gen={} fetched={} next={} lease={} fails={} retry={}",
-            self.generation,
-            self.fetched,
-            self.next_update
-                .map_or_else(|| "-".to_string(), |n| n.to_string()),
-            self.lease_until,
-            self.failures,
-            self.retry_at
-        )
-    }
-
-    /// Whether a fetch should start now.
-    fn due(&self, now: i64, refresh: i64) -> bool {
-        if now < self.lease_until || now < self.retry_at {
-            return false;
-        }
-        if self.generation == 0 {
-            return true;
-        }
-        let mut due_at = self.fetched.saturating_add(refresh);
-        if let Some(next) = self.next_update {
-            due_at = due_at.min(next.saturating_sub(NEAR_NEXT_UPDATE_SECONDS.min(refresh / 2)));
-        }
-        due_at = due_at.max(
-            self.fetched
-                .saturating_add(MIN_REFETCH_SECONDS.min(refresh)),
-        );
-        now >= due_at
-    }
-}
-
-/// The wait before the next attempt after `failures` failed fetches in a row.
-fn backoff(failures: u32, refresh: i64) -> i64 {
-    let doubled = FIRST_BACKOFF_SECONDS.saturating_mul(1i64 << failures.saturating_sub(1).min(20));
-    doubled.min(MAX_BACKOFF_SECONDS).min(refresh).max(1)
 }
 
 /// The fetches this VM has under way, by call token.
@@ -674,64 +501,6 @@ pub struct Fetches {
     revoked_seen: Option<Vec<u8>>,
 }
 
-fn meta_key(source: &CrlSource) -> String {
-    format!("{}.meta", source.shared_key)
-}
-
-fn crl_key(source: &CrlSource) -> String {
-    format!("{}.crls", source.shared_key)
-}
-
-/// The Envoy-wide key of the newest CRL accepted for a slot (issuer, key and scope), from any
-/// source and under any configuration: the rollback guard's reference, so that a fresh VM, a
-/// reload, another cluster or URL for the same CA never brings an older CRL back.
-fn mark_key(slot: &[u8; 32]) -> String {
-    format!(
-        "client_cert_auth.crlmark.{}",
-        crate::text::hex_lower(&slot[..16])
-    )
-}
-
-/// The newest CRL accepted for a slot: its cRLNumber (empty: none) and thisUpdate.
-struct Mark {
-    number: Vec<u8>,
-    this_update: i64,
-}
-
-impl Mark {
-    fn of(order: &CrlOrder<'_>) -> Mark {
-        Mark {
-            number: order.number.unwrap_or_default().to_vec(),
-            this_update: order.this_update,
-        }
-    }
-
-    fn order(&self) -> CrlOrder<'_> {
-        CrlOrder {
-            number: (!self.number.is_empty()).then_some(self.number.as_slice()),
-            this_update: self.this_update,
-        }
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        format!(
-            "{}:{}",
-            crate::text::hex_lower(&self.number),
-            self.this_update
-        )
-        .into_bytes()
-    }
-
-    fn parse(bytes: &[u8]) -> Option<Mark> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let (number, this_update) = text.split_once(':')?;
-        Some(Mark {
-            number: crate::text::hex_decode(number.as_bytes())?,
-            this_update: this_update.parse().ok()?,
-        })
-    }
-}
-
 fn read_mark(host: &mut impl Host, slot: &[u8; 32]) -> Option<Mark> {
     match host.shared_data(&mark_key(slot)) {
         Ok((Some(bytes), _)) => Mark::parse(&bytes),
@@ -741,22 +510,16 @@ fn read_mark(host: &mut impl Host, slot: &[u8; 32]) -> Option<Mark> {
 
 /// Whether the Envoy already accepted a newer CRL of this slot than `order`.
 fn superseded(host: &mut impl Host, slot: &[u8; 32], order: &CrlOrder<'_>) -> bool {
-    read_mark(host, slot).is_some_and(|mark| newer(&mark.order(), order) == Ordering::Greater)
+    read_mark(host, slot).is_some_and(|mark| mark.supersedes(order))
 }
 
 /// Moves the slot's mark up to `order` (never down).
-fn raise_mark(host: &mut impl Host, slot: &[u8; 32], order: &CrlOrder<'_>) -> bool {
+fn raise_mark(host: &mut impl Host, slot: &[u8; 32], order: &Mark) -> bool {
     let mut unchanged = false;
     let written = cas_update(host, &mark_key(slot), |bytes| {
-        let known = bytes.and_then(Mark::parse);
-        if known
-            .as_ref()
-            .is_some_and(|m| newer(&m.order(), order) != Ordering::Less)
-        {
-            unchanged = true;
-            return None;
-        }
-        Some(Mark::of(order).encode())
+        let raised = Mark::raised(bytes, &order.order());
+        unchanged = raised.is_none();
+        raised
     });
     written || unchanged
 }
@@ -764,6 +527,11 @@ fn raise_mark(host: &mut impl Host, slot: &[u8; 32], order: &CrlOrder<'_>) -> bo
 /// The field of a CRL source, for messages.
 fn field(index: usize) -> String {
     format!("validation.revocationSources.crls[{index}]")
+}
+
+/// Source `index` of the configuration.
+fn crl_source(state: &State, index: usize) -> Option<&CrlSource> {
+    state.config.validation.online_sources()?.crls.get(index)
 }
 
 /// At configure time: installs what shared data already holds for each source (a reload, or
@@ -781,7 +549,7 @@ pub fn start(
     let Some(sources) = state.config.validation.online_sources() else {
         return;
     };
-    let now = host.clock().map(unix).unwrap_or(0);
+    let now = host.clock().map(unix_seconds).unwrap_or(0);
     sync_revoked(host, cache, &mut fetches.revoked_seen, now);
     for index in 0..sources.crls.len() {
         let Some(source) = sources.crls.get(index) else {
@@ -807,7 +575,7 @@ pub fn tick(
     let Some(sources) = state.config.validation.online_sources() else {
         return;
     };
-    let Ok(now) = host.clock().map(unix) else {
+    let Ok(now) = host.clock().map(unix_seconds) else {
         return;
     };
     // Certificates other workers (or an earlier configuration) learned are revoked: read by
@@ -848,8 +616,8 @@ fn sync_source(
     fetches: &mut Fetches,
     index: usize,
     now: i64,
-) -> Option<Result<u32, String>> {
-    let source = state.config.validation.online_sources()?.crls.get(index)?;
+) -> Option<Result<u32, FetchError>> {
+    let source = crl_source(state, index)?;
     let (bytes, cas) = host.shared_data(&meta_key(source)).ok()?;
     let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
     install_published(host, state, cache, fetches, index, meta.generation);
@@ -858,7 +626,7 @@ fn sync_source(
     {
         return None;
     }
-    meta.lease_until = now.saturating_add(LEASE_SECONDS);
+    meta.lease(now);
     // The lease: only the VM whose write lands fetches. Absent metadata (the first VM ever)
     // is written without a token.
     host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas)
@@ -873,17 +641,21 @@ fn sync_source(
         ),
     ];
     Some(
-        match host.dispatch_http_call(&source.cluster, &headers, &[], CRL_FETCH_TIMEOUT_MS) {
+        match host.dispatch_http_call(&HttpCall {
+            cluster: &source.cluster,
+            headers: &headers,
+            body: &[],
+            timeout_ms: CRL_FETCH_TIMEOUT_MS,
+        }) {
             Ok(token) => {
                 fetches.pending.insert(token, index);
                 Ok(token)
             }
-            Err(e) => Err(format!(
-                "cannot send to cluster {:?} ({}): is the cluster defined in Envoy ({}.cluster), and the proxy_http_call capability allowed?",
-                source.cluster,
-                e.0,
-                field(index)
-            )),
+            Err(e) => Err(FetchError::Unsent {
+                cluster: source.cluster.clone(),
+                detail: e.0,
+                field: field(index),
+            }),
         },
     )
 }
@@ -891,14 +663,8 @@ fn sync_source(
 /// Marks the CRLs of source `index` of which the Envoy accepted a newer one of the same slot
 /// (from another source or configuration): they vouch no more (and still revoke).
 fn supersede_older(host: &mut impl Host, cache: &RefCell<VerdictCache>, index: usize) {
-    let orders: Vec<([u8; 32], Mark)> = match cache.try_borrow() {
-        Ok(c) => c
-            .revocation
-            .crls(index)
-            .iter()
-            .filter(|i| !i.superseded)
-            .map(|i| (i.crl.slot(), Mark::of(&i.crl.order())))
-            .collect(),
+    let orders = match cache.try_borrow() {
+        Ok(c) => c.revocation.live_orders(index),
         Err(_) => return,
     };
     for (slot, order) in orders {
@@ -921,12 +687,7 @@ fn install_published(
     index: usize,
     generation: u64,
 ) {
-    let Some(source) = state
-        .config
-        .validation
-        .online_sources()
-        .and_then(|s| s.crls.get(index))
-    else {
+    let Some(source) = crl_source(state, index) else {
         return;
     };
     if generation <= fetches.read.get(&index).copied().unwrap_or(0) {
@@ -959,22 +720,20 @@ fn install_published(
         {
             continue;
         }
-        let known_newer = cache.revocation.crls(index).iter().any(|i| {
-            i.crl.slot() == entry.slot
-                && newer(&i.crl.order(), &entry.order()) == std::cmp::Ordering::Greater
-        });
-        if known_newer || superseded(host, &entry.slot, &entry.order()) {
+        if cache
+            .revocation
+            .has_newer(index, &entry.slot, &entry.order())
+            || superseded(host, &entry.slot, &entry.order())
+        {
             continue;
         }
         match CompactCrl::parse(&entry.bytes, &signers) {
             Ok(crl) if crl.slot() == entry.slot => {
-                let crl = Rc::new(crl);
-                let dropped = cache.drop_on_crl(&crl);
                 let entries = crl.len();
-                cache.revocation.install(
+                let dropped = cache.install_crl(
                     index,
                     Installed {
-                        crl,
+                        crl: Rc::new(crl),
                         confirmed: entry.confirmed,
                         superseded: false,
                     },
@@ -1020,57 +779,11 @@ pub fn on_fetch_response(
     let Some(index) = fetches.pending.remove(&token) else {
         return; // the answer to a configure-time look at the OCSP cluster, or a stale token
     };
-    let Some(source) = state
-        .config
-        .validation
-        .online_sources()
-        .and_then(|s| s.crls.get(index))
-    else {
+    let Some(source) = crl_source(state, index) else {
         return;
     };
-    let now = host.clock().map(unix).unwrap_or(0);
-    let parsed = match response.status {
-        Some(200) => {
-            let signers = state.config.validation.crl_signers();
-            CompactCrl::parse(&response.body, &signers).map_err(|e| e.to_string())
-        }
-        Some(status) => Err(format!("the server answered HTTP {status}")),
-        None => Err(format!(
-            "no answer within {} ms (timeout, or the connection failed)",
-            CRL_FETCH_TIMEOUT_MS
-        )),
-    };
-    // The rollback guard, against the newest CRL of the slot this VM knows from any source,
-    // then (in the merge) against the source's shared set, which holds the newest any VM of
-    // the Envoy, under any configuration, accepted.
-    let parsed = parsed.and_then(|crl| {
-        let kept = cache.try_borrow().ok().and_then(|c| {
-            c.revocation
-                .newest(&crl.slot())
-                .map(|i| i.crl.this_update())
-        });
-        match cache.try_borrow().ok().and_then(|c| {
-            c.revocation
-                .newest(&crl.slot())
-                .map(|i| newer(&crl.order(), &i.crl.order()))
-        }) {
-            Some(std::cmp::Ordering::Less) => Err(SetRefusal::Older {
-                fetched: crl.this_update(),
-                kept: kept.unwrap_or_default(),
-            }
-            .to_string()),
-            _ => Ok(crl),
-        }
-    });
-    let parsed = parsed.and_then(|crl| match read_mark(host, &crl.slot()) {
-        Some(mark) if newer(&crl.order(), &mark.order()) == Ordering::Less => Err(format!(
-            "the CRL fetched (thisUpdate {}) is older than one this Envoy already accepted for the same issuer and scope (thisUpdate {}, by cRLNumber then thisUpdate, from any source or configuration): refused as a rollback",
-            crate::text::rfc3339::format(crl.this_update()),
-            crate::text::rfc3339::format(mark.this_update)
-        )),
-        _ => Ok(crl),
-    });
-    let crl = match parsed {
+    let now = host.clock().map(unix_seconds).unwrap_or(0);
+    let crl = match fetched_crl(host, state, cache, response) {
         Ok(crl) => crl,
         Err(why) => {
             failed_fetch(host, state, index, now, &why);
@@ -1080,16 +793,8 @@ pub fn on_fetch_response(
     // The set first, then the metadata that announces it: a VM that sees the new generation
     // finds its CRL.
     let mut refusal = None;
-    // A slot the fetched CRL may take the place of without a revocation lost: one this VM has
-    // installed from the source whose every serial the fetched CRL lists too.
-    let covered: Vec<[u8; 32]> = match cache.try_borrow() {
-        Ok(c) => c
-            .revocation
-            .crls(index)
-            .iter()
-            .filter(|i| crl.lists_all_of(&i.crl))
-            .map(|i| i.crl.slot())
-            .collect(),
+    let covered = match cache.try_borrow() {
+        Ok(c) => c.revocation.covered_by(index, &crl),
         Err(_) => Vec::new(),
     };
     let lists_all = |slot: &[u8; 32]| covered.contains(slot);
@@ -1107,42 +812,24 @@ pub fn on_fetch_response(
         }
     });
     if let Some(refusal) = refusal {
-        failed_fetch(host, state, index, now, &refusal.to_string());
+        failed_fetch(host, state, index, now, &FetchError::Refused(refusal));
         return;
     }
-    if !written || !raise_mark(host, &crl.slot(), &crl.order()) {
-        failed_fetch(
-            host,
-            state,
-            index,
-            now,
-            "cannot share the CRL (shared data)",
-        );
+    if !written || !raise_mark(host, &crl.slot(), &Mark::of(&crl.order())) {
+        failed_fetch(host, state, index, now, &FetchError::Unshared);
         return;
     }
     state.metrics.revocation.record_fetch(index, true);
     let mut published = None;
     let mut recovered = 0;
-    for _ in 0..4 {
-        let Ok((bytes, cas)) = host.shared_data(&meta_key(source)) else {
-            break;
-        };
-        let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
-        recovered = meta.failures;
-        meta.generation += 1;
-        meta.fetched = now;
-        meta.next_update = crl.next_update();
-        meta.lease_until = 0;
-        meta.failures = 0;
-        meta.retry_at = 0;
-        match host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas) {
-            Ok(()) => {
-                published = Some(meta.generation);
-                break;
-            }
-            Err(SharedDataError::CasMismatch) => continue,
-            Err(SharedDataError::Failed(_)) => break,
-        }
+    let mut generation = 0;
+    if cas_retry(host, &meta_key(source), 4, |bytes| {
+        let mut meta = bytes.map(Meta::parse).unwrap_or_default();
+        recovered = meta.published(now, crl.next_update());
+        generation = meta.generation;
+        Some(meta.encode().into_bytes())
+    }) {
+        published = Some(generation);
     }
     if recovered > 0 {
         host.log(
@@ -1159,41 +846,55 @@ pub fn on_fetch_response(
     }
 }
 
+/// The CRL a fetch gave, verified under this configuration and checked against rollback: not
+/// older than the newest of its slot this VM knows from any source, nor than the Envoy's mark
+/// (the source's shared set, which holds the newest any VM accepted, is checked in the merge).
+fn fetched_crl(
+    host: &mut impl Host,
+    state: &State,
+    cache: &RefCell<VerdictCache>,
+    response: &HttpResponse,
+) -> Result<CompactCrl, FetchError> {
+    let crl = match response.status {
+        Some(200) => CompactCrl::parse(&response.body, &state.config.validation.crl_signers())
+            .map_err(FetchError::Crl)?,
+        Some(status) => return Err(FetchError::Status(status)),
+        None => {
+            return Err(FetchError::NoAnswer {
+                timeout_ms: CRL_FETCH_TIMEOUT_MS,
+            });
+        }
+    };
+    if let Ok(c) = cache.try_borrow() {
+        c.revocation.refuse_older(&crl)?;
+    }
+    match read_mark(host, &crl.slot()) {
+        Some(mark) => mark.refuse_rollback(&crl).map(|()| crl),
+        None => Ok(crl),
+    }
+}
+
 /// Records a failed fetch in shared data (the streak, the next retry, the lease released),
 /// counts it, and logs the first failure of a streak only.
-fn failed_fetch(host: &mut impl Host, state: &State, index: usize, now: i64, why: &str) {
+fn failed_fetch(host: &mut impl Host, state: &State, index: usize, now: i64, why: &FetchError) {
     state.metrics.revocation.record_fetch(index, false);
-    let Some(source) = state
-        .config
-        .validation
-        .online_sources()
-        .and_then(|s| s.crls.get(index))
-    else {
+    let Some(source) = crl_source(state, index) else {
         return;
     };
     let mut first = false;
     let mut next_update = None;
-    for _ in 0..4 {
-        let Ok((bytes, cas)) = host.shared_data(&meta_key(source)) else {
-            break;
-        };
-        let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
-        first = meta.failures == 0;
-        meta.failures = meta.failures.saturating_add(1);
-        meta.retry_at =
-            now.saturating_add(backoff(meta.failures, i64::from(source.refresh_seconds)));
-        meta.lease_until = 0;
+    let refresh = i64::from(source.refresh_seconds);
+    cas_retry(host, &meta_key(source), 4, |bytes| {
+        let mut meta = bytes.map(Meta::parse).unwrap_or_default();
+        first = meta.failed(now, refresh);
         next_update = meta.next_update;
-        match host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas) {
-            Err(SharedDataError::CasMismatch) => continue,
-            _ => break,
-        }
-    }
+        Some(meta.encode().into_bytes())
+    });
     if first {
         let keeping = match next_update {
             Some(next) => format!(
                 "the last good CRL is used until its nextUpdate {}",
-                crate::text::rfc3339::format(next)
+                rfc3339::format(next)
             ),
             None => {
                 "no CRL of this source yet: revocation is unknown for its certificates".to_string()
@@ -1207,81 +908,5 @@ fn failed_fetch(host: &mut impl Host, state: &State, index: usize, now: i64, why
                 source.url_text
             ),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_round_trips() {
-        let meta = Meta {
-            generation: 7,
-            fetched: 100,
-            next_update: Some(5000),
-            lease_until: 115,
-            failures: 2,
-            retry_at: 120,
-        };
-        assert_eq!(Meta::parse(meta.encode().as_bytes()), meta);
-        assert_eq!(Meta::parse(b"garbage"), Meta::default());
-    }
-
-    #[test]
-    fn a_source_is_due_first_at_once_then_each_refresh_and_before_next_update() {
-        let fresh = Meta::default();
-        assert!(fresh.due(0, 3600));
-        let fetched = Meta {
-            generation: 1,
-            fetched: 1000,
-            next_update: Some(1000 + 86_400),
-            ..Meta::default()
-        };
-        assert!(!fetched.due(1000 + 3599, 3600));
-        assert!(fetched.due(1000 + 3600, 3600));
-        // A nextUpdate sooner than the refresh brings the fetch forward...
-        let near = Meta {
-            next_update: Some(1000 + 1000),
-            ..fetched.clone()
-        };
-        assert!(!near.due(1000 + 699, 3600));
-        assert!(near.due(1000 + 700, 3600));
-        // ...but never sooner than a minute after the last success.
-        let late = Meta {
-            next_update: Some(1000),
-            ..fetched.clone()
-        };
-        assert!(!late.due(1000 + 59, 3600));
-        assert!(late.due(1000 + 60, 3600));
-        // With a short refresh the margin before nextUpdate is half of it (here 50 s).
-        let short = Meta {
-            next_update: Some(1000 + 120),
-            ..fetched.clone()
-        };
-        assert!(!short.due(1000 + 69, 100));
-        assert!(short.due(1000 + 70, 100));
-        // A lease held, or a retry not yet due, waits.
-        let leased = Meta {
-            lease_until: 5000,
-            ..fetched.clone()
-        };
-        assert!(!leased.due(4999, 3600));
-        assert!(leased.due(5000, 3600));
-        let backing_off = Meta {
-            retry_at: 9000,
-            ..fetched
-        };
-        assert!(!backing_off.due(8999, 3600));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_its_ceiling_and_the_refresh() {
-        assert_eq!(
-            (1..=10).map(|f| backoff(f, 3600)).collect::<Vec<_>>(),
-            vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
-        );
-        assert_eq!(backoff(5, 10), 10);
-        assert_eq!(backoff(1, 1), 1);
     }
 }

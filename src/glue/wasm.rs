@@ -1,5 +1,5 @@
 //! The proxy-wasm entry points: Envoy's host calls behind the [`Host`] trait, and the root and
-//! HTTP contexts that hand each request to [`super::on_request_headers`]. Nothing here decides.
+//! HTTP contexts that hand each request to [`super::handle_request_headers`]. Nothing here decides.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -11,7 +11,9 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use super::headers::HeaderMap;
-use super::host::{Action, Host, HostError, HttpResponse, Level, MetricKind, SharedDataError};
+use super::host::{
+    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError,
+};
 use super::revocation::{self, Fetches, Waiting, on_fetch_response, on_ocsp_answer};
 use super::{State, Step, TICK_PERIOD_MS, configure, handle_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
@@ -254,19 +256,13 @@ impl Host for Envoy {
             .saturating_mul(65_536)
     }
 
-    fn dispatch_http_call(
-        &mut self,
-        cluster: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        timeout_ms: u32,
-    ) -> Result<u32, HostError> {
+    fn dispatch_http_call(&mut self, call: &HttpCall<'_>) -> Result<u32, HostError> {
         hostcalls::dispatch_http_call(
-            cluster,
-            headers.to_vec(),
-            (!body.is_empty()).then_some(body),
+            call.cluster,
+            call.headers.to_vec(),
+            (!call.body.is_empty()).then_some(call.body),
             Vec::new(),
-            Duration::from_millis(u64::from(timeout_ms)),
+            Duration::from_millis(u64::from(call.timeout_ms)),
         )
         .map_err(failed)
     }
@@ -361,6 +357,21 @@ impl Context for Root {
         _num_trailers: usize,
     ) {
         let response = http_call_response(num_headers, body_size);
+        self.with_host(|host, state, cache, fetches| {
+            // An OCSP question asked again from here (its stream went away), or a CRL fetch.
+            if on_ocsp_answer(host, state, cache, token_id, &response).is_none() {
+                on_fetch_response(host, state, cache, fetches, token_id, &response);
+            }
+        });
+    }
+}
+
+impl Root {
+    /// Runs `f` with the host as this root context, when a configuration succeeded.
+    fn with_host(
+        &mut self,
+        f: impl FnOnce(&mut Envoy, &State, &RefCell<VerdictCache>, &mut Fetches),
+    ) {
         let Root {
             shared,
             fetches,
@@ -371,18 +382,7 @@ impl Context for Root {
                 level: shared.level,
                 context: *context,
             };
-            // An OCSP question asked again from here (its stream went away), or a CRL fetch.
-            if on_ocsp_answer(&mut host, state, &shared.cache, token_id, &response).is_some() {
-                return;
-            }
-            on_fetch_response(
-                &mut host,
-                state,
-                &shared.cache,
-                fetches,
-                token_id,
-                &response,
-            );
+            f(&mut host, state, &shared.cache, fetches);
         }
     }
 }
@@ -432,19 +432,10 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        let Root {
-            shared,
-            fetches,
-            context,
-        } = self;
-        if let Some(state) = shared.state.as_deref() {
-            let mut host = Envoy {
-                level: shared.level,
-                context: *context,
-            };
-            on_tick(&mut host, state, &shared.cache);
-            revocation::tick(&mut host, state, &shared.cache, fetches);
-        }
+        self.with_host(|host, state, cache, fetches| {
+            on_tick(host, state, cache);
+            revocation::tick(host, state, cache, fetches);
+        });
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -9,13 +9,12 @@ use std::rc::Rc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use x509_parser::x509::X509Name;
 
 use crate::cert::LeafCertificate;
 use crate::config::RawForward;
 use crate::outcome::{CertError, DenyReason, Header, PassReason};
 use crate::output::preset::PresetHeaders;
-use crate::text::{hex_lower, hex_upper, rfc3339};
+use crate::text::{hex_upper, rfc3339};
 
 /// The header that carries base64 of the leaf's DER unless `forward.arrHeaderName` names
 /// another; removed from every client request either way.
@@ -82,6 +81,8 @@ impl fmt::Display for ForwardConfigError {
         }
     }
 }
+
+impl std::error::Error for ForwardConfigError {}
 
 /// The compiled forwarding settings.
 #[derive(Debug, Clone)]
@@ -268,20 +269,14 @@ impl Forward {
                 out.push((Rc::from(RFC9440_CHAIN), items.join(", ")));
             }
         }
-        if self.info.is_none() && self.preset.is_none() {
-            return out;
-        }
-        // Parsed once for every output that reads names or extensions.
-        let parsed = x509_parser::parse_x509_certificate(&leaf.der).ok();
-        let cert = parsed.as_ref().map(|(_, c)| c);
         if let Some(names) = &self.info {
-            for (name, value) in names.facts.iter().zip(info_values(leaf, cert)) {
+            for (name, value) in names.facts.iter().zip(info_values(leaf)) {
                 out.push((Rc::clone(name), value));
             }
             out.push((Rc::clone(&names.verify), "SUCCESS".to_string()));
         }
         if let Some(preset) = &self.preset {
-            preset.headers(leaf, cert, chain, &mut out);
+            preset.headers(leaf, chain, &mut out);
         }
         out
     }
@@ -316,80 +311,14 @@ pub fn failed(e: &CertError) -> String {
 }
 
 /// The values of the informational headers, in [`INFO_SUFFIXES`] order.
-fn info_values(
-    leaf: &LeafCertificate,
-    cert: Option<&x509_parser::certificate::X509Certificate<'_>>,
-) -> [String; 7] {
-    let (subject, issuer) = match cert {
-        Some(cert) => (rfc4514(cert.subject()), rfc4514(cert.issuer())),
-        None => (String::new(), String::new()),
-    };
+fn info_values(leaf: &LeafCertificate) -> [String; 7] {
     [
-        subject,
-        issuer,
+        leaf.subject_name.rfc4514(),
+        leaf.issuer_name.rfc4514(),
         leaf.facts.serial.to_hex(),
         hex_upper(&leaf.facts.sha1),
         hex_upper(&leaf.facts.sha256),
         rfc3339::format(leaf.not_before),
         rfc3339::format(leaf.not_after),
     ]
-}
-
-/// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
-/// short names where RFC 4514 defines them, dotted OIDs otherwise, and values escaped. Bytes
-/// outside printable ASCII are written as `\XX` escapes, so the result is a safe header value.
-pub fn rfc4514(name: &X509Name<'_>) -> String {
-    let rdns: Vec<String> = name
-        .iter()
-        .map(|rdn| {
-            rdn.iter()
-                .map(|attr| {
-                    let oid = attr.attr_type().to_id_string();
-                    let key = match oid.as_str() {
-                        "2.5.4.3" => "CN",
-                        "2.5.4.7" => "L",
-                        "2.5.4.8" => "ST",
-                        "2.5.4.10" => "O",
-                        "2.5.4.11" => "OU",
-                        "2.5.4.6" => "C",
-                        "2.5.4.9" => "STREET",
-                        "0.9.2342.19200300.100.1.25" => "DC",
-                        "0.9.2342.19200300.100.1.1" => "UID",
-                        _ => "",
-                    };
-                    let key = if key.is_empty() {
-                        oid.clone()
-                    } else {
-                        key.to_string()
-                    };
-                    let value = match attr.as_str() {
-                        Ok(s) => escape_value(s),
-                        Err(_) => format!("#{}", hex_lower(attr.attr_value().data)),
-                    };
-                    format!("{key}={value}")
-                })
-                .collect::<Vec<_>>()
-                .join("+")
-        })
-        .collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
-}
-
-fn escape_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let last = value.len().saturating_sub(1);
-    for (i, b) in value.bytes().enumerate() {
-        let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=')
-            || (i == 0 && (b == b'#' || b == b' '))
-            || (i == last && b == b' ');
-        if special {
-            out.push('\\');
-            out.push(char::from(b));
-        } else if b.is_ascii_graphic() || b == b' ' {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("\\{b:02X}"));
-        }
-    }
-    out
 }

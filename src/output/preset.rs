@@ -27,11 +27,10 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::x509::X509Name;
 
-use crate::cert::{LeafCertificate, Serial};
+use crate::cert::{LeafCertificate, San, Serial, pem_encode};
 use crate::config::OutputPreset;
 use crate::outcome::{CertError, DenyReason, Header, PassReason, Reason};
-use crate::output::forward::rfc4514;
-use crate::text::rfc3339;
+use crate::text::{percent_encode, percent_escape_only, rfc3339};
 
 const ALB: [&str; 5] = [
     "x-amzn-mtls-clientcert-serial-number",
@@ -125,20 +124,14 @@ impl PresetHeaders {
             .unwrap_or_else(|| Rc::from(""))
     }
 
-    /// The headers for a certificate that passed every check; `cert` is the leaf parsed,
-    /// `chain` the intermediates to forward (DER, leaf excluded): the verified path with the
-    /// trust check, the presented ones (unverified) without it.
-    pub fn headers(
-        &self,
-        leaf: &LeafCertificate,
-        cert: Option<&X509Certificate<'_>>,
-        chain: &[Vec<u8>],
-        out: &mut Vec<Header>,
-    ) {
+    /// The headers for a certificate that passed every check; `chain` the intermediates to
+    /// forward (DER, leaf excluded): the verified path with the trust check, the presented ones
+    /// (unverified) without it.
+    pub fn headers(&self, leaf: &LeafCertificate, chain: &[Vec<u8>], out: &mut Vec<Header>) {
         let values: Vec<Option<String>> = match self.preset {
-            OutputPreset::Alb => alb_values(leaf, cert),
-            OutputPreset::Gclb => gclb_values(leaf, cert, chain, self.trust_checked),
-            OutputPreset::Traefik => traefik_values(leaf, cert, chain),
+            OutputPreset::Alb => alb_values(leaf),
+            OutputPreset::Gclb => gclb_values(leaf, chain, self.trust_checked),
+            OutputPreset::Traefik => traefik_values(leaf, chain),
         };
         for (index, value) in values.into_iter().enumerate() {
             if let Some(value) = value {
@@ -178,28 +171,27 @@ fn gclb_error(e: &CertError) -> &'static str {
 }
 
 /// In [`ALB`] order.
-fn alb_values(leaf: &LeafCertificate, cert: Option<&X509Certificate<'_>>) -> Vec<Option<String>> {
-    let (issuer, subject) = match cert {
-        Some(c) => (rfc4514(c.issuer()), rfc4514(c.subject())),
-        None => (String::new(), String::new()),
-    };
+fn alb_values(leaf: &LeafCertificate) -> Vec<Option<String>> {
     vec![
         Some(leaf.facts.serial.to_hex()),
-        Some(issuer),
-        Some(subject),
+        Some(leaf.issuer_name.rfc4514()),
+        Some(leaf.subject_name.rfc4514()),
         Some(format!(
             "NotBefore={};NotAfter={}",
             rfc3339::format(leaf.not_before),
             rfc3339::format(leaf.not_after)
         )),
-        Some(percent_encode(pem(&leaf.der).as_bytes(), b"+=/", false)),
+        Some(percent_encode(
+            pem_encode(&leaf.der, "CERTIFICATE").as_bytes(),
+            b"+=/",
+            false,
+        )),
     ]
 }
 
 /// In [`GCLB`] order.
 fn gclb_values(
     leaf: &LeafCertificate,
-    cert: Option<&X509Certificate<'_>>,
     chain: &[Vec<u8>],
     trust_checked: bool,
 ) -> Vec<Option<String>> {
@@ -209,10 +201,10 @@ fn gclb_values(
     }
     let mut uris: Vec<&str> = Vec::new();
     let mut dns: Vec<&str> = Vec::new();
-    for name in cert.map(sans).unwrap_or_default() {
+    for name in &leaf.sans {
         match name {
-            GeneralName::URI(u) => uris.push(*u),
-            GeneralName::DNSName(d) => dns.push(*d),
+            San::Uri(u) => uris.push(u),
+            San::Dns(d) => dns.push(d),
             _ => {}
         }
     }
@@ -297,17 +289,35 @@ fn gclb_values(
 
 /// In [`TRAEFIK`] order: the leaf and the chain to forward, as Traefik lists the TLS peer
 /// certificates.
-fn traefik_values(
-    leaf: &LeafCertificate,
-    cert: Option<&X509Certificate<'_>>,
-    chain: &[Vec<u8>],
-) -> Vec<Option<String>> {
+fn traefik_values(leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Option<String>> {
     let mut pems = vec![STANDARD.encode(&leaf.der)];
-    let mut infos = vec![cert.map(traefik_info).unwrap_or_default()];
+    let leaf_info = match (leaf.subject_name.decode(), leaf.issuer_name.decode()) {
+        (Some(subject), Some(issuer)) => traefik_info(
+            &subject,
+            &issuer,
+            &leaf.facts.serial,
+            (leaf.not_before, leaf.not_after),
+            &leaf.sans,
+        ),
+        _ => String::new(),
+    };
+    let mut infos = vec![leaf_info];
     for der in chain {
         pems.push(STANDARD.encode(der));
         infos.push(match x509_parser::parse_x509_certificate(der) {
-            Ok((_, c)) => traefik_info(&c),
+            Ok((_, c)) => {
+                let sans: Vec<San> = sans(&c).iter().filter_map(San::of).collect();
+                traefik_info(
+                    c.subject(),
+                    c.issuer(),
+                    &Serial::from_der_integer(c.raw_serial()),
+                    (
+                        c.validity().not_before.timestamp(),
+                        c.validity().not_after.timestamp(),
+                    ),
+                    &sans,
+                )
+            }
             Err(_) => String::new(),
         });
     }
@@ -318,32 +328,32 @@ fn traefik_values(
 }
 
 /// One certificate's info, before the query escaping: the fields Traefik writes with every
-/// option on, empty ones left out.
-fn traefik_info(cert: &X509Certificate<'_>) -> String {
+/// option on, empty ones left out. `validity` is notBefore and notAfter, Unix seconds.
+fn traefik_info(
+    subject: &X509Name<'_>,
+    issuer: &X509Name<'_>,
+    serial: &Serial,
+    validity: (i64, i64),
+    sans: &[San],
+) -> String {
     // Go converts the Unix time to an unsigned integer; a date before 1970 wraps the same way.
     let unsigned = |t: i64| (t as u64).to_string();
     let mut fields: Vec<(&str, String)> = vec![
-        ("Subject", traefik_dn(cert.subject(), true)),
-        ("Issuer", traefik_dn(cert.issuer(), false)),
-        (
-            "SerialNumber",
-            decimal(&Serial::from_der_integer(cert.raw_serial())),
-        ),
-        ("NB", unsigned(cert.validity().not_before.timestamp())),
-        ("NA", unsigned(cert.validity().not_after.timestamp())),
+        ("Subject", traefik_dn(subject, true)),
+        ("Issuer", traefik_dn(issuer, false)),
+        ("SerialNumber", decimal(serial)),
+        ("NB", unsigned(validity.0)),
+        ("NA", unsigned(validity.1)),
     ];
     // SANs in Go's order: DNS names, emails, IP addresses, URIs.
-    let names = sans(cert);
     let mut all: Vec<String> = Vec::new();
     for kind in 0..4 {
-        for name in names {
+        for name in sans {
             match (kind, name) {
-                (0, GeneralName::DNSName(v))
-                | (1, GeneralName::RFC822Name(v))
-                | (3, GeneralName::URI(v)) => {
+                (0, San::Dns(v)) | (1, San::Email(v)) | (3, San::Uri(v)) => {
                     all.push(traefik_value(v));
                 }
-                (2, GeneralName::IPAddress(ip)) => all.extend(ip_text(ip)),
+                (2, San::Ip(ip)) => all.extend(ip_text(ip)),
                 _ => {}
             }
         }
@@ -411,19 +421,9 @@ fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
 /// those characters are as Traefik writes them; the whole string is then query-escaped once
 /// more, so an application decodes it once for the structure, and each value once again.
 fn traefik_value(value: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(value.len());
-    for ch in value.chars() {
-        if matches!(ch, '"' | ';' | ',' | '=' | '%') || ch.is_ascii_control() {
-            let b = ch as u8;
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    percent_escape_only(value, |ch| {
+        matches!(ch, '"' | ';' | ',' | '=' | '%') || ch.is_ascii_control()
+    })
 }
 
 /// The subjectAltName entries, none when the extension is absent or does not parse.
@@ -503,40 +503,6 @@ pub fn decimal(serial: &Serial) -> String {
     digits.iter().rev().collect()
 }
 
-/// The certificate as PEM: base64 in lines of 64, with the armour and a final newline.
-fn pem(der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 60);
-    out.push_str("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}
-
-/// Percent-encoding with upper-case escapes: letters, digits, `-`, `_`, `.`, `~` and `safe`
-/// are kept; with `space_plus` a space is `+` (a URL query, Go's `url.QueryEscape`),
-/// otherwise `%20` (Python's `urllib.parse.quote`).
-fn percent_encode(input: &[u8], safe: &[u8], space_plus: bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(input.len() + input.len() / 4);
-    for &b in input {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || safe.contains(&b)
-        {
-            out.push(char::from(b));
-        } else if b == b' ' && space_plus {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -558,36 +524,12 @@ mod tests {
     }
 
     #[test]
-    fn percent_encoding_as_python_quote_and_go_query_escape() {
-        assert_eq!(
-            percent_encode(b"-----BEGIN X-----\nab+/=\n", b"+=/", false),
-            "-----BEGIN%20X-----%0Aab+/=%0A"
-        );
-        assert_eq!(
-            percent_encode(b"Subject=\"CN=a b,O=c\";x~_.", b"", true),
-            "Subject%3D%22CN%3Da+b%2CO%3Dc%22%3Bx~_."
-        );
-        assert_eq!(percent_encode(&[0xc3, 0xa9], b"", true), "%C3%A9");
-    }
-
-    #[test]
     fn traefik_values_encode_the_info_strings_delimiters() {
         assert_eq!(traefik_value("alice.example.com"), "alice.example.com");
         assert_eq!(
             traefik_value("x\";Issuer=\"y,z%\r\n\u{7f}\t é+/:"),
             "x%22%3BIssuer%3D%22y%2Cz%25%0D%0A%7F%09 é+/:"
         );
-    }
-
-    #[test]
-    fn pem_lines_are_64_characters() {
-        let p = pem(&[0u8; 60]);
-        let lines: Vec<&str> = p.lines().collect();
-        assert_eq!(lines[0], "-----BEGIN CERTIFICATE-----");
-        assert_eq!(lines[1].len(), 64);
-        assert_eq!(lines[2], "AAAAAAAAAAAAAAAA");
-        assert_eq!(lines[3], "-----END CERTIFICATE-----");
-        assert!(p.ends_with("-----\n"));
     }
 
     #[test]

@@ -64,6 +64,8 @@ impl fmt::Display for ResponsesError {
     }
 }
 
+impl std::error::Error for ResponsesError {}
+
 /// One compiled reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {

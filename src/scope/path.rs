@@ -26,7 +26,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::text::hex_value;
+use crate::text::percent_escape_at;
 
 /// Why a configured path (an exclusion entry, or a rule's `pathPrefix` or `pathExact`) was refused
 /// at configure time.
@@ -55,6 +55,8 @@ impl fmt::Display for PathEntryError {
         })
     }
 }
+
+impl std::error::Error for PathEntryError {}
 
 /// The compiled exclusion list: canonical, lower-case prefixes without a trailing slash
 /// (the root entry `/` is kept as the empty prefix, which matches every path).
@@ -218,10 +220,8 @@ fn decoded(raw: &[u8]) -> Option<Cow<'_, str>> {
     while i < raw.len() {
         let b = raw[i];
         let decoded = if b == b'%' {
-            let hi = hex_value(*raw.get(i + 1)?)?;
-            let lo = hex_value(*raw.get(i + 2)?)?;
+            let d = percent_escape_at(raw, i)?;
             i += 3;
-            let d = (hi << 4) | lo;
             if matches!(d, b'/' | b'%' | b'?' | b'#') {
                 return None;
             }

@@ -104,6 +104,8 @@ impl fmt::Display for RuleError {
     }
 }
 
+impl std::error::Error for RuleError {}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PathMatch {
     Any,

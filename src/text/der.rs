@@ -2,6 +2,8 @@
 //! by hand (OCSP responses, large CRLs), where a full parser would hold every element in memory
 //! at once. Only definite lengths in their shortest form are accepted (DER), tags of one byte.
 
+use super::rfc3339::days_from_civil;
+
 /// Universal tags the crate meets.
 pub mod tag {
     /// BOOLEAN.
@@ -45,6 +47,8 @@ impl std::fmt::Display for DerError {
         f.write_str(self.0)
     }
 }
+
+impl std::error::Error for DerError {}
 
 /// One element: its tag, its contents, and its whole encoding (for signatures over it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,17 +199,6 @@ fn digits(text: Option<&str>) -> Option<i64> {
     } else {
         None
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Encodes one element: `tag`, the DER length of `contents`, `contents`.

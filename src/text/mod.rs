@@ -1,6 +1,8 @@
 //! Byte and text helpers every layer shares: hexadecimal, percent escapes, ASCII trimming,
 //! log-safe quoting and RFC 3339 times. This is the bottom layer: it knows no type of the crate.
 
+use std::borrow::Cow;
+
 pub mod der;
 pub mod json_path;
 pub mod rfc3339;
@@ -55,15 +57,21 @@ fn push_hex(out: &mut String, bytes: &[u8], digits: &[u8; 16]) {
     }
 }
 
+/// The byte a `%XX` escape at `input[i]` (the `%`) stands for; `None` when the two hex
+/// digits are not there.
+pub fn percent_escape_at(input: &[u8], i: usize) -> Option<u8> {
+    let hi = hex_value(*input.get(i + 1)?)?;
+    let lo = hex_value(*input.get(i + 2)?)?;
+    Some((hi << 4) | lo)
+}
+
 /// Decodes `%XX` escapes; a malformed escape fails.
 pub fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         if input[i] == b'%' {
-            let hi = hex_value(*input.get(i + 1)?)?;
-            let lo = hex_value(*input.get(i + 2)?)?;
-            out.push((hi << 4) | lo);
+            out.push(percent_escape_at(input, i)?);
             i += 3;
         } else {
             out.push(input[i]);
@@ -71,6 +79,59 @@ pub fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Percent-encoding with upper-case escapes: letters, digits, `-`, `_`, `.`, `~` and `safe`
+/// are kept; with `space_plus` a space is `+` (a URL query, Go's `url.QueryEscape`),
+/// otherwise `%20` (Python's `urllib.parse.quote`).
+pub fn percent_encode(input: &[u8], safe: &[u8], space_plus: bool) -> String {
+    let mut out = String::with_capacity(input.len() + input.len() / 4);
+    for &b in input {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || safe.contains(&b)
+        {
+            out.push(char::from(b));
+        } else if b == b' ' && space_plus {
+            out.push('+');
+        } else {
+            push_percent_escape(&mut out, b);
+        }
+    }
+    out
+}
+
+/// The ASCII characters `escape` picks as `%XX` escapes (upper-case hex), every other
+/// character as it is.
+pub fn percent_escape_only(text: &str, escape: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for ch in text.chars() {
+        match u8::try_from(ch) {
+            Ok(b) if ch.is_ascii() && escape(ch) => push_percent_escape(&mut out, b),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Appends `%XX`, upper-case hex.
+fn push_percent_escape(out: &mut String, b: u8) {
+    out.push('%');
+    push_hex(out, &[b], b"0123456789ABCDEF");
+}
+
+/// The lines of one header as one value: a single line as it is, several joined with `", "`
+/// (as HTTP allows for list-valued headers), so ambiguity stays visible; `None` without a line.
+pub fn join_lines<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Option<Cow<'a, [u8]>> {
+    let mut lines = lines.into_iter();
+    let first = lines.next()?;
+    let Some(second) = lines.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut joined = first.to_vec();
+    for line in std::iter::once(second).chain(lines) {
+        joined.extend_from_slice(b", ");
+        joined.extend_from_slice(line);
+    }
+    Some(Cow::Owned(joined))
 }
 
 /// Trims ASCII whitespace only: a name padded with other Unicode spaces is another name.
@@ -140,6 +201,19 @@ mod tests {
         for bad in [&b"%"[..], b"%2", b"%zz", b"a%2g"] {
             assert_eq!(percent_decode(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn percent_encoding_as_python_quote_and_go_query_escape() {
+        assert_eq!(
+            percent_encode(b"-----BEGIN X-----\nab+/=\n", b"+=/", false),
+            "-----BEGIN%20X-----%0Aab+/=%0A"
+        );
+        assert_eq!(
+            percent_encode(b"Subject=\"CN=a b,O=c\";x~_.", b"", true),
+            "Subject%3D%22CN%3Da+b%2CO%3Dc%22%3Bx~_."
+        );
+        assert_eq!(percent_encode(&[0xc3, 0xa9], b"", true), "%C3%A9");
     }
 
     #[test]

@@ -195,6 +195,8 @@ impl std::fmt::Display for SignatureError {
     }
 }
 
+impl std::error::Error for SignatureError {}
+
 /// Verifies `signature` over `message` with the key of a SubjectPublicKeyInfo (`spki`, its whole
 /// DER), under the signature algorithm `signature_algorithm` (the contents of its
 /// AlgorithmIdentifier SEQUENCE, as webpki compares them). The algorithm must be one of

@@ -158,6 +158,8 @@ impl fmt::Display for IdentityError {
     }
 }
 
+impl std::error::Error for IdentityError {}
+
 fn hex(attribute: &'static str, value: &str, len: Option<usize>) -> Result<Vec<u8>, IdentityError> {
     let err = || IdentityError::Hex {
         attribute,

@@ -49,3 +49,21 @@ pub fn denied_for(decision: &client_cert_auth::Decision) -> Option<client_cert_a
         _ => None,
     }
 }
+
+/// A request's headers decided at once: the action. A request that waits for an OCSP answer
+/// fails the test (use `glue::handle_request_headers` and its `Step::Wait` for those).
+pub fn on_request_headers(
+    host: &mut impl client_cert_auth::glue::Host,
+    state: Option<&client_cert_auth::glue::State>,
+    cache: &std::cell::RefCell<VerdictCache>,
+) -> client_cert_auth::glue::Action {
+    match client_cert_auth::glue::handle_request_headers(host, state, cache) {
+        client_cert_auth::glue::Step::Done(action) => action,
+        client_cert_auth::glue::Step::Wait(waiting) => {
+            panic!(
+                "the request waits for an OCSP answer (call {})",
+                waiting.token()
+            )
+        }
+    }
+}

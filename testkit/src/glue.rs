@@ -13,13 +13,13 @@ use client_cert_auth::glue::fake::{Call, FakeHost};
 use client_cert_auth::glue::revocation::{self, Fetches, Waiting};
 use client_cert_auth::glue::{
     Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
-    on_ocsp_response, on_request_headers, on_tick,
+    on_ocsp_response, on_tick,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::cases::ARR;
-use crate::core::{hex_lower, now};
+use crate::core::{hex_lower, now, on_request_headers};
 use crate::pki::{Ca, Leaf};
 
 /// The connection properties Envoy shows for a client certificate.

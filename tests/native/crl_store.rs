@@ -1,4 +1,4 @@
-//! The compact store of fetched CRLs (`validation::crl_store`): structure, signature, CRL and
+//! The compact store of fetched CRLs (`validation::revocation::crl_store`): structure, signature, CRL and
 //! entry extensions, the sorted serials, malformed input, memory for 100,000 entries, and a
 //! CRL made by the real OpenSSL (`openssl ca -gencrl`; needs `openssl` on PATH, never skipped).
 //!
@@ -12,11 +12,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use client_cert_auth::cert::{pem_to_der, sha256};
-use client_cert_auth::validation::crl_store::{
-    CompactCrl, CrlError, CrlOrder, CrlSigner, Scope, distribution_point_names, newer,
-};
-use client_cert_auth::validation::online::{
+use client_cert_auth::validation::revocation::crl_set::{
     MAX_SLOTS_PER_CA, MAX_SLOTS_PER_SOURCE, SetEntry, SetRefusal, decode_set, encode_set, merge_set,
+};
+use client_cert_auth::validation::revocation::crl_store::{
+    CompactCrl, CrlError, CrlOrder, CrlSigner, Scope, distribution_point_names, newer,
 };
 use testkit::der::{extension, seq, tlv};
 use testkit::envoy::TempDir;

@@ -8,11 +8,11 @@ use std::cell::RefCell;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level, on_request_headers};
+use client_cert_auth::glue::{Action, Level};
 use client_cert_auth::{HostCall, VerdictCache};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use testkit::core::hex_lower;
+use testkit::core::{hex_lower, on_request_headers};
 use testkit::glue::{
     CERT, DIGEST, Filter, MTLS, assert_logged, logged, request, with_cert, without_cert,
 };

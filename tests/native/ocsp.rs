@@ -1,10 +1,10 @@
-//! OCSP (validation::ocsp): requests, and the verification of responses built here by hand
-//! (DER written field by field with `testkit::der`, signed with rcgen keys) and by the real
-//! `openssl ocsp` responder.
+//! OCSP (validation::revocation::ocsp): requests, and the verification of responses built here
+//! by hand (DER written field by field with `testkit::der`, signed with rcgen keys) and by the
+//! real `openssl ocsp` responder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use client_cert_auth::validation::crypto::SignatureError;
-use client_cert_auth::validation::ocsp::{
+use client_cert_auth::validation::revocation::ocsp::{
     Answer, CertId, Freshness, Issuer, OcspError, Status, request, verify_response,
 };
 use rcgen::{

@@ -10,8 +10,8 @@ use client_cert_auth::glue::{
     Action, Level, MAX_WAITING_PER_CERTIFICATE, Step, handle_request_headers, on_ocsp_answer,
     on_ocsp_response,
 };
-use client_cert_auth::validation::ocsp::CertId;
-use client_cert_auth::validation::online::OcspStatus;
+use client_cert_auth::validation::revocation::OcspStatus;
+use client_cert_auth::validation::revocation::ocsp::CertId;
 use rcgen::SerialNumber;
 use serde_json::json;
 use sha2::{Digest, Sha256};

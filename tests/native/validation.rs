@@ -437,7 +437,7 @@ fn revocation_sources_are_checked_field_by_field() {
     let crl = |url: &str, cluster: &str, refresh: Value| json!({"crls": [{"url": url, "cluster": cluster, "refreshSeconds": refresh}]});
     let sources_error = |field: &str, message: &str| {
         (
-            ValidationConfigError::Sources(client_cert_auth::validation::online::SourceError {
+            ValidationConfigError::Sources(client_cert_auth::validation::revocation::SourceError {
                 field: field.to_string(),
                 problem: String::new(),
             }),

@@ -72,6 +72,7 @@ fn every_example_configuration_passes_the_schema_and_the_plugin() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("ok  envoy.yaml"), "{stdout}");
     assert!(stdout.contains("ok  deploy/"), "{stdout}");
+    assert!(stdout.contains("ok  docs/"), "{stdout}");
 }
 
 #[test]
@@ -96,12 +97,30 @@ fn the_example_checker_catches_a_bad_example() {
         1,
     ) + "\n```json\n{\"clientCertModes\": \"Required\"}\n```\n";
     std::fs::write(copy.0.join("README.md"), bad).unwrap();
+    // The manual's pages in docs/ are checked as the README is, their links too.
+    std::fs::create_dir_all(copy.0.join("docs")).unwrap();
+    for page in std::fs::read_dir(repo().join("docs")).unwrap() {
+        let page = page.unwrap().path();
+        std::fs::copy(&page, copy.0.join("docs").join(page.file_name().unwrap())).unwrap();
+    }
+    let rules = std::fs::read_to_string(repo().join("docs/rules.md")).unwrap()
+        + "\n```json\n{\"rules\": [{\"pathPrefix\": \"admin\", \"mode\": \"Required\"}]}\n```\n"
+        + "\n[a page that is not there](missing.md)\n";
+    std::fs::write(copy.0.join("docs/rules.md"), rules).unwrap();
     let out = check_examples(&copy.0);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("unknown mode \"Requird\""), "{stderr}");
     assert!(
         stderr.contains("schema: Additional properties are not allowed ('clientCertModes'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("docs/rules.md json block 1: the plugin refuses it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("docs/rules.md link missing.md: no such file"),
         "{stderr}"
     );
 }

@@ -500,6 +500,18 @@ fn generalized_time(reader: &mut Reader<'_>, what: &'static str) -> Result<i64, 
     der::time(&reader.expect(tag::GENERALIZED_TIME, what)?)
 }
 
+/// The `[1]` extensions that end a SEQUENCE; `after` names the error when something follows.
+fn last_extensions<'a>(
+    reader: &mut Reader<'a>,
+    after: &'static str,
+) -> Result<Vec<Extension<'a>>, DerError> {
+    let found = extensions(reader.optional(tag::context(1))?)?;
+    if !reader.is_empty() {
+        return Err(DerError(after));
+    }
+    Ok(found)
+}
+
 /// The `[n] EXPLICIT Extensions` wrapper's list, if present.
 fn extensions<'a>(wrapper: Option<Tlv<'a>>) -> Result<Vec<Extension<'a>>, DerError> {
     let Some(wrapper) = wrapper else {
@@ -576,10 +588,7 @@ fn response_data<'a>(tbs: &Tlv<'a>) -> Result<ResponseData<'a>, DerError> {
     while !list.is_empty() {
         responses.push(single(&mut list)?);
     }
-    let extensions = extensions(data.optional(tag::context(1))?)?;
-    if !data.is_empty() {
-        return Err(DerError("data after the responseExtensions"));
-    }
+    let extensions = last_extensions(&mut data, "data after the responseExtensions")?;
     Ok(ResponseData {
         responder,
         produced_at,
@@ -642,10 +651,7 @@ fn single<'a>(list: &mut Reader<'a>) -> Result<Single<'a>, DerError> {
             Some(next)
         }
     };
-    let extensions = extensions(single.optional(tag::context(1))?)?;
-    if !single.is_empty() {
-        return Err(DerError("data after the singleExtensions"));
-    }
+    let extensions = last_extensions(&mut single, "data after the singleExtensions")?;
     Ok(Single {
         hash_algorithm,
         name_hash,

@@ -152,6 +152,8 @@ impl fmt::Display for CrlError {
     }
 }
 
+impl std::error::Error for CrlError {}
+
 impl From<DerError> for CrlError {
     fn from(e: DerError) -> CrlError {
         CrlError::Malformed(e.0)
