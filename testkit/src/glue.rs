@@ -61,6 +61,14 @@ pub fn logged(host: &FakeHost, level: Level, text: &str) -> bool {
     host.logs(level).iter().any(|l| l.contains(text))
 }
 
+/// The lines `host` logged at `level` that contain `text`.
+pub fn log_lines<'h>(host: &'h FakeHost, level: Level, text: &str) -> Vec<&'h str> {
+    host.logs(level)
+        .into_iter()
+        .filter(|l| l.contains(text))
+        .collect()
+}
+
 /// Asserts `host` logged a line containing `text` at `level`, showing its lines if not.
 pub fn assert_logged(host: &FakeHost, level: Level, text: &str) {
     assert!(

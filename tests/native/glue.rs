@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testkit::core::{hex_lower, on_request_headers};
 use testkit::glue::{
-    CERT, DIGEST, Filter, MTLS, assert_logged, logged, request, with_cert, without_cert,
+    CERT, DIGEST, Filter, MTLS, assert_logged, log_lines, logged, request, with_cert, without_cert,
 };
 use testkit::pki::Ca;
 
@@ -535,11 +535,7 @@ fn a_denial_is_one_structured_log_line_and_one_counter() {
     assert_eq!(filter.run(&mut host), Action::Pause);
     assert_eq!(host.reply.as_ref().unwrap().status, 401);
     let sha = hex_lower(&Sha256::digest(&expired.der));
-    let denials: Vec<&str> = host
-        .logs(Level::Info)
-        .into_iter()
-        .filter(|l| l.contains("denied"))
-        .collect();
+    let denials = log_lines(&host, Level::Info, "denied");
     assert_eq!(denials.len(), 1, "{denials:?}");
     assert!(
         denials[0].starts_with(&format!(

@@ -10,7 +10,7 @@ use client_cert_auth::glue::{
 use serde_json::{Value, json};
 use testkit::core::now;
 use testkit::glue::{
-    Shared, Vm, assert_logged, assert_sent, crl_source, http, http_500, logged, ok,
+    Shared, Vm, assert_logged, assert_sent, crl_source, http, http_500, log_lines, logged, ok,
     revocation_config, timeout, with_cert,
 };
 use testkit::openssl::ocsp_answer;
@@ -95,12 +95,19 @@ fn a_crl_is_fetched_once_per_interval_for_all_vms_and_shared() {
     assert_eq!(b.metric("revocation.crl_0.entries"), 1);
 }
 
-#[test]
-fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
+/// A CA, its leaf "good" (serial 7), and a VM (refresh every 5 s) whose first fetch, now, was
+/// answered with a CRL of the CA listing nothing; the Envoy's shared data, and now.
+fn vouched_for() -> (Ca, Leaf, Vm, Shared, i64) {
     let ca = Ca::new("crl ca");
     let good = leaf(&ca, "good", 7);
     let t0 = now();
-    let (mut a, mut shared) = Vm::fetched(&crl_config(&ca, 5), t0, ca.crl(&[], next_week()));
+    let (a, shared) = Vm::fetched(&crl_config(&ca, 5), t0, ca.crl(&[], next_week()));
+    (ca, good, a, shared, t0)
+}
+
+#[test]
+fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
+    let (ca, good, mut a, mut shared, t0) = vouched_for();
     assert_eq!(a.status(&good, t0), 200);
     // Cached: the next request is a hit.
     assert_eq!(a.status(&good, t0 + 1), 200);
@@ -113,20 +120,10 @@ fn a_newer_crl_revokes_a_cached_acceptance_at_once() {
 
 #[test]
 fn a_failed_fetch_keeps_the_last_crl_backs_off_and_is_logged_once_per_streak() {
-    let ca = Ca::new("crl ca");
-    let good = leaf(&ca, "good", 7);
-    let t0 = now();
-    let (mut a, mut shared) = Vm::fetched(&crl_config(&ca, 5), t0, ca.crl(&[], next_week()));
+    let (ca, good, mut a, mut shared, t0) = vouched_for();
     let warnings = |vm: &Vm| {
-        vm.host
-            .logs(Level::Warn)
-            .iter()
-            .filter(|l| {
-                l.contains(
-                    "validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed",
-                )
-            })
-            .count()
+        let failed = "validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed";
+        log_lines(&vm.host, Level::Warn, failed).len()
     };
     // Due at +5: the server answers 500, then a CRL by another CA (does not verify).
     a.tick(t0 + 5, &mut shared);
@@ -169,12 +166,7 @@ fn an_unknown_cluster_is_logged_once_naming_the_field_and_fails_closed() {
     for t in now()..now() + 8 {
         a.tick(t, &mut shared);
     }
-    let lines: Vec<&str> = a
-        .host
-        .logs(Level::Warn)
-        .into_iter()
-        .filter(|l| l.contains("cannot send to cluster"))
-        .collect();
+    let lines = log_lines(&a.host, Level::Warn, "cannot send to cluster");
     assert_eq!(lines.len(), 1, "once per streak: {lines:?}");
     assert!(
         lines[0].contains("validation.revocationSources.crls[0] (http://crl.test/issuing.crl) failed: cannot send to cluster \"crl_test\"")
@@ -473,14 +465,21 @@ fn two_sources_are_kept_apart_in_shared_data_and_a_restarted_vm_installs_them_at
     check(&c);
 }
 
-#[test]
-fn a_vm_never_has_two_fetches_of_a_source_under_way() {
+/// A VM of a CA's CRL source (refreshed every `refresh` seconds) whose first tick, now, sent
+/// the fetch (not answered yet); the Envoy's shared data, and now.
+fn fetch_sent(refresh: u32) -> (Vm, Shared, i64) {
     let ca = Ca::new("crl ca");
     let mut shared = Shared::default();
     let t0 = now();
-    let mut a = Vm::start(&crl_config(&ca, 5), t0, &mut shared);
+    let mut a = Vm::start(&crl_config(&ca, refresh), t0, &mut shared);
     a.tick(t0, &mut shared);
     assert_eq!(a.fetches_sent(), 1);
+    (a, shared, t0)
+}
+
+#[test]
+fn a_vm_never_has_two_fetches_of_a_source_under_way() {
+    let (mut a, mut shared, t0) = fetch_sent(5);
     // No answer yet (Envoy times a call out after 10 s; here it has not); the lease runs out.
     for t in t0 + 1..t0 + 40 {
         a.tick(t, &mut shared);
@@ -530,12 +529,7 @@ fn a_revoked_answer_on_another_worker_drops_an_acceptance_kept_here() {
 
 #[test]
 fn a_failed_fetch_is_recorded_even_when_another_vm_writes_the_metadata_meanwhile() {
-    let ca = Ca::new("crl ca");
-    let mut shared = Shared::default();
-    let t0 = now();
-    let mut a = Vm::start(&crl_config(&ca, 60), t0, &mut shared);
-    a.tick(t0, &mut shared);
-    assert_eq!(a.fetches_sent(), 1);
+    let (mut a, mut shared, t0) = fetch_sent(60);
     // The first write of the failure meets another VM's write: read again, write again.
     a.host.cas_conflicts = 1;
     a.answer_fetch(t0, &mut shared, http(503, Vec::new()));
