@@ -411,7 +411,36 @@ pub struct StartFailure {
     pub port: u16,
 }
 
+impl StartFailure {
+    /// Asserts Envoy exited with an error and nothing listens on its port (nothing passes
+    /// requests after a refused configuration); `what` names the case.
+    #[track_caller]
+    pub fn assert_refused(&self, what: &str) {
+        assert!(
+            self.exit_status.is_some_and(|s| !s.success()),
+            "{what}: Envoy must exit with an error, got {:?}",
+            self.exit_status
+        );
+        assert!(
+            TcpStream::connect(("127.0.0.1", self.port)).is_err(),
+            "{what}: nothing may listen (and pass requests) after a refused configuration"
+        );
+    }
+}
+
 impl Envoy {
+    /// Envoy that must refuse to start with these options (`what` names the case): how it
+    /// failed, once [`StartFailure::assert_refused`] held.
+    #[track_caller]
+    pub fn refused(pki: &Pki, options: EnvoyOptions, what: &str) -> StartFailure {
+        let failure = match Envoy::try_start(pki, options) {
+            Ok(envoy) => panic!("Envoy served with {what}. Log:\n{}", envoy.log()),
+            Err(failure) => failure,
+        };
+        failure.assert_refused(what);
+        failure
+    }
+
     /// Starts Envoy and waits for its listener; panics with Envoy's log if it does not come up.
     pub fn start(pki: &Pki, options: EnvoyOptions) -> Envoy {
         let mut attempt = 1;
