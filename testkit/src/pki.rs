@@ -220,6 +220,23 @@ impl Ca {
     }
 }
 
+/// A root, an intermediate it issued (P-256) and alice, a client of the intermediate: a leaf
+/// that chains to the root only through the intermediate.
+pub struct Chain {
+    pub root: Ca,
+    pub inter: Ca,
+    pub leaf: Leaf,
+}
+
+impl Chain {
+    pub fn new(root_name: &str, inter_name: &str) -> Chain {
+        let root = Ca::new(root_name);
+        let inter = root.intermediate(inter_name, Alg::EcdsaP256);
+        let leaf = inter.client("alice");
+        Chain { root, inter, leaf }
+    }
+}
+
 /// A P-256 client certificate of `ca` with this serial number.
 pub fn leaf(ca: &Ca, common_name: &str, serial: u64) -> Leaf {
     ca.client_with(common_name, Alg::EcdsaP256, |p| {

@@ -11,7 +11,7 @@ use testkit::cases::{
 };
 use testkit::envoy::{Call, ClientCert, Envoy, EnvoyOptions, Http, Pki};
 use testkit::front::{FORMATS, carries_chain, encode};
-use testkit::pki::Ca;
+use testkit::pki::{Ca, Chain};
 use time::{Duration, OffsetDateTime};
 
 /// Under the exclusions of the repository's `envoy.yaml` ("/public;/healthz").
@@ -849,7 +849,7 @@ fn output_presets_in_envoy_set_exact_values_and_never_pass_client_copies() {
 #[test]
 fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
     let pki = Pki::new();
-    let (root, inter, leaf) = chain("front e2e");
+    let Chain { root, inter, leaf } = chain("front e2e");
     let inter_pem = inter.cert_pem();
     let inter_der = inter.der();
     let stranger = Ca::new("front e2e stranger").client("mallory");
@@ -987,13 +987,9 @@ fn front_proxy_certificate_headers_in_envoy_only_from_trusted_peers() {
     }
 }
 
-/// A root (`<name> root`), an intermediate under it (`<name> inter`, P-256) and alice under the
-/// intermediate.
-fn chain(name: &str) -> (Ca, Ca, testkit::pki::Leaf) {
-    let root = Ca::new(&format!("{name} root"));
-    let inter = root.intermediate(&format!("{name} inter"), testkit::pki::Alg::EcdsaP256);
-    let leaf = inter.client("alice");
-    (root, inter, leaf)
+/// [`Chain`]: `<name> root`, `<name> inter` and alice.
+fn chain(name: &str) -> Chain {
+    Chain::new(&format!("{name} root"), &format!("{name} inter"))
 }
 
 /// Envoy behind a Traefik front proxy at 127.0.0.1 (`use_remote_address`, so the peer is the
@@ -1023,7 +1019,7 @@ fn behind_traefik(pki: &Pki, root: &Ca, forward: Option<serde_json::Value>) -> E
 #[test]
 fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() {
     let pki = Pki::new();
-    let (root, inter, leaf) = chain("glued e2e");
+    let Chain { root, inter, leaf } = chain("glued e2e");
     let inter_der = inter.der();
     let glued = b64(&[leaf.der.as_slice(), inter_der.as_slice()].concat());
     let pair = format!("{},{}", b64(&leaf.der), b64(&inter_der));
@@ -1066,7 +1062,7 @@ fn front_proxy_leaf_with_trailing_data_is_malformed_after_its_pair_was_cached() 
 #[test]
 fn only_the_verified_path_reaches_the_upstream_as_the_chain() {
     let pki = Pki::new();
-    let (root, inter, leaf) = chain("path e2e");
+    let Chain { root, inter, leaf } = chain("path e2e");
     let stranger = Ca::new("path e2e stranger");
     let inter_der = inter.der();
     let presented = format!(

@@ -125,6 +125,15 @@ struct Clients {
     alice: ClientCert,
 }
 
+impl Clients {
+    fn new(pki: &Pki) -> Clients {
+        Clients {
+            ops: pki.save("ops", &pki.ca.client("ops")),
+            alice: pki.save("alice", &pki.ca.client("alice")),
+        }
+    }
+}
+
 /// Reached the upstream (200) through `route`, which saw exactly this `X-ARR-ClientCert`.
 fn via(route: &str, cert: Option<&ClientCert>) -> Vec<Check> {
     vec![
@@ -409,10 +418,7 @@ fn cases(c: &Clients, normalized: bool) -> Vec<Case<'_>> {
 
 fn run_suite(no_path_normalization: bool) {
     let pki = Pki::new();
-    let c = Clients {
-        ops: pki.save("ops", &pki.ca.client("ops")),
-        alice: pki.save("alice", &pki.ca.client("alice")),
-    };
+    let c = Clients::new(&pki);
     let envoy = Envoy::start(
         &pki,
         EnvoyOptions {

@@ -12,24 +12,15 @@ use client_cert_auth::{
 use serde_json::{Value, json};
 use testkit::core::{config, decide_fresh, now};
 use testkit::front::{FORMATS, carries_chain, encode};
-use testkit::pki::{Alg, Ca, Leaf};
+use testkit::pki::{Ca, Chain};
 
 const TRUSTED_PEER: &[u8] = b"10.1.2.3:41000";
 const UNTRUSTED_PEER: &[u8] = b"192.0.2.50:41000";
 
 /// A root, an intermediate and a leaf it issued: only the root is configured, so the trust
 /// check passes only with the intermediate from the header.
-struct Chain {
-    root: Ca,
-    inter: Ca,
-    leaf: Leaf,
-}
-
 fn chain() -> Chain {
-    let root = Ca::new("Front Root");
-    let inter = root.intermediate("Front Inter", Alg::EcdsaP256);
-    let leaf = inter.client("alice");
-    Chain { root, inter, leaf }
+    Chain::new("Front Root", "Front Inter")
 }
 
 fn front_config(format: &str, extra: Value) -> Config {
@@ -97,6 +88,15 @@ fn each_format_forwards_a_real_certificate_from_a_trusted_proxy() {
     let inter_pem = ch.inter.cert_pem();
     let inter_der = ch.inter.der();
     for format in FORMATS {
+        // The leaf goes on in X-ARR-ClientCert.
+        let forwards_leaf = |o: &Outcome| {
+            assert_eq!(
+                o.decision.header("x-arr-clientcert"),
+                Some(STANDARD.encode(&ch.leaf.der).as_str()),
+                "{format}: {:?}",
+                o.decision
+            );
+        };
         let trusting_root = front_config(
             format,
             json!({"validation": {"trustedCaCertificates": [root_pem]}}),
@@ -113,24 +113,13 @@ fn each_format_forwards_a_real_certificate_from_a_trusted_proxy() {
         if carries_chain(format) {
             // The chain in the header supplies the intermediate the trust check needs.
             let o = decide_lines(&trusting_root, "/app", &lines, TRUSTED_PEER);
-            assert_eq!(
-                o.decision.header("x-arr-clientcert"),
-                Some(STANDARD.encode(&ch.leaf.der).as_str()),
-                "{format}: {:?}",
-                o.decision
-            );
+            forwards_leaf(&o);
             assert_eq!(o.untrusted_peer, None);
         }
         // Without the trust check, every format's leaf is forwarded as is.
         let plain = front_config(format, json!({}));
         let leaf_only = encode(format, &[(ch.leaf.cert_pem.as_str(), &ch.leaf.der)]);
-        let o = decide_lines(&plain, "/app", &leaf_only, TRUSTED_PEER);
-        assert_eq!(
-            o.decision.header("x-arr-clientcert"),
-            Some(STANDARD.encode(&ch.leaf.der).as_str()),
-            "{format}: {:?}",
-            o.decision
-        );
+        forwards_leaf(&decide_lines(&plain, "/app", &leaf_only, TRUSTED_PEER));
         // IPv6 peers in a trusted range count too.
         let o = decide_lines(&plain, "/app", &leaf_only, b"[2001:db8::7]:5000");
         assert!(matches!(o.decision, Decision::Forward { .. }), "{format}");

@@ -62,12 +62,8 @@ fn lint_warnings(dir: &TempDir, name: &str, config: &Value) -> Vec<String> {
 #[test]
 fn lint_prints_what_it_understood_and_names_bad_fields() {
     let dir = TempDir::new("cli-lint");
-    let good = path(
-        &dir,
-        "good.json",
-        r#"{"clientCertMode": "optional", "clientCertExclusionPaths": "/public;/Health/"}"#,
-    );
-    let r = run(&["lint", &good]);
+    let good = r#"{"clientCertMode": "optional", "clientCertExclusionPaths": "/public;/Health/"}"#;
+    let r = run(&["lint", &path(&dir, "good.json", good)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     r.stdout_has("mode: Optional");
     r.stdout_has("exclusion paths: /public, /health");
