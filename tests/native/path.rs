@@ -186,7 +186,7 @@ fn no_exclusions_match_nothing() {
 
 #[test]
 fn canonical_form_is_lower_case_and_decoded() {
-    let table = [
+    for (raw, expected) in [
         ("/A/B", Some("/a/b")),
         ("/a%2Db", Some("/a-b")),
         ("/a/", Some("/a/")),
@@ -196,8 +196,7 @@ fn canonical_form_is_lower_case_and_decoded() {
         ("/a/%2e", None),
         ("/a//b", None),
         ("", None),
-    ];
-    for (raw, expected) in table {
+    ] {
         assert_eq!(canonicalize(raw.as_bytes()).as_deref(), expected, "{raw}");
     }
 }

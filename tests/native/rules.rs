@@ -36,6 +36,22 @@ fn mode_for(config: &Config, path: &str, host: &str, method: &str) -> Mode {
     )
 }
 
+/// Asserts the mode a GET of `path` gets on each host.
+#[track_caller]
+fn assert_hosts(c: &Config, path: &str, hosts: &[(&str, Mode)]) {
+    for &(host, mode) in hosts {
+        assert_eq!(mode_for(c, path, host, "GET"), mode, "{host:?}");
+    }
+}
+
+/// Asserts the mode a GET of each path gets (on host `h`).
+#[track_caller]
+fn assert_paths(c: &Config, paths: &[(&str, Mode)]) {
+    for &(path, mode) in paths {
+        assert_eq!(mode_for(c, path, "h", "GET"), mode, "{path}");
+    }
+}
+
 #[test]
 fn first_matching_rule_decides_by_path_host_and_method() {
     let c = config(json!({
@@ -47,7 +63,7 @@ fn first_matching_rule_decides_by_path_host_and_method() {
             {"pathPrefix": "/admin", "mode": "OptionalInteractiveUser"}
         ]
     }));
-    let table = [
+    for (path, host, method, expected) in [
         ("/admin/users", "www.contoso.com", "POST", Mode::Required),
         ("/ADMIN", "www.contoso.com", "DELETE", Mode::Required),
         (
@@ -81,8 +97,7 @@ fn first_matching_rule_decides_by_path_host_and_method() {
             "GET",
             Mode::Disabled,
         ),
-    ];
-    for (path, host, method, expected) in table {
+    ] {
         assert_eq!(
             mode_for(&c, path, host, method),
             expected,
@@ -140,7 +155,7 @@ fn an_ambiguous_candidate_does_not_settle_the_request() {
         ]
     }));
     // (path, host, mode): an ambiguous path or host reaches the /admin rule.
-    let table = [
+    for (path, host, expected) in [
         ("/health/../admin", "www.contoso.com", Mode::Required),
         ("/health/%2e%2e/admin", "www.contoso.com", Mode::Required),
         ("/admin", "status.contoso.com:x", Mode::Required),
@@ -152,8 +167,7 @@ fn an_ambiguous_candidate_does_not_settle_the_request() {
         ("/other", "www.contoso.com", Mode::Optional),
         // Ambiguous: every rule with a path is a candidate, /admin the strictest of them.
         ("/other/../x", "www.contoso.com", Mode::Required),
-    ];
-    for (path, host, expected) in table {
+    ] {
         assert_eq!(mode_for(&c, path, host, "GET"), expected, "{host}{path}");
     }
 }
@@ -181,14 +195,16 @@ fn malformed_hosts_never_select_a_weaker_rule() {
     ] {
         assert_eq!(mode_for(&c, "/x", host, "GET"), Mode::Required, "{host:?}");
     }
-    for (host, mode) in [
-        ("api.contoso.com:8443", Mode::Required),
-        ("www.contoso.com", Mode::Optional),
-        ("[::1]:8443", Mode::Optional),
-        ("127.0.0.1", Mode::Optional),
-    ] {
-        assert_eq!(mode_for(&c, "/x", host, "GET"), mode, "{host:?}");
-    }
+    assert_hosts(
+        &c,
+        "/x",
+        &[
+            ("api.contoso.com:8443", Mode::Required),
+            ("www.contoso.com", Mode::Optional),
+            ("[::1]:8443", Mode::Optional),
+            ("127.0.0.1", Mode::Optional),
+        ],
+    );
 }
 
 #[test]
@@ -228,7 +244,7 @@ fn a_rule_can_require_its_own_identities() {
 
 #[test]
 fn bad_rules_are_configuration_errors_naming_the_index() {
-    let table = [
+    for (rules, message) in [
         (
             json!([{"mode": "Required"}, {"pathPrefix": "admin", "mode": "Required"}]),
             "rules[1].pathPrefix: \"admin\" does not start with '/'",
@@ -261,8 +277,7 @@ fn bad_rules_are_configuration_errors_naming_the_index() {
             json!([{"mode": "Required", "paths": "/a"}]),
             "rules[0].paths: unknown field `paths`",
         ),
-    ];
-    for (rules, message) in table {
+    ] {
         let err = Config::from_json(json!({"rules": rules}).to_string().as_bytes())
             .unwrap_err()
             .to_string();
@@ -284,46 +299,49 @@ fn hosts_match_as_envoys_virtual_hosts_with_port_and_trailing_dot_significant() 
             {"hosts": ["ports.contoso.com:8443"], "mode": "Ignore"}
         ]
     }));
-    let table = [
-        // Exactly the virtual host: the weaker rule applies.
-        ("public.contoso.com", Mode::Disabled),
-        ("PUBLIC.Contoso.COM", Mode::Disabled),
-        // Envoy's default matching keeps the port and the trailing dot: another virtual host
-        // may serve these, so the weaker rule is ambiguous and the strictest candidate decides.
-        ("public.contoso.com:443", Mode::Optional),
-        ("public.contoso.com.", Mode::Optional),
-        ("public.contoso.com.:443", Mode::Optional),
-        // A stricter rule still applies when Envoy might fold the spelling.
-        ("admin.contoso.com", Mode::Required),
-        ("admin.contoso.com:443", Mode::Required),
-        ("admin.contoso.com.", Mode::Required),
-        ("x.admin.contoso.com", Mode::Required),
-        ("x.admin.contoso.com:8443", Mode::Required),
-        ("x.admin.contoso.com.", Mode::Required),
-        ("admin.contoso.com.evil.test", Mode::Optional),
-        ("xadmin.contoso.com", Mode::Optional),
-        // An entry with a port names that port only.
-        ("ports.contoso.com:8443", Mode::Disabled),
-        ("ports.contoso.com", Mode::Optional),
-        ("ports.contoso.com:443", Mode::Optional),
-        ("other.contoso.com", Mode::Optional),
-    ];
-    for (host, expected) in table {
-        assert_eq!(mode_for(&c, "/x", host, "GET"), expected, "{host}");
-    }
+    assert_hosts(
+        &c,
+        "/x",
+        &[
+            // Exactly the virtual host: the weaker rule applies.
+            ("public.contoso.com", Mode::Disabled),
+            ("PUBLIC.Contoso.COM", Mode::Disabled),
+            // Envoy's default matching keeps the port and the trailing dot: another virtual host
+            // may serve these, so the weaker rule is ambiguous and the strictest candidate decides.
+            ("public.contoso.com:443", Mode::Optional),
+            ("public.contoso.com.", Mode::Optional),
+            ("public.contoso.com.:443", Mode::Optional),
+            // A stricter rule still applies when Envoy might fold the spelling.
+            ("admin.contoso.com", Mode::Required),
+            ("admin.contoso.com:443", Mode::Required),
+            ("admin.contoso.com.", Mode::Required),
+            ("x.admin.contoso.com", Mode::Required),
+            ("x.admin.contoso.com:8443", Mode::Required),
+            ("x.admin.contoso.com.", Mode::Required),
+            ("admin.contoso.com.evil.test", Mode::Optional),
+            ("xadmin.contoso.com", Mode::Optional),
+            // An entry with a port names that port only.
+            ("ports.contoso.com:8443", Mode::Disabled),
+            ("ports.contoso.com", Mode::Optional),
+            ("ports.contoso.com:443", Mode::Optional),
+            ("other.contoso.com", Mode::Optional),
+        ],
+    );
     // A wildcard never matches the bare name, nor a name under another domain.
     let w = config(json!({
         "clientCertMode": "Ignore",
         "rules": [{"hosts": ["*.secure.test"], "mode": "Required"}]
     }));
-    for (host, expected) in [
-        ("api.secure.test", Mode::Required),
-        ("secure.test", Mode::Disabled),
-        ("api.other.test", Mode::Disabled),
-        ("apisecure.test", Mode::Disabled),
-    ] {
-        assert_eq!(mode_for(&w, "/", host, "GET"), expected, "{host}");
-    }
+    assert_hosts(
+        &w,
+        "/",
+        &[
+            ("api.secure.test", Mode::Required),
+            ("secure.test", Mode::Disabled),
+            ("api.other.test", Mode::Disabled),
+            ("apisecure.test", Mode::Disabled),
+        ],
+    );
 }
 
 #[test]
@@ -336,23 +354,23 @@ fn a_path_condition_holds_only_if_it_holds_in_both_letter_cases() {
             {"pathExact": "/Health", "mode": "Ignore"}
         ]
     }));
-    let table = [
-        ("/static/app.js", Mode::Disabled),
-        // Envoy (case-sensitive) would not route /STATIC as /static; a framework might.
-        ("/STATIC/app.js", Mode::Optional),
-        ("/Static/admin", Mode::Optional),
-        // The stricter rule still applies to any spelling.
-        ("/admin", Mode::Required),
-        ("/ADMIN", Mode::Required),
-        ("/Admin/users", Mode::Required),
-        ("/Health", Mode::Disabled),
-        ("/health", Mode::Optional),
-        ("/HEALTH/", Mode::Optional),
-        ("/other", Mode::Optional),
-    ];
-    for (path, expected) in table {
-        assert_eq!(mode_for(&c, path, "h", "GET"), expected, "{path}");
-    }
+    assert_paths(
+        &c,
+        &[
+            ("/static/app.js", Mode::Disabled),
+            // Envoy (case-sensitive) would not route /STATIC as /static; a framework might.
+            ("/STATIC/app.js", Mode::Optional),
+            ("/Static/admin", Mode::Optional),
+            // The stricter rule still applies to any spelling.
+            ("/admin", Mode::Required),
+            ("/ADMIN", Mode::Required),
+            ("/Admin/users", Mode::Required),
+            ("/Health", Mode::Disabled),
+            ("/health", Mode::Optional),
+            ("/HEALTH/", Mode::Optional),
+            ("/other", Mode::Optional),
+        ],
+    );
 }
 
 #[test]
@@ -497,7 +515,7 @@ fn decide_reads_the_method_and_host_the_rules_name() {
     }));
     let required = Decision::Deny(DenyReason::CertificateRequired);
     let optional = Decision::Pass(PassReason::NoCertificateOptional);
-    let table = [
+    for (method, authority, expected) in [
         ("GET", "www.other.test", &optional),
         ("POST", "www.other.test", &required),
         ("post", "www.other.test", &required),
@@ -505,8 +523,7 @@ fn decide_reads_the_method_and_host_the_rules_name() {
         ("GET", "API.Secure.Test:8443", &required),
         ("GET", "api.other.test", &optional),
         ("GET", "api.secure.test:x", &required),
-    ];
-    for (method, authority, expected) in table {
+    ] {
         let outcome = decide_fresh(
             &c,
             Request {
