@@ -24,7 +24,7 @@ fn empty_configuration_means_required_without_exclusions() {
 
 #[test]
 fn modes_are_matched_case_insensitively() {
-    for (name, mode) in [
+    let table = [
         ("Required", Mode::Required),
         ("required", Mode::Required),
         ("REQUIRED", Mode::Required),
@@ -34,7 +34,8 @@ fn modes_are_matched_case_insensitively() {
         ("optionalinteractiveuser", Mode::OptionalInteractiveUser),
         ("Ignore", Mode::Disabled),
         ("ignore", Mode::Disabled),
-    ] {
+    ];
+    for (name, mode) in table {
         let config = parse(&format!(r#"{{"clientCertMode": "{name}"}}"#)).unwrap();
         assert_eq!(config.mode, mode, "{name}");
     }
