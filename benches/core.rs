@@ -5,9 +5,9 @@
 
 use testkit::pki;
 
-use client_cert_auth::cert::{envoy_url_encode, parse_single};
-use client_cert_auth::scope::path::canonicalize;
+use client_cert_auth::canonicalize;
 use client_cert_auth::{Config, Outcome, Request, VerdictCache, decide};
+use client_cert_auth::{envoy_url_encode, parse_single};
 use divan::{Bencher, black_box};
 use sha2::{Digest, Sha256};
 

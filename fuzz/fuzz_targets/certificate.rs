@@ -2,7 +2,7 @@
 //! certificate's forwarded value is base64 of exactly its DER.
 #![no_main]
 
-use client_cert_auth::cert::{LeafCertificate, pem_to_der};
+use client_cert_auth::{LeafCertificate, pem_to_der};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

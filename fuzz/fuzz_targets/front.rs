@@ -3,8 +3,8 @@
 //! is inside its own single-address range.
 #![no_main]
 
-use client_cert_auth::cert::front::{Cidr, MAX_HEADER_CERTIFICATES, decode, parse_peer};
-use client_cert_auth::config::FrontFormat;
+use client_cert_auth::{Cidr, MAX_HEADER_CERTIFICATES, decode_front, parse_peer};
+use client_cert_auth::FrontFormat;
 use libfuzzer_sys::fuzz_target;
 
 const FORMATS: [FrontFormat; 8] = [

@@ -2,7 +2,7 @@
 //! dot segment, a backslash, a `;` or an encoded separator.
 #![no_main]
 
-use client_cert_auth::scope::path::{ExclusionPaths, canonicalize};
+use client_cert_auth::{ExclusionPaths, canonicalize};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

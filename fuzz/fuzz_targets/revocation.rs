@@ -6,10 +6,10 @@
 //! decodes encodes back to the same bytes.
 #![no_main]
 
-use client_cert_auth::validation::revocation::crl_store::{CompactCrl, CrlSigner, distribution_point_names};
-use client_cert_auth::validation::revocation::ocsp::{CertId, Freshness, Issuer, verify_response};
-use client_cert_auth::validation::revocation::state::{decode_revoked, encode_revoked};
-use client_cert_auth::validation::revocation::{HttpUrl, decode_set, encode_set};
+use client_cert_auth::{revocation::CompactCrl, revocation::CrlSigner, revocation::distribution_point_names};
+use client_cert_auth::{revocation::ocsp::CertId, revocation::ocsp::Freshness, revocation::ocsp::Issuer, revocation::ocsp::verify_response};
+use client_cert_auth::{revocation::decode_revoked, revocation::encode_revoked};
+use client_cert_auth::{revocation::HttpUrl, revocation::decode_set, revocation::encode_set};
 use libfuzzer_sys::fuzz_target;
 
 /// `CN=Fuzz CA`.

@@ -1,7 +1,7 @@
 //! The XFCC parser never panics; an accepted element has unique keys.
 #![no_main]
 
-use client_cert_auth::cert::parse_single;
+use client_cert_auth::parse_single;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

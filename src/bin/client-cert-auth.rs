@@ -13,11 +13,11 @@
 use std::process::ExitCode;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use client_cert_auth::cert::{envoy_url_encode, pem_bundle};
-use client_cert_auth::config::{RevocationFailure, Source};
 use client_cert_auth::{
     Config, Decision, FORWARDED_HEADER, PassReason, Request, VerdictCache, decide, rfc3339,
 };
+use client_cert_auth::{RevocationFailure, Source};
+use client_cert_auth::{envoy_url_encode, pem_bundle};
 
 /// A failure that ends the program with exit code 2.
 struct Fatal(String);

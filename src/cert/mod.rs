@@ -19,9 +19,9 @@ pub mod front;
 mod pem;
 mod xfcc;
 
-pub use dn::{Attribute, Dn, DnError, EncodedName, rfc4514};
+pub use dn::{Dn, DnError, EncodedName};
 pub use pem::{der_from_property, pem_bundle, pem_encode, pem_to_der};
-pub use xfcc::{Element, XfccError, envoy_url_encode, parse_single};
+pub use xfcc::{XfccError, envoy_url_encode, parse_single};
 
 /// The SHA-256 of `data` (certificate thumbprints, the verdict cache's key).
 pub fn sha256(data: &[u8]) -> [u8; 32] {

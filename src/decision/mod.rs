@@ -34,7 +34,7 @@ use crate::validation::revocation::OcspQuery;
 use crate::validation::revocation::RevocationState;
 use crate::validation::{Judgement, Verdict};
 use cache::{Entry, VerdictCache};
-pub use config::{Config, ConfigError, FrontSource, MAX_CACHE_SIZE, Needs};
+pub use config::{Config, ConfigError, FrontSource, MAX_CACHE_SIZE};
 pub use outcome::{CacheUse, Outcome};
 
 /// The header Azure App Service uses to forward the client certificate (lower case, as the

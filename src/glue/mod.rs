@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fake;
 mod headers;
-pub mod host;
+mod host;
 mod metrics;
 pub mod revocation;
 #[cfg(target_arch = "wasm32")]
@@ -32,10 +32,6 @@ pub use host::{
     unix_seconds,
 };
 use metrics::Metrics;
-pub use revocation::{
-    Fetches, MAX_WAITING_PER_CERTIFICATE, Questions, Waiting, on_fetch_response, on_ocsp_answer,
-    on_ocsp_response,
-};
 
 /// What a successful configuration gives every stream of the VM.
 pub struct State {
@@ -106,7 +102,7 @@ pub enum Step {
     Done(Action),
     /// Paused for an OCSP answer: the host hands the answer to [`on_ocsp_answer`] (tests may
     /// use [`on_ocsp_response`] with this).
-    Wait(Waiting),
+    Wait(revocation::Waiting),
 }
 
 /// One request's headers, in order: strip what the client must not send, decide, then either

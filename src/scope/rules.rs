@@ -922,7 +922,7 @@ mod tests {
     }
 
     /// `uses_host` and `uses_method` decide whether a request's `:authority` and `:method` are
-    /// read at all ([`crate::decision::Needs`]).
+    /// read at all ([`crate::decision::config::Needs`]).
     #[test]
     fn a_rule_uses_the_host_and_method_only_when_it_names_them() {
         for (hosts, methods, uses_host, uses_method) in [

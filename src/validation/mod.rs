@@ -25,7 +25,7 @@ use revocation::combine::RunTime;
 use trust::Trust;
 
 pub use compile::ValidationConfigError;
-pub use identity::{Attr, Identity, IdentityError};
+pub use identity::{Identity, IdentityError};
 
 /// The compiled validation settings.
 #[derive(Debug, Default)]

@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use client_cert_auth::VerdictCache;
-use client_cert_auth::cert::envoy_url_encode;
-use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::revocation::{self, Fetches, Waiting};
-use client_cert_auth::glue::{
-    Action, HttpResponse, Level, State, Step, configure, handle_request_headers, on_fetch_response,
-    on_ocsp_response, on_tick,
+use client_cert_auth::envoy_url_encode;
+use client_cert_auth::{
+    glue::Action, glue::HttpResponse, glue::Level, glue::State, glue::Step, glue::configure,
+    glue::handle_request_headers, glue::on_tick, glue::revocation::on_fetch_response,
+    glue::revocation::on_ocsp_response,
 };
+use client_cert_auth::{glue::fake::Call, glue::fake::FakeHost};
+use client_cert_auth::{glue::revocation, glue::revocation::Fetches, glue::revocation::Waiting};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

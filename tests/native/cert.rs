@@ -3,9 +3,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::cert::LeafCertificate;
-use client_cert_auth::cert::envoy_url_encode;
-use client_cert_auth::outcome::{CertError, MAX_CERTIFICATE_PEM_BYTES};
+use client_cert_auth::LeafCertificate;
+use client_cert_auth::envoy_url_encode;
+use client_cert_auth::{CertError, MAX_CERTIFICATE_PEM_BYTES};
 use testkit::pki::{Ca, unix};
 use time::{Duration, OffsetDateTime};
 

@@ -1,8 +1,8 @@
 //! Configuration: what is accepted, what it means, and the exact error for what is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::scope::Mode;
-use client_cert_auth::scope::path::PathEntryError;
+use client_cert_auth::Mode;
+use client_cert_auth::PathEntryError;
 use client_cert_auth::{Config, ConfigError};
 
 fn parse(json: &str) -> Result<Config, ConfigError> {

@@ -11,12 +11,14 @@ use std::io::ErrorKind;
 use std::process::Command;
 use std::time::Instant;
 
-use client_cert_auth::cert::{pem_to_der, sha256};
-use client_cert_auth::validation::revocation::crl_set::{
-    MAX_SLOTS_PER_CA, MAX_SLOTS_PER_SOURCE, SetEntry, SetRefusal, decode_set, encode_set, merge_set,
+use client_cert_auth::{pem_to_der, sha256};
+use client_cert_auth::{
+    revocation::CompactCrl, revocation::CrlError, revocation::CrlOrder, revocation::CrlSigner,
+    revocation::Scope, revocation::distribution_point_names, revocation::newer,
 };
-use client_cert_auth::validation::revocation::crl_store::{
-    CompactCrl, CrlError, CrlOrder, CrlSigner, Scope, distribution_point_names, newer,
+use client_cert_auth::{
+    revocation::MAX_SLOTS_PER_CA, revocation::MAX_SLOTS_PER_SOURCE, revocation::SetEntry,
+    revocation::SetRefusal, revocation::decode_set, revocation::encode_set, revocation::merge_set,
 };
 use testkit::der::{extension, seq, tlv};
 use testkit::envoy::TempDir;

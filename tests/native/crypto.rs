@@ -1,7 +1,7 @@
 //! The RustCrypto signature backend for webpki, algorithm by algorithm.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::validation::crypto::ALGORITHMS;
+use client_cert_auth::ALGORITHMS;
 use rsa::pkcs1::EncodeRsaPublicKey;
 use rustls_pki_types::{AlgorithmIdentifier, SignatureVerificationAlgorithm, alg_id};
 use sha2::{Sha256, Sha384, Sha512};

@@ -1,7 +1,7 @@
 //! The DN rule: order-insensitive attribute sets, keywords or OIDs, RFC 4514 quoting/escapes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::cert::{Dn, DnError};
+use client_cert_auth::{Dn, DnError};
 
 fn attrs(text: &str) -> Vec<(String, String)> {
     Dn::parse(text).unwrap().attributes().to_vec()

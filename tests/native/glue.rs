@@ -7,9 +7,9 @@ use std::cell::RefCell;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level};
 use client_cert_auth::{HostCall, VerdictCache};
+use client_cert_auth::{glue::Action, glue::Level};
+use client_cert_auth::{glue::fake::Call, glue::fake::FakeHost};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testkit::core::{hex_lower, on_request_headers};

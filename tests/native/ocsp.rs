@@ -3,9 +3,11 @@
 //! real `openssl ocsp` responder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::validation::crypto::SignatureError;
-use client_cert_auth::validation::revocation::ocsp::{
-    Answer, CertId, Freshness, Issuer, OcspError, Status, request, verify_response,
+use client_cert_auth::SignatureError;
+use client_cert_auth::{
+    revocation::ocsp::Answer, revocation::ocsp::CertId, revocation::ocsp::Freshness,
+    revocation::ocsp::Issuer, revocation::ocsp::OcspError, revocation::ocsp::Status,
+    revocation::ocsp::request, revocation::ocsp::verify_response,
 };
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, SerialNumber,

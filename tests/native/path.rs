@@ -1,7 +1,7 @@
 //! Exclusion matching: segment boundaries, case, query and fragment, and every bypass class.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::scope::path::{ExclusionPaths, PathEntryError, canonicalize};
+use client_cert_auth::{ExclusionPaths, PathEntryError, canonicalize};
 
 fn exclusions(entries: &[&str]) -> ExclusionPaths {
     let mut set = ExclusionPaths::default();

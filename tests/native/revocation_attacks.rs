@@ -4,14 +4,15 @@
 //! test CA's key, so a test can say exactly what a responder (or a stale replica of one) says.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::cert::envoy_url_encode;
-use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{
-    Action, Level, MAX_WAITING_PER_CERTIFICATE, Step, handle_request_headers, on_ocsp_answer,
-    on_ocsp_response,
+use client_cert_auth::envoy_url_encode;
+use client_cert_auth::revocation::OcspStatus;
+use client_cert_auth::revocation::ocsp::CertId;
+use client_cert_auth::{
+    glue::Action, glue::Level, glue::Step, glue::handle_request_headers,
+    glue::revocation::MAX_WAITING_PER_CERTIFICATE, glue::revocation::on_ocsp_answer,
+    glue::revocation::on_ocsp_response,
 };
-use client_cert_auth::validation::revocation::OcspStatus;
-use client_cert_auth::validation::revocation::ocsp::CertId;
+use client_cert_auth::{glue::fake::Call, glue::fake::FakeHost};
 use rcgen::SerialNumber;
 use serde_json::json;
 use sha2::{Digest, Sha256};

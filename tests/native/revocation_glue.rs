@@ -3,10 +3,11 @@
 //! newer CRL taking effect at once) and requests that pause for an OCSP answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{
-    Action, Level, Step, handle_request_headers, on_ocsp_response, on_tick,
+use client_cert_auth::{
+    glue::Action, glue::Level, glue::Step, glue::handle_request_headers, glue::on_tick,
+    glue::revocation::on_ocsp_response,
 };
+use client_cert_auth::{glue::fake::Call, glue::fake::FakeHost};
 use serde_json::{Value, json};
 use testkit::core::now;
 use testkit::glue::{

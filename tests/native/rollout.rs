@@ -5,11 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use client_cert_auth::glue::fake::{Call, FakeHost};
-use client_cert_auth::glue::{Action, Level};
 use client_cert_auth::{
     Config, Decision, DenyReason, PassReason, Reason, Request, VerdictCache, decide,
 };
+use client_cert_auth::{glue::Action, glue::Level};
+use client_cert_auth::{glue::fake::Call, glue::fake::FakeHost};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use testkit::core::config;
@@ -118,13 +118,13 @@ fn report_only_turns_every_refusal_into_a_would_deny_pass_and_leaves_the_rest_al
 #[test]
 fn a_host_failure_is_never_downgraded_by_report_only() {
     struct Failing;
-    impl client_cert_auth::decision::Inputs for Failing {
+    impl client_cert_auth::Inputs for Failing {
         fn header(&self, _: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
             None
         }
         fn property(
             &mut self,
-            p: client_cert_auth::decision::Property,
+            p: client_cert_auth::Property,
         ) -> Result<Option<Vec<u8>>, client_cert_auth::HostCall> {
             Err(p.call())
         }

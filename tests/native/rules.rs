@@ -3,8 +3,8 @@
 
 use client_cert_auth::CertError;
 use client_cert_auth::Config;
-use client_cert_auth::scope::{Mode, RequestLine, scope};
 use client_cert_auth::{Decision, DenyReason, PassReason, Request};
+use client_cert_auth::{Mode, RequestLine, scope};
 use serde_json::json;
 use testkit::core::{config, decide_fresh, now, run_at};
 use testkit::pki::Ca;

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use client_cert_auth::CertError;
-use client_cert_auth::validation::ValidationConfigError;
+use client_cert_auth::ValidationConfigError;
 use client_cert_auth::{Config, ConfigError};
 use client_cert_auth::{Decision, DenyReason};
 use rcgen::{ExtendedKeyUsagePurpose, SanType, SerialNumber};
@@ -405,7 +405,7 @@ fn validation_configuration_errors_name_the_field() {
             json!({"identities": [{"issuerThumbprint": "00".repeat(20)}]}),
             ValidationConfigError::Identity {
                 index: 0,
-                problem: client_cert_auth::validation::IdentityError::IssuerThumbprintNeedsTrust,
+                problem: client_cert_auth::IdentityError::IssuerThumbprintNeedsTrust,
             },
             "validation.identities[0].issuerThumbprint: needs validation.validateTrust",
         ),
@@ -437,7 +437,7 @@ fn revocation_sources_are_checked_field_by_field() {
     let crl = |url: &str, cluster: &str, refresh: Value| json!({"crls": [{"url": url, "cluster": cluster, "refreshSeconds": refresh}]});
     let sources_error = |field: &str, message: &str| {
         (
-            ValidationConfigError::Sources(client_cert_auth::validation::revocation::SourceError {
+            ValidationConfigError::Sources(client_cert_auth::revocation::SourceError {
                 field: field.to_string(),
                 problem: String::new(),
             }),
@@ -586,7 +586,7 @@ fn revocation_sources_are_checked_field_by_field() {
     );
     assert_eq!(
         sources.failure,
-        client_cert_auth::config::RevocationFailure::Deny
+        client_cert_auth::RevocationFailure::Deny
     );
     // The bounds are inclusive; one past them is refused.
     let ok = |sources: Value| {

@@ -3,8 +3,8 @@
 
 use client_cert_auth::CertError;
 use client_cert_auth::Config;
-use client_cert_auth::cert::{XfccError, envoy_url_encode, parse_single};
 use client_cert_auth::{Decision, DenyReason, Request};
+use client_cert_auth::{XfccError, envoy_url_encode, parse_single};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use testkit::core::{config, decide_fresh, hex_lower, now};

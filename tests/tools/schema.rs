@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use client_cert_auth::config::RawConfig;
+use client_cert_auth::RawConfig;
 use testkit::envoy::{TempDir, repo, required_file};
 use testkit::pki::Ca;
 use time::{Duration, OffsetDateTime};
