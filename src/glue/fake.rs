@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::headers::HeaderMap;
-use super::host::{Host, HostError, HttpCall, Level, MetricKind, SharedDataError};
+use super::host::{Host, HostError, HttpCall, Level, MetricKind, SharedDataError, Written};
 use crate::output::Reply;
 
 /// One recorded host call.
@@ -369,12 +369,7 @@ impl Host for FakeHost {
         })
     }
 
-    fn set_shared_data(
-        &mut self,
-        key: &str,
-        value: &[u8],
-        cas: Option<u32>,
-    ) -> Result<(), SharedDataError> {
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Written {
         self.call(Call::SetSharedData(key.to_string()))
             .map_err(|HostError(e)| SharedDataError::Failed(e))?;
         if cas.is_some() && self.cas_conflicts > 0 {

@@ -76,6 +76,9 @@ pub struct HttpCall<'a> {
     pub timeout_ms: u32,
 }
 
+/// Whether a shared-data write happened ([`Host::set_shared_data`]).
+pub type Written = Result<(), SharedDataError>;
+
 /// Why a shared-data write did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SharedDataError {
@@ -136,12 +139,7 @@ pub trait Host {
     /// `(None, None)` when absent.
     fn shared_data(&mut self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostError>;
     /// Writes a shared value; with `cas`, only if nobody wrote it since that token.
-    fn set_shared_data(
-        &mut self,
-        key: &str,
-        value: &[u8],
-        cas: Option<u32>,
-    ) -> Result<(), SharedDataError>;
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Written;
     /// Fills `out` with random bytes (OCSP nonces).
     fn random(&mut self, out: &mut [u8]) -> Result<(), HostError>;
     /// The context (stream, or the root) the host calls act on now.

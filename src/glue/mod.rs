@@ -28,7 +28,7 @@ use crate::text::{hex_lower, join_lines, log_safe, push_hex_lower};
 use crate::validation::revocation::OcspQuery;
 pub use headers::HeaderMap;
 pub use host::{
-    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError,
+    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError, Written,
     unix_seconds,
 };
 use metrics::Metrics;

@@ -534,76 +534,68 @@ fn crl_source(state: &State, index: usize) -> Option<&CrlSource> {
     state.config.validation.online_sources()?.crls.get(index)
 }
 
-/// At configure time: installs what shared data already holds for each source (a reload, or
-/// a worker that starts after another fetched). Nothing is sent from here: a request
-/// dispatched while Envoy loads its configuration is not delivered (measured: the connection
-/// opens and stays idle, holding a one-connection responder), so the first fetch is the first
-/// timer's, a second later, and a cluster Envoy does not have shows there (logged, naming the
-/// field, and counted; revocation stays unknown, which fails closed).
-pub fn start(
-    host: &mut impl Host,
-    state: &State,
-    cache: &RefCell<VerdictCache>,
-    fetches: &mut Fetches,
-) {
-    let Some(sources) = state.config.validation.online_sources() else {
-        return;
-    };
-    let now = host.clock().map(unix_seconds).unwrap_or(0);
-    sync_revoked(host, cache, &mut fetches.revoked_seen, now);
-    for index in 0..sources.crls.len() {
-        let Some(source) = sources.crls.get(index) else {
-            continue;
+impl Fetches {
+    /// At configure time: installs what shared data already holds for each source (a reload, or
+    /// a worker that starts after another fetched). Nothing is sent from here: a request
+    /// dispatched while Envoy loads its configuration is not delivered (measured: the connection
+    /// opens and stays idle, holding a one-connection responder), so the first fetch is the first
+    /// timer's, a second later, and a cluster Envoy does not have shows there (logged, naming the
+    /// field, and counted; revocation stays unknown, which fails closed).
+    pub fn start(&mut self, host: &mut impl Host, state: &State, cache: &RefCell<VerdictCache>) {
+        let Some(sources) = state.config.validation.online_sources() else {
+            return;
         };
-        if let Ok((Some(bytes), _)) = host.shared_data(&meta_key(source)) {
-            let generation = Meta::parse(&bytes).generation;
-            install_published(host, state, cache, fetches, index, generation);
+        let now = host.clock().map(unix_seconds).unwrap_or(0);
+        sync_revoked(host, cache, &mut self.revoked_seen, now);
+        for index in 0..sources.crls.len() {
+            let Some(source) = sources.crls.get(index) else {
+                continue;
+            };
+            if let Ok((Some(bytes), _)) = host.shared_data(&meta_key(source)) {
+                let generation = Meta::parse(&bytes).generation;
+                install_published(host, state, cache, self, index, generation);
+            }
         }
     }
-}
 
-/// The root context's timer: every source is synchronised with shared data, and fetched when
-/// due (by the VM that wins the lease).
-pub fn tick(
-    host: &mut impl Host,
-    state: &State,
-    cache: &RefCell<VerdictCache>,
-    fetches: &mut Fetches,
-) {
-    // Shared data is touched only by configurations with run-time sources (one with pasted
-    // CRLs only needs no shared-data capability).
-    let Some(sources) = state.config.validation.online_sources() else {
-        return;
-    };
-    let Ok(now) = host.clock().map(unix_seconds) else {
-        return;
-    };
-    // Certificates other workers (or an earlier configuration) learned are revoked: read by
-    // every configuration with run-time sources, with an OCSP source or not.
-    sync_revoked(host, cache, &mut fetches.revoked_seen, now);
-    if sources.ocsp.is_some() {
-        ask_orphans(host, state, cache);
-    }
-    for index in 0..sources.crls.len() {
-        if let Some(Err(why)) = sync_source(host, state, cache, fetches, index, now) {
-            failed_fetch(host, state, index, now, &why);
+    /// The root context's timer: every source is synchronised with shared data, and fetched when
+    /// due (by the VM that wins the lease).
+    pub fn tick(&mut self, host: &mut impl Host, state: &State, cache: &RefCell<VerdictCache>) {
+        // Shared data is touched only by configurations with run-time sources (one with pasted
+        // CRLs only needs no shared-data capability).
+        let Some(sources) = state.config.validation.online_sources() else {
+            return;
+        };
+        let Ok(now) = host.clock().map(unix_seconds) else {
+            return;
+        };
+        // Certificates other workers (or an earlier configuration) learned are revoked: read by
+        // every configuration with run-time sources, with an OCSP source or not.
+        sync_revoked(host, cache, &mut self.revoked_seen, now);
+        if sources.ocsp.is_some() {
+            ask_orphans(host, state, cache);
         }
-        supersede_older(host, cache, index);
-    }
-    // The gauges: entries and age of each installed CRL.
-    if let Ok(cache) = cache.try_borrow() {
-        let installed: Vec<(usize, u64, u64)> = (0..sources.crls.len())
-            .filter_map(|i| {
-                let crls = cache.revocation.crls(i);
-                let latest = crls.iter().map(|c| c.crl.this_update()).max()?;
-                Some((
-                    i,
-                    crls.iter().map(|c| c.crl.len() as u64).sum(),
-                    u64::try_from(now.saturating_sub(latest)).unwrap_or(0),
-                ))
-            })
-            .collect();
-        state.metrics.revocation.set_gauges(host, &installed);
+        for index in 0..sources.crls.len() {
+            if let Some(Err(why)) = sync_source(host, state, cache, self, index, now) {
+                failed_fetch(host, state, index, now, &why);
+            }
+            supersede_older(host, cache, index);
+        }
+        // The gauges: entries and age of each installed CRL.
+        if let Ok(cache) = cache.try_borrow() {
+            let installed: Vec<(usize, u64, u64)> = (0..sources.crls.len())
+                .filter_map(|i| {
+                    let crls = cache.revocation.crls(i);
+                    let latest = crls.iter().map(|c| c.crl.this_update()).max()?;
+                    Some((
+                        i,
+                        crls.iter().map(|c| c.crl.len() as u64).sum(),
+                        u64::try_from(now.saturating_sub(latest)).unwrap_or(0),
+                    ))
+                })
+                .collect();
+            state.metrics.revocation.set_gauges(host, &installed);
+        }
     }
 }
 

@@ -12,9 +12,9 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use super::headers::HeaderMap;
 use super::host::{
-    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError,
+    Action, Host, HostError, HttpCall, HttpResponse, Level, MetricKind, SharedDataError, Written,
 };
-use super::revocation::{self, Fetches, Waiting, on_fetch_response, on_ocsp_answer};
+use super::revocation::{Fetches, Waiting, on_fetch_response, on_ocsp_answer};
 use super::{State, Step, TICK_PERIOD_MS, configure, handle_request_headers, on_tick};
 use crate::decision::cache::VerdictCache;
 use crate::output::Reply;
@@ -275,12 +275,7 @@ impl Host for Envoy {
         get_shared_data(key)
     }
 
-    fn set_shared_data(
-        &mut self,
-        key: &str,
-        value: &[u8],
-        cas: Option<u32>,
-    ) -> Result<(), SharedDataError> {
+    fn set_shared_data(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> Written {
         set_shared_data(key, value, cas)
     }
 
@@ -417,7 +412,7 @@ impl RootContext for Root {
         shared.cache = Rc::new(RefCell::new(VerdictCache::new(state.config.cache_size)));
         // Run-time revocation: what other VMs already fetched (the first fetch is the timer's).
         self.fetches = Fetches::default();
-        revocation::start(&mut host, &state, &shared.cache, &mut self.fetches);
+        self.fetches.start(&mut host, &state, &shared.cache);
         shared.state = Some(Rc::new(state));
         // The stats flush (see `super::metrics`). Without a timer the counts would never
         // reach Envoy: refuse rather than run with stats that silently stay at zero.
@@ -434,7 +429,7 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         self.with_host(|host, state, cache, fetches| {
             on_tick(host, state, cache);
-            revocation::tick(host, state, cache, fetches);
+            fetches.tick(host, state, cache);
         });
     }
 

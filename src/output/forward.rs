@@ -24,15 +24,9 @@ pub const DEFAULT_INFO_PREFIX: &str = "x-client-cert-";
 const RFC9440_CERT: &str = "client-cert";
 const RFC9440_CHAIN: &str = "client-cert-chain";
 /// The informational headers about the certificate, after the prefix.
-const INFO_SUFFIXES: [&str; 7] = [
-    "subject",
-    "issuer",
-    "serial",
-    "sha1",
-    "sha256",
-    "not-before",
-    "not-after",
-];
+#[rustfmt::skip]
+const INFO_SUFFIXES: [&str; 7] =
+    ["subject", "issuer", "serial", "sha1", "sha256", "not-before", "not-after"];
 /// The informational header with the verification result, after the prefix.
 const VERIFY_SUFFIX: &str = "verify";
 

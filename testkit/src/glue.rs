@@ -15,7 +15,7 @@ use client_cert_auth::{
     glue::revocation::on_ocsp_response,
 };
 use client_cert_auth::{glue::fake::Call, glue::fake::FakeHost};
-use client_cert_auth::{glue::revocation, glue::revocation::Fetches, glue::revocation::Waiting};
+use client_cert_auth::{glue::revocation::Fetches, glue::revocation::Waiting};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -184,7 +184,7 @@ impl Vm {
         };
         let cache = RefCell::new(VerdictCache::new(state.config.cache_size));
         let mut fetches = Fetches::default();
-        revocation::start(&mut host, &state, &cache, &mut fetches);
+        fetches.start(&mut host, &state, &cache);
         shared.0 = std::mem::take(&mut host.shared);
         Ok(Vm {
             state,
@@ -226,7 +226,7 @@ impl Vm {
     pub fn tick(&mut self, t: i64, shared: &mut Shared) {
         self.at(t, shared);
         on_tick(&mut self.host, &self.state, &self.cache);
-        revocation::tick(&mut self.host, &self.state, &self.cache, &mut self.fetches);
+        self.fetches.tick(&mut self.host, &self.state, &self.cache);
         self.done(shared);
     }
 

@@ -584,10 +584,7 @@ fn revocation_sources_are_checked_field_by_field() {
         (ocsp.timeout_ms, ocsp.cache_seconds, ocsp.url.is_none()),
         (1000, 300, true)
     );
-    assert_eq!(
-        sources.failure,
-        client_cert_auth::RevocationFailure::Deny
-    );
+    assert_eq!(sources.failure, client_cert_auth::RevocationFailure::Deny);
     // The bounds are inclusive; one past them is refused.
     let ok = |sources: Value| {
         let v = json!({"validation": with(sources.clone())});
