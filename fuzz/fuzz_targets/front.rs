@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         Some(at) => (&rest[..at], Some(&rest[at + 1..])),
         None => (rest, None),
     };
-    if let Ok((_leaf, chain)) = decode(format, "x-fuzz", value, chain) {
+    if let Ok((_leaf, chain)) = decode_front(format, "x-fuzz", value, chain) {
         assert!(chain.len() < MAX_HEADER_CERTIFICATES);
     }
     if let Ok(text) = std::str::from_utf8(rest) {
