@@ -551,9 +551,24 @@ impl Fetches {
             let Some(source) = sources.crls.get(index) else {
                 continue;
             };
-            if let Ok((Some(bytes), _)) = host.shared_data(&meta_key(source)) {
-                let generation = Meta::parse(&bytes).generation;
-                install_published(host, state, cache, self, index, generation);
+            match host.shared_data(&meta_key(source)) {
+                Ok((Some(bytes), _)) => {
+                    let generation = Meta::parse(&bytes).generation;
+                    install_published(host, state, cache, self, index, generation);
+                }
+                // Envoy has no "create if absent": a write without a token always lands. So the
+                // empty metadata is written here, while every VM configures (all write the same
+                // bytes), and the lease the first timer takes a second later is a real CAS. Were
+                // it taken on absent metadata, two VMs could both win it, and the later one's
+                // write could erase the other's failure streak (the failure logged twice).
+                Ok((None, _)) => {
+                    let _ = host.set_shared_data(
+                        &meta_key(source),
+                        Meta::default().encode().as_bytes(),
+                        None,
+                    );
+                }
+                Err(_) => {}
             }
         }
     }
@@ -619,8 +634,9 @@ fn sync_source(
         return None;
     }
     meta.lease(now);
-    // The lease: only the VM whose write lands fetches. Absent metadata (the first VM ever)
-    // is written without a token.
+    // The lease: only the VM whose write lands fetches. The metadata exists from configure
+    // time (`start`), so this write carries a token; only if that write failed is it absent
+    // here, and written without one.
     host.set_shared_data(&meta_key(source), meta.encode().as_bytes(), cas)
         .ok()?;
     let headers = [

@@ -181,6 +181,28 @@ fn an_unknown_cluster_is_logged_once_naming_the_field_and_fails_closed() {
     assert_eq!(a.status(&good, now()), 401);
 }
 
+/// Envoy has no "create if absent" (a write without a token always lands), so the metadata
+/// exists from configure time and even the first lease is a compare-and-swap: a VM whose write
+/// loses the race does not fetch, and cannot erase the winner's failure streak (which logged the
+/// failure twice, seen in CI at one worker).
+#[test]
+fn even_the_first_lease_is_a_compare_and_swap() {
+    let ca = Ca::new("crl ca");
+    let mut shared = Shared::default();
+    let mut a = Vm::start(&crl_config(&ca, 60), now(), &mut shared);
+    assert!(
+        shared.0.keys().any(|k| k.ends_with(".meta")),
+        "configuring writes the source's metadata: {:?}",
+        shared.0.keys().collect::<Vec<_>>()
+    );
+    // Another VM's write lands between this VM's read and its write.
+    a.host.cas_conflicts = 1;
+    a.tick(now(), &mut shared);
+    assert_eq!(a.fetches_sent(), 0, "the lease was lost: no fetch");
+    a.tick(now() + 1, &mut shared);
+    assert_eq!(a.fetches_sent(), 1, "the next tick takes it");
+}
+
 fn ocsp_config(ca: &Ca, failure: &str) -> Value {
     let ocsp = json!({"cluster": "ocsp_test", "url": "http://ocsp.test/q", "timeoutMs": 700});
     revocation_config(
