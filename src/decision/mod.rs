@@ -110,6 +110,12 @@ pub trait Inputs {
     fn presented_chain(&self) -> &[Vec<u8>] {
         &[]
     }
+    /// The signatures other VMs of this Envoy verified, as they share them (see
+    /// [`crate::validation::crypto`]), read when a certificate is about to be judged afresh;
+    /// `None` when there is nothing new since the last read. None by default.
+    fn shared_signatures(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// A request as plain data, for the command-line tool, the fuzz targets and tests.
@@ -308,8 +314,7 @@ fn decide_or_fail(
             None => without_certificate(config, &scope),
             Some(presented) => {
                 let now = reader.now()?;
-                let may_wait = reader.inputs.may_wait();
-                judge(config, &scope, presented, now, cache, may_wait)
+                judge(config, &scope, presented, now, cache, reader.inputs)
             }
         };
         outcome.untrusted_peer = untrusted_peer;
@@ -380,8 +385,7 @@ fn decide_or_fail(
         return Ok(without_certificate(config, &scope));
     };
     let now = reader.now()?;
-    let may_wait = reader.inputs.may_wait();
-    Ok(judge(config, &scope, presented, now, cache, may_wait))
+    Ok(judge(config, &scope, presented, now, cache, reader.inputs))
 }
 
 /// The decision for a request that presents no certificate.
@@ -529,7 +533,7 @@ fn judge(
     presented: Presented,
     now: i64,
     cache: &mut VerdictCache,
-    may_wait: bool,
+    inputs: &mut impl Inputs,
 ) -> Outcome {
     let leaf_sha256 = sha256(&presented.der);
     // Malformed is decided before the cache: bytes that are not exactly one DER element (a
@@ -540,10 +544,24 @@ fn judge(
     if framed && let Some(entry) = cache.get(&key, now) {
         return finish(config, scope, entry, now, leaf_sha256, CacheUse::Hit);
     }
-    match judge_afresh(config, presented, now, &cache.revocation) {
+    // What the other VMs verified first: a signature checked by one worker is not checked
+    // again by the others.
+    let memo = config.validation.signature_memo();
+    if let Some(memo) = memo
+        && framed
+        && let Some(shared) = inputs.shared_signatures()
+    {
+        memo.import(&shared);
+    }
+    let checks_before = memo.map_or(0, |m| m.checks());
+    let judged = judge_afresh(config, presented, now, &cache.revocation);
+    let signature_checks = memo.map_or(0, |m| m.checks().saturating_sub(checks_before));
+    let may_wait = inputs.may_wait();
+    match judged {
         Ok((entry, query)) => {
             let mut outcome = finish(config, scope, &entry, now, leaf_sha256, CacheUse::Miss);
             outcome.soft_fail = entry.verdict.soft_fail.clone();
+            outcome.signature_checks = signature_checks;
             match query {
                 // A verdict without the OCSP answer is never remembered: the answer decides.
                 // The request waits for it when the caller can wait and the path is not
@@ -561,6 +579,7 @@ fn judge(
         Err(e) => Outcome {
             certificate_sha256: Some(leaf_sha256),
             cache: CacheUse::Miss,
+            signature_checks,
             ..early(config, scope, invalid(e, scope.excluded))
         },
     }
@@ -609,6 +628,7 @@ fn finish(
         untrusted_peer: None,
         ocsp_query: None,
         soft_fail: None,
+        signature_checks: 0,
     }
 }
 

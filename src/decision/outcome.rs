@@ -43,6 +43,9 @@ pub struct Outcome {
     /// (`revocationFailure: allow`): why, for the log and the `revocation.soft_fail` counter.
     /// Only on the request that judged it (not on cache hits).
     pub soft_fail: Option<String>,
+    /// On a first sight: the signatures the trust check actually verified (those this VM or
+    /// another VM of the Envoy had verified before are not checked again).
+    pub signature_checks: u64,
 }
 
 impl Outcome {
@@ -58,6 +61,7 @@ impl Outcome {
             untrusted_peer: None,
             ocsp_query: None,
             soft_fail: None,
+            signature_checks: 0,
         }
     }
 

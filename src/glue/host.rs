@@ -155,3 +155,37 @@ pub fn unix_seconds(time: std::time::SystemTime) -> i64 {
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// Reads `key`, hands its value to `change`, writes what it returns under the value's
+/// compare-and-swap token; retried on a conflict, at most `tries` times. Whether a write
+/// landed (`change` returning `None` writes nothing).
+pub fn cas_retry(
+    host: &mut impl Host,
+    key: &str,
+    tries: usize,
+    mut change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> bool {
+    for _ in 0..tries {
+        let Ok((bytes, cas)) = host.shared_data(key) else {
+            return false;
+        };
+        let Some(value) = change(bytes.as_deref()) else {
+            return false;
+        };
+        match host.set_shared_data(key, &value, cas) {
+            Ok(()) => return true,
+            Err(SharedDataError::CasMismatch) => continue,
+            Err(SharedDataError::Failed(_)) => return false,
+        }
+    }
+    false
+}
+
+/// [`cas_retry`] with 8 tries.
+pub fn cas_update(
+    host: &mut impl Host,
+    key: &str,
+    change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> bool {
+    cas_retry(host, key, 8, change)
+}

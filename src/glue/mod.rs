@@ -17,6 +17,7 @@ mod headers;
 mod host;
 mod metrics;
 pub mod revocation;
+mod signatures;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
@@ -44,6 +45,8 @@ pub struct State {
     ocsp_failing: Cell<bool>,
     /// The OCSP questions in flight on this VM, and the requests waiting for them.
     pub questions: RefCell<revocation::Questions>,
+    /// What this VM last took of the signatures the other VMs verified.
+    signatures_seen: signatures::Seen,
 }
 
 /// Reads and compiles the plugin configuration. `None` (after an error line naming the field)
@@ -83,6 +86,7 @@ pub fn configure(host: &mut impl Host, bytes: &[u8]) -> Option<State> {
                 last_first_sight_log: Cell::new(0),
                 ocsp_failing: Cell::new(false),
                 questions: RefCell::new(revocation::Questions::default()),
+                signatures_seen: signatures::Seen::default(),
             })
         }
         Err(e) => {
@@ -190,9 +194,13 @@ fn decide_request(
         headers,
         started: None,
         may_wait,
+        signatures_seen: &state.signatures_seen,
     };
     let mut outcome = decide(&state.config, &mut inputs, &mut cache);
     let started = inputs.started;
+    if outcome.signature_checks > 0 {
+        signatures::publish(host, state);
+    }
     let ask = outcome.ocsp_query.take().filter(|_| may_wait);
     Ok(Decided {
         outcome,
@@ -379,6 +387,7 @@ struct HostInputs<'h, H: Host> {
     headers: &'h HeaderMap,
     started: Option<SystemTime>,
     may_wait: bool,
+    signatures_seen: &'h signatures::Seen,
 }
 
 impl<H: Host> Inputs for HostInputs<'_, H> {
@@ -398,6 +407,10 @@ impl<H: Host> Inputs for HostInputs<'_, H> {
 
     fn may_wait(&self) -> bool {
         self.may_wait
+    }
+
+    fn shared_signatures(&mut self) -> Option<Vec<u8>> {
+        signatures::read(self.host, self.signatures_seen)
     }
 
     fn now(&mut self) -> Result<i64, HostCall> {
@@ -437,7 +450,8 @@ fn log_first_sight(
     host.log(
         if info_due { Level::Info } else { Level::Debug },
         &format!(
-            "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {verdict} ({cached} cached)"
+            "client-cert-auth: verdict cache miss: certificate judged in {elapsed} us, {verdict} ({cached} cached), {} signature(s) checked",
+            outcome.signature_checks
         ),
     );
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::headers::HeaderMap;
-use super::host::{Host, HttpCall, HttpResponse, Level, SharedDataError, unix_seconds};
+use super::host::{Host, HttpCall, HttpResponse, Level, cas_retry, cas_update, unix_seconds};
 use super::metrics::OcspResult;
 use super::{Action, State};
 use crate::decision::cache::VerdictCache;
@@ -423,40 +423,6 @@ fn publish_revoked(host: &mut impl Host, key: [u8; 32], until: i64, now: i64) {
             "client-cert-auth: OCSP: could not share a revoked answer with the other workers (shared data busy or failing); this worker keeps it",
         );
     }
-}
-
-/// Reads `key`, hands its value to `change`, writes what it returns under the value's
-/// compare-and-swap token; retried on a conflict, at most `tries` times. Whether a write
-/// landed (`change` returning `None` writes nothing).
-fn cas_retry(
-    host: &mut impl Host,
-    key: &str,
-    tries: usize,
-    mut change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
-) -> bool {
-    for _ in 0..tries {
-        let Ok((bytes, cas)) = host.shared_data(key) else {
-            return false;
-        };
-        let Some(value) = change(bytes.as_deref()) else {
-            return false;
-        };
-        match host.set_shared_data(key, &value, cas) {
-            Ok(()) => return true,
-            Err(SharedDataError::CasMismatch) => continue,
-            Err(SharedDataError::Failed(_)) => return false,
-        }
-    }
-    false
-}
-
-/// [`cas_retry`] with 8 tries.
-fn cas_update(
-    host: &mut impl Host,
-    key: &str,
-    change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
-) -> bool {
-    cas_retry(host, key, 8, change)
 }
 
 /// Installs the certificates other VMs learned are revoked, when the shared list changed

@@ -21,6 +21,19 @@
 //! another key), at most [`MEMO_CAPACITY`] of them, oldest forgotten first. A failed
 //! verification is never remembered. Hashing the ~1 KB message costs a few microseconds; the
 //! signature it saves costs a hundred or more.
+//!
+//! **Shared between the VMs of an Envoy.** Every worker runs its own VM, so a new certificate
+//! would have its signature checked once per worker. What the memo holds is a fact about bytes,
+//! true under every configuration, at every time, whatever a CRL or responder says: so the
+//! keys a VM verifies are published in Envoy's shared data ([`SHARED_SIGNATURES_KEY`], encoded
+//! by [`merge_shared`]), and a VM about to judge a certificate afresh first takes what the
+//! others verified ([`SignatureMemo::import`]). Only signatures are shared, never a verdict: the
+//! dates, the path's other checks, revocation and the identities are judged by each VM under
+//! its own configuration. The key names both of webpki's algorithm identifiers (not a position
+//! in [`ALGORITHMS`]), so a module whose list differs never reads a fact under another
+//! algorithm. Shared data is written by the wasm code of the same `vm_id` only (code the
+//! operator runs in Envoy, which could set any header itself), so an entry is trusted as that
+//! code is; a value that is not exactly this encoding is ignored, and replaced at the next write.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -58,6 +71,10 @@ struct MemoEntries {
     known: BTreeSet<[u8; 32]>,
     order: VecDeque<[u8; 32]>,
     hits: u64,
+    /// Signatures actually verified (not answered by the memo).
+    checks: u64,
+    /// Keys verified here and not yet published to the other VMs (at most [`MEMO_CAPACITY`]).
+    fresh: Vec<[u8; 32]>,
 }
 
 impl SignatureMemo {
@@ -81,17 +98,47 @@ impl SignatureMemo {
         self.inner.lock().map_or(0, |m| m.hits)
     }
 
+    /// How many signatures this memo's algorithms actually verified (the memo did not know).
+    pub fn checks(&self) -> u64 {
+        self.inner.lock().map_or(0, |m| m.checks)
+    }
+
+    /// Takes the keys verified by other VMs from the shared value `shared` (as [`merge_shared`]
+    /// writes it; anything else is ignored). Returns how many were new here. They are not
+    /// published again.
+    pub fn import(&self, shared: &[u8]) -> usize {
+        let Some(keys) = shared_keys(shared) else {
+            return 0;
+        };
+        let Ok(mut m) = self.inner.lock() else {
+            return 0;
+        };
+        let mut new = 0;
+        for key in keys {
+            if m.known.insert(key) {
+                m.order.push_back(key);
+                new += 1;
+            }
+        }
+        m.forget_oldest();
+        new
+    }
+
+    /// The keys verified here since the last call, to publish to the other VMs.
+    pub fn take_fresh(&self) -> Vec<[u8; 32]> {
+        self.inner
+            .lock()
+            .map_or_else(|_| Vec::new(), |mut m| std::mem::take(&mut m.fresh))
+    }
+
     /// [`ALGORITHMS`], each answering from this memo first.
     pub fn algorithms(&self) -> [Memoized<'_>; ALGORITHMS.len()] {
-        let mut index = 0;
-        ALGORITHMS.map(|algorithm: &'static dyn SignatureVerificationAlgorithm| {
-            index += 1;
-            Memoized {
+        ALGORITHMS.map(
+            |algorithm: &'static dyn SignatureVerificationAlgorithm| Memoized {
                 algorithm,
-                id: u8::try_from(index).unwrap_or(u8::MAX),
                 memo: self,
-            }
-        })
+            },
+        )
     }
 
     fn contains(&self, key: &[u8; 32]) -> bool {
@@ -105,39 +152,104 @@ impl SignatureMemo {
         found
     }
 
+    /// A signature verified here: remembered, and to be published.
     fn remember(&self, key: [u8; 32]) {
         let Ok(mut m) = self.inner.lock() else {
             return;
         };
+        m.checks += 1;
         if m.known.insert(key) {
             m.order.push_back(key);
+            m.fresh.push(key);
+            if m.fresh.len() > MEMO_CAPACITY {
+                m.fresh.remove(0);
+            }
         }
-        while m.order.len() > MEMO_CAPACITY {
-            if let Some(old) = m.order.pop_front() {
-                m.known.remove(&old);
+        m.forget_oldest();
+    }
+}
+
+impl MemoEntries {
+    fn forget_oldest(&mut self) {
+        while self.order.len() > MEMO_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.known.remove(&old);
             }
         }
     }
+}
+
+/// The shared-data key under which the VMs of an Envoy publish the signatures they verified.
+/// The version is in the name: a module with another encoding uses another key.
+pub const SHARED_SIGNATURES_KEY: &str = "client-cert-auth.signatures.v1";
+
+/// What the shared value starts with; after it, keys of 32 bytes, oldest first.
+const SHARED_MAGIC: &[u8; 8] = b"ccasig1\0";
+
+/// The keys of a shared value, `None` unless it is exactly [`SHARED_MAGIC`] and whole keys.
+fn shared_keys(value: &[u8]) -> Option<impl Iterator<Item = [u8; 32]> + '_> {
+    let keys = value.strip_prefix(SHARED_MAGIC.as_slice())?;
+    if keys.len() % 32 != 0 || keys.len() / 32 > MEMO_CAPACITY {
+        return None;
+    }
+    Some(keys.chunks_exact(32).filter_map(|k| k.try_into().ok()))
+}
+
+/// The shared value with `fresh` added to `current` (what shared data holds, if anything):
+/// keys already there are not repeated, the newest [`MEMO_CAPACITY`] are kept. `None` when
+/// nothing is new (no write needed). A `current` that is not this encoding starts afresh.
+pub fn merge_shared(current: Option<&[u8]>, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
+    let mut keys: Vec<[u8; 32]> = current
+        .and_then(shared_keys)
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let before = keys.len();
+    let known: BTreeSet<[u8; 32]> = keys.iter().copied().collect();
+    let mut added = BTreeSet::new();
+    keys.extend(
+        fresh
+            .iter()
+            .filter(|k| !known.contains(*k) && added.insert(**k))
+            .copied(),
+    );
+    if keys.len() == before {
+        return None;
+    }
+    let start = keys.len().saturating_sub(MEMO_CAPACITY);
+    let mut value = Vec::with_capacity(SHARED_MAGIC.len() + 32 * (keys.len() - start));
+    value.extend_from_slice(SHARED_MAGIC);
+    for key in keys.get(start..).unwrap_or_default() {
+        value.extend_from_slice(key);
+    }
+    Some(value)
 }
 
 /// One of [`ALGORITHMS`] behind the memo.
 #[derive(Debug)]
 pub struct Memoized<'m> {
     algorithm: &'static dyn SignatureVerificationAlgorithm,
-    /// Which algorithm, in the key: the same bytes under another algorithm are another check.
-    id: u8,
     memo: &'m SignatureMemo,
 }
 
 impl Memoized<'_> {
+    /// The memo's key: the same bytes under another algorithm (its signature or its key
+    /// algorithm identifier) are another check.
     fn key(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> [u8; 32] {
         let mut ctx = digest::Context::new(&digest::SHA256);
-        ctx.update(&[self.id]);
+        let signature_alg = self.algorithm.signature_alg_id();
+        let key_alg = self.algorithm.public_key_alg_id();
+        let parts = [
+            signature_alg.as_ref(),
+            key_alg.as_ref(),
+            public_key,
+            message,
+            signature,
+        ];
         // Lengths first, so no two splits of the same bytes give the same key.
-        for part in [public_key, message, signature] {
+        for part in parts {
             ctx.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
         }
-        for part in [public_key, message, signature] {
+        for part in parts {
             ctx.update(part);
         }
         let mut key = [0u8; 32];
@@ -244,7 +356,7 @@ mod tests {
 
     /// An algorithm that counts its calls and accepts one exact (key, message, signature).
     #[derive(Debug)]
-    struct Counting(std::sync::atomic::AtomicUsize);
+    struct Counting(std::sync::atomic::AtomicUsize, AlgorithmIdentifier);
 
     impl SignatureVerificationAlgorithm for Counting {
         fn verify_signature(&self, k: &[u8], m: &[u8], s: &[u8]) -> Result<(), InvalidSignature> {
@@ -259,14 +371,32 @@ mod tests {
             rustls_pki_types::alg_id::ED25519
         }
         fn signature_alg_id(&self) -> AlgorithmIdentifier {
-            rustls_pki_types::alg_id::ED25519
+            self.1
         }
     }
 
-    static COUNTING: Counting = Counting(std::sync::atomic::AtomicUsize::new(0));
+    // One counting algorithm per test (tests run in parallel).
+    static COUNTING: Counting = Counting(
+        std::sync::atomic::AtomicUsize::new(0),
+        rustls_pki_types::alg_id::ED25519,
+    );
+    static SHARED: Counting = Counting(
+        std::sync::atomic::AtomicUsize::new(0),
+        rustls_pki_types::alg_id::ED25519,
+    );
+    static OTHER: Counting = Counting(
+        std::sync::atomic::AtomicUsize::new(0),
+        rustls_pki_types::alg_id::ECDSA_SHA256,
+    );
 
-    fn calls() -> usize {
-        COUNTING.0.load(std::sync::atomic::Ordering::SeqCst)
+    fn calls(of: &Counting) -> usize {
+        of.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn key(i: usize) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        key
     }
 
     #[test]
@@ -274,24 +404,27 @@ mod tests {
         let memo = SignatureMemo::new();
         let alg = Memoized {
             algorithm: &COUNTING,
-            id: 1,
             memo: &memo,
         };
-        let before = calls();
+        let before = calls(&COUNTING);
         assert!(alg.verify_signature(b"key", b"message", b"sig").is_ok());
         assert!(alg.verify_signature(b"key", b"message", b"sig").is_ok());
-        assert_eq!(calls() - before, 1, "the second check came from the memo");
-        assert_eq!((memo.len(), memo.hits()), (1, 1));
+        assert_eq!(
+            calls(&COUNTING) - before,
+            1,
+            "the second check came from the memo"
+        );
+        assert_eq!((memo.len(), memo.hits(), memo.checks()), (1, 1, 1));
         // Failures are asked every time and never remembered.
         for _ in 0..2 {
             assert!(alg.verify_signature(b"key", b"other", b"sig").is_err());
         }
-        assert_eq!(calls() - before, 3);
+        assert_eq!(calls(&COUNTING) - before, 3);
         assert_eq!(memo.len(), 1);
-        // The same bytes under another algorithm id, or split differently, are other keys.
+        // The same bytes under another algorithm identifier, or split differently, are other
+        // keys.
         let other = Memoized {
-            algorithm: &COUNTING,
-            id: 2,
+            algorithm: &OTHER,
             memo: &memo,
         };
         assert_ne!(
@@ -308,26 +441,101 @@ mod tests {
     fn the_memo_forgets_the_oldest_beyond_its_capacity() {
         let memo = SignatureMemo::new();
         for i in 0..MEMO_CAPACITY + 10 {
-            let mut key = [0u8; 32];
-            key[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            memo.remember(key);
+            memo.remember(key(i));
         }
         assert_eq!(memo.len(), MEMO_CAPACITY);
-        assert!(!memo.contains(&[0u8; 32]), "the first one went");
-        let mut last = [0u8; 32];
-        last[..8].copy_from_slice(&((MEMO_CAPACITY + 9) as u64).to_be_bytes());
-        assert!(memo.contains(&last));
+        assert!(!memo.contains(&key(0)), "the first one went");
+        assert!(memo.contains(&key(MEMO_CAPACITY + 9)));
+        assert_eq!(
+            memo.take_fresh().len(),
+            MEMO_CAPACITY,
+            "fresh keys are bounded"
+        );
     }
 
     #[test]
-    fn every_algorithm_is_wrapped_in_order() {
+    fn a_signature_verified_by_one_vm_is_not_checked_again_by_another() {
+        let (a, b) = (SignatureMemo::new(), SignatureMemo::new());
+        let before = calls(&SHARED);
+        let on_a = Memoized {
+            algorithm: &SHARED,
+            memo: &a,
+        };
+        assert!(on_a.verify_signature(b"key", b"message", b"sig").is_ok());
+        let fresh = a.take_fresh();
+        assert_eq!(fresh.len(), 1);
+        assert!(a.take_fresh().is_empty(), "published once");
+        let shared = merge_shared(None, &fresh).unwrap();
+        assert_eq!(b.import(&shared), 1);
+        assert_eq!(b.import(&shared), 0, "already known");
+        assert!(
+            b.take_fresh().is_empty(),
+            "imported keys are not published again"
+        );
+        let on_b = Memoized {
+            algorithm: &SHARED,
+            memo: &b,
+        };
+        assert!(on_b.verify_signature(b"key", b"message", b"sig").is_ok());
+        assert_eq!(calls(&SHARED) - before, 1, "B took A's check");
+        assert_eq!(b.checks(), 0);
+        // A fact under one algorithm is no fact under another.
+        let other_on_b = Memoized {
+            algorithm: &OTHER,
+            memo: &b,
+        };
+        assert!(
+            other_on_b
+                .verify_signature(b"key", b"message", b"sig")
+                .is_ok()
+        );
+        assert_eq!(b.checks(), 1, "checked: another algorithm's key");
+    }
+
+    #[test]
+    fn the_shared_value_merges_without_repeats_keeps_the_newest_and_ignores_what_is_not_its_encoding()
+     {
+        let first = merge_shared(None, &[key(1), key(2), key(1)]).unwrap();
+        assert_eq!(first.len(), 8 + 64, "a key sent twice is written once");
+        assert_eq!(merge_shared(Some(&first), &[key(2)]), None, "nothing new");
+        // Two VMs that verified the same certificate: the second adds nothing.
+        let both = merge_shared(Some(&first), &[key(2), key(3)]).unwrap();
+        assert_eq!(both.len(), 8 + 96);
+        // Bounded: the oldest go first.
+        let many: Vec<[u8; 32]> = (10..10 + MEMO_CAPACITY).map(key).collect();
+        let full = merge_shared(Some(&both), &many).unwrap();
+        assert_eq!(full.len(), 8 + 32 * MEMO_CAPACITY);
+        let memo = SignatureMemo::new();
+        assert_eq!(memo.import(&full), MEMO_CAPACITY);
+        assert!(!memo.contains(&key(1)) && memo.contains(&key(10 + MEMO_CAPACITY - 1)));
+        // Forged or foreign values: another magic, a partial key, too many keys.
+        let mut partial = first.clone();
+        partial.pop();
+        let mut too_many = full.clone();
+        too_many.extend_from_slice(&key(99_999));
+        let foreign = [b"ccasig2\0".as_slice(), &[0u8; 32]].concat();
+        for bad in [partial, too_many, foreign, b"garbage".to_vec(), Vec::new()] {
+            assert_eq!(SignatureMemo::new().import(&bad), 0, "{bad:?}");
+            // ... and replaced by the next write.
+            let written = merge_shared(Some(&bad), &[key(7)]).unwrap();
+            assert_eq!(written, merge_shared(None, &[key(7)]).unwrap());
+            assert_eq!(merge_shared(Some(&bad), &[]), None);
+        }
+    }
+
+    #[test]
+    fn every_algorithm_is_wrapped_in_order_with_distinct_keys() {
         let memo = SignatureMemo::new();
         let wrapped = memo.algorithms();
         for (w, a) in wrapped.iter().zip(ALGORITHMS) {
             assert_eq!(w.signature_alg_id(), a.signature_alg_id());
             assert_eq!(w.public_key_alg_id(), a.public_key_alg_id());
         }
-        let ids: BTreeSet<u8> = wrapped.iter().map(|w| w.id).collect();
-        assert_eq!(ids.len(), ALGORITHMS.len(), "ids are distinct");
+        let keys: BTreeSet<[u8; 32]> = wrapped.iter().map(|w| w.key(b"k", b"m", b"s")).collect();
+        assert_eq!(
+            keys.len(),
+            ALGORITHMS.len(),
+            "keys are distinct per algorithm"
+        );
     }
 }

@@ -444,13 +444,11 @@ pub const OCSP_FILE: &str = "ocsp";
 
 /// The host calls online revocation needs, commented out in the repository's `envoy.yaml`
 /// (exactly as a user uncomments them).
-pub const REVOCATION_CAPABILITIES: [&str; 7] = [
+pub const REVOCATION_CAPABILITIES: [&str; 5] = [
     "proxy_http_call",
     "proxy_on_http_call_response",
     "proxy_set_effective_context",
     "proxy_get_header_map_value",
-    "proxy_get_shared_data",
-    "proxy_set_shared_data",
     "proxy_continue_stream",
 ];
 

@@ -23,5 +23,6 @@ mod revocation_glue;
 mod revocation_holes;
 mod rollout;
 mod rules;
+mod shared_signatures;
 mod validation;
 mod xfcc;
