@@ -151,7 +151,7 @@ impl Dn {
             }
             i += 1; // the separator
         }
-        attrs.sort();
+        crate::text::heap_sort(&mut attrs);
         Ok(Dn(attrs))
     }
 
@@ -168,7 +168,7 @@ impl Dn {
                 (a.attr_type().to_id_string(), value)
             })
             .collect();
-        attrs.sort();
+        crate::text::heap_sort(&mut attrs);
         Dn(attrs)
     }
 

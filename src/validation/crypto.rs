@@ -204,7 +204,12 @@ pub fn merge_shared(current: Option<&[u8]>, fresh: &[[u8; 32]]) -> Option<Vec<u8
         .map(Iterator::collect)
         .unwrap_or_default();
     let before = keys.len();
-    let known: BTreeSet<[u8; 32]> = keys.iter().copied().collect();
+    // Inserted one by one: collecting a BTreeSet sorts, and a sort of 32-byte keys would add
+    // 20 KB of code to the module.
+    let mut known = BTreeSet::new();
+    for key in &keys {
+        known.insert(*key);
+    }
     let mut added = BTreeSet::new();
     keys.extend(
         fresh

@@ -70,3 +70,77 @@ fn at_four_workers_a_new_certificate_has_its_signature_checked_once() {
         "one signature check in all, by the first worker: {sights:?}"
     );
 }
+
+/// The module's initial linear memory and its stack, read from the file: the memory section's
+/// initial pages, and the initial value of the first global (`__stack_pointer`, which wasm-ld
+/// sets to the top of the stack it places first).
+fn initial_memory_and_stack(wasm: &[u8]) -> (u64, u64) {
+    fn leb(bytes: &[u8], pos: &mut usize) -> u64 {
+        let (mut value, mut shift) = (0u64, 0);
+        loop {
+            let byte = bytes[*pos];
+            *pos += 1;
+            value |= u64::from(byte & 0x7F) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                return value;
+            }
+        }
+    }
+    assert_eq!(&wasm[..4], b"\0asm", "not a wasm module");
+    let (mut pos, mut memory, mut stack) = (8, None, None);
+    while pos < wasm.len() {
+        let id = wasm[pos];
+        pos += 1;
+        let size = leb(wasm, &mut pos) as usize;
+        let mut p = pos;
+        match id {
+            5 => {
+                let _count = leb(wasm, &mut p);
+                let _flags = leb(wasm, &mut p);
+                memory = Some(leb(wasm, &mut p) * 65536);
+            }
+            6 if stack.is_none() => {
+                let _count = leb(wasm, &mut p);
+                assert_eq!(wasm[p + 2], 0x41, "the first global starts at an i32.const");
+                p += 3;
+                // A positive value below 2^31 is its LEB128 encoding as signed.
+                stack = Some(leb(wasm, &mut p));
+            }
+            _ => {}
+        }
+        pos += size;
+    }
+    (
+        memory.expect("a memory section"),
+        stack.expect("a global section"),
+    )
+}
+
+/// Every worker holds the module and its linear memory: the module's size stays under the
+/// Makefile's ceiling (`MAX_WASM_BYTES`, lowered as the module shrinks), and the linear
+/// memory it starts with under 6 pages, of which the stack (build.rs) is 256 KiB, not Rust's
+/// default of 1 MiB.
+#[test]
+fn the_module_stays_within_its_size_and_initial_memory_ceilings() {
+    let path = testkit::envoy::wasm_module();
+    let wasm = std::fs::read(&path).unwrap();
+    let makefile = std::fs::read_to_string(testkit::envoy::repo().join("Makefile")).unwrap();
+    let ceiling: usize = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("MAX_WASM_BYTES ?= "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("MAX_WASM_BYTES in the Makefile");
+    assert!(
+        wasm.len() <= ceiling,
+        "{}: {} bytes, over the ceiling of {ceiling}",
+        path.display(),
+        wasm.len()
+    );
+    let (initial, stack) = initial_memory_and_stack(&wasm);
+    assert!(stack <= 256 * 1024, "stack of {stack} bytes: see build.rs");
+    assert!(
+        initial <= 6 * 65536,
+        "initial linear memory {initial} bytes (stack {stack}), over 6 pages"
+    );
+}

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""What a fleet pays in memory: Envoy's resident memory with no filter, a no-op module, the
+floor probe and this filter (Azure settings; trust + identities), at 1 and 4 workers, after
+every worker served requests; and where one VM's share goes.
+
+Each configuration runs in an Envoy of its own (one listener, Envoy answering the route
+itself), started, loaded with oha over many connections (so the kernel spreads them over every
+worker), then read: VmRSS from /proc, and the module's linear memory from its gauge. Each
+measurement is taken `--runs` times and the lowest kept (resident memory only grows with
+noise: a page touched stays). Envoy runs one VM per worker plus one on the main thread, so a
+configuration's cost per VM is its difference to the no-op module divided by workers + 1.
+
+Usage: memory.py --envoy BIN --oha BIN --filter WASM --noop WASM --floor WASM --certs DIR
+                 [--runs N] [--out FILE]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from macro import listener, oha, wait_ready, wasm_filter  # noqa: E402
+
+PORT = 10000
+ADMIN = 10901
+WORKERS = (1, 4)
+
+
+def variants(args):
+    certs = os.path.abspath(args.certs)
+    ca_p256 = open(os.path.join(certs, "ca-p256.pem")).read()
+    ca_rsa = open(os.path.join(certs, "ca-rsa.pem")).read()
+    azure = {"clientCertMode": "Required", "clientCertExclusionPaths": "/public;/healthz"}
+    trust = {
+        **azure,
+        "validation": {
+            "validateTrust": True,
+            "trustedCaCertificates": [ca_p256, ca_rsa],
+            "identities": [{"commonName": "bench-p256"}, {"commonName": "bench-rsa"}],
+        },
+    }
+    filt = os.path.abspath(args.filter)
+    return [
+        ("no filter", ""),
+        ("no-op wasm", wasm_filter("noop", os.path.abspath(args.noop), {})),
+        ("floor probe", wasm_filter("floor", os.path.abspath(args.floor), "map clock state")),
+        ("client-cert-auth, Azure settings", wasm_filter("client_cert_auth", filt, azure)),
+        ("client-cert-auth, trust + identities", wasm_filter("client_cert_auth", filt, trust)),
+    ]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def gauge(name):
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{ADMIN}/stats?format=json&filter={name}", timeout=2
+        ) as r:
+            stats = json.load(r).get("stats", [])
+    except OSError:
+        return None
+    values = [s.get("value") for s in stats if s.get("name", "").endswith(name)]
+    return values[0] if values else None
+
+
+def measure(args, filters, workers):
+    certs = os.path.abspath(args.certs)
+    config = f"""admin:
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: {ADMIN} }} }}
+static_resources:
+  listeners:{listener("bench", PORT, certs, filters)}"""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(config)
+        path = f.name
+    log = open("target/bench/memory-envoy.log", "w")
+    proc = subprocess.Popen(
+        [args.envoy, "-c", path, "--concurrency", str(workers), "--disable-hot-restart",
+         "-l", "warning"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_ready(ADMIN, proc)
+        # Many connections, so that every worker serves (and its VM runs) some of them.
+        r = oha(args, PORT, ["-n", str(args.requests), "-c", str(8 * workers)])
+        if r["not_ok"] or not r["ok"]:
+            sys.exit(f"requests failed under {filters[:60]!r}: {r}")
+        time.sleep(1.5)  # a timer tick: the module's gauges
+        return rss_kib(proc.pid), gauge("client_cert_auth.memory_bytes")
+    finally:
+        proc.terminate()
+        proc.wait()
+        os.unlink(path)
+
+
+def wasm_layout(path):
+    """From the module file: initial linear memory (bytes), the stack size (the initial value
+    of the first global, __stack_pointer, which wasm-ld places above the stack) and the bytes
+    of data segments."""
+    data = open(path, "rb").read()
+
+    def leb(pos):
+        result = shift = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                return result, pos
+
+    def sleb(pos):
+        result = shift = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                if b & 0x40:
+                    result -= 1 << shift
+                return result, pos
+
+    pos, initial, stack, segments = 8, None, None, 0
+    while pos < len(data):
+        section, pos = data[pos], pos + 1
+        size, pos = leb(pos)
+        end = pos + size
+        if section == 5:  # memory
+            _, p = leb(pos)
+            _flags, p = leb(p)
+            pages, _ = leb(p)
+            initial = pages * 65536
+        elif section == 6 and stack is None:  # globals: the first is __stack_pointer
+            _, p = leb(pos)
+            p += 2  # value type, mutability
+            if data[p] == 0x41:  # i32.const
+                stack, _ = sleb(p + 1)
+        elif section == 11:  # data
+            count, p = leb(pos)
+            for _ in range(count):
+                kind, p = leb(p)
+                if kind in (0, 2):
+                    if kind == 2:
+                        _, p = leb(p)
+                    while data[p] != 0x0B:  # the offset expression
+                        p += 1
+                    p += 1
+                length, p = leb(p)
+                segments += length
+                p += length
+        pos = end
+    return initial, stack, segments
+
+
+def mib(kib):
+    return kib / 1024
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for required in ("--envoy", "--oha", "--filter", "--noop", "--floor", "--certs"):
+        p.add_argument(required, required=True)
+    p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--requests", type=int, default=4000)
+    p.add_argument("--out", default="target/bench/memory.md")
+    args = p.parse_args()
+    os.makedirs("target/bench", exist_ok=True)
+
+    results = {}
+    for name, filters in variants(args):
+        for workers in WORKERS:
+            runs = [measure(args, filters, workers) for _ in range(args.runs)]
+            rss = min(r[0] for r in runs)
+            linear = min((r[1] for r in runs if r[1] is not None), default=None)
+            results[(name, workers)] = (rss, linear)
+            print(f"{name}, {workers} worker(s): {mib(rss):.1f} MiB", file=sys.stderr)
+
+    noop = {w: results[("no-op wasm", w)][0] for w in WORKERS}
+    lines = [
+        "| Configuration | 1 worker | 4 workers | per VM above the no-op module (4 workers) |",
+        "|---|---|---|---|",
+    ]
+    for name, _ in variants(args):
+        one, four = results[(name, 1)][0], results[(name, 4)][0]
+        above = (four - noop[4]) / 5
+        lines.append(
+            f"| {name} | {mib(one):.1f} MiB | {mib(four):.1f} MiB | "
+            + ("-" if name in ("no filter", "no-op wasm") else f"{mib(above):.2f} MiB")
+            + " |"
+        )
+    worst = max(
+        (results[(n, 4)][0] - noop[4]) / 5
+        for n in ("client-cert-auth, Azure settings", "client-cert-auth, trust + identities")
+    )
+    lines += [
+        "",
+        f"Goal: at most 2.0 MiB per VM above the no-op module: {mib(worst):.2f} MiB, "
+        + ("met" if mib(worst) <= 2.0 else "NOT met"),
+    ]
+    initial, stack, segments = wasm_layout(args.filter)
+    linear = results[("client-cert-auth, trust + identities", 4)][1]
+    trust_above = (results[("client-cert-auth, trust + identities", 4)][0] - noop[4]) / 5
+    noop_initial, _, _ = wasm_layout(args.noop)
+    lines += [
+        "",
+        "Resident memory of the whole Envoy (VmRSS), after "
+        f"{args.requests} requests over 8 connections per worker, lowest of {args.runs} runs. "
+        "Envoy runs a VM per worker and one on the main thread: per VM is the difference to "
+        "the no-op module at 4 workers divided by 5.",
+        "",
+        "Where one VM of this filter goes (trust + identities, 4 workers):",
+        "",
+        "| Part | bytes |",
+        "|---|---|",
+        f"| module file | {os.path.getsize(args.filter)} |",
+        f"| initial linear memory (stack and data; the no-op module's: {noop_initial}) | {initial} |",
+        f"| of which the stack | {stack} |",
+        f"| of which data segments | {segments} |",
+        f"| linear memory after load (the module's `memory_bytes` gauge) | {linear} |",
+        f"| everything else: V8's code and metadata for the module, the VM's host side "
+        f"| {int(trust_above * 1024 - (linear or 0) + noop_initial)} |",
+        f"| **per VM above the no-op module (measured)** | {int(trust_above * 1024)} |",
+    ]
+    text = "\n".join(lines) + "\n"
+    open(args.out, "w").write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
