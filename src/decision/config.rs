@@ -19,6 +19,7 @@ use crate::scope::Mode;
 use crate::scope::path::{ExclusionPaths, PathEntryError};
 use crate::scope::rules::{Rule, RuleError};
 use crate::text::json_path;
+use crate::validation::crypto::SharedSignatures;
 use crate::validation::{Validation, ValidationConfigError};
 
 /// The largest `cacheSize` accepted.
@@ -338,7 +339,12 @@ impl Config {
             },
             message: e.to_string(),
         })?;
-        Config::from_raw(raw)
+        let mut config = Config::from_raw(raw)?;
+        // The VMs of this configuration, and only they, share the signatures they verify.
+        config
+            .validation
+            .share_signatures(SharedSignatures::of_configuration(bytes));
+        Ok(config)
     }
 
     /// Validates an already deserialized configuration.

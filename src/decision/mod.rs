@@ -110,10 +110,11 @@ pub trait Inputs {
     fn presented_chain(&self) -> &[Vec<u8>] {
         &[]
     }
-    /// The signatures other VMs of this Envoy verified, as they share them (see
+    /// The signatures other VMs of this Envoy verified, as they share them under `key` (see
     /// [`crate::validation::crypto`]), read when a certificate is about to be judged afresh;
     /// `None` when there is nothing new since the last read. None by default.
-    fn shared_signatures(&mut self) -> Option<Vec<u8>> {
+    fn shared_signatures(&mut self, key: &str) -> Option<Vec<u8>> {
+        let _ = key;
         None
     }
 }
@@ -549,7 +550,8 @@ fn judge(
     let memo = config.validation.signature_memo();
     if let Some(memo) = memo
         && framed
-        && let Some(shared) = inputs.shared_signatures()
+        && let Some(sharing) = memo.sharing()
+        && let Some(shared) = inputs.shared_signatures(sharing.key())
     {
         memo.import(&shared);
     }

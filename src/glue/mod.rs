@@ -409,8 +409,8 @@ impl<H: Host> Inputs for HostInputs<'_, H> {
         self.may_wait
     }
 
-    fn shared_signatures(&mut self) -> Option<Vec<u8>> {
-        signatures::read(self.host, self.signatures_seen)
+    fn shared_signatures(&mut self, key: &str) -> Option<Vec<u8>> {
+        signatures::read(self.host, self.signatures_seen, key)
     }
 
     fn now(&mut self) -> Result<i64, HostCall> {

@@ -6,7 +6,6 @@ use std::cell::Cell;
 
 use super::State;
 use super::host::{Host, Level, cas_update};
-use crate::validation::crypto::{SHARED_SIGNATURES_KEY, merge_shared};
 
 /// What a VM remembers of the shared signatures.
 #[derive(Debug, Default)]
@@ -21,8 +20,8 @@ pub(super) struct Seen {
 /// certificate is judged afresh. A failed read (a capability restriction without
 /// `proxy_get_shared_data`) shares nothing: logged once per VM, and each worker checks the
 /// signatures itself.
-pub(super) fn read(host: &mut impl Host, seen: &Seen) -> Option<Vec<u8>> {
-    let (value, cas) = match host.shared_data(SHARED_SIGNATURES_KEY) {
+pub(super) fn read(host: &mut impl Host, seen: &Seen, key: &str) -> Option<Vec<u8>> {
+    let (value, cas) = match host.shared_data(key) {
         Ok(read) => read,
         Err(e) => {
             if !seen.unavailable.replace(true) {
@@ -45,17 +44,20 @@ pub(super) fn read(host: &mut impl Host, seen: &Seen) -> Option<Vec<u8>> {
 }
 
 /// Publishes the signatures this VM verified since the last time, merged into what the other
-/// VMs published (retried on a conflicting write). Nothing is written when there is nothing
-/// new.
+/// VMs of the configuration published (retried on a conflicting write). Nothing is written
+/// when there is nothing new.
 pub(super) fn publish(host: &mut impl Host, state: &State) {
     let Some(memo) = state.config.validation.signature_memo() else {
+        return;
+    };
+    let Some(sharing) = memo.sharing() else {
         return;
     };
     let fresh = memo.take_fresh();
     if fresh.is_empty() {
         return;
     }
-    cas_update(host, SHARED_SIGNATURES_KEY, |current| {
-        merge_shared(current, &fresh)
+    cas_update(host, sharing.key(), |current| {
+        sharing.merge(current, &fresh)
     });
 }

@@ -24,16 +24,20 @@
 //!
 //! **Shared between the VMs of an Envoy.** Every worker runs its own VM, so a new certificate
 //! would have its signature checked once per worker. What the memo holds is a fact about bytes,
-//! true under every configuration, at every time, whatever a CRL or responder says: so the
-//! keys a VM verifies are published in Envoy's shared data ([`SHARED_SIGNATURES_KEY`], encoded
-//! by [`merge_shared`]), and a VM about to judge a certificate afresh first takes what the
-//! others verified ([`SignatureMemo::import`]). Only signatures are shared, never a verdict: the
-//! dates, the path's other checks, revocation and the identities are judged by each VM under
-//! its own configuration. The key names both of webpki's algorithm identifiers (not a position
-//! in [`ALGORITHMS`]), so a module whose list differs never reads a fact under another
-//! algorithm. Shared data is written by the wasm code of the same `vm_id` only (code the
-//! operator runs in Envoy, which could set any header itself), so an entry is trusted as that
-//! code is; a value that is not exactly this encoding is ignored, and replaced at the next write.
+//! true at every time, whatever a CRL or responder says: so the keys a VM verifies are
+//! published in Envoy's shared data ([`SharedSignatures`]), and a VM about to judge a
+//! certificate afresh first takes what the others verified ([`SignatureMemo::import`]). Only
+//! signatures are shared, never a verdict: the dates, the path's other checks, revocation and
+//! the identities are judged by each VM under its own configuration. The key names both of
+//! webpki's algorithm identifiers (not a position in [`ALGORITHMS`]), so a module whose list
+//! differs never reads a fact under another algorithm.
+//!
+//! **Only from the same configuration.** The shared value is kept under a key named after the
+//! configuration and carries an HMAC keyed by a digest of the configuration's bytes: a VM takes
+//! only what a VM that knows the same configuration wrote. Other wasm code of the same `vm_id`
+//! (which can read and write this plugin's shared data, but not its configuration), a VM of
+//! another configuration, or a value left by an older encoding, is ignored, and replaced at the
+//! next write.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -64,6 +68,7 @@ pub const MEMO_CAPACITY: usize = 256;
 #[derive(Debug, Default)]
 pub struct SignatureMemo {
     inner: Mutex<MemoEntries>,
+    sharing: Option<SharedSignatures>,
 }
 
 #[derive(Debug, Default)]
@@ -103,11 +108,22 @@ impl SignatureMemo {
         self.inner.lock().map_or(0, |m| m.checks)
     }
 
-    /// Takes the keys verified by other VMs from the shared value `shared` (as [`merge_shared`]
-    /// writes it; anything else is ignored). Returns how many were new here. They are not
-    /// published again.
+    /// Where this memo's VMs share their signatures: `None` until [`SignatureMemo::share_as`]
+    /// (a configuration read from bytes) and then never shared.
+    pub fn sharing(&self) -> Option<&SharedSignatures> {
+        self.sharing.as_ref()
+    }
+
+    /// Shares this memo's signatures with the VMs of the same configuration.
+    pub fn share_as(&mut self, sharing: SharedSignatures) {
+        self.sharing = Some(sharing);
+    }
+
+    /// Takes the keys verified by other VMs from the shared value `shared` (as
+    /// [`SharedSignatures::merge`] writes it for this memo's configuration; anything else is
+    /// ignored). Returns how many were new here. They are not published again.
     pub fn import(&self, shared: &[u8]) -> usize {
-        let Some(keys) = shared_keys(shared) else {
+        let Some(keys) = self.sharing.as_ref().and_then(|s| s.keys(shared)) else {
             return 0;
         };
         let Ok(mut m) = self.inner.lock() else {
@@ -179,54 +195,103 @@ impl MemoEntries {
     }
 }
 
-/// The shared-data key under which the VMs of an Envoy publish the signatures they verified.
-/// The version is in the name: a module with another encoding uses another key.
-pub const SHARED_SIGNATURES_KEY: &str = "client-cert-auth.signatures.v1";
-
-/// What the shared value starts with; after it, keys of 32 bytes, oldest first.
-const SHARED_MAGIC: &[u8; 8] = b"ccasig1\0";
-
-/// The keys of a shared value, `None` unless it is exactly [`SHARED_MAGIC`] and whole keys.
-fn shared_keys(value: &[u8]) -> Option<impl Iterator<Item = [u8; 32]> + '_> {
-    let keys = value.strip_prefix(SHARED_MAGIC.as_slice())?;
-    if keys.len() % 32 != 0 || keys.len() / 32 > MEMO_CAPACITY {
-        return None;
-    }
-    Some(keys.chunks_exact(32).filter_map(|k| k.try_into().ok()))
+/// Where the VMs of one configuration share the signatures they verified, and the proof that
+/// a shared value was written by one of them.
+#[derive(Clone)]
+pub struct SharedSignatures {
+    key: String,
+    mac: ring::hmac::Key,
 }
 
-/// The shared value with `fresh` added to `current` (what shared data holds, if anything):
-/// keys already there are not repeated, the newest [`MEMO_CAPACITY`] are kept. `None` when
-/// nothing is new (no write needed). A `current` that is not this encoding starts afresh.
-pub fn merge_shared(current: Option<&[u8]>, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
-    let mut keys: Vec<[u8; 32]> = current
-        .and_then(shared_keys)
-        .map(Iterator::collect)
-        .unwrap_or_default();
-    let before = keys.len();
-    // Inserted one by one: collecting a BTreeSet sorts, and a sort of 32-byte keys would add
-    // 20 KB of code to the module.
-    let mut known = BTreeSet::new();
-    for key in &keys {
-        known.insert(*key);
+impl std::fmt::Debug for SharedSignatures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSignatures")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
-    let mut added = BTreeSet::new();
-    keys.extend(
-        fresh
-            .iter()
-            .filter(|k| !known.contains(*k) && added.insert(**k))
-            .copied(),
-    );
-    if keys.len() == before {
-        return None;
+}
+
+/// What a shared value starts with; then its HMAC (32 bytes), then keys of 32 bytes, oldest
+/// first. The version is in it: another encoding is another value.
+const SHARED_MAGIC: &[u8; 8] = b"ccasig2\0";
+const MAC_LEN: usize = 32;
+
+impl SharedSignatures {
+    /// The sharing of a configuration read from `configuration` (its exact bytes): the HMAC key
+    /// is a digest of them, the shared-data key a digest of that.
+    pub fn of_configuration(configuration: &[u8]) -> SharedSignatures {
+        let identity =
+            crate::cert::sha256_of(&[b"client-cert-auth configuration v1\0", configuration]);
+        let name = crate::cert::sha256_of(&[b"client-cert-auth shared signatures v1\0", &identity]);
+        SharedSignatures {
+            key: format!(
+                "client-cert-auth.signatures.v2.{}",
+                crate::text::hex_lower(name.get(..8).unwrap_or_default())
+            ),
+            mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &identity),
+        }
     }
-    let start = keys.len().saturating_sub(MEMO_CAPACITY);
-    let mut value = Vec::with_capacity(SHARED_MAGIC.len() + 32 * (keys.len() - start));
-    value.extend_from_slice(SHARED_MAGIC);
-    for key in keys.get(start..).unwrap_or_default() {
-        value.extend_from_slice(key);
+
+    /// The shared-data key.
+    pub fn key(&self) -> &str {
+        &self.key
     }
-    Some(value)
+
+    fn tag(&self, keys: &[u8]) -> ring::hmac::Tag {
+        let mut ctx = ring::hmac::Context::with_key(&self.mac);
+        ctx.update(SHARED_MAGIC);
+        ctx.update(keys);
+        ctx.sign()
+    }
+
+    /// The keys of a shared value, `None` unless it is exactly this encoding, whole keys, and
+    /// its HMAC is this configuration's.
+    fn keys<'v>(&self, value: &'v [u8]) -> Option<impl Iterator<Item = [u8; 32]> + 'v> {
+        let rest = value.strip_prefix(SHARED_MAGIC.as_slice())?;
+        let (tag, keys) = rest.split_at_checked(MAC_LEN)?;
+        if keys.len() % 32 != 0 || keys.len() / 32 > MEMO_CAPACITY {
+            return None;
+        }
+        ring::hmac::verify(&self.mac, &[SHARED_MAGIC.as_slice(), keys].concat(), tag).ok()?;
+        Some(keys.chunks_exact(32).filter_map(|k| k.try_into().ok()))
+    }
+
+    /// The shared value with `fresh` added to `current` (what shared data holds, if anything):
+    /// keys already there are not repeated, the newest [`MEMO_CAPACITY`] are kept. `None` when
+    /// nothing is new (no write needed). A `current` that is not this configuration's value
+    /// starts afresh.
+    pub fn merge(&self, current: Option<&[u8]>, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
+        let mut keys: Vec<[u8; 32]> = current
+            .and_then(|c| self.keys(c))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        let before = keys.len();
+        // Inserted one by one: collecting a BTreeSet sorts, and a sort of 32-byte keys would
+        // add 20 KB of code to the module.
+        let mut known = BTreeSet::new();
+        for key in &keys {
+            known.insert(*key);
+        }
+        for key in fresh {
+            if known.insert(*key) {
+                keys.push(*key);
+            }
+        }
+        if keys.len() == before {
+            return None;
+        }
+        let kept = keys.get(keys.len().saturating_sub(MEMO_CAPACITY)..)?;
+        let mut body = Vec::with_capacity(32 * kept.len());
+        for key in kept {
+            body.extend_from_slice(key);
+        }
+        let tag = self.tag(&body);
+        let mut value = Vec::with_capacity(SHARED_MAGIC.len() + MAC_LEN + body.len());
+        value.extend_from_slice(SHARED_MAGIC);
+        value.extend_from_slice(tag.as_ref());
+        value.extend_from_slice(&body);
+        Some(value)
+    }
 }
 
 /// One of [`ALGORITHMS`] behind the memo.
@@ -470,7 +535,15 @@ mod tests {
         let fresh = a.take_fresh();
         assert_eq!(fresh.len(), 1);
         assert!(a.take_fresh().is_empty(), "published once");
-        let shared = merge_shared(None, &fresh).unwrap();
+        let sharing = SharedSignatures::of_configuration(b"{}");
+        let shared = sharing.merge(None, &fresh).unwrap();
+        assert_eq!(
+            b.import(&shared),
+            0,
+            "a memo that does not share takes nothing"
+        );
+        let mut b = b;
+        b.share_as(sharing.clone());
         assert_eq!(b.import(&shared), 1);
         assert_eq!(b.import(&shared), 0, "already known");
         assert!(
@@ -500,32 +573,57 @@ mod tests {
     #[test]
     fn the_shared_value_merges_without_repeats_keeps_the_newest_and_ignores_what_is_not_its_encoding()
      {
-        let first = merge_shared(None, &[key(1), key(2), key(1)]).unwrap();
-        assert_eq!(first.len(), 8 + 64, "a key sent twice is written once");
-        assert_eq!(merge_shared(Some(&first), &[key(2)]), None, "nothing new");
+        let sharing = SharedSignatures::of_configuration(b"{\"clientCertMode\": \"Required\"}");
+        let first = sharing.merge(None, &[key(1), key(2), key(1)]).unwrap();
+        assert_eq!(first.len(), 8 + 32 + 64, "a key sent twice is written once");
+        assert_eq!(sharing.merge(Some(&first), &[key(2)]), None, "nothing new");
         // Two VMs that verified the same certificate: the second adds nothing.
-        let both = merge_shared(Some(&first), &[key(2), key(3)]).unwrap();
-        assert_eq!(both.len(), 8 + 96);
+        let both = sharing.merge(Some(&first), &[key(2), key(3)]).unwrap();
+        assert_eq!(both.len(), 8 + 32 + 96);
         // Bounded: the oldest go first.
         let many: Vec<[u8; 32]> = (10..10 + MEMO_CAPACITY).map(key).collect();
-        let full = merge_shared(Some(&both), &many).unwrap();
-        assert_eq!(full.len(), 8 + 32 * MEMO_CAPACITY);
-        let memo = SignatureMemo::new();
+        let full = sharing.merge(Some(&both), &many).unwrap();
+        assert_eq!(full.len(), 8 + 32 + 32 * MEMO_CAPACITY);
+        let mut memo = SignatureMemo::new();
+        memo.share_as(sharing.clone());
         assert_eq!(memo.import(&full), MEMO_CAPACITY);
         assert!(!memo.contains(&key(1)) && memo.contains(&key(10 + MEMO_CAPACITY - 1)));
-        // Forged or foreign values: another magic, a partial key, too many keys.
+        // Forged or foreign values: a key added or a byte changed without the HMAC, a
+        // partial key, too many keys, another configuration's value, another encoding.
+        let mut added = first.clone();
+        added.extend_from_slice(&key(99));
+        let mut flipped = first.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
         let mut partial = first.clone();
         partial.pop();
         let mut too_many = full.clone();
         too_many.extend_from_slice(&key(99_999));
-        let foreign = [b"ccasig2\0".as_slice(), &[0u8; 32]].concat();
-        for bad in [partial, too_many, foreign, b"garbage".to_vec(), Vec::new()] {
-            assert_eq!(SignatureMemo::new().import(&bad), 0, "{bad:?}");
+        let other = SharedSignatures::of_configuration(b"{}")
+            .merge(None, &[key(5)])
+            .unwrap();
+        let old_encoding = [b"ccasig1\0".as_slice(), &[0u8; 32]].concat();
+        for bad in [
+            added,
+            flipped,
+            partial,
+            too_many,
+            other,
+            old_encoding,
+            Vec::new(),
+        ] {
+            let mut memo = SignatureMemo::new();
+            memo.share_as(sharing.clone());
+            assert_eq!(memo.import(&bad), 0, "{bad:?}");
             // ... and replaced by the next write.
-            let written = merge_shared(Some(&bad), &[key(7)]).unwrap();
-            assert_eq!(written, merge_shared(None, &[key(7)]).unwrap());
-            assert_eq!(merge_shared(Some(&bad), &[]), None);
+            let written = sharing.merge(Some(&bad), &[key(7)]).unwrap();
+            assert_eq!(written, sharing.merge(None, &[key(7)]).unwrap());
+            assert_eq!(sharing.merge(Some(&bad), &[]), None);
         }
+        // Another configuration has another key, and its own HMAC.
+        let elsewhere = SharedSignatures::of_configuration(b"{}");
+        assert_ne!(sharing.key(), elsewhere.key());
+        assert!(sharing.key().starts_with("client-cert-auth.signatures.v2."));
     }
 
     #[test]

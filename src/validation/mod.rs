@@ -248,6 +248,13 @@ impl Validation {
         self.trust.as_ref().map(|t| &t.memo)
     }
 
+    /// Shares the signatures this configuration's VMs verify (see [`crypto`]).
+    pub fn share_signatures(&mut self, sharing: crypto::SharedSignatures) {
+        if let Some(trust) = &mut self.trust {
+            trust.memo.share_as(sharing);
+        }
+    }
+
     /// Every list must be met (a list is met when it is empty or one of its identities
     /// matches): the rules' own `lists`, and the global `validation.identities` when `global`.
     pub fn identities_match(&self, lists: &[&[Identity]], global: bool, facts: &CertFacts) -> bool {

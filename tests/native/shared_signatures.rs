@@ -1,7 +1,8 @@
 //! Signatures shared between the VMs of an Envoy (issue 22): a certificate one worker judged
-//! has its signatures checked by no other worker, while everything else (dates, the path, the
-//! configuration's identities, revocation) is still judged by each VM under its own
-//! configuration. Two fake hosts share Envoy's data as Envoy's workers do.
+//! has its signatures checked by no other worker of the same configuration, while everything
+//! else (dates, the path, the identities, revocation) is still judged by each VM. What one
+//! configuration's VMs share, another configuration's never take. Fake hosts share Envoy's
+//! data as Envoy's workers do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use client_cert_auth::glue::fake::{Call, FakeHost};
@@ -26,7 +27,24 @@ fn pem(der: &[u8]) -> String {
     )
 }
 
-const KEY: &str = "client-cert-auth.signatures.v1";
+const PREFIX: &str = "client-cert-auth.signatures.v2.";
+
+/// The shared-data keys of signatures, one per configuration that published.
+fn keys(shared: &Shared) -> Vec<String> {
+    shared
+        .0
+        .keys()
+        .filter(|k| k.starts_with(PREFIX))
+        .cloned()
+        .collect()
+}
+
+/// The one configuration's shared value.
+fn value(shared: &Shared) -> Vec<u8> {
+    let keys = keys(shared);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    shared.0[&keys[0]].0.clone()
+}
 
 fn trusting(cas: &[&Ca], extra: Value) -> Value {
     let mut validation = json!({
@@ -69,7 +87,7 @@ fn checked(host: &FakeHost) -> usize {
 fn writes(host: &FakeHost) -> usize {
     host.calls
         .iter()
-        .filter(|c| matches!(c, Call::SetSharedData(k) if k == KEY))
+        .filter(|c| matches!(c, Call::SetSharedData(k) if k.starts_with(PREFIX)))
         .count()
 }
 
@@ -106,8 +124,11 @@ fn a_certificate_judged_by_one_vm_costs_the_next_vm_no_signature_check() {
     let (host, passed) = request(&a, &bob, now(), &mut shared);
     assert!(passed);
     assert_eq!(checked(&host), 0);
-    let value = &shared.0[KEY].0;
-    assert_eq!(value.len(), 8 + 3 * 32, "three signatures, each once");
+    assert_eq!(
+        value(&shared).len(),
+        8 + 32 + 3 * 32,
+        "three signatures, each once"
+    );
 }
 
 #[test]
@@ -125,7 +146,7 @@ fn what_is_shared_never_decides_for_another_configuration_a_later_time_or_a_revo
     let a = Vm::start(&trusting(&[&ca], json!({})), t, &mut shared);
     let (host, passed) = request(&a, &alice, t, &mut shared);
     assert!(passed && checked(&host) == 1);
-    assert!(shared.0.contains_key(KEY));
+    assert_eq!(keys(&shared).len(), 1);
     // A VM trusting another CA: no path, whatever the shared signatures say.
     let other = Vm::start(&trusting(&[&stranger], json!({})), t, &mut shared);
     let (host, passed) = request(&other, &alice, t, &mut shared);
@@ -138,6 +159,12 @@ fn what_is_shared_never_decides_for_another_configuration_a_later_time_or_a_revo
     );
     let (host, passed) = request(&bob_only, &alice, t, &mut shared);
     assert!(!passed);
+    assert_eq!(
+        checked(&host),
+        1,
+        "another configuration takes nothing from the first"
+    );
+    assert_eq!(keys(&shared).len(), 2, "and publishes under its own key");
     assert!(
         host.logs(Level::Info)
             .iter()
@@ -166,25 +193,54 @@ fn what_is_shared_never_decides_for_another_configuration_a_later_time_or_a_revo
 fn a_forged_or_foreign_shared_value_is_ignored_and_a_tampered_signature_still_refused() {
     let ca = Ca::new("shared ca");
     let alice = ca.client("alice");
+    let bob = ca.client("bob");
     let config = trusting(&[&ca], json!({}));
-    for forged in [
+    // What the VMs of this configuration and of another one publish.
+    let mut shared = Shared::default();
+    let a = Vm::start(&config, now(), &mut shared);
+    assert!(request(&a, &alice, now(), &mut shared).1);
+    let key = keys(&shared).remove(0);
+    let genuine = shared.0[&key].0.clone();
+    let mut elsewhere = Shared::default();
+    let other = Vm::start(
+        &trusting(&[&ca], json!({"requireClientAuthEku": true})),
+        now(),
+        &mut elsewhere,
+    );
+    assert!(request(&other, &alice, now(), &mut elsewhere).1);
+    let foreign = value(&elsewhere);
+    assert_ne!(foreign, genuine);
+    // Forged values: bytes that are not the encoding, the genuine value with a key appended or
+    // a byte changed (the HMAC no longer matches), the other configuration's value copied
+    // under this one's key, the first encoding (no HMAC).
+    let mut appended = genuine.clone();
+    appended.extend_from_slice(&[0xAB; 32]);
+    let mut flipped = genuine.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    let forgeries = [
         b"garbage".to_vec(),
-        [b"ccasig1\0".as_slice(), &[0xAB; 31]].concat(),
-        [b"ccasig2\0".as_slice(), &[0xAB; 32]].concat(),
-    ] {
+        appended,
+        flipped,
+        foreign,
+        [b"ccasig1\0".as_slice(), &[0xAB; 32]].concat(),
+    ];
+    for forged in forgeries {
         let mut shared = Shared::default();
-        shared.0.insert(KEY.into(), (forged.clone(), 1));
+        shared.0.insert(key.clone(), (forged.clone(), 1));
         let vm = Vm::start(&config, now(), &mut shared);
         let (host, passed) = request(&vm, &alice, now(), &mut shared);
         assert!(passed);
         assert_eq!(checked(&host), 1, "checked itself: {forged:?}");
-        // The foreign value is replaced by a well-formed one.
-        assert_eq!(shared.0[KEY].0.len(), 8 + 32);
+        // The forged value is replaced by a well-formed one.
+        assert_eq!(shared.0[&key].0.len(), 8 + 32 + 32);
     }
+    // The genuine value is taken: bob's signature, verified by A, is not checked again.
+    assert!(request(&a, &bob, now(), &mut shared).1);
+    let b = Vm::start(&config, now(), &mut shared);
+    let (host, passed) = request(&b, &bob, now(), &mut shared);
+    assert!(passed && checked(&host) == 0);
     // A certificate whose signature was altered matches no shared key: refused.
-    let mut shared = Shared::default();
-    let a = Vm::start(&config, now(), &mut shared);
-    assert!(request(&a, &alice, now(), &mut shared).1);
     let mut der = alice.der.clone();
     let last = der.len() - 1;
     der[last] ^= 1;
@@ -193,7 +249,6 @@ fn a_forged_or_foreign_shared_value_is_ignored_and_a_tampered_signature_still_re
         key_pem: String::new(),
         der,
     };
-    let b = Vm::start(&config, now(), &mut shared);
     let (host, passed) = request(&b, &tampered, now(), &mut shared);
     assert!(!passed, "{:?}", host.logs(Level::Debug));
 }
@@ -217,5 +272,5 @@ fn two_vms_writing_at_once_keep_both_signatures() {
     assert!(matches!(step, Step::Done(Action::Continue)));
     assert_eq!(writes(&host), 2, "one refused, one landed");
     shared.0 = std::mem::take(&mut host.shared);
-    assert_eq!(shared.0[KEY].0.len(), 8 + 2 * 32);
+    assert_eq!(value(&shared).len(), 8 + 32 + 2 * 32);
 }
