@@ -222,6 +222,13 @@ pub struct RawValidation {
     /// Intermediate CA certificates available for path building, one PEM certificate each.
     /// Only with the trust check (they would be ignored otherwise).
     pub intermediate_certificates: Option<Vec<String>>,
+    /// The most intermediate CA certificates accepted between the client certificate and the
+    /// trusted CA, as OpenSSL (and so nginx's `ssl_verify_depth`, ingress-nginx's
+    /// `auth-tls-verify-depth`) counts its verify depth: `0` = issued by a trusted CA
+    /// directly, `1` = through at most one intermediate. A certificate whose every trusted path
+    /// is longer is refused as `chain_too_long`. Needs `validateTrust`. Default: any depth
+    /// (rustls-webpki builds paths of at most 6 intermediates).
+    pub max_chain_depth: Option<u32>,
     /// Refuse a leaf its issuer revoked (leaf only). Without a fresh status from any source (a
     /// valid CRL of the issuer, or an OCSP answer) the request is refused as
     /// `revocation_unknown`, unless `revocationFailure` is `allow`. Needs `validateTrust` and
@@ -451,6 +458,8 @@ pub struct RawResponses {
     pub not_yet_valid: Option<RawReply>,
     /// No trust path to a configured CA.
     pub untrusted: Option<RawReply>,
+    /// Every trust path is longer than `validation.maxChainDepth` allows.
+    pub chain_too_long: Option<RawReply>,
     /// Revoked by its issuer's CRL.
     pub revoked: Option<RawReply>,
     /// Revocation could not be decided.

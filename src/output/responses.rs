@@ -19,6 +19,7 @@ fn written(raw: &RawResponses, reason: Reason) -> Option<&RawReply> {
         Reason::Expired => raw.expired.as_ref(),
         Reason::NotYetValid => raw.not_yet_valid.as_ref(),
         Reason::Untrusted => raw.untrusted.as_ref(),
+        Reason::ChainTooLong => raw.chain_too_long.as_ref(),
         Reason::Revoked => raw.revoked.as_ref(),
         Reason::RevocationUnknown => raw.revocation_unknown.as_ref(),
         Reason::WrongUsage => raw.wrong_usage.as_ref(),
