@@ -255,21 +255,19 @@ fn warnings(config: &Config) -> Vec<String> {
             ocsp.timeout_ms
         ));
     }
+    let identities = config.identities_by_field();
+    for (field, identity) in &identities {
+        for pattern in identity.unanchored_patterns() {
+            out.push(format!(
+                "{field}.subjectPattern {pattern:?} is searched anywhere in the subject, as \
+                 nginx's auth-tls-match-cn is: CN=alice also admits CN=alice-evil and \
+                 CN=mallory,OU=CN=alice; anchor it at both ends (^CN=alice(,|$)) or use \
+                 commonName"
+            ));
+        }
+    }
     if !config.validation.trust_enabled() {
-        let global = config
-            .validation
-            .identities
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (format!("validation.identities[{i}]"), id));
-        let per_rule = config.rules.iter().enumerate().flat_map(|(r, rule)| {
-            rule.identities
-                .iter()
-                .flatten()
-                .enumerate()
-                .map(move |(i, id)| (format!("rules[{r}].identities[{i}]"), id))
-        });
-        for (field, identity) in global.chain(per_rule) {
+        for (field, identity) in &identities {
             if identity.is_forgeable() {
                 let names: Vec<&str> = identity.0.iter().map(|a| a.name()).collect();
                 out.push(format!(

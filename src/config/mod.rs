@@ -339,6 +339,14 @@ pub struct RawIdentity {
     /// The subject distinguished name: the same attributes in any order, values exact
     /// (`CN=alice, O=Contoso` or `O=Contoso,CN=alice`).
     pub subject: Option<String>,
+    /// A regular expression matched, unanchored, against the subject DN as nginx's
+    /// `$ssl_client_s_dn` prints it (RFC 2253, OpenSSL's form: `CN=alice,OU=dev,O=Contoso`,
+    /// most specific first, `\XX` for bytes outside printable ASCII), as ingress-nginx's
+    /// `auth-tls-match-cn`. Unanchored means `CN=alice` also matches `CN=alice-evil`: anchor
+    /// it (`^CN=alice(,|$)`) or prefer `commonName`; `lint` warns. Syntax: literals, `.`,
+    /// classes `[a-z]` `[^,]`, `\d` `\w` `\s` (ASCII) and their negations, `*` `+` `?`
+    /// `{m,n}`, `|`, groups `(...)` `(?:...)`, `^` `$`; matched in linear time.
+    pub subject_pattern: Option<String>,
     /// A DNS name subjectAltName entry, ASCII case-insensitive.
     pub dns_name: Option<String>,
     /// A URI subjectAltName entry, exact (a SPIFFE ID, for example).

@@ -660,6 +660,14 @@ fn revocation_sources_are_checked_field_by_field() {
             "validation.identities[0].commonName: is empty",
         ),
         (
+            json!({"identities": [{"subjectPattern": "CN=(a|b"}]}),
+            "validation.identities[0].subjectPattern: \"CN=(a|b\" is not a usable regular expression: unclosed group: '(' without ')' (at offset 7)",
+        ),
+        (
+            json!({"identities": [{"subjectPattern": "(?i)cn=a"}]}),
+            "validation.identities[0].subjectPattern: \"(?i)cn=a\" is not a usable regular expression: only (?:...) groups are supported",
+        ),
+        (
             json!({"identities": [{"cn": "a"}]}),
             "validation.identities[0].cn: unknown field `cn`",
         ),
@@ -1039,4 +1047,75 @@ fn max_chain_depth_without_the_trust_check_is_refused() {
         e.to_string(),
         "validation.maxChainDepth: 1 is given but the trust check is off, so there is no chain to count"
     );
+}
+
+/// `subjectPattern` is ingress-nginx's `auth-tls-match-cn`: a regular expression searched,
+/// unanchored, in the subject as nginx's `$ssl_client_s_dn` prints it (RFC 2253, most specific
+/// first, OpenSSL's escapes).
+#[test]
+fn subject_pattern_is_searched_unanchored_in_the_subject_as_nginx_prints_it() {
+    let root = Ca::new("Pattern CA");
+    // Encoded most general first, as CAs do: printed `CN=...,OU=...,O=Contoso`.
+    let subject = |cn: &str| {
+        root.client_with(cn, Alg::EcdsaP256, |p| {
+            let mut dn = rcgen::DistinguishedName::new();
+            dn.push(rcgen::DnType::OrganizationName, "Contoso, Ltd");
+            dn.push(rcgen::DnType::OrganizationalUnitName, "dev");
+            dn.push(rcgen::DnType::CommonName, cn);
+            p.distinguished_name = dn;
+        })
+    };
+    let alice = subject("alice");
+    let evil = subject("alice-evil");
+    let bob = subject("bob");
+    let with = |pattern: &str| {
+        let mut v = trust(&[&root], &[]);
+        v["identities"] = json!([{ "subjectPattern": pattern }]);
+        config(v)
+    };
+    let table = [
+        ("CN=alice", &alice, true),
+        // The trap ingress-nginx users know: unanchored.
+        ("CN=alice", &evil, true),
+        ("^CN=alice(,|$)", &evil, false),
+        ("^CN=alice(,|$)", &alice, true),
+        ("^CN=alice,OU=dev,O=Contoso\\\\, Ltd$", &alice, true),
+        ("CN=(alice|bob|carol)", &bob, true),
+        ("CN=(carol|dave)", &bob, false),
+        ("O=Contoso, Ltd", &alice, false),
+        ("O=Contoso\\\\, Ltd", &alice, true),
+    ];
+    for (pattern, leaf, matches) in table {
+        let r = judge(&with(pattern), leaf, now());
+        let expected = if matches {
+            Ok(())
+        } else {
+            Err(CertError::IdentityNotMatched)
+        };
+        assert_eq!(r, expected, "{pattern:?}");
+    }
+    // With another attribute, both must hold.
+    let mut v = trust(&[&root], &[]);
+    v["identities"] = json!([{ "subjectPattern": "CN=alice", "commonName": "alice" }]);
+    assert_eq!(
+        judge(&config(v), &evil, now()),
+        Err(CertError::IdentityNotMatched)
+    );
+    // A rule's identities search the same text.
+    let rules = json!({
+        "clientCertMode": "Required",
+        "validation": trust(&[&root], &[]),
+        "rules": [{"pathPrefix": "/bob", "mode": "Required", "identities": [{"subjectPattern": "CN=bob,"}]}],
+    });
+    let rules = Config::from_json(rules.to_string().as_bytes()).unwrap();
+    assert!(matches!(
+        run_at(&rules, "/bob/x", Some(&bob.cert_pem), now()).decision,
+        Decision::Forward { .. }
+    ));
+    assert!(matches!(
+        run_at(&rules, "/bob/x", Some(&alice.cert_pem), now()).decision,
+        Decision::Deny(DenyReason::CertificateInvalid(
+            CertError::IdentityNotMatched
+        ))
+    ));
 }
