@@ -454,6 +454,12 @@ pub enum OutputPreset {
 pub struct RawResponses {
     /// The starting point. Default `default`.
     pub preset: Option<Preset>,
+    /// Redirect certificate errors to this page: 302 with `Location:` it, as nginx's
+    /// `error_page 495 496 = <url>` (ingress-nginx's `auth-tls-error-page`). It answers a
+    /// missing certificate and every refused one except `identityNotMatched` (nginx's CN check
+    /// answers 403 itself); a reason's own entry still wins. An `http://` or `https://` URL, or
+    /// a path from `/`; printable ASCII. Not with `missing` or `invalid`, which it replaces.
+    pub error_page: Option<String>,
     /// No certificate where one is required.
     pub missing: Option<RawReply>,
     /// Every refused certificate, unless its reason has its own entry.

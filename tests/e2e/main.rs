@@ -11,6 +11,7 @@
 
 mod adversarial;
 mod e2e;
+mod ingress_nginx;
 mod operations;
 mod revocation;
 mod revocation_e2e_attacks;

@@ -204,6 +204,51 @@ fn responses_follow_presets_classes_and_specific_reasons() {
     );
 }
 
+/// `errorPage` is nginx's `error_page 495 496 = <url>` (ingress-nginx's `auth-tls-error-page`):
+/// a missing or refused certificate is a 302 to the page; the CN check (`identityNotMatched`)
+/// keeps its own answer, as nginx's `return 403` does, and a reason's own entry still wins.
+#[test]
+fn error_page_redirects_certificate_errors_but_not_the_identity_check() {
+    let expired = DenyReason::CertificateInvalid(CertError::Expired {
+        not_after: 0,
+        now: 1,
+    });
+    let c = config(json!({"responses": {
+        "errorPage": "https://login.example.com/cert-error?x=1",
+        "revoked": {"status": 403, "body": "revoked"}
+    }}));
+    for reason in [DenyReason::CertificateRequired, expired] {
+        let r = c.reply(&reason);
+        assert_eq!(r.status, 302, "{reason:?}");
+        assert_eq!(r.body, "");
+        assert!(
+            r.headers.contains(&(
+                "location".into(),
+                "https://login.example.com/cert-error?x=1".into()
+            )),
+            "{:?}",
+            r.headers
+        );
+    }
+    let identity = c.reply(&DenyReason::CertificateInvalid(
+        CertError::IdentityNotMatched,
+    ));
+    assert_eq!(identity.status, 401, "the identity check is not redirected");
+    assert_eq!(
+        c.reply(&DenyReason::CertificateInvalid(CertError::Revoked))
+            .status,
+        403,
+        "a reason's own entry wins"
+    );
+    assert_eq!(
+        c.reply(&DenyReason::HostFailure(HostCall::Clock)).status,
+        500,
+        "a host failure is never redirected"
+    );
+    let path = config(json!({"responses": {"errorPage": "/cert-error"}}));
+    assert_eq!(path.reply(&DenyReason::CertificateRequired).status, 302);
+}
+
 #[test]
 fn bad_forward_and_response_settings_are_refused() {
     let table = [
@@ -238,6 +283,26 @@ fn bad_forward_and_response_settings_are_refused() {
         (
             json!({"responses": {"invalid": {"headers": {"x-a": "line\nbreak"}}}}),
             "responses.invalid.headers: \"x-a\" is not a header name or value",
+        ),
+        (
+            json!({"responses": {"errorPage": "@error"}}),
+            "responses.errorPage: \"@error\" is not an http:// or https:// URL or a path from /",
+        ),
+        (
+            json!({"responses": {"errorPage": "https://a.test/x y"}}),
+            "responses.errorPage: \"https://a.test/x y\" is not an http:// or https:// URL",
+        ),
+        (
+            json!({"responses": {"errorPage": "https://"}}),
+            "responses.errorPage: \"https://\" is not",
+        ),
+        (
+            json!({"responses": {"errorPage": "/e", "invalid": {"status": 401}}}),
+            "responses.invalid: given beside responses.errorPage, which answers every invalid certificate",
+        ),
+        (
+            json!({"responses": {"errorPage": "/e", "missing": {"status": 401}}}),
+            "responses.missing: given beside responses.errorPage",
         ),
         (
             json!({"responses": {"expird": {"status": 401}}}),
