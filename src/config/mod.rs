@@ -423,10 +423,15 @@ pub struct RawForward {
     pub info_header_prefix: Option<String>,
     /// Also set the headers an application written for another platform reads: `alb` (AWS
     /// Application Load Balancer, verify mode), `gclb` (Google Cloud load balancer mTLS custom
-    /// headers, under the names Google's documentation uses) or `traefik` (`passTLSClientCert`
-    /// with the PEM and every info field). Every header the preset can set is removed from
+    /// headers, under the names Google's documentation uses), `traefik` (`passTLSClientCert`
+    /// with the PEM and every info field) or `ingressNginx` (the `ssl-client-*` headers of
+    /// ingress-nginx's `auth-tls-*` annotations). Every header the preset can set is removed from
     /// client requests first. Default: none.
     pub preset: Option<OutputPreset>,
+    /// With `preset: "ingressNginx"`, also forward the leaf as `ssl-client-cert`
+    /// (ingress-nginx's `auth-tls-pass-certificate-to-upstream`). Refused with another preset
+    /// or none. Default `false`.
+    pub pass_certificate: Option<bool>,
 }
 
 /// A platform whose certificate headers `forward.preset` reproduces.
@@ -444,6 +449,12 @@ pub enum OutputPreset {
     /// Traefik `passTLSClientCert`: `X-Forwarded-Tls-Client-Cert` and
     /// `X-Forwarded-Tls-Client-Cert-Info`.
     Traefik,
+    /// ingress-nginx with `auth-tls-secret`: `ssl-client-verify` (`SUCCESS`, `FAILED:<reason>`,
+    /// `NONE`), `ssl-client-subject-dn` and `ssl-client-issuer-dn` (as nginx's
+    /// `$ssl_client_s_dn` / `$ssl_client_i_dn` print them), and with `passCertificate`
+    /// `ssl-client-cert` (`$ssl_client_escaped_cert`: the PEM, URL-escaped).
+    #[serde(rename = "ingressNginx")]
+    IngressNginx,
 }
 
 /// The `responses` object: a preset, and a reply per class or reason that overrides it.
@@ -501,6 +512,10 @@ pub enum Preset {
     AppService,
     /// API Management: 401 with the JSON body `{"statusCode": 401, "message": "..."}`.
     Apim,
+    /// ingress-nginx (nginx's own answers): 400 `No required SSL certificate was sent` for a
+    /// missing certificate, 400 `The SSL certificate error` for a refused one, 403
+    /// `client certificate unauthorized` when no identity matches (`auth-tls-match-cn`).
+    IngressNginx,
 }
 
 /// One local reply; what it leaves out comes from its class and the preset.
@@ -569,6 +584,11 @@ mod tests {
         assert_eq!(output(r#""gclb""#), Some(OutputPreset::Gclb));
         assert_eq!(output(r#""traefik""#), Some(OutputPreset::Traefik));
         assert_eq!(output(r#""ALB""#), None);
+        assert_eq!(
+            output(r#""ingressNginx""#),
+            Some(OutputPreset::IngressNginx)
+        );
+        assert_eq!(preset(r#""ingressNginx""#), Some(Preset::IngressNginx));
         let format = |s: &str| serde_json::from_str::<ReplyFormat>(s).ok();
         assert_eq!(format(r#""json""#), Some(ReplyFormat::Json));
         assert_eq!(format(r#""text""#), Some(ReplyFormat::Text));

@@ -4,7 +4,8 @@
 //! entry for its class (`missing` or `invalid`), which wins over the preset. Presets:
 //! `default` (401 with a plain-text line), `appService` (403 `Client Certificate Required` for a
 //! missing certificate, as App Service's front end answers; 401 otherwise) and `apim` (401 with
-//! API Management's JSON body `{"statusCode": 401, "message": "..."}`). `errorPage` turns the
+//! API Management's JSON body `{"statusCode": 401, "message": "..."}`), `ingressNginx` (nginx's
+//! 400s for a missing or refused certificate, 403 for the identity check). `errorPage` turns the
 //! certificate errors into a redirect (302), as nginx's `error_page 495 496 = <url>`.
 
 use std::fmt;
@@ -106,7 +107,8 @@ pub struct Responses {
     table: [Reply; Reason::COUNT],
 }
 
-fn preset_reply(preset: Preset, missing: bool) -> RawReply {
+fn preset_reply(preset: Preset, reason: Reason) -> RawReply {
+    let missing = !reason.is_invalid_certificate();
     let text = |status: u32, body: &str| RawReply {
         status: Some(status),
         body: Some(body.to_string()),
@@ -123,6 +125,13 @@ fn preset_reply(preset: Preset, missing: bool) -> RawReply {
         (Preset::AppService, false) => text(401, "client certificate invalid"),
         (Preset::Apim, true) => json(401, "Client certificate is missing"),
         (Preset::Apim, false) => json(401, "Invalid client certificate"),
+        // nginx's 496 and 495 (answered as 400), and the template's `return 403` of
+        // auth-tls-match-cn.
+        (Preset::IngressNginx, true) => text(400, "No required SSL certificate was sent"),
+        (Preset::IngressNginx, false) if reason == Reason::IdentityNotMatched => {
+            text(403, "client certificate unauthorized")
+        }
+        (Preset::IngressNginx, false) => text(400, "The SSL certificate error"),
     }
 }
 
@@ -271,17 +280,22 @@ impl Responses {
         };
         // The class entry is checked even when every reason overrides it: a bad setting never
         // waits for the day it matters.
-        let invalid_class = layer(preset_reply(preset, false), raw.invalid.as_ref());
+        let invalid_class = layer(
+            preset_reply(preset, Reason::Malformed),
+            raw.invalid.as_ref(),
+        );
         compile_reply(INVALID_CLASS, &invalid_class)?;
         let mut table = std::array::from_fn(|_| Reply::host_failure());
         for reason in Reason::ALL {
             let Some(key) = reason.config_key() else {
                 continue; // host_failure keeps its fixed reply
             };
+            // A preset may answer one reason of a class apart (ingressNginx's identity check);
+            // the class entry, when written, still wins over it.
             let base = if reason.is_invalid_certificate() {
-                invalid_class.clone()
+                layer(preset_reply(preset, reason), raw.invalid.as_ref())
             } else {
-                preset_reply(preset, true)
+                preset_reply(preset, reason)
             };
             table[reason.index()] = match (&error_page, written(raw, reason)) {
                 (Some(redirect), None) if reason != Reason::IdentityNotMatched => redirect.clone(),

@@ -921,3 +921,133 @@ fn hostile_names_never_forge_a_field_of_a_structured_header() {
         }
     }
 }
+
+/// ingress-nginx's `auth-tls-*` answers: nginx's 496 and 495 as 400 with its own words, and the
+/// template's `return 403 "client certificate unauthorized"` for `auth-tls-match-cn`.
+#[test]
+fn ingress_nginx_responses_answer_as_nginx_does() {
+    let untrusted = DenyReason::CertificateInvalid(CertError::Untrusted {
+        detail: String::new(),
+    });
+    let identity = DenyReason::CertificateInvalid(CertError::IdentityNotMatched);
+    let c = config(json!({"responses": {"preset": "ingressNginx"}}));
+    let answer = |c: &Config, r: &DenyReason| (c.reply(r).status, c.reply(r).body.clone());
+    assert_eq!(
+        answer(&c, &DenyReason::CertificateRequired),
+        (400, "No required SSL certificate was sent\n".to_string())
+    );
+    assert_eq!(
+        answer(&c, &untrusted),
+        (400, "The SSL certificate error\n".to_string())
+    );
+    assert_eq!(
+        answer(&c, &identity),
+        (403, "client certificate unauthorized\n".to_string())
+    );
+    // With the error page, the certificate errors redirect and the CN check stays 403.
+    let page = config(json!({"responses": {"preset": "ingressNginx", "errorPage": "/err"}}));
+    assert_eq!(page.reply(&untrusted).status, 302);
+    assert_eq!(page.reply(&DenyReason::CertificateRequired).status, 302);
+    assert_eq!(answer(&page, &identity).0, 403);
+    // A written class entry wins over the preset's reason, as over any preset.
+    let class =
+        config(json!({"responses": {"preset": "ingressNginx", "invalid": {"status": 401}}}));
+    assert_eq!(answer(&class, &identity).0, 401);
+}
+
+/// nginx's `$ssl_client_escaped_cert`: `ngx_escape_uri(.., NGX_ESCAPE_URI_COMPONENT)`, which
+/// keeps only letters, digits and `-._~` (so base64's `+`, `/` and `=` are escaped too).
+fn nginx_escaped(pem: &str) -> String {
+    pem.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn ingress_nginx_preset_sets_the_ssl_client_headers_as_nginx_does() {
+    let ca = Ca::new("Ingress CA");
+    let leaf = ca.client_with("alice", testkit::pki::Alg::EcdsaP256, |p| {
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::OrganizationName, "Contoso, Ltd");
+        dn.push(rcgen::DnType::CommonName, "alice");
+        p.distinguished_name = dn;
+    });
+    let trust = json!({"trustedCaCertificates": [ca.cert_pem()]});
+    let c = config(json!({
+        "validation": trust,
+        "forward": {"preset": "ingressNginx", "passCertificate": true}
+    }));
+    let d = run(&c, "/", Some(&leaf.cert_pem)).decision;
+    let escaped = nginx_escaped(&leaf.cert_pem);
+    assert!(escaped.starts_with("-----BEGIN%20CERTIFICATE-----%0AMII"));
+    assert!(escaped.ends_with("%0A-----END%20CERTIFICATE-----%0A"));
+    assert_eq!(
+        forwarded_with(&d, "ssl-client-"),
+        pairs(&[
+            ("ssl-client-verify", "SUCCESS"),
+            ("ssl-client-subject-dn", "CN=alice,O=Contoso\\, Ltd"),
+            (
+                "ssl-client-issuer-dn",
+                "O=client-cert-auth demo,CN=Ingress CA"
+            ),
+            ("ssl-client-cert", escaped.as_str()),
+        ])
+    );
+    // Without passCertificate no certificate header, but a client copy is still removed.
+    let no_pass = config(json!({"validation": trust, "forward": {"preset": "ingressNginx"}}));
+    let d = run(&no_pass, "/", Some(&leaf.cert_pem)).decision;
+    assert_eq!(d.header("ssl-client-cert"), None);
+    assert_eq!(d.header("ssl-client-verify"), Some("SUCCESS"));
+    assert_stripped(
+        &no_pass,
+        &[
+            "ssl-client-verify",
+            "ssl-client-subject-dn",
+            "ssl-client-issuer-dn",
+            "ssl-client-cert",
+        ],
+    );
+    // No certificate: NONE, and nothing else (nginx sends no empty header).
+    let optional = config(json!({
+        "clientCertMode": "Optional", "validation": trust, "forward": {"preset": "ingressNginx"}
+    }));
+    assert_eq!(
+        pass_headers(&run(&optional, "/", None)),
+        pairs(&[("ssl-client-verify", "NONE")])
+    );
+    // A refused certificate on an excluded path: FAILED with OpenSSL's words, nothing of it.
+    let excluded = config(json!({
+        "clientCertExclusionPaths": "/", "validation": trust,
+        "forward": {"preset": "ingressNginx", "passCertificate": true}
+    }));
+    let outcome = run(&excluded, "/x", Some(&expired_of(&ca).cert_pem));
+    assert_eq!(
+        pass_headers(&outcome),
+        pairs(&[("ssl-client-verify", "FAILED:certificate has expired")])
+    );
+    // Without the trust check nothing was verified: never SUCCESS.
+    let unverified = config(json!({"forward": {"preset": "ingressNginx"}}));
+    let d = run(&unverified, "/", Some(&leaf.cert_pem)).decision;
+    assert_eq!(
+        d.header("ssl-client-verify"),
+        Some("FAILED:not verified (no trusted CA configured)")
+    );
+    // passCertificate belongs to this preset only.
+    for forward in [
+        json!({"passCertificate": true}),
+        json!({"preset": "alb", "passCertificate": false}),
+    ] {
+        let e =
+            Config::from_json(json!({ "forward": forward }).to_string().as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "forward.passCertificate: only with forward.preset \"ingressNginx\" (it passes ssl-client-cert); it would be ignored"
+        );
+    }
+}
