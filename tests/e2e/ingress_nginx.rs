@@ -7,7 +7,8 @@
 use serde_json::{Value, json};
 use testkit::cases::{Case, Check, plugin_options, run_both};
 use testkit::envoy::{Call, Envoy, Pki};
-use testkit::pki::Ca;
+use testkit::pki::{Ca, leaf};
+use time::{Duration, OffsetDateTime};
 
 const ERROR_PAGE: &str = "https://auth.example.com/cert-error?from=ingress";
 
@@ -51,4 +52,54 @@ fn error_page_redirects_a_missing_or_refused_certificate() {
         ),
     ];
     run_both(&envoy, &pki, "errorPage", &cases);
+}
+
+/// The CA secret's `ca.crl` (nginx's `ssl_crl`) is the pasted-CRL configuration: a revoked
+/// certificate is refused as nginx refuses it (400 `The SSL certificate error`), the others pass.
+#[test]
+fn the_ca_secrets_crl_is_enforced() {
+    let pki = Pki::new();
+    let good = pki.save("good", &leaf(&pki.ca, "alice", 1001));
+    let revoked = pki.save("revoked", &leaf(&pki.ca, "mallory", 1002));
+    let crl = pki
+        .ca
+        .crl(&[1002], OffsetDateTime::now_utc() + Duration::days(7));
+    let envoy = start(
+        &pki,
+        &json!({
+            "clientCertMode": "Required",
+            "validation": {
+                "trustedCaCertificates": [pki.ca.cert_pem()],
+                "validateRevocation": true,
+                "crls": [crl]
+            },
+            "responses": {"preset": "ingressNginx"},
+            "forward": {"preset": "ingressNginx"}
+        }),
+    );
+    let cases = [
+        Case::new(
+            "a certificate the CRL does not list",
+            Call::new("/").cert(&good),
+            vec![
+                Check::Status(200),
+                Check::Header("ssl-client-verify", vec!["SUCCESS".into()]),
+            ],
+        ),
+        Case::new(
+            "a revoked certificate",
+            Call::new("/").cert(&revoked),
+            vec![
+                Check::Status(400),
+                Check::Body("The SSL certificate error"),
+                Check::NotUpstream,
+            ],
+        ),
+    ];
+    run_both(&envoy, &pki, "ca.crl", &cases);
+    assert!(
+        envoy.log().contains("reason=revoked"),
+        "the log says why: {}",
+        envoy.log()
+    );
 }
