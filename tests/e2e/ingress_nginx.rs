@@ -476,3 +476,102 @@ fn two_ingresses_of_one_host_become_rules_on_their_paths() {
     ];
     run_both(&envoy, &pki, "per path", &cases);
 }
+
+/// `client-cert-auth import ingress-nginx`, end to end: an Ingress with `auth-tls-*`
+/// annotations imported, and Envoy run with the plugin configuration it produced.
+#[test]
+fn an_imported_ingress_behaves_in_envoy_as_ingress_nginx_did() {
+    let pki = Pki::new();
+    let admin = client(&pki, "admin");
+    let alice = client(&pki, "alice");
+    let admin_pem = std::fs::read_to_string(&admin.cert).unwrap();
+    let manifest = r#"apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  namespace: default
+  annotations:
+    nginx.ingress.kubernetes.io/auth-tls-secret: default/ca-secret
+    nginx.ingress.kubernetes.io/auth-tls-verify-client: "on"
+    nginx.ingress.kubernetes.io/auth-tls-match-cn: "CN=(admin|ops)"
+    nginx.ingress.kubernetes.io/auth-tls-pass-certificate-to-upstream: "true"
+spec:
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - path: /admin
+        pathType: Prefix
+        backend: {service: {name: web, port: {number: 80}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: public
+  namespace: default
+spec:
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - path: /app
+        pathType: Prefix
+        backend: {service: {name: web, port: {number: 80}}}
+"#;
+    let file = pki.dir.write("ingress.yaml", manifest);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
+        .args(["import", "ingress-nginx", "--config-only", "--ca"])
+        .arg(pki.dir.0.join("ca.pem"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = String::from_utf8(out.stdout).unwrap();
+    let envoy = Envoy::start(&pki, plugin_options(config));
+    let host = "shop.example.com";
+    let cases = [
+        Case::new(
+            "/admin without a certificate",
+            Call::new("/admin").authority(host),
+            vec![
+                Check::Status(400),
+                Check::Body("No required SSL certificate was sent"),
+                Check::NotUpstream,
+            ],
+        ),
+        Case::new(
+            "/admin as admin",
+            forged(Call::new("/admin/x").authority(host).cert(&admin)),
+            vec![
+                Check::Status(200),
+                Check::NoForgedValue,
+                Check::Header("ssl-client-verify", vec!["SUCCESS".into()]),
+                Check::Header("ssl-client-cert", vec![nginx_escaped(&admin_pem)]),
+            ],
+        ),
+        Case::new(
+            "/admin as alice",
+            Call::new("/admin").authority(host).cert(&alice),
+            vec![
+                Check::Status(403),
+                Check::Body("client certificate unauthorized"),
+                Check::NotUpstream,
+            ],
+        ),
+        Case::new(
+            "/app of the Ingress without auth-tls",
+            forged(Call::new("/app").authority(host)),
+            vec![Check::Status(200), Check::NoForgedValue],
+        ),
+        Case::new(
+            "a host spelt with its port: the strictest mode, not a way around",
+            Call::new("/admin").authority("shop.example.com:443"),
+            vec![Check::Status(400), Check::NotUpstream],
+        ),
+    ];
+    run_both(&envoy, &pki, "imported", &cases);
+}
