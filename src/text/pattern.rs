@@ -25,6 +25,8 @@ const MAX_NESTING: usize = 32;
 const MAX_REPEAT: u32 = 100;
 /// The largest compiled program, in instructions: bounds the memory and time of a match.
 const MAX_PROGRAM: usize = 10_000;
+/// The longest pattern, in bytes.
+const MAX_PATTERN: usize = 4096;
 
 /// A set of bytes, one bit each.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -319,8 +321,15 @@ impl Parser<'_> {
                 Some(b'+') => return self.err("possessive repetitions are not supported"),
                 _ => {}
             }
-            if matches!(self.peek(), Some(b'*' | b'+' | b'?')) {
-                return self.err("a repetition of a repetition");
+            // `a{2}{3}` and `a**` alike: a repetition must be grouped to be repeated, which also
+            // keeps the tree as shallow as the groups (compiling it recurses).
+            let chained = match self.peek() {
+                Some(b'*' | b'+' | b'?') => true,
+                Some(b'{') => self.repetition_at(self.at).is_some(),
+                _ => false,
+            };
+            if chained {
+                return self.err("a repetition of a repetition (group it: (a{2}){3})");
             }
             node = Node::Repeat {
                 node: Box::new(node),
@@ -523,6 +532,12 @@ impl Compiler {
 impl Pattern {
     /// Parses and compiles `source`.
     pub fn compile(source: &str) -> Result<Pattern, PatternError> {
+        if source.len() > MAX_PATTERN {
+            return Err(PatternError {
+                at: MAX_PATTERN,
+                problem: "the pattern is longer than 4096 bytes",
+            });
+        }
         let mut parser = Parser {
             bytes: source.as_bytes(),
             at: 0,
@@ -701,7 +716,16 @@ mod tests {
             ("a)", "unmatched ')'", 1),
             ("[a", "unclosed class: '[' without ']'", 2),
             ("*a", "a repetition with nothing to repeat", 1),
-            ("a**", "a repetition of a repetition", 2),
+            (
+                "a**",
+                "a repetition of a repetition (group it: (a{2}){3})",
+                2,
+            ),
+            (
+                "a{2}{3}",
+                "a repetition of a repetition (group it: (a{2}){3})",
+                4,
+            ),
             ("a*+", "possessive repetitions are not supported", 2),
             ("{2}", "a repetition with nothing to repeat", 1),
             ("a{101}", "a repetition count above 100", 1),
@@ -738,6 +762,11 @@ mod tests {
         assert_eq!(
             Pattern::compile(&nested).unwrap_err().problem,
             "groups nest too deeply"
+        );
+        let chained = format!("a{}", "{1}".repeat(5000));
+        assert_eq!(
+            Pattern::compile(&chained).unwrap_err().problem,
+            "the pattern is longer than 4096 bytes"
         );
         let huge = "(a{100}){100}";
         assert_eq!(
