@@ -26,6 +26,8 @@ pub enum Reason {
     NotYetValid,
     /// No valid path to a trusted CA.
     Untrusted,
+    /// Every trusted path has more intermediate CAs than `validation.maxChainDepth` allows.
+    ChainTooLong,
     /// Listed in its issuer's CRL.
     Revoked,
     /// Revocation is checked but no fresh status is known.
@@ -45,7 +47,7 @@ pub enum Reason {
 
 impl Reason {
     /// How many reasons there are: the length of tables indexed by [`Reason::index`].
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 13;
 
     /// Every reason, in index order.
     pub const ALL: [Reason; Reason::COUNT] = [
@@ -54,6 +56,7 @@ impl Reason {
         Reason::Expired,
         Reason::NotYetValid,
         Reason::Untrusted,
+        Reason::ChainTooLong,
         Reason::Revoked,
         Reason::RevocationUnknown,
         Reason::WrongUsage,
@@ -76,6 +79,7 @@ impl Reason {
             Reason::Expired => "expired",
             Reason::NotYetValid => "not_yet_valid",
             Reason::Untrusted => "untrusted",
+            Reason::ChainTooLong => "chain_too_long",
             Reason::Revoked => "revoked",
             Reason::RevocationUnknown => "revocation_unknown",
             Reason::WrongUsage => "wrong_usage",
@@ -95,6 +99,7 @@ impl Reason {
             Reason::Expired => "expired",
             Reason::NotYetValid => "notYetValid",
             Reason::Untrusted => "untrusted",
+            Reason::ChainTooLong => "chain_too_long",
             Reason::Revoked => "revoked",
             Reason::RevocationUnknown => "revocationUnknown",
             Reason::WrongUsage => "wrongUsage",
@@ -179,6 +184,14 @@ pub enum CertError {
         /// What failed: webpki's error, or the filter's own check of the path.
         detail: String,
     },
+    /// The trust check found paths to a trusted CA, but each has more intermediate CAs than
+    /// `validation.maxChainDepth` allows (OpenSSL's verify depth, nginx's `ssl_verify_depth`).
+    ChainTooLong {
+        /// How many intermediates the shortest such path has.
+        intermediates: usize,
+        /// `validation.maxChainDepth`.
+        max: u32,
+    },
     /// The certificate is listed in its issuer's CRL.
     Revoked,
     /// Revocation was required but could not be decided (no CRL of the issuer, expired CRL).
@@ -224,6 +237,7 @@ impl CertError {
             CertError::NotYetValid { .. } => Reason::NotYetValid,
             CertError::Expired { .. } => Reason::Expired,
             CertError::Untrusted { .. } => Reason::Untrusted,
+            CertError::ChainTooLong { .. } => Reason::ChainTooLong,
             CertError::Revoked => Reason::Revoked,
             CertError::RevocationUnknown { .. } => Reason::RevocationUnknown,
             CertError::WrongUsage { .. } => Reason::WrongUsage,
@@ -278,6 +292,11 @@ impl fmt::Display for CertError {
             CertError::Untrusted { detail } => {
                 write!(f, "certificate does not chain to a trusted CA: {detail}")
             }
+            CertError::ChainTooLong { intermediates, max } => write!(
+                f,
+                "certificate chain is too long: {intermediates} intermediate CA(s) between it and \
+                 the trusted CA, more than validation.maxChainDepth {max} allows"
+            ),
             CertError::Revoked => f.write_str("certificate is revoked by its issuer's CRL"),
             CertError::RevocationUnknown { detail } => {
                 write!(f, "certificate revocation status is unknown: {detail}")
@@ -586,6 +605,13 @@ mod tests {
                 Reason::Expired,
             ),
             (CertError::Revoked, Reason::Revoked),
+            (
+                CertError::ChainTooLong {
+                    intermediates: 2,
+                    max: 1,
+                },
+                Reason::ChainTooLong,
+            ),
             (CertError::IdentityNotMatched, Reason::IdentityNotMatched),
         ];
         for (error, reason) in cases {

@@ -5,10 +5,17 @@
 //!                        [--path /some/path] [--method GET] [--host example.com] [--route NAME]
 //!                        [--xfcc HEADER-VALUE] [--at 2027-01-01T00:00:00Z] [--json]
 //! client-cert-auth lint CONFIG.json
+//! client-cert-auth import ingress-nginx INGRESS.yaml... [--target envoy-gateway|istio]
+//!                        [--ca CA.crt] [--crl CA.crl] [--gateway NAME] [--image REF]
+//!                        [--config-only] [--allow-partial]
 //! client-cert-auth --help | --version
 //! ```
-//! Exit codes: 0 pass or forward (and `--help`, `--version`), 1 deny, 2 bad configuration,
-//! unreadable input or bad usage.
+//! Exit codes: 0 pass or forward (and `--help`, `--version`, a complete import), 1 deny (or an
+//! import with annotations it could not translate, without `--allow-partial`: nothing is
+//! written), 2 bad configuration, unreadable input or bad usage.
+
+#[path = "client-cert-auth/ingress_nginx.rs"]
+mod ingress_nginx;
 
 use std::process::ExitCode;
 
@@ -117,6 +124,107 @@ fn command() -> Command {
                 .about("Validate a configuration and print what was understood")
                 .arg(Arg::new("config").value_name("CONFIG").required(true)),
         )
+        .subcommand(
+            Command::new("import")
+                .about("Translate another platform's settings into manifests with this filter")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("ingress-nginx")
+                        .about(
+                            "Ingress manifests with ingress-nginx's auth-tls-* annotations -> \
+                             Envoy Gateway (or Istio) manifests on standard output",
+                        )
+                        .arg(
+                            Arg::new("files")
+                                .value_name("INGRESS.yaml")
+                                .required(true)
+                                .num_args(1..)
+                                .help("Ingress manifests (YAML, several documents each)"),
+                        )
+                        .arg(
+                            value("target", "PLATFORM", "envoy-gateway or istio")
+                                .default_value("envoy-gateway"),
+                        )
+                        .arg(value(
+                            "ca",
+                            "CA.crt",
+                            "The CA secret's ca.crt, inlined (otherwise a placeholder)",
+                        ))
+                        .arg(value("crl", "CA.crl", "The CA secret's ca.crl, inlined"))
+                        .arg(
+                            value("gateway", "NAME", "The Envoy Gateway Gateway to attach to")
+                                .default_value("eg"),
+                        )
+                        .arg(
+                            value("image", "REF", "The module's OCI image")
+                                .default_value("REPLACE-WITH-THE-MODULE-IMAGE"),
+                        )
+                        .arg(
+                            Arg::new("config-only")
+                                .long("config-only")
+                                .action(ArgAction::SetTrue)
+                                .help("Print the plugin configuration (JSON) only"),
+                        )
+                        .arg(
+                            Arg::new("allow-partial")
+                                .long("allow-partial")
+                                .action(ArgAction::SetTrue)
+                                .help("Write the output even when annotations were not translated"),
+                        ),
+                ),
+        )
+}
+
+fn import(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
+    let Some(("ingress-nginx", args)) = args.subcommand() else {
+        return Err(Fatal(command().render_usage().to_string()));
+    };
+    let target = match text(args, "target").unwrap_or_default() {
+        "envoy-gateway" => ingress_nginx::Target::EnvoyGateway,
+        "istio" => ingress_nginx::Target::Istio,
+        other => {
+            return Err(Fatal(format!(
+                "--target: {other:?} is not envoy-gateway or istio"
+            )));
+        }
+    };
+    let read_text = |path: &str, what: &str| -> Result<String, Fatal> {
+        String::from_utf8(read(path, what)?)
+            .map_err(|_| Fatal(format!("the {what} {path} is not UTF-8 text")))
+    };
+    let mut inputs = Vec::new();
+    for file in args.get_many::<String>("files").into_iter().flatten() {
+        inputs.push((file.clone(), read_text(file, "manifest")?));
+    }
+    let options = ingress_nginx::Options {
+        target,
+        ca: text(args, "ca").map(|p| read_text(p, "CA")).transpose()?,
+        crl: text(args, "crl").map(|p| read_text(p, "CRL")).transpose()?,
+        gateway: text(args, "gateway").unwrap_or("eg").to_string(),
+        image: text(args, "image").unwrap_or_default().to_string(),
+    };
+    let imported = if args.get_flag("config-only") {
+        ingress_nginx::config_only(&inputs, &options)
+    } else {
+        ingress_nginx::import(&inputs, &options)
+    }
+    .map_err(Fatal)?;
+    for note in &imported.notes {
+        eprintln!("note: {note}");
+    }
+    for line in &imported.untranslated {
+        eprintln!("not translated: {line}");
+    }
+    if !imported.untranslated.is_empty() && !args.get_flag("allow-partial") {
+        eprintln!(
+            "client-cert-auth: {} annotation(s) not translated; nothing written (--allow-partial \
+             writes the rest)",
+            imported.untranslated.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    out.push_str(&imported.manifests);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -136,6 +244,7 @@ fn main() -> ExitCode {
     let result = match matches.subcommand() {
         Some(("check", args)) => check(args, &mut out),
         Some(("lint", args)) => lint(args, &mut out),
+        Some(("import", args)) => import(args, &mut out),
         _ => Err(Fatal(command().render_usage().to_string())),
     }
     .and_then(|code| print(&out).map(|()| code));
@@ -255,21 +364,19 @@ fn warnings(config: &Config) -> Vec<String> {
             ocsp.timeout_ms
         ));
     }
+    let identities = config.identities_by_field();
+    for (field, identity) in &identities {
+        for pattern in identity.unanchored_patterns() {
+            out.push(format!(
+                "{field}.subjectPattern {pattern:?} is searched anywhere in the subject, as \
+                 nginx's auth-tls-match-cn is: CN=alice also admits CN=alice-evil and \
+                 CN=mallory,OU=CN=alice; anchor it at both ends (^CN=alice(,|$)) or use \
+                 commonName"
+            ));
+        }
+    }
     if !config.validation.trust_enabled() {
-        let global = config
-            .validation
-            .identities
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (format!("validation.identities[{i}]"), id));
-        let per_rule = config.rules.iter().enumerate().flat_map(|(r, rule)| {
-            rule.identities
-                .iter()
-                .flatten()
-                .enumerate()
-                .map(move |(i, id)| (format!("rules[{r}].identities[{i}]"), id))
-        });
-        for (field, identity) in global.chain(per_rule) {
+        for (field, identity) in &identities {
             if identity.is_forgeable() {
                 let names: Vec<&str> = identity.0.iter().map(|a| a.name()).collect();
                 out.push(format!(

@@ -21,7 +21,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
 use crate::text::der::{Reader as DerReader, tlv};
-use crate::text::hex_lower;
+use crate::text::{hex_lower, hex_upper};
 
 /// One attribute: the type as a dotted OID, and the value.
 pub type Attribute = (String, String);
@@ -306,6 +306,82 @@ impl EncodedName {
     pub fn rfc4514(&self) -> String {
         self.decode().map(|name| rfc4514(&name)).unwrap_or_default()
     }
+
+    /// [`openssl_rfc2253`] of the Name (nginx's `$ssl_client_s_dn`); empty when it does not
+    /// decode.
+    pub fn openssl_rfc2253(&self) -> String {
+        self.decode()
+            .map(|name| openssl_rfc2253(&name))
+            .unwrap_or_default()
+    }
+}
+
+/// OpenSSL's short names (`OBJ_nid2sn`), which `XN_FLAG_RFC2253` prints; other types print as
+/// dotted OIDs.
+const OPENSSL_SHORT_NAMES: &[(&str, &str)] = &[
+    ("2.5.4.3", "CN"),
+    ("2.5.4.4", "SN"),
+    ("2.5.4.5", "serialNumber"),
+    ("2.5.4.6", "C"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.9", "street"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("2.5.4.12", "title"),
+    ("2.5.4.13", "description"),
+    ("2.5.4.15", "businessCategory"),
+    ("2.5.4.17", "postalCode"),
+    ("2.5.4.41", "name"),
+    ("2.5.4.42", "GN"),
+    ("2.5.4.43", "initials"),
+    ("2.5.4.44", "generationQualifier"),
+    ("2.5.4.46", "dnQualifier"),
+    ("2.5.4.65", "pseudonym"),
+    ("2.5.4.97", "organizationIdentifier"),
+    ("0.9.2342.19200300.100.1.1", "UID"),
+    ("0.9.2342.19200300.100.1.25", "DC"),
+    ("1.2.840.113549.1.9.1", "emailAddress"),
+    ("1.3.6.1.4.1.311.60.2.1.1", "jurisdictionL"),
+    ("1.3.6.1.4.1.311.60.2.1.2", "jurisdictionST"),
+    ("1.3.6.1.4.1.311.60.2.1.3", "jurisdictionC"),
+];
+
+/// A name as OpenSSL's `X509_NAME_print_ex(.., XN_FLAG_RFC2253)` prints it, which is nginx's
+/// `$ssl_client_s_dn` / `$ssl_client_i_dn` (since 1.11.6): RDNs most specific first, `,`
+/// between them and `+` inside one, OpenSSL's short names, RFC 2253 escapes (`,+"\<>;`, a
+/// leading `#` or space, a trailing space; `=` is left as is), every byte outside printable
+/// ASCII (UTF-8 included) as `\XX`, and a value of a type OpenSSL does not know, or that is
+/// not a string, as `#` and the hex of its DER.
+pub fn openssl_rfc2253(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|attr| {
+                    let oid = attr.attr_type().to_id_string();
+                    let short = OPENSSL_SHORT_NAMES
+                        .iter()
+                        .find(|(o, _)| *o == oid)
+                        .map(|(_, short)| *short);
+                    let value = match (short, attr.as_str()) {
+                        (Some(_), Ok(s)) => escape_value(s, false),
+                        _ => {
+                            let any = attr.attr_value();
+                            let header = &any.header;
+                            let tag = (header.class() as u8) << 6
+                                | u8::from(header.is_constructed()) << 5
+                                | u8::try_from(header.tag().0).unwrap_or(0x1f);
+                            format!("#{}", hex_upper(&tlv(tag, any.data)))
+                        }
+                    };
+                    format!("{}={value}", short.unwrap_or(&oid))
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
 }
 
 /// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
@@ -336,7 +412,7 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
                         key.to_string()
                     };
                     let value = match attr.as_str() {
-                        Ok(s) => escape_value(s),
+                        Ok(s) => escape_value(s, true),
                         Err(_) => format!("#{}", hex_lower(attr.attr_value().data)),
                     };
                     format!("{key}={value}")
@@ -348,11 +424,14 @@ pub fn rfc4514(name: &X509Name<'_>) -> String {
     rdns.into_iter().rev().collect::<Vec<_>>().join(",")
 }
 
-fn escape_value(value: &str) -> String {
+/// RFC 4514 escapes (`equals`: `=` too, as RFC 4514 allows) or RFC 2253's (OpenSSL's, which
+/// leave `=` as is).
+fn escape_value(value: &str, equals: bool) -> String {
     let mut out = String::with_capacity(value.len());
     let last = value.len().saturating_sub(1);
     for (i, b) in value.bytes().enumerate() {
-        let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=')
+        let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';')
+            || (equals && b == b'=')
             || (i == 0 && (b == b'#' || b == b' '))
             || (i == last && b == b' ');
         if special {
@@ -393,6 +472,50 @@ mod tests {
         assert_eq!(encoded.reframed, None);
         assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
         assert_eq!(encoded.rfc4514(), "CN=alice\\, \\\"a\\\"");
+    }
+
+    fn attribute(oid: &[u8], tag: u8, value: &[u8]) -> Vec<u8> {
+        tlv(0x30, &[&tlv(0x06, oid)[..], &tlv(tag, value)].concat())
+    }
+
+    /// The expected string is what `openssl x509 -noout -subject -nameopt RFC2253` (OpenSSL
+    /// 3.0, the flags nginx prints `$ssl_client_s_dn` with) printed for the same name; the
+    /// unknown attribute is OpenSSL's documented `#` hex dump of its DER.
+    #[test]
+    fn a_name_prints_as_openssl_and_nginx_print_it() {
+        let rdn = |attrs: &[Vec<u8>]| tlv(0x31, &attrs.concat());
+        let der = tlv(
+            0x30,
+            &[
+                rdn(&[attribute(
+                    &[0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19],
+                    0x16,
+                    b"test",
+                )]),
+                rdn(&[attribute(&[0x55, 0x04, 0x0a], 0x0c, b"Contoso, Ltd")]),
+                rdn(&[
+                    attribute(&[0x55, 0x04, 0x0b], 0x0c, b" lead"),
+                    attribute(&[0x55, 0x04, 0x0b], 0x0c, b"a=b"),
+                ]),
+                rdn(&[attribute(&[0x55, 0x04, 0x03], 0x0c, "José #1 ".as_bytes())]),
+                rdn(&[attribute(
+                    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01],
+                    0x16,
+                    b"a@b.test",
+                )]),
+                rdn(&[attribute(&[0x55, 0x04, 0x05], 0x13, b"42")]),
+                rdn(&[attribute(&[0x2a, 0x03, 0x04], 0x0c, b"odd")]),
+            ]
+            .concat(),
+        );
+        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        assert_eq!(
+            EncodedName::of(&parsed).openssl_rfc2253(),
+            "1.2.3.4=#0C036F6464,serialNumber=42,emailAddress=a@b.test,CN=Jos\\C3\\A9 #1\\ ,\
+             OU=\\ lead+OU=a=b,O=Contoso\\, Ltd,DC=test"
+        );
+        // RFC 4514 escapes `=` too and names fewer types.
+        assert!(EncodedName::of(&parsed).rfc4514().contains("OU=a\\=b"));
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct CertFacts {
     pub common_name: Option<String>,
     /// The subject distinguished name, compared by the identity `subject`.
     pub subject: Dn,
+    /// The subject as nginx's `$ssl_client_s_dn` prints it ([`EncodedName::openssl_rfc2253`]),
+    /// what `subjectPattern` searches.
+    pub subject_dn: String,
     /// The issuer distinguished name as the certificate states it (identity `issuerSubject`).
     pub issuer: Dn,
     /// Lower case.

@@ -222,6 +222,13 @@ pub struct RawValidation {
     /// Intermediate CA certificates available for path building, one PEM certificate each.
     /// Only with the trust check (they would be ignored otherwise).
     pub intermediate_certificates: Option<Vec<String>>,
+    /// The most intermediate CA certificates accepted between the client certificate and the
+    /// trusted CA, as OpenSSL (and so nginx's `ssl_verify_depth`, ingress-nginx's
+    /// `auth-tls-verify-depth`) counts its verify depth: `0` = issued by a trusted CA
+    /// directly, `1` = through at most one intermediate. A certificate whose every trusted path
+    /// is longer is refused as `chain_too_long`. Needs `validateTrust`. Default: any depth
+    /// (rustls-webpki builds paths of at most 6 intermediates).
+    pub max_chain_depth: Option<u32>,
     /// Refuse a leaf its issuer revoked (leaf only). Without a fresh status from any source (a
     /// valid CRL of the issuer, or an OCSP answer) the request is refused as
     /// `revocation_unknown`, unless `revocationFailure` is `allow`. Needs `validateTrust` and
@@ -332,6 +339,14 @@ pub struct RawIdentity {
     /// The subject distinguished name: the same attributes in any order, values exact
     /// (`CN=alice, O=Contoso` or `O=Contoso,CN=alice`).
     pub subject: Option<String>,
+    /// A regular expression matched, unanchored, against the subject DN as nginx's
+    /// `$ssl_client_s_dn` prints it (RFC 2253, OpenSSL's form: `CN=alice,OU=dev,O=Contoso`,
+    /// most specific first, `\XX` for bytes outside printable ASCII), as ingress-nginx's
+    /// `auth-tls-match-cn`. Unanchored means `CN=alice` also matches `CN=alice-evil`: anchor
+    /// it (`^CN=alice(,|$)`) or prefer `commonName`; `lint` warns. Syntax: literals, `.`,
+    /// classes `[a-z]` `[^,]`, `\d` `\w` `\s` (ASCII) and their negations, `*` `+` `?`
+    /// `{m,n}`, `|`, groups `(...)` `(?:...)`, `^` `$`; matched in linear time.
+    pub subject_pattern: Option<String>,
     /// A DNS name subjectAltName entry, ASCII case-insensitive.
     pub dns_name: Option<String>,
     /// A URI subjectAltName entry, exact (a SPIFFE ID, for example).
@@ -408,10 +423,15 @@ pub struct RawForward {
     pub info_header_prefix: Option<String>,
     /// Also set the headers an application written for another platform reads: `alb` (AWS
     /// Application Load Balancer, verify mode), `gclb` (Google Cloud load balancer mTLS custom
-    /// headers, under the names Google's documentation uses) or `traefik` (`passTLSClientCert`
-    /// with the PEM and every info field). Every header the preset can set is removed from
+    /// headers, under the names Google's documentation uses), `traefik` (`passTLSClientCert`
+    /// with the PEM and every info field) or `ingressNginx` (the `ssl-client-*` headers of
+    /// ingress-nginx's `auth-tls-*` annotations). Every header the preset can set is removed from
     /// client requests first. Default: none.
     pub preset: Option<OutputPreset>,
+    /// With `preset: "ingressNginx"`, also forward the leaf as `ssl-client-cert`
+    /// (ingress-nginx's `auth-tls-pass-certificate-to-upstream`). Refused with another preset
+    /// or none. Default `false`.
+    pub pass_certificate: Option<bool>,
 }
 
 /// A platform whose certificate headers `forward.preset` reproduces.
@@ -429,6 +449,12 @@ pub enum OutputPreset {
     /// Traefik `passTLSClientCert`: `X-Forwarded-Tls-Client-Cert` and
     /// `X-Forwarded-Tls-Client-Cert-Info`.
     Traefik,
+    /// ingress-nginx with `auth-tls-secret`: `ssl-client-verify` (`SUCCESS`, `FAILED:<reason>`,
+    /// `NONE`), `ssl-client-subject-dn` and `ssl-client-issuer-dn` (as nginx's
+    /// `$ssl_client_s_dn` / `$ssl_client_i_dn` print them), and with `passCertificate`
+    /// `ssl-client-cert` (`$ssl_client_escaped_cert`: the PEM, URL-escaped).
+    #[serde(rename = "ingressNginx")]
+    IngressNginx,
 }
 
 /// The `responses` object: a preset, and a reply per class or reason that overrides it.
@@ -439,6 +465,12 @@ pub enum OutputPreset {
 pub struct RawResponses {
     /// The starting point. Default `default`.
     pub preset: Option<Preset>,
+    /// Redirect certificate errors to this page: 302 with `Location:` it, as nginx's
+    /// `error_page 495 496 = <url>` (ingress-nginx's `auth-tls-error-page`). It answers a
+    /// missing certificate and every refused one except `identityNotMatched` (nginx's CN check
+    /// answers 403 itself); a reason's own entry still wins. An `http://` or `https://` URL, or
+    /// a path from `/`; printable ASCII. Not with `missing` or `invalid`, which it replaces.
+    pub error_page: Option<String>,
     /// No certificate where one is required.
     pub missing: Option<RawReply>,
     /// Every refused certificate, unless its reason has its own entry.
@@ -451,6 +483,8 @@ pub struct RawResponses {
     pub not_yet_valid: Option<RawReply>,
     /// No trust path to a configured CA.
     pub untrusted: Option<RawReply>,
+    /// Every trust path is longer than `validation.maxChainDepth` allows.
+    pub chain_too_long: Option<RawReply>,
     /// Revoked by its issuer's CRL.
     pub revoked: Option<RawReply>,
     /// Revocation could not be decided.
@@ -478,6 +512,10 @@ pub enum Preset {
     AppService,
     /// API Management: 401 with the JSON body `{"statusCode": 401, "message": "..."}`.
     Apim,
+    /// ingress-nginx (nginx's own answers): 400 `No required SSL certificate was sent` for a
+    /// missing certificate, 400 `The SSL certificate error` for a refused one, 403
+    /// `client certificate unauthorized` when no identity matches (`auth-tls-match-cn`).
+    IngressNginx,
 }
 
 /// One local reply; what it leaves out comes from its class and the preset.
@@ -546,6 +584,11 @@ mod tests {
         assert_eq!(output(r#""gclb""#), Some(OutputPreset::Gclb));
         assert_eq!(output(r#""traefik""#), Some(OutputPreset::Traefik));
         assert_eq!(output(r#""ALB""#), None);
+        assert_eq!(
+            output(r#""ingressNginx""#),
+            Some(OutputPreset::IngressNginx)
+        );
+        assert_eq!(preset(r#""ingressNginx""#), Some(Preset::IngressNginx));
         let format = |s: &str| serde_json::from_str::<ReplyFormat>(s).ok();
         assert_eq!(format(r#""json""#), Some(ReplyFormat::Json));
         assert_eq!(format(r#""text""#), Some(ReplyFormat::Text));

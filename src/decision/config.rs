@@ -20,7 +20,7 @@ use crate::scope::path::{ExclusionPaths, PathEntryError};
 use crate::scope::rules::{Rule, RuleError};
 use crate::text::json_path;
 use crate::validation::crypto::SharedSignatures;
-use crate::validation::{Validation, ValidationConfigError};
+use crate::validation::{Identity, Validation, ValidationConfigError};
 
 /// The largest `cacheSize` accepted.
 pub const MAX_CACHE_SIZE: usize = 1_000_000;
@@ -96,6 +96,9 @@ pub struct Config {
     pub responses: Responses,
     /// `reportOnly`: refusals are reported, not enforced, where no rule says otherwise.
     pub report_only: bool,
+    /// Some identity (global or a rule's) has a `subjectPattern`: the subject is printed as
+    /// nginx prints it once per certificate.
+    pub subject_patterns: bool,
 }
 
 impl Default for Config {
@@ -117,6 +120,7 @@ impl Default for Config {
             front: None,
             responses: Responses::default(),
             report_only: false,
+            subject_patterns: false,
         }
     }
 }
@@ -432,7 +436,13 @@ impl Config {
         }
         let responses = Responses::compile(&raw.responses.unwrap_or_default())
             .map_err(ConfigError::Responses)?;
+        let subject_patterns = validation
+            .identities
+            .iter()
+            .chain(rules.iter().flat_map(|r| r.identities.iter().flatten()))
+            .any(Identity::has_subject_pattern);
         Ok(Config {
+            subject_patterns,
             enabled,
             needs: Needs::of(enabled, mode, &rules, &exclusions, source),
             mode,
@@ -451,6 +461,25 @@ impl Config {
 }
 
 impl Config {
+    /// Every identity, global (`validation.identities[i]`) then the rules'
+    /// (`rules[r].identities[i]`), with its configuration path, for `lint`.
+    pub fn identities_by_field(&self) -> Vec<(String, &Identity)> {
+        let global = self
+            .validation
+            .identities
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (format!("validation.identities[{i}]"), id));
+        let per_rule = self.rules.iter().enumerate().flat_map(|(r, rule)| {
+            rule.identities
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, id)| (format!("rules[{r}].identities[{i}]"), id))
+        });
+        global.chain(per_rule).collect()
+    }
+
     /// The name of the rule at `index` as logs and the filter state say it: its `name`, or
     /// `rules[<index>]` for a rule without one; `-` for `clientCertMode` (`None`).
     pub fn rule_label(&self, index: Option<usize>) -> std::borrow::Cow<'_, str> {

@@ -676,6 +676,11 @@ fn judge_afresh(
     };
     let mut facts = leaf.facts.clone();
     facts.issuer_ca_sha1 = verdict.issuer_ca_sha1.clone();
+    // What `subjectPattern` searches, printed once per certificate (only where one is
+    // configured).
+    if config.subject_patterns {
+        facts.subject_dn = leaf.subject_name.openssl_rfc2253();
+    }
     // The chain headers carry the path the trust check verified, never what else the client
     // appended; without the trust check, the chain as presented (documented as unverified).
     let path = verdict.path.take();

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::cert::LeafCertificate;
-use crate::config::RawForward;
+use crate::config::{OutputPreset, RawForward};
 use crate::outcome::{CertError, DenyReason, Header, PassReason};
 use crate::output::preset::PresetHeaders;
 use crate::text::{hex_upper, rfc3339};
@@ -50,6 +50,8 @@ pub enum ForwardConfigError {
         /// The name as written.
         value: String,
     },
+    /// `passCertificate` without `preset: "ingressNginx"`, the only one it belongs to.
+    PassCertificateWithoutPreset,
     /// Two enabled outputs would set the same header (one value would silently replace the
     /// other).
     SameHeader {
@@ -66,6 +68,10 @@ impl fmt::Display for ForwardConfigError {
             ForwardConfigError::BadHeaderName { field, value } => write!(
                 f,
                 "forward.{field}: {value:?} is not a usable header name (letters, digits and '-', not a pseudo-header or hop-by-hop header)"
+            ),
+            ForwardConfigError::PassCertificateWithoutPreset => f.write_str(
+                "forward.passCertificate: only with forward.preset \"ingressNginx\" (it passes \
+                 ssl-client-cert); it would be ignored",
             ),
             ForwardConfigError::SameHeader { name, fields } => write!(
                 f,
@@ -161,7 +167,13 @@ impl Forward {
         strip.push(Rc::from(RFC9440_CHAIN));
         strip.extend(info_names.facts.iter().cloned());
         strip.push(Rc::clone(&info_names.verify));
-        let preset = raw.preset.map(|p| PresetHeaders::compile(p, trust_checked));
+        let pass_certificate = raw.pass_certificate.unwrap_or(false);
+        if raw.pass_certificate.is_some() && raw.preset != Some(OutputPreset::IngressNginx) {
+            return Err(ForwardConfigError::PassCertificateWithoutPreset);
+        }
+        let preset = raw
+            .preset
+            .map(|p| PresetHeaders::compile(p, trust_checked, pass_certificate));
         if let Some(preset) = &preset {
             for name in preset.strip_names() {
                 if !strip.iter().any(|s| &**s == name) {

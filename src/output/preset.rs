@@ -63,6 +63,15 @@ const GCLB_PRESENT: usize = 0;
 const GCLB_VERIFIED: usize = 1;
 const GCLB_ERROR: usize = 2;
 
+/// In the order of ingress-nginx's template; the last only with `passCertificate`.
+const INGRESS_NGINX: [&str; 4] = [
+    "ssl-client-verify",
+    "ssl-client-subject-dn",
+    "ssl-client-issuer-dn",
+    "ssl-client-cert",
+];
+const INGRESS_NGINX_VERIFY: usize = 0;
+
 const TRAEFIK: [&str; 2] = [
     "x-forwarded-tls-client-cert",
     "x-forwarded-tls-client-cert-info",
@@ -87,12 +96,19 @@ pub struct PresetHeaders {
 }
 
 impl PresetHeaders {
-    /// The names a preset sets, lower case.
-    pub fn compile(preset: OutputPreset, trust_checked: bool) -> PresetHeaders {
+    /// The names a preset sets, lower case; `pass_certificate` is `forward.passCertificate`
+    /// (ingressNginx only).
+    pub fn compile(
+        preset: OutputPreset,
+        trust_checked: bool,
+        pass_certificate: bool,
+    ) -> PresetHeaders {
         let names: &[&str] = match preset {
             OutputPreset::Alb => &ALB,
             OutputPreset::Gclb => &GCLB,
             OutputPreset::Traefik => &TRAEFIK,
+            OutputPreset::IngressNginx if pass_certificate => &INGRESS_NGINX,
+            OutputPreset::IngressNginx => &INGRESS_NGINX[..3],
         };
         PresetHeaders {
             preset,
@@ -108,6 +124,8 @@ impl PresetHeaders {
             OutputPreset::Alb => &[ALB_PASSTHROUGH],
             OutputPreset::Gclb => &[GCLB_SERIAL],
             OutputPreset::Traefik => &[],
+            // A client copy of the certificate header is removed even when none is passed.
+            OutputPreset::IngressNginx => &INGRESS_NGINX[3..],
         };
         self.names.iter().map(|n| &**n).chain(extra.iter().copied())
     }
@@ -132,6 +150,7 @@ impl PresetHeaders {
             OutputPreset::Alb => alb_values(leaf),
             OutputPreset::Gclb => gclb_values(leaf, chain, self.trust_checked),
             OutputPreset::Traefik => traefik_values(leaf, chain),
+            OutputPreset::IngressNginx => ingress_nginx_values(leaf, self.trust_checked),
         };
         for (index, value) in values.into_iter().enumerate() {
             if let Some(value) = value {
@@ -143,6 +162,22 @@ impl PresetHeaders {
     /// The headers for a request that passes without a forwarded certificate: only `gclb`
     /// says anything then (ALB in verify mode and Traefik send nothing without a certificate).
     pub fn pass_headers(&self, reason: &PassReason, out: &mut Vec<Header>) {
+        if self.preset == OutputPreset::IngressNginx {
+            let verify = match reason {
+                PassReason::Disabled | PassReason::ReportOnly(DenyReason::HostFailure(_)) => {
+                    return;
+                }
+                PassReason::NoCertificateOptional
+                | PassReason::NoCertificateExcluded
+                | PassReason::ReportOnly(DenyReason::CertificateRequired) => "NONE".to_string(),
+                PassReason::InvalidCertificateExcluded(e)
+                | PassReason::ReportOnly(DenyReason::CertificateInvalid(e)) => {
+                    format!("FAILED:{}", openssl_verify_error(e))
+                }
+            };
+            out.push((self.name(INGRESS_NGINX_VERIFY), verify));
+            return;
+        }
         if self.preset != OutputPreset::Gclb {
             return;
         }
@@ -168,6 +203,45 @@ fn gclb_error(e: &CertError) -> &'static str {
         Reason::WrongUsage => "client_cert_chain_invalid_eku",
         _ => "client_cert_validation_failed",
     }
+}
+
+/// What nginx's `$ssl_client_verify` says after `FAILED:` (OpenSSL's
+/// `X509_verify_cert_error_string`) for the nearest OpenSSL verdict; the filter's own reason
+/// where OpenSSL has none.
+fn openssl_verify_error(e: &CertError) -> &'static str {
+    match e.reason() {
+        Reason::Expired => "certificate has expired",
+        Reason::NotYetValid => "certificate is not yet valid",
+        Reason::Untrusted => "unable to get local issuer certificate",
+        Reason::ChainTooLong => "certificate chain too long",
+        Reason::Revoked => "certificate revoked",
+        Reason::RevocationUnknown => "unable to get certificate CRL",
+        Reason::WrongUsage => "unsupported certificate purpose",
+        other => other.name(),
+    }
+}
+
+/// In [`INGRESS_NGINX`] order: the verification result, the names as nginx prints them, and
+/// the leaf's PEM escaped as nginx's `$ssl_client_escaped_cert` (`ngx_escape_uri` with
+/// `NGX_ESCAPE_URI_COMPONENT`: every byte but letters, digits and `-._~` as upper-case `%XX`).
+/// `SUCCESS` only when the trust check verified the chain, as nginx only says it after
+/// verifying against the CA; without it the certificate was not verified and says so.
+fn ingress_nginx_values(leaf: &LeafCertificate, trust_checked: bool) -> Vec<Option<String>> {
+    let verify = if trust_checked {
+        "SUCCESS"
+    } else {
+        "FAILED:not verified (no trusted CA configured)"
+    };
+    vec![
+        Some(verify.to_string()),
+        Some(leaf.subject_name.openssl_rfc2253()),
+        Some(leaf.issuer_name.openssl_rfc2253()),
+        Some(percent_encode(
+            pem_encode(&leaf.der, "CERTIFICATE").as_bytes(),
+            b"",
+            false,
+        )),
+    ]
 }
 
 /// In [`ALB`] order.

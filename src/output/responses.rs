@@ -4,7 +4,9 @@
 //! entry for its class (`missing` or `invalid`), which wins over the preset. Presets:
 //! `default` (401 with a plain-text line), `appService` (403 `Client Certificate Required` for a
 //! missing certificate, as App Service's front end answers; 401 otherwise) and `apim` (401 with
-//! API Management's JSON body `{"statusCode": 401, "message": "..."}`).
+//! API Management's JSON body `{"statusCode": 401, "message": "..."}`), `ingressNginx` (nginx's
+//! 400s for a missing or refused certificate, 403 for the identity check). `errorPage` turns the
+//! certificate errors into a redirect (302), as nginx's `error_page 495 496 = <url>`.
 
 use std::fmt;
 
@@ -19,6 +21,7 @@ fn written(raw: &RawResponses, reason: Reason) -> Option<&RawReply> {
         Reason::Expired => raw.expired.as_ref(),
         Reason::NotYetValid => raw.not_yet_valid.as_ref(),
         Reason::Untrusted => raw.untrusted.as_ref(),
+        Reason::ChainTooLong => raw.chain_too_long.as_ref(),
         Reason::Revoked => raw.revoked.as_ref(),
         Reason::RevocationUnknown => raw.revocation_unknown.as_ref(),
         Reason::WrongUsage => raw.wrong_usage.as_ref(),
@@ -39,6 +42,17 @@ pub enum ResponsesError {
         /// The status refused.
         status: u32,
     },
+    /// `errorPage` is not an `http://` or `https://` URL or a path from `/`, or holds bytes
+    /// that cannot be sent in a header.
+    ErrorPage {
+        /// The value as written.
+        value: String,
+    },
+    /// `errorPage` beside a class entry (`missing` or `invalid`) it would override.
+    ErrorPageWithClass {
+        /// The class entry given.
+        key: &'static str,
+    },
     /// An extra reply header has an unusable name (not letters, digits, `-` and `_`, or
     /// `content-length`) or a value with unprintable bytes.
     Header {
@@ -56,6 +70,16 @@ impl fmt::Display for ResponsesError {
                 f,
                 "responses.{key}.status: {status} is not a 4xx or 5xx status (a denial must not look like success)"
             ),
+            ResponsesError::ErrorPage { value } => write!(
+                f,
+                "responses.errorPage: {value:?} is not an http:// or https:// URL or a path from \
+                 / (nginx's named locations, @name, cannot be reached from Envoy)"
+            ),
+            ResponsesError::ErrorPageWithClass { key } => write!(
+                f,
+                "responses.{key}: given beside responses.errorPage, which answers every {key} \
+                 certificate; set one of them (or a specific reason's entry)"
+            ),
             ResponsesError::Header { key, name } => write!(
                 f,
                 "responses.{key}.headers: {name:?} is not a header name or value that can be sent"
@@ -69,7 +93,7 @@ impl std::error::Error for ResponsesError {}
 /// One compiled reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    /// The HTTP status, 400 to 599 (500 for a host failure).
+    /// The HTTP status, 400 to 599 (500 for a host failure), or 302 for `errorPage`.
     pub status: u32,
     /// The body as sent: the text and a newline, or the JSON object.
     pub body: String,
@@ -83,7 +107,8 @@ pub struct Responses {
     table: [Reply; Reason::COUNT],
 }
 
-fn preset_reply(preset: Preset, missing: bool) -> RawReply {
+fn preset_reply(preset: Preset, reason: Reason) -> RawReply {
+    let missing = !reason.is_invalid_certificate();
     let text = |status: u32, body: &str| RawReply {
         status: Some(status),
         body: Some(body.to_string()),
@@ -100,6 +125,13 @@ fn preset_reply(preset: Preset, missing: bool) -> RawReply {
         (Preset::AppService, false) => text(401, "client certificate invalid"),
         (Preset::Apim, true) => json(401, "Client certificate is missing"),
         (Preset::Apim, false) => json(401, "Invalid client certificate"),
+        // nginx's 496 and 495 (answered as 400), and the template's `return 403` of
+        // auth-tls-match-cn.
+        (Preset::IngressNginx, true) => text(400, "No required SSL certificate was sent"),
+        (Preset::IngressNginx, false) if reason == Reason::IdentityNotMatched => {
+            text(403, "client certificate unauthorized")
+        }
+        (Preset::IngressNginx, false) => text(400, "The SSL certificate error"),
     }
 }
 
@@ -165,6 +197,36 @@ fn compile_reply(key: &'static str, raw: &RawReply) -> Result<Reply, ResponsesEr
     })
 }
 
+/// The redirect `errorPage` answers with.
+fn error_page(page: &str, raw: &RawResponses) -> Result<Reply, ResponsesError> {
+    for (key, entry) in [("missing", &raw.missing), ("invalid", &raw.invalid)] {
+        if entry.is_some() {
+            return Err(ResponsesError::ErrorPageWithClass { key });
+        }
+    }
+    let lower = page.to_ascii_lowercase();
+    let usable = (lower.starts_with("http://") && page.len() > "http://".len()
+        || lower.starts_with("https://") && page.len() > "https://".len()
+        || page.starts_with('/'))
+        && page.bytes().all(|b| b.is_ascii_graphic());
+    if !usable {
+        return Err(ResponsesError::ErrorPage {
+            value: page.to_string(),
+        });
+    }
+    Ok(Reply {
+        status: 302,
+        body: String::new(),
+        headers: vec![
+            (
+                "content-type".to_string(),
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            ("location".to_string(), page.to_string()),
+        ],
+    })
+}
+
 impl Reply {
     /// The fixed reply when a host call fails: the filter fails closed with a server error,
     /// never with a reply that blames the client.
@@ -212,21 +274,33 @@ impl Responses {
     /// the `invalid` class is checked even where every reason overrides it.
     pub fn compile(raw: &RawResponses) -> Result<Responses, ResponsesError> {
         let preset = raw.preset.unwrap_or_default();
+        let error_page = match &raw.error_page {
+            None => None,
+            Some(page) => Some(error_page(page, raw)?),
+        };
         // The class entry is checked even when every reason overrides it: a bad setting never
         // waits for the day it matters.
-        let invalid_class = layer(preset_reply(preset, false), raw.invalid.as_ref());
+        let invalid_class = layer(
+            preset_reply(preset, Reason::Malformed),
+            raw.invalid.as_ref(),
+        );
         compile_reply(INVALID_CLASS, &invalid_class)?;
         let mut table = std::array::from_fn(|_| Reply::host_failure());
         for reason in Reason::ALL {
             let Some(key) = reason.config_key() else {
                 continue; // host_failure keeps its fixed reply
             };
+            // A preset may answer one reason of a class apart (ingressNginx's identity check);
+            // the class entry, when written, still wins over it.
             let base = if reason.is_invalid_certificate() {
-                invalid_class.clone()
+                layer(preset_reply(preset, reason), raw.invalid.as_ref())
             } else {
-                preset_reply(preset, true)
+                preset_reply(preset, reason)
             };
-            table[reason.index()] = compile_reply(key, &layer(base, written(raw, reason)))?;
+            table[reason.index()] = match (&error_page, written(raw, reason)) {
+                (Some(redirect), None) if reason != Reason::IdentityNotMatched => redirect.clone(),
+                (_, entry) => compile_reply(key, &layer(base, entry))?,
+            };
         }
         Ok(Responses { table })
     }

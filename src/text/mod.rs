@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 pub mod der;
 pub mod json_path;
+pub mod pattern;
 pub mod rfc3339;
 
 /// The value of one hexadecimal digit, either case.

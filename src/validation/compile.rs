@@ -42,6 +42,11 @@ pub enum ValidationConfigError {
     CasWithoutTrust,
     /// `intermediateCertificates` are given but the trust check is off: they would be ignored.
     IntermediatesWithoutTrust,
+    /// `maxChainDepth` is given but the trust check is off: there is no chain to count.
+    DepthWithoutTrust {
+        /// The value given.
+        value: u32,
+    },
     /// `clockSkewSeconds` is more than [`MAX_CLOCK_SKEW_SECONDS`]: the date checks would mean
     /// little.
     ClockSkew {
@@ -91,6 +96,7 @@ impl ValidationConfigError {
             ValidationConfigError::IntermediatesWithoutTrust => {
                 "validation.intermediateCertificates".into()
             }
+            ValidationConfigError::DepthWithoutTrust { .. } => "validation.maxChainDepth".into(),
             ValidationConfigError::ClockSkew { .. } => "validation.clockSkewSeconds".into(),
             ValidationConfigError::Certificate { field, index, .. } => {
                 format!("validation.{field}[{index}]")
@@ -140,6 +146,10 @@ impl fmt::Display for ValidationConfigError {
             ValidationConfigError::IntermediatesWithoutTrust => write!(
                 f,
                 "{field}: intermediate certificates are configured but the trust check is off, so they would be ignored"
+            ),
+            ValidationConfigError::DepthWithoutTrust { value } => write!(
+                f,
+                "{field}: {value} is given but the trust check is off, so there is no chain to count"
             ),
             ValidationConfigError::ClockSkew { value } => write!(
                 f,
@@ -274,6 +284,9 @@ impl Validation {
         if intermediates_given && !trust_enabled {
             return Err(ValidationConfigError::IntermediatesWithoutTrust);
         }
+        if let Some(value) = raw.max_chain_depth.filter(|_| !trust_enabled) {
+            return Err(ValidationConfigError::DepthWithoutTrust { value });
+        }
         if trust_enabled && cas.is_empty() {
             return Err(ValidationConfigError::TrustWithoutCa);
         }
@@ -356,6 +369,7 @@ impl Validation {
             intermediates,
             intermediate_facts,
             intermediate_keys,
+            max_chain_depth: raw.max_chain_depth,
             revocation: revocation.then_some(Revocation {
                 crls: compiled_crls,
                 online,

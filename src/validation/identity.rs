@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::cert::{CertFacts, Dn, DnError, Serial, normalize_email};
 use crate::config::RawIdentity;
+use crate::text::pattern::Pattern;
 use crate::text::{hex_decode, trim_ascii};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +25,8 @@ pub enum Attr {
     CommonName(String),
     /// `subject`: the subject distinguished name, parsed.
     Subject(Dn),
+    /// `subjectPattern`: a regular expression searched in the subject DN as nginx prints it.
+    SubjectPattern(Pattern),
     /// `dnsName`: a DNS name SAN, lower-cased.
     DnsName(String),
     /// `uri`: a URI SAN, exact after trimming.
@@ -47,6 +50,7 @@ impl Attr {
             Attr::SerialNumber(_) => "serialNumber",
             Attr::CommonName(_) => "commonName",
             Attr::Subject(_) => "subject",
+            Attr::SubjectPattern(_) => "subjectPattern",
             Attr::DnsName(_) => "dnsName",
             Attr::Uri(_) => "uri",
             Attr::Email(_) => "email",
@@ -64,6 +68,7 @@ impl Attr {
             Attr::SerialNumber(_)
                 | Attr::CommonName(_)
                 | Attr::Subject(_)
+                | Attr::SubjectPattern(_)
                 | Attr::DnsName(_)
                 | Attr::Uri(_)
                 | Attr::Email(_)
@@ -112,6 +117,15 @@ pub enum IdentityError {
         /// What is wrong with it.
         problem: DnError,
     },
+    /// `subjectPattern` is not a regular expression this filter can match.
+    Pattern {
+        /// The attribute's configuration name.
+        attribute: &'static str,
+        /// The value as configured.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// `issuerThumbprint` is set but `validation.validateTrust` is off: without the trust check
     /// there is no issuing CA to compare.
     IssuerThumbprintNeedsTrust,
@@ -124,7 +138,8 @@ impl IdentityError {
             IdentityError::Hex { attribute, .. }
             | IdentityError::Base64 { attribute, .. }
             | IdentityError::Empty { attribute }
-            | IdentityError::Dn { attribute, .. } => Some(attribute),
+            | IdentityError::Dn { attribute, .. }
+            | IdentityError::Pattern { attribute, .. } => Some(attribute),
             IdentityError::IssuerThumbprintNeedsTrust => Some("issuerThumbprint"),
             IdentityError::NoAttributes => None,
         }
@@ -151,6 +166,9 @@ impl fmt::Display for IdentityError {
             }
             IdentityError::Empty { .. } => f.write_str("is empty"),
             IdentityError::Dn { value, problem, .. } => write!(f, "{value:?} {problem}"),
+            IdentityError::Pattern { value, problem, .. } => {
+                write!(f, "{value:?} is not a usable regular expression: {problem}")
+            }
             IdentityError::IssuerThumbprintNeedsTrust => f.write_str(
                 "needs validation.validateTrust: the issuing CA is the one the trust check finds",
             ),
@@ -202,6 +220,20 @@ impl Identity {
         self.0.iter().all(Attr::is_forgeable)
     }
 
+    /// Its `subjectPattern`s that are not anchored at both ends (see
+    /// [`Pattern::is_anchored`]), as written.
+    pub fn unanchored_patterns(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|a| match a {
+            Attr::SubjectPattern(p) if !p.is_anchored() => Some(p.source()),
+            _ => None,
+        })
+    }
+
+    /// Whether it searches the subject with a `subjectPattern`.
+    pub fn has_subject_pattern(&self) -> bool {
+        self.0.iter().any(|a| matches!(a, Attr::SubjectPattern(_)))
+    }
+
     /// Normalizes one configured identity; `trust_enabled` is `validation.validateTrust`.
     pub fn compile(raw: &RawIdentity, trust_enabled: bool) -> Result<Identity, IdentityError> {
         let mut attrs = Vec::new();
@@ -238,6 +270,14 @@ impl Identity {
         }
         if let Some(v) = &raw.subject {
             attrs.push(Attr::Subject(dn("subject", v)?));
+        }
+        if let Some(v) = &raw.subject_pattern {
+            let pattern = Pattern::compile(v).map_err(|problem| IdentityError::Pattern {
+                attribute: "subjectPattern",
+                value: v.clone(),
+                problem: problem.to_string(),
+            })?;
+            attrs.push(Attr::SubjectPattern(pattern));
         }
         if let Some(v) = &raw.dns_name {
             attrs.push(Attr::DnsName(text("dnsName", v)?.to_ascii_lowercase()));
@@ -276,6 +316,7 @@ impl Identity {
             Attr::SerialNumber(v) => &facts.serial == v,
             Attr::CommonName(v) => facts.common_name.as_ref() == Some(v),
             Attr::Subject(v) => &facts.subject == v,
+            Attr::SubjectPattern(p) => p.is_match(&facts.subject_dn),
             Attr::DnsName(v) => facts.dns_names.iter().any(|d| d == v),
             Attr::Uri(v) => facts.uris.iter().any(|u| u == v),
             Attr::Email(v) => facts.emails.iter().any(|e| e == v),

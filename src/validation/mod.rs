@@ -126,9 +126,13 @@ impl Validation {
             match &self.trust {
                 None => "trust: off (any issuer, as App Service)".to_string(),
                 Some(t) => format!(
-                    "trust: on, {} trusted CA(s), {} configured intermediate(s)",
+                    "trust: on, {} trusted CA(s), {} configured intermediate(s), {}",
                     t.anchors.len(),
-                    t.intermediates.len()
+                    t.intermediates.len(),
+                    match t.max_chain_depth {
+                        None => "any chain depth".to_string(),
+                        Some(max) => format!("at most {max} intermediate(s) (maxChainDepth)"),
+                    }
                 ),
             },
             match self.trust.as_ref().and_then(|t| t.revocation.as_ref()) {

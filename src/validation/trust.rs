@@ -3,9 +3,11 @@
 //! certificates' dates now).
 
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
+use std::cell::Cell;
+
 use webpki::{
     CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, RevocationCheckDepth,
-    RevocationOptionsBuilder, UnknownStatusPolicy,
+    RevocationOptionsBuilder, UnknownStatusPolicy, VerifiedPath,
 };
 
 use super::crypto::SignatureMemo;
@@ -14,6 +16,9 @@ use super::revocation::configured::{Revocation, revocation_status};
 
 use crate::cert::{LeafCertificate, sha1};
 use crate::outcome::CertError;
+
+/// A condition on a whole path, which webpki asks before it accepts one.
+type PathCheck<'a> = dyn Fn(&VerifiedPath<'_>) -> Result<(), webpki::Error> + 'a;
 
 /// A trusted CA, with what webpki does not keep: its validity and thumbprint.
 #[derive(Debug, Clone)]
@@ -57,6 +62,8 @@ pub(super) struct Trust {
     pub(super) intermediate_facts: Vec<CaFacts>,
     /// The configured intermediates as issuers, in the order of `intermediates`.
     pub(super) intermediate_keys: Vec<CaKey>,
+    /// `maxChainDepth`: the most intermediates a path may have (OpenSSL's verify depth).
+    pub(super) max_chain_depth: Option<u32>,
     pub(super) revocation: Option<Revocation>,
     /// Signatures of the paths already verified (see [`crypto`]): a new leaf under a known
     /// intermediate costs one signature check, not the whole path.
@@ -88,6 +95,26 @@ impl Trust {
             .iter()
             .map(|a| a as &dyn SignatureVerificationAlgorithm)
             .collect();
+        // `maxChainDepth` is a condition of path building, not a judgement of the one path
+        // found: webpki tries anchors before intermediates at each step (OpenSSL's
+        // trusted-first) and, when this refuses a path, goes on to the next candidate, so a
+        // short path is found wherever one exists. The shortest refused path is remembered for
+        // the reason.
+        let max_depth = self
+            .max_chain_depth
+            .map(|max| (max, usize::try_from(max).unwrap_or(usize::MAX)));
+        let too_long: Cell<Option<usize>> = Cell::new(None);
+        let depth_check = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
+            let n = path.intermediate_certificates().count();
+            match max_depth {
+                Some((_, max)) if n > max => {
+                    too_long.set(Some(too_long.get().map_or(n, |m| m.min(n))));
+                    Err(webpki::Error::PathLenConstraintViolated)
+                }
+                _ => Ok(()),
+            }
+        };
+        let depth_check: Option<&PathCheck<'_>> = max_depth.is_some().then_some(&depth_check);
         // One path verification; `crl` adds revocation against that one CRL, its nextUpdate
         // enforced or not (`enforce_expiry`).
         let verify = |crl: Option<&CertRevocationList<'_>>, enforce_expiry: bool| {
@@ -111,7 +138,7 @@ impl Trust {
                 time,
                 KeyUsage::client_auth(),
                 revocation,
-                None,
+                depth_check,
             )
             .map(|path| {
                 (
@@ -123,7 +150,16 @@ impl Trust {
                 )
             })
         };
-        let (anchor_subject, anchor_spki, path) = verify(None, true).map_err(map_webpki_error)?;
+        let (anchor_subject, anchor_spki, path) = verify(None, true).map_err(|e| {
+            // Paths to a trusted CA existed and were refused only for their length: that is
+            // the reason, whatever else other candidates failed on.
+            match (too_long.get(), max_depth) {
+                (Some(intermediates), Some((max, _))) => {
+                    CertError::ChainTooLong { intermediates, max }
+                }
+                _ => map_webpki_error(e),
+            }
+        })?;
 
         // webpki does not judge the trust anchor's own dates, nor key usage; we do.
         let anchor_index = self

@@ -90,6 +90,8 @@ pub enum Check {
     JsonBody(serde_json::Value),
     /// The body is not the echo upstream's answer: the request did not reach it.
     NotUpstream,
+    /// The reply's `Location` header is exactly this.
+    Location(&'static str),
     /// The upstream received exactly these values of the header, in order (none: absent).
     Header(&'static str, Vec<String>),
     /// The upstream received this path.
@@ -110,6 +112,9 @@ impl Check {
             }),
             Check::StatusIn(statuses) => expect(statuses.contains(&r.status), || {
                 format!("status {}, expected one of {statuses:?}", r.status)
+            }),
+            Check::Location(location) => expect(r.location == *location, || {
+                format!("location {:?}, expected {location:?}", r.location)
             }),
             Check::Body(body) => expect(r.body.trim() == *body, || {
                 format!("reply body {:?}, expected {body:?}", r.body.trim())

@@ -700,6 +700,8 @@ impl<'a> Call<'a> {
 pub struct Response {
     pub status: u16,
     pub body: String,
+    /// The reply's `Location` header, empty without one.
+    pub location: String,
 }
 
 impl Response {
@@ -768,7 +770,7 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
         .arg("--cacert")
         .arg(pki.dir.0.join("ca.pem"))
         .args(["--request-target", call.target])
-        .args(["-w", "\n%{http_code}"]);
+        .args(["-w", "\n%header{location}\n%{http_code}"]);
     // `-X HEAD` would make curl wait for a body the response announces but never sends; with
     // `--head` the response has no body here, only its status.
     if call.method.eq_ignore_ascii_case("HEAD") {
@@ -802,12 +804,14 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
         .output()
         .expect("running curl (it is needed for the end-to-end tests: install it with your package manager)");
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    let (body, status) = stdout.rsplit_once('\n').unwrap_or_else(|| {
+    let no_status = || {
         panic!(
             "curl output without status: {stdout:?} {}",
             String::from_utf8_lossy(&output.stderr)
         )
-    });
+    };
+    let (rest, status) = stdout.rsplit_once('\n').unwrap_or_else(no_status);
+    let (body, location) = rest.rsplit_once('\n').unwrap_or_else(no_status);
     let status = status.trim().parse().unwrap_or_else(|_| {
         panic!(
             "curl failed for {}: {}",
@@ -818,5 +822,6 @@ pub fn curl(envoy: &Envoy, pki: &Pki, call: &Call<'_>) -> Response {
     Response {
         status,
         body: body.to_string(),
+        location: location.trim().to_string(),
     }
 }

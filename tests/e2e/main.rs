@@ -12,6 +12,7 @@
 mod adversarial;
 mod e2e;
 mod fleet;
+mod ingress_nginx;
 mod operations;
 mod revocation;
 mod revocation_e2e_attacks;

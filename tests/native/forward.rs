@@ -204,6 +204,51 @@ fn responses_follow_presets_classes_and_specific_reasons() {
     );
 }
 
+/// `errorPage` is nginx's `error_page 495 496 = <url>` (ingress-nginx's `auth-tls-error-page`):
+/// a missing or refused certificate is a 302 to the page; the CN check (`identityNotMatched`)
+/// keeps its own answer, as nginx's `return 403` does, and a reason's own entry still wins.
+#[test]
+fn error_page_redirects_certificate_errors_but_not_the_identity_check() {
+    let expired = DenyReason::CertificateInvalid(CertError::Expired {
+        not_after: 0,
+        now: 1,
+    });
+    let c = config(json!({"responses": {
+        "errorPage": "https://login.example.com/cert-error?x=1",
+        "revoked": {"status": 403, "body": "revoked"}
+    }}));
+    for reason in [DenyReason::CertificateRequired, expired] {
+        let r = c.reply(&reason);
+        assert_eq!(r.status, 302, "{reason:?}");
+        assert_eq!(r.body, "");
+        assert!(
+            r.headers.contains(&(
+                "location".into(),
+                "https://login.example.com/cert-error?x=1".into()
+            )),
+            "{:?}",
+            r.headers
+        );
+    }
+    let identity = c.reply(&DenyReason::CertificateInvalid(
+        CertError::IdentityNotMatched,
+    ));
+    assert_eq!(identity.status, 401, "the identity check is not redirected");
+    assert_eq!(
+        c.reply(&DenyReason::CertificateInvalid(CertError::Revoked))
+            .status,
+        403,
+        "a reason's own entry wins"
+    );
+    assert_eq!(
+        c.reply(&DenyReason::HostFailure(HostCall::Clock)).status,
+        500,
+        "a host failure is never redirected"
+    );
+    let path = config(json!({"responses": {"errorPage": "/cert-error"}}));
+    assert_eq!(path.reply(&DenyReason::CertificateRequired).status, 302);
+}
+
 #[test]
 fn bad_forward_and_response_settings_are_refused() {
     let table = [
@@ -238,6 +283,26 @@ fn bad_forward_and_response_settings_are_refused() {
         (
             json!({"responses": {"invalid": {"headers": {"x-a": "line\nbreak"}}}}),
             "responses.invalid.headers: \"x-a\" is not a header name or value",
+        ),
+        (
+            json!({"responses": {"errorPage": "@error"}}),
+            "responses.errorPage: \"@error\" is not an http:// or https:// URL or a path from /",
+        ),
+        (
+            json!({"responses": {"errorPage": "https://a.test/x y"}}),
+            "responses.errorPage: \"https://a.test/x y\" is not an http:// or https:// URL",
+        ),
+        (
+            json!({"responses": {"errorPage": "https://"}}),
+            "responses.errorPage: \"https://\" is not",
+        ),
+        (
+            json!({"responses": {"errorPage": "/e", "invalid": {"status": 401}}}),
+            "responses.invalid: given beside responses.errorPage, which answers every invalid certificate",
+        ),
+        (
+            json!({"responses": {"errorPage": "/e", "missing": {"status": 401}}}),
+            "responses.missing: given beside responses.errorPage",
         ),
         (
             json!({"responses": {"expird": {"status": 401}}}),
@@ -854,5 +919,135 @@ fn hostile_names_never_forge_a_field_of_a_structured_header() {
                 "{name}: {value:?}"
             );
         }
+    }
+}
+
+/// ingress-nginx's `auth-tls-*` answers: nginx's 496 and 495 as 400 with its own words, and the
+/// template's `return 403 "client certificate unauthorized"` for `auth-tls-match-cn`.
+#[test]
+fn ingress_nginx_responses_answer_as_nginx_does() {
+    let untrusted = DenyReason::CertificateInvalid(CertError::Untrusted {
+        detail: String::new(),
+    });
+    let identity = DenyReason::CertificateInvalid(CertError::IdentityNotMatched);
+    let c = config(json!({"responses": {"preset": "ingressNginx"}}));
+    let answer = |c: &Config, r: &DenyReason| (c.reply(r).status, c.reply(r).body.clone());
+    assert_eq!(
+        answer(&c, &DenyReason::CertificateRequired),
+        (400, "No required SSL certificate was sent\n".to_string())
+    );
+    assert_eq!(
+        answer(&c, &untrusted),
+        (400, "The SSL certificate error\n".to_string())
+    );
+    assert_eq!(
+        answer(&c, &identity),
+        (403, "client certificate unauthorized\n".to_string())
+    );
+    // With the error page, the certificate errors redirect and the CN check stays 403.
+    let page = config(json!({"responses": {"preset": "ingressNginx", "errorPage": "/err"}}));
+    assert_eq!(page.reply(&untrusted).status, 302);
+    assert_eq!(page.reply(&DenyReason::CertificateRequired).status, 302);
+    assert_eq!(answer(&page, &identity).0, 403);
+    // A written class entry wins over the preset's reason, as over any preset.
+    let class =
+        config(json!({"responses": {"preset": "ingressNginx", "invalid": {"status": 401}}}));
+    assert_eq!(answer(&class, &identity).0, 401);
+}
+
+/// nginx's `$ssl_client_escaped_cert`: `ngx_escape_uri(.., NGX_ESCAPE_URI_COMPONENT)`, which
+/// keeps only letters, digits and `-._~` (so base64's `+`, `/` and `=` are escaped too).
+fn nginx_escaped(pem: &str) -> String {
+    pem.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn ingress_nginx_preset_sets_the_ssl_client_headers_as_nginx_does() {
+    let ca = Ca::new("Ingress CA");
+    let leaf = ca.client_with("alice", testkit::pki::Alg::EcdsaP256, |p| {
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::OrganizationName, "Contoso, Ltd");
+        dn.push(rcgen::DnType::CommonName, "alice");
+        p.distinguished_name = dn;
+    });
+    let trust = json!({"trustedCaCertificates": [ca.cert_pem()]});
+    let c = config(json!({
+        "validation": trust,
+        "forward": {"preset": "ingressNginx", "passCertificate": true}
+    }));
+    let d = run(&c, "/", Some(&leaf.cert_pem)).decision;
+    let escaped = nginx_escaped(&leaf.cert_pem);
+    assert!(escaped.starts_with("-----BEGIN%20CERTIFICATE-----%0AMII"));
+    assert!(escaped.ends_with("%0A-----END%20CERTIFICATE-----%0A"));
+    assert_eq!(
+        forwarded_with(&d, "ssl-client-"),
+        pairs(&[
+            ("ssl-client-verify", "SUCCESS"),
+            ("ssl-client-subject-dn", "CN=alice,O=Contoso\\, Ltd"),
+            (
+                "ssl-client-issuer-dn",
+                "O=client-cert-auth demo,CN=Ingress CA"
+            ),
+            ("ssl-client-cert", escaped.as_str()),
+        ])
+    );
+    // Without passCertificate no certificate header, but a client copy is still removed.
+    let no_pass = config(json!({"validation": trust, "forward": {"preset": "ingressNginx"}}));
+    let d = run(&no_pass, "/", Some(&leaf.cert_pem)).decision;
+    assert_eq!(d.header("ssl-client-cert"), None);
+    assert_eq!(d.header("ssl-client-verify"), Some("SUCCESS"));
+    assert_stripped(
+        &no_pass,
+        &[
+            "ssl-client-verify",
+            "ssl-client-subject-dn",
+            "ssl-client-issuer-dn",
+            "ssl-client-cert",
+        ],
+    );
+    // No certificate: NONE, and nothing else (nginx sends no empty header).
+    let optional = config(json!({
+        "clientCertMode": "Optional", "validation": trust, "forward": {"preset": "ingressNginx"}
+    }));
+    assert_eq!(
+        pass_headers(&run(&optional, "/", None)),
+        pairs(&[("ssl-client-verify", "NONE")])
+    );
+    // A refused certificate on an excluded path: FAILED with OpenSSL's words, nothing of it.
+    let excluded = config(json!({
+        "clientCertExclusionPaths": "/", "validation": trust,
+        "forward": {"preset": "ingressNginx", "passCertificate": true}
+    }));
+    let outcome = run(&excluded, "/x", Some(&expired_of(&ca).cert_pem));
+    assert_eq!(
+        pass_headers(&outcome),
+        pairs(&[("ssl-client-verify", "FAILED:certificate has expired")])
+    );
+    // Without the trust check nothing was verified: never SUCCESS.
+    let unverified = config(json!({"forward": {"preset": "ingressNginx"}}));
+    let d = run(&unverified, "/", Some(&leaf.cert_pem)).decision;
+    assert_eq!(
+        d.header("ssl-client-verify"),
+        Some("FAILED:not verified (no trusted CA configured)")
+    );
+    // passCertificate belongs to this preset only.
+    for forward in [
+        json!({"passCertificate": true}),
+        json!({"preset": "alb", "passCertificate": false}),
+    ] {
+        let e =
+            Config::from_json(json!({ "forward": forward }).to_string().as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "forward.passCertificate: only with forward.preset \"ingressNginx\" (it passes ssl-client-cert); it would be ignored"
+        );
     }
 }

@@ -660,6 +660,14 @@ fn revocation_sources_are_checked_field_by_field() {
             "validation.identities[0].commonName: is empty",
         ),
         (
+            json!({"identities": [{"subjectPattern": "CN=(a|b"}]}),
+            "validation.identities[0].subjectPattern: \"CN=(a|b\" is not a usable regular expression: unclosed group: '(' without ')' (at offset 7)",
+        ),
+        (
+            json!({"identities": [{"subjectPattern": "(?i)cn=a"}]}),
+            "validation.identities[0].subjectPattern: \"(?i)cn=a\" is not a usable regular expression: only (?:...) groups are supported",
+        ),
+        (
             json!({"identities": [{"cn": "a"}]}),
             "validation.identities[0].cn: unknown field `cn`",
         ),
@@ -972,4 +980,142 @@ fn a_new_leaf_under_a_known_intermediate_costs_one_signature_check() {
         }
         assert_eq!(memo.len(), 3, "{alg:?}");
     }
+}
+
+/// `maxChainDepth` counts as OpenSSL >= 1.1 counts its verify depth (and so nginx's
+/// `ssl_verify_depth`, checked with `openssl s_server -verify_depth`): the intermediates
+/// between the leaf and the trusted CA, neither of them counted.
+#[test]
+fn max_chain_depth_counts_the_intermediates_as_openssl_does() {
+    let root = Ca::root("depth root", Alg::EcdsaP256);
+    let upper = root.intermediate("depth upper", Alg::EcdsaP256);
+    let lower = upper.intermediate("depth lower", Alg::EcdsaP256);
+    let direct = root.client("direct");
+    let one = upper.client("one");
+    let two = lower.client("two");
+    let at_most = |depth: Option<u32>| {
+        let mut v = trust(&[&root], &[&upper, &lower]);
+        if let Some(depth) = depth {
+            v["maxChainDepth"] = json!(depth);
+        }
+        config(v)
+    };
+    let too_long =
+        |intermediates: usize, max: u32| Err(CertError::ChainTooLong { intermediates, max });
+    let table = [
+        (Some(0), &direct, Ok(())),
+        (Some(0), &one, too_long(1, 0)),
+        (Some(0), &two, too_long(2, 0)),
+        (Some(1), &direct, Ok(())),
+        (Some(1), &one, Ok(())),
+        (Some(1), &two, too_long(2, 1)),
+        (Some(2), &two, Ok(())),
+        (None, &two, Ok(())),
+    ];
+    for (depth, leaf, expected) in table {
+        assert_eq!(judge(&at_most(depth), leaf, now()), expected, "{depth:?}");
+    }
+    // The reason has its own name, reply key and sentence.
+    let decided = run_at(&at_most(Some(1)), "/", Some(&two.cert_pem), now());
+    let reason = decided.decision.deny_reason().unwrap();
+    assert_eq!(reason.name(), "chain_too_long");
+    assert_eq!(
+        reason.describe(),
+        "client certificate invalid (chain_too_long): certificate chain is too long: 2 \
+         intermediate CA(s) between it and the trusted CA, more than validation.maxChainDepth \
+         1 allows"
+    );
+}
+
+/// A limit refuses a path, not a certificate: when a shorter path exists (here the lower
+/// intermediate is trusted too), it is found.
+#[test]
+fn max_chain_depth_accepts_a_shorter_path_where_one_exists() {
+    let root = Ca::root("short root", Alg::EcdsaP256);
+    let upper = root.intermediate("short upper", Alg::EcdsaP256);
+    let lower = upper.intermediate("short lower", Alg::EcdsaP256);
+    let leaf = lower.client("leaf");
+    let mut v = trust(&[&root, &lower], &[&upper]);
+    v["maxChainDepth"] = json!(0);
+    assert_eq!(judge(&config(v), &leaf, now()), Ok(()));
+}
+
+#[test]
+fn max_chain_depth_without_the_trust_check_is_refused() {
+    let e = config_error(json!({"maxChainDepth": 1}));
+    assert_eq!(
+        e.to_string(),
+        "validation.maxChainDepth: 1 is given but the trust check is off, so there is no chain to count"
+    );
+}
+
+/// `subjectPattern` is ingress-nginx's `auth-tls-match-cn`: a regular expression searched,
+/// unanchored, in the subject as nginx's `$ssl_client_s_dn` prints it (RFC 2253, most specific
+/// first, OpenSSL's escapes).
+#[test]
+fn subject_pattern_is_searched_unanchored_in_the_subject_as_nginx_prints_it() {
+    let root = Ca::new("Pattern CA");
+    // Encoded most general first, as CAs do: printed `CN=...,OU=...,O=Contoso`.
+    let subject = |cn: &str| {
+        root.client_with(cn, Alg::EcdsaP256, |p| {
+            let mut dn = rcgen::DistinguishedName::new();
+            dn.push(rcgen::DnType::OrganizationName, "Contoso, Ltd");
+            dn.push(rcgen::DnType::OrganizationalUnitName, "dev");
+            dn.push(rcgen::DnType::CommonName, cn);
+            p.distinguished_name = dn;
+        })
+    };
+    let alice = subject("alice");
+    let evil = subject("alice-evil");
+    let bob = subject("bob");
+    let with = |pattern: &str| {
+        let mut v = trust(&[&root], &[]);
+        v["identities"] = json!([{ "subjectPattern": pattern }]);
+        config(v)
+    };
+    let table = [
+        ("CN=alice", &alice, true),
+        // The trap ingress-nginx users know: unanchored.
+        ("CN=alice", &evil, true),
+        ("^CN=alice(,|$)", &evil, false),
+        ("^CN=alice(,|$)", &alice, true),
+        ("^CN=alice,OU=dev,O=Contoso\\\\, Ltd$", &alice, true),
+        ("CN=(alice|bob|carol)", &bob, true),
+        ("CN=(carol|dave)", &bob, false),
+        ("O=Contoso, Ltd", &alice, false),
+        ("O=Contoso\\\\, Ltd", &alice, true),
+    ];
+    for (pattern, leaf, matches) in table {
+        let r = judge(&with(pattern), leaf, now());
+        let expected = if matches {
+            Ok(())
+        } else {
+            Err(CertError::IdentityNotMatched)
+        };
+        assert_eq!(r, expected, "{pattern:?}");
+    }
+    // With another attribute, both must hold.
+    let mut v = trust(&[&root], &[]);
+    v["identities"] = json!([{ "subjectPattern": "CN=alice", "commonName": "alice" }]);
+    assert_eq!(
+        judge(&config(v), &evil, now()),
+        Err(CertError::IdentityNotMatched)
+    );
+    // A rule's identities search the same text.
+    let rules = json!({
+        "clientCertMode": "Required",
+        "validation": trust(&[&root], &[]),
+        "rules": [{"pathPrefix": "/bob", "mode": "Required", "identities": [{"subjectPattern": "CN=bob,"}]}],
+    });
+    let rules = Config::from_json(rules.to_string().as_bytes()).unwrap();
+    assert!(matches!(
+        run_at(&rules, "/bob/x", Some(&bob.cert_pem), now()).decision,
+        Decision::Forward { .. }
+    ));
+    assert!(matches!(
+        run_at(&rules, "/bob/x", Some(&alice.cert_pem), now()).decision,
+        Decision::Deny(DenyReason::CertificateInvalid(
+            CertError::IdentityNotMatched
+        ))
+    ));
 }

@@ -469,6 +469,43 @@ fn lint_warns_about_a_short_ocsp_timeout_under_allow() {
     assert!(lint("deny.json", 100, "deny").is_empty());
 }
 
+/// ingress-nginx's `auth-tls-match-cn` is searched unanchored: `lint` says what that admits,
+/// for every `subjectPattern` not bound at both ends, global or a rule's.
+#[test]
+fn lint_warns_about_an_unanchored_subject_pattern() {
+    let dir = TempDir::new("cli-lint-pattern");
+    let ca = Ca::new("Lint pattern CA");
+    let lint = |name: &str, pattern: &str| {
+        let config = json!({
+            "validation": {
+                "trustedCaCertificates": [ca.cert_pem()],
+                "identities": [{"subjectPattern": pattern}]
+            },
+            "rules": [{"pathPrefix": "/a", "mode": "Required", "identities": [{"subjectPattern": pattern}]}]
+        });
+        lint_warnings(&dir, name, &config)
+    };
+    let warning = |field: &str, pattern: &str| {
+        format!(
+            "warning: {field}.subjectPattern {pattern:?} is searched anywhere in the subject, as \
+             nginx's auth-tls-match-cn is: CN=alice also admits CN=alice-evil and \
+             CN=mallory,OU=CN=alice; anchor it at both ends (^CN=alice(,|$)) or use commonName"
+        )
+    };
+    for open in ["CN=alice", "^CN=alice", "CN=alice$", "^CN=(a|b)"] {
+        assert_eq!(
+            lint("open.json", open),
+            vec![
+                warning("validation.identities[0]", open),
+                warning("rules[0].identities[0]", open)
+            ]
+        );
+    }
+    for anchored in ["^CN=alice$", "^CN=alice(,|$)", "^CN=(a|b),"] {
+        assert!(lint("anchored.json", anchored).is_empty(), "{anchored}");
+    }
+}
+
 /// Issue 20: output into a closed pipe (`client-cert-auth lint big.json | head -1`) ends the
 /// tool quietly, with the exit code it would have had, never a "Broken pipe" panic.
 #[test]

@@ -6,6 +6,7 @@
 //! with `cargo test --features schemars --test tools <file>::`.
 
 mod cli;
+mod import;
 mod openssl;
 mod repo;
 // The schema is derived only with the `schemars` feature (`make check` and `make test` turn
