@@ -306,7 +306,20 @@ fn exactly_the_filters_headers_are_removed_and_set() {
 /// measures against. Log lines and stats are counted apart.
 #[test]
 fn host_calls_per_request_by_configuration_shape() {
-    let leaf = Ca::new("glue CA").client("alice");
+    let ca = Ca::new("glue CA");
+    let leaf = ca.client("alice");
+    let trust = json!({"validation": {"trustedCaCertificates": [ca.cert_pem()]}});
+    // The shared-data key of the trust configuration's signatures (named after the
+    // configuration), as a first request shows it.
+    let signatures = {
+        let mut host = with_cert(request("/", &[]), &leaf);
+        Filter::new(trust.clone()).request(&mut host);
+        host.shared
+            .keys()
+            .find(|k| k.starts_with("client-cert-auth.signatures."))
+            .cloned()
+            .expect("the signatures were published")
+    };
     use Call::*;
     let digest = || Property(DIGEST.into());
     let cert = || Property(CERT.into());
@@ -389,6 +402,33 @@ fn host_calls_per_request_by_configuration_shape() {
                 set_arr(),
                 forward.clone(),
             ],
+        ),
+        (
+            // The signatures other workers verified are read before judging; the one this
+            // worker verified is published (read, then written with compare-and-swap).
+            "trust, first sight",
+            trust.clone(),
+            true,
+            false,
+            vec![
+                RequestHeaders,
+                digest(),
+                Clock,
+                cert(),
+                SharedData(signatures.clone()),
+                SharedData(signatures.clone()),
+                SetSharedData(signatures.clone()),
+                Clock,
+                set_arr(),
+                forward.clone(),
+            ],
+        ),
+        (
+            "trust, cache hit",
+            trust.clone(),
+            true,
+            true,
+            vec![RequestHeaders, digest(), Clock, set_arr(), forward.clone()],
         ),
         (
             "auto source, cache hit",
