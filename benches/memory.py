@@ -108,7 +108,7 @@ def wasm_layout(path):
     of data segments."""
     data = open(path, "rb").read()
 
-    def leb(pos):
+    def leb(pos, signed=False):
         result = shift = 0
         while True:
             b = data[pos]
@@ -116,17 +116,7 @@ def wasm_layout(path):
             result |= (b & 0x7F) << shift
             shift += 7
             if b < 0x80:
-                return result, pos
-
-    def sleb(pos):
-        result = shift = 0
-        while True:
-            b = data[pos]
-            pos += 1
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                if b & 0x40:
+                if signed and b & 0x40:
                     result -= 1 << shift
                 return result, pos
 
@@ -144,7 +134,7 @@ def wasm_layout(path):
             _, p = leb(pos)
             p += 2  # value type, mutability
             if data[p] == 0x41:  # i32.const
-                stack, _ = sleb(p + 1)
+                stack, _ = leb(p + 1, signed=True)
         elif section == 11:  # data
             count, p = leb(pos)
             for _ in range(count):

@@ -345,3 +345,19 @@ impl Ca {
         params.signed_by(&self.issuer).unwrap().pem().unwrap()
     }
 }
+
+/// A certificate's DER as a PEM block (64-character lines), for certificates built or altered
+/// by hand.
+pub fn pem_of(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}

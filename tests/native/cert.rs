@@ -6,21 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use client_cert_auth::LeafCertificate;
 use client_cert_auth::envoy_url_encode;
 use client_cert_auth::{CertError, MAX_CERTIFICATE_PEM_BYTES};
+use testkit::pki::pem_of;
 use testkit::pki::{Ca, unix};
 use time::{Duration, OffsetDateTime};
-
-fn pem_of(der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
 
 #[test]
 fn valid_pem_decodes_and_forwards_base64_of_the_der() {

@@ -10,22 +10,8 @@ use client_cert_auth::glue::{Action, Level, Step, handle_request_headers};
 use serde_json::{Value, json};
 use testkit::core::now;
 use testkit::glue::{Shared, Vm, request_at, with_cert};
-use testkit::pki::{Ca, Leaf, leaf};
+use testkit::pki::{Ca, Leaf, leaf, pem_of};
 use time::{Duration, OffsetDateTime};
-
-fn pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
 
 const PREFIX: &str = "client-cert-auth.signatures.v2.";
 
@@ -245,7 +231,7 @@ fn a_forged_or_foreign_shared_value_is_ignored_and_a_tampered_signature_still_re
     let last = der.len() - 1;
     der[last] ^= 1;
     let tampered = Leaf {
-        cert_pem: pem(&der),
+        cert_pem: pem_of(&der),
         key_pem: String::new(),
         der,
     };
