@@ -164,7 +164,11 @@ fn compile_reply(key: &'static str, raw: &RawReply) -> Result<Reply, ResponsesEr
     let (body, default_type) = match raw.format.unwrap_or_default() {
         ReplyFormat::Text => (format!("{message}\n"), "text/plain; charset=utf-8"),
         ReplyFormat::Json => (
-            serde_json::json!({"statusCode": status, "message": message}).to_string(),
+            // As serde_json writes {"statusCode": .., "message": ..}: keys in sorted order.
+            format!(
+                "{{\"message\":{},\"statusCode\":{status}}}",
+                crate::text::json_string(&message)
+            ),
             "application/json",
         ),
     };

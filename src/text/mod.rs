@@ -163,6 +163,32 @@ pub fn log_safe(bytes: &[u8]) -> String {
     out
 }
 
+/// `text` as a JSON string literal, escaped as serde_json writes it (`"`, `\\`, and control
+/// characters; `\b \f \n \r \t` by name, the others as `\u00xx`), so a reply body needs no
+/// JSON serializer in the module.
+pub fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                out.push_str("\\u00");
+                push_hex_lower(&mut out, &[c as u8]);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Sorts `items` in place (a heapsort: O(n log n) on any input, a few hundred bytes of code).
 /// The standard library's sorts add several kilobytes to the module per element type, which
 /// is worth it for the large lists (a CRL's serials), not for a Name's few attributes. Not
@@ -285,6 +311,19 @@ mod tests {
             expected.sort();
             super::heap_sort(&mut items);
             assert_eq!(items, expected, "{len} items");
+        }
+    }
+
+    #[test]
+    fn json_string_escapes_as_serde_json_does() {
+        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        all.push_str("é€😀\u{2028}/");
+        for text in [all.as_str(), "", "plain", "a\"b\\c", "\u{0}\u{1f}\u{7f}"] {
+            assert_eq!(
+                super::json_string(text),
+                serde_json::to_string(text).unwrap(),
+                "{text:?}"
+            );
         }
     }
 }
