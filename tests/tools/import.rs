@@ -1,7 +1,11 @@
+//! The importers, run as a user runs them.
+//!
 //! `client-cert-auth import ingress-nginx`: realistic Ingress manifests in, the plugin
 //! configuration (checked by the filter's own parser) and Envoy Gateway or Istio manifests out;
 //! what ingress-nginx itself falls back on or refuses; annotations that cannot be translated;
-//! input that is not an Ingress.
+//! input that is not an Ingress. `import app-service`: `az webapp show` / `list`, an ARM
+//! template and resource, `terraform show -json` of a state and a plan; Azure's defaults and
+//! modes; expressions never guessed; input that is no site.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -656,4 +660,548 @@ fn the_documented_example_is_the_exact_output() {
     let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
     let in_readme = after(&readme, "import ingress-nginx ingress.yaml --config-only\n");
     assert_eq!(r.stdout, in_readme, "README.md");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `import app-service`: az webapp show / list, ARM templates and resources, terraform show -json.
+
+/// `az webapp show` as the CLI prints it: the settings at the top level, among many others.
+const AZ_WEBAPP_SHOW: &str = r#"{
+  "availabilityState": "Normal",
+  "clientAffinityEnabled": true,
+  "clientCertEnabled": true,
+  "clientCertExclusionPaths": "/health;/public",
+  "clientCertMode": "Required",
+  "containerSize": 0,
+  "customDomainVerificationId": "9B3C7C5E1F0A4D2B8E6F",
+  "dailyMemoryTimeQuota": 0,
+  "defaultHostName": "contoso-api.azurewebsites.net",
+  "enabled": true,
+  "enabledHostNames": ["contoso-api.azurewebsites.net", "contoso-api.scm.azurewebsites.net"],
+  "hostNameSslStates": [{"hostType": "Standard", "name": "contoso-api.azurewebsites.net", "sslState": "Disabled"}],
+  "httpsOnly": true,
+  "hyperV": false,
+  "id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/contoso-rg/providers/Microsoft.Web/sites/contoso-api",
+  "identity": null,
+  "isXenon": false,
+  "kind": "app,linux",
+  "lastModifiedTimeUtc": "2026-11-30T09:12:44.873333",
+  "location": "West Europe",
+  "name": "contoso-api",
+  "outboundIpAddresses": "20.50.2.1,20.50.2.2",
+  "redundancyMode": "None",
+  "repositorySiteName": "contoso-api",
+  "reserved": true,
+  "resourceGroup": "contoso-rg",
+  "scmSiteAlsoStopped": false,
+  "serverFarmId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/contoso-rg/providers/Microsoft.Web/serverfarms/contoso-plan",
+  "siteConfig": {"alwaysOn": true, "http20Enabled": true, "linuxFxVersion": "DOTNETCORE|8.0", "minTlsVersion": "1.2"},
+  "state": "Running",
+  "tags": {"env": "prod"},
+  "type": "Microsoft.Web/sites",
+  "usageState": "Normal",
+  "vnetRouteAllEnabled": false
+}"#;
+
+/// An ARM template: an App Service plan, a site with a slot (a child resource, which names no
+/// clientCertEnabled: Azure's default is false) and a site whose name and mode are parameters.
+const ARM_TEMPLATE: &str = r#"{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {
+    "ordersSiteName": {"type": "string"},
+    "certMode": {"type": "string", "defaultValue": "Required", "allowedValues": ["Required", "Optional"]}
+  },
+  "variables": {"planName": "contoso-plan"},
+  "resources": [
+    {
+      "type": "Microsoft.Web/serverfarms",
+      "apiVersion": "2022-09-01",
+      "name": "[variables('planName')]",
+      "location": "[resourceGroup().location]",
+      "sku": {"name": "P1v3"},
+      "kind": "linux",
+      "properties": {"reserved": true}
+    },
+    {
+      "type": "Microsoft.Web/sites",
+      "apiVersion": "2022-09-01",
+      "name": "contoso-shop",
+      "location": "[resourceGroup().location]",
+      "dependsOn": ["[resourceId('Microsoft.Web/serverfarms', variables('planName'))]"],
+      "properties": {
+        "serverFarmId": "[resourceId('Microsoft.Web/serverfarms', variables('planName'))]",
+        "httpsOnly": true,
+        "clientCertEnabled": true,
+        "clientCertMode": "OptionalInteractiveUser",
+        "clientCertExclusionPaths": "/health,/.well-known",
+        "siteConfig": {"http20Enabled": true, "minTlsVersion": "1.2"}
+      },
+      "resources": [
+        {
+          "type": "slots",
+          "apiVersion": "2022-09-01",
+          "name": "staging",
+          "location": "[resourceGroup().location]",
+          "dependsOn": ["[resourceId('Microsoft.Web/sites', 'contoso-shop')]"],
+          "properties": {"clientCertMode": "Required"}
+        }
+      ]
+    },
+    {
+      "type": "Microsoft.Web/sites",
+      "apiVersion": "2022-09-01",
+      "name": "[parameters('ordersSiteName')]",
+      "location": "[resourceGroup().location]",
+      "properties": {
+        "clientCertEnabled": true,
+        "clientCertMode": "[parameters('certMode')]"
+      }
+    }
+  ]
+}"#;
+
+/// `terraform show -json` of a state: a resource group, a Linux web app in the root module, a
+/// data source, and a Windows web app and a function app in a module.
+const TERRAFORM_SHOW: &str = r#"{
+  "format_version": "1.0",
+  "terraform_version": "1.9.5",
+  "values": {
+    "root_module": {
+      "resources": [
+        {
+          "address": "azurerm_resource_group.main", "mode": "managed", "type": "azurerm_resource_group",
+          "name": "main", "provider_name": "registry.terraform.io/hashicorp/azurerm", "schema_version": 0,
+          "values": {"id": "/subscriptions/0000/resourceGroups/contoso-rg", "location": "westeurope", "name": "contoso-rg", "tags": {}},
+          "sensitive_values": {"tags": {}}
+        },
+        {
+          "address": "azurerm_linux_web_app.portal", "mode": "managed", "type": "azurerm_linux_web_app",
+          "name": "portal", "provider_name": "registry.terraform.io/hashicorp/azurerm", "schema_version": 1,
+          "values": {
+            "app_settings": {"WEBSITE_RUN_FROM_PACKAGE": "1"},
+            "client_affinity_enabled": false,
+            "client_certificate_enabled": true,
+            "client_certificate_exclusion_paths": "",
+            "client_certificate_mode": "Required",
+            "enabled": true,
+            "https_only": true,
+            "location": "westeurope",
+            "name": "contoso-portal",
+            "resource_group_name": "contoso-rg",
+            "site_config": [{"always_on": true, "http2_enabled": true, "minimum_tls_version": "1.2"}],
+            "tags": {}
+          },
+          "sensitive_values": {"app_settings": {}, "site_config": [{}], "tags": {}}
+        },
+        {
+          "address": "data.azurerm_linux_web_app.legacy", "mode": "data", "type": "azurerm_linux_web_app",
+          "name": "legacy", "provider_name": "registry.terraform.io/hashicorp/azurerm", "schema_version": 0,
+          "values": {"name": "contoso-legacy", "client_certificate_enabled": false, "client_certificate_mode": "Required"}
+        }
+      ],
+      "child_modules": [
+        {
+          "address": "module.orders",
+          "resources": [
+            {
+              "address": "module.orders.azurerm_windows_web_app.this", "mode": "managed", "type": "azurerm_windows_web_app",
+              "name": "this", "provider_name": "registry.terraform.io/hashicorp/azurerm", "schema_version": 1,
+              "values": {
+                "client_certificate_enabled": true,
+                "client_certificate_exclusion_paths": "/health;/swagger",
+                "client_certificate_mode": "Optional",
+                "name": "contoso-orders",
+                "site_config": [{"http2_enabled": false}]
+              }
+            },
+            {
+              "address": "module.orders.azurerm_linux_function_app.jobs", "mode": "managed", "type": "azurerm_linux_function_app",
+              "name": "jobs", "provider_name": "registry.terraform.io/hashicorp/azurerm", "schema_version": 0,
+              "values": {
+                "client_certificate_enabled": false,
+                "client_certificate_exclusion_paths": null,
+                "client_certificate_mode": "Optional",
+                "name": "contoso-jobs"
+              }
+            }
+          ]
+        }
+      ]
+    }
+  }
+}"#;
+
+fn import_app_service(dir: &TempDir, name: &str, text: &str, extra: &[&str]) -> Run {
+    let file = dir.write(name, text).display().to_string();
+    let mut args = vec!["import", "app-service", file.as_str()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// `lint` accepts a configuration (written to `dir`).
+fn lints(dir: &TempDir, name: &str, config: &Value) -> String {
+    let path = dir.write(name, &config.to_string()).display().to_string();
+    let lint = run(&["lint", &path]);
+    assert_eq!(lint.code, 0, "{config}: {}", lint.stderr);
+    lint.stdout
+}
+
+#[test]
+fn az_webapp_show_becomes_the_sites_configuration_with_app_services_answer() {
+    let dir = TempDir::new("import-az");
+    let r = import_app_service(&dir, "site.json", AZ_WEBAPP_SHOW, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        config,
+        json!({
+            "clientCertEnabled": true,
+            "clientCertMode": "Required",
+            "clientCertExclusionPaths": "/health;/public",
+            "responses": {"preset": "appService"}
+        })
+    );
+    assert!(
+        r.stderr.contains(
+            "note: contoso-api: exclusion paths match whole segments here (/health excludes"
+        ),
+        "{}",
+        r.stderr
+    );
+    let lint = lints(&dir, "config.json", &config);
+    assert!(lint.contains("exclusion paths: /health, /public"), "{lint}");
+
+    // Azure's meaning, setting by setting: disabled whatever the mode, absent is Azure's
+    // default (disabled; Required), a mode in another case is written in Azure's.
+    let with = |changes: &[(&str, Value)]| -> String {
+        let mut site: Value = serde_json::from_str(AZ_WEBAPP_SHOW).unwrap();
+        for (k, v) in changes {
+            match v {
+                Value::Null => {
+                    site.as_object_mut().unwrap().remove(*k);
+                }
+                v => site[*k] = v.clone(),
+            }
+        }
+        site.to_string()
+    };
+    let table: [(&[(&str, Value)], Value); 6] = [
+        (
+            &[
+                ("clientCertEnabled", json!(false)),
+                ("clientCertMode", json!("Required")),
+            ],
+            json!({"clientCertEnabled": false, "clientCertMode": "Required"}),
+        ),
+        (
+            &[
+                ("clientCertEnabled", Value::Null),
+                ("clientCertMode", Value::Null),
+            ],
+            json!({"clientCertEnabled": false, "clientCertMode": "Required"}),
+        ),
+        (
+            &[("clientCertMode", json!("optional"))],
+            json!({"clientCertEnabled": true, "clientCertMode": "Optional"}),
+        ),
+        (
+            &[("clientCertMode", json!("OptionalInteractiveUser"))],
+            json!({"clientCertEnabled": true, "clientCertMode": "OptionalInteractiveUser"}),
+        ),
+        (
+            &[("clientCertMode", json!(null))],
+            json!({"clientCertEnabled": true, "clientCertMode": "Required"}),
+        ),
+        (
+            &[("clientCertExclusionPaths", json!(null))],
+            json!({"clientCertEnabled": true, "clientCertMode": "Required"}),
+        ),
+    ];
+    for (i, (changes, expected)) in table.iter().enumerate() {
+        let r = import_app_service(&dir, &format!("s{i}.json"), &with(changes), &[]);
+        assert_eq!(r.code, 0, "{changes:?}: {}", r.stderr);
+        let mut config: Value = serde_json::from_str(&r.stdout).unwrap();
+        config.as_object_mut().unwrap().remove("responses");
+        if changes
+            .iter()
+            .any(|(k, _)| *k == "clientCertExclusionPaths")
+        {
+            assert_eq!(&config, expected, "{changes:?}");
+        } else {
+            config
+                .as_object_mut()
+                .unwrap()
+                .remove("clientCertExclusionPaths");
+            assert_eq!(&config, expected, "{changes:?}");
+        }
+        let lint = lints(&dir, &format!("c{i}.json"), &config);
+        if expected["clientCertEnabled"] == false {
+            assert!(lint.contains("mode: Ignore"), "{lint}");
+        }
+    }
+    // `az webapp list`: an array of sites, one configuration each, keyed by name.
+    let mut other: Value = serde_json::from_str(AZ_WEBAPP_SHOW).unwrap();
+    other["name"] = json!("contoso-admin");
+    other["clientCertMode"] = json!("Optional");
+    let list = json!([
+        serde_json::from_str::<Value>(AZ_WEBAPP_SHOW).unwrap(),
+        other
+    ]);
+    let r = import_app_service(&dir, "list.json", &list.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(configs["contoso-api"]["clientCertMode"], "Required");
+    assert_eq!(configs["contoso-admin"]["clientCertMode"], "Optional");
+    assert!(
+        r.stderr.contains("2 sites: the output is an object"),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(
+        &dir,
+        "list.json",
+        &list.to_string(),
+        &["--site", "contoso-admin"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let one: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        one, configs["contoso-admin"],
+        "--site prints one configuration alone"
+    );
+    let r = import_app_service(&dir, "list.json", &list.to_string(), &["--site", "nope"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--site: no site \"nope\" in")
+            && r.stderr.contains("\"contoso-admin\", \"contoso-api\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_arm_template_gives_one_configuration_per_site_and_never_guesses_an_expression() {
+    let dir = TempDir::new("import-arm");
+    let r = import_app_service(&dir, "azuredeploy.json", ARM_TEMPLATE, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "", "nothing is written half");
+    assert!(
+        r.stderr.contains(
+            "not translated: [parameters('ordersSiteName')]: clientCertMode: \"[parameters('certMode')]\" is an ARM template expression, not evaluated here"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("1 setting(s) not translated; nothing written"),
+        "{}",
+        r.stderr
+    );
+
+    let r = import_app_service(&dir, "azuredeploy.json", ARM_TEMPLATE, &["--allow-partial"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        configs,
+        json!({
+            "contoso-shop": {
+                "clientCertEnabled": true,
+                "clientCertMode": "OptionalInteractiveUser",
+                "clientCertExclusionPaths": "/health,/.well-known",
+                "responses": {"preset": "appService"}
+            },
+            // A slot is a child resource; no clientCertEnabled is Azure's default, false.
+            "contoso-shop/staging": {
+                "clientCertEnabled": false,
+                "clientCertMode": "Required",
+                "responses": {"preset": "appService"}
+            },
+            // The mode left out: the plugin's default, Required, the strictest.
+            "[parameters('ordersSiteName')]": {
+                "clientCertEnabled": true,
+                "responses": {"preset": "appService"}
+            }
+        })
+    );
+    assert!(
+        r.stderr
+            .contains("note: contoso-shop: OptionalInteractiveUser is Optional at the HTTP layer"),
+        "{}",
+        r.stderr
+    );
+    for (name, config) in configs.as_object().unwrap() {
+        lints(&dir, &format!("{}.json", name.len()), config);
+    }
+    // A single ARM resource (`az resource show`, or one taken from a template).
+    let template: Value = serde_json::from_str(ARM_TEMPLATE).unwrap();
+    let resource = template["resources"][1].clone();
+    let r = import_app_service(&dir, "resource.json", &resource.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let both: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(both["contoso-shop"], configs["contoso-shop"]);
+    assert_eq!(
+        both["contoso-shop/staging"], configs["contoso-shop/staging"],
+        "its slot too"
+    );
+    // `[[` is ARM's escape for a literal `[`: not an expression.
+    let mut escaped = resource.clone();
+    escaped["properties"]["clientCertExclusionPaths"] = json!("[[parameters('x')]");
+    let r = import_app_service(
+        &dir,
+        "escaped.json",
+        &escaped.to_string(),
+        &["--site", "contoso-shop"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "not translated: contoso-shop: clientCertExclusionPaths: entry \"[parameters('x')]\""
+        ),
+        "the literal is an entry, refused by the filter as a path: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn terraform_show_json_is_read_through_its_modules() {
+    let dir = TempDir::new("import-terraform");
+    let r = import_app_service(&dir, "state.json", TERRAFORM_SHOW, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        configs,
+        json!({
+            "contoso-portal": {
+                "clientCertEnabled": true,
+                "clientCertMode": "Required",
+                "responses": {"preset": "appService"}
+            },
+            "contoso-orders": {
+                "clientCertEnabled": true,
+                "clientCertMode": "Optional",
+                "clientCertExclusionPaths": "/health;/swagger",
+                "responses": {"preset": "appService"}
+            },
+            "contoso-jobs": {
+                "clientCertEnabled": false,
+                "clientCertMode": "Optional",
+                "responses": {"preset": "appService"}
+            }
+        })
+    );
+    assert!(
+        r.stderr
+            .contains("note: data.azurerm_linux_web_app.legacy: a data source skipped"),
+        "{}",
+        r.stderr
+    );
+    for (i, config) in configs.as_object().unwrap().values().enumerate() {
+        lints(&dir, &format!("tf{i}.json"), config);
+    }
+    // A plan: a value known only after apply is never guessed.
+    let mut plan: Value = serde_json::from_str(TERRAFORM_SHOW).unwrap();
+    plan["planned_values"] = plan["values"].take();
+    plan.as_object_mut().unwrap().remove("values");
+    plan["planned_values"]["root_module"]["resources"][1]["values"]
+        .as_object_mut()
+        .unwrap()
+        .remove("client_certificate_exclusion_paths");
+    plan["resource_changes"] = json!([{
+        "address": "azurerm_linux_web_app.portal",
+        "change": {"actions": ["create"], "after_unknown": {"client_certificate_exclusion_paths": true, "id": true}}
+    }]);
+    let r = import_app_service(&dir, "plan.json", &plan.to_string(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: contoso-portal: client_certificate_exclusion_paths: known only after apply"),
+        "{}",
+        r.stderr
+    );
+    // The older azurerm_app_service.
+    let old = json!({"format_version": "1.0", "values": {"root_module": {"resources": [{
+        "address": "azurerm_app_service.legacy", "mode": "managed", "type": "azurerm_app_service",
+        "values": {"name": "contoso-legacy", "client_cert_enabled": true, "client_cert_mode": "Optional"}
+    }]}}});
+    let r = import_app_service(&dir, "old.json", &old.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertEnabled"], true);
+    assert_eq!(config["clientCertMode"], "Optional");
+}
+
+#[test]
+fn input_that_is_no_app_service_site_is_refused_naming_the_file_and_field() {
+    let dir = TempDir::new("import-az-bad");
+    let mut tf_bad: Value = serde_json::from_str(TERRAFORM_SHOW).unwrap();
+    tf_bad["values"]["root_module"]["child_modules"][0]["resources"][0]["values"]["client_certificate_mode"] =
+        json!("Sometimes");
+    let mut arm_bad: Value = serde_json::from_str(ARM_TEMPLATE).unwrap();
+    arm_bad["resources"][1]["properties"]["clientCertEnabled"] = json!("yes");
+    let cases = [
+        ("notjson.json", "{\"name\": ".to_string(), "notjson.json: not JSON"),
+        (
+            "other.json",
+            json!({"kind": "Deployment", "spec": {}}).to_string(),
+            "other.json: not the JSON of `az webapp show`, an ARM template or resource, or `terraform show -json`",
+        ),
+        (
+            "storage.json",
+            json!({"type": "Microsoft.Storage/storageAccounts", "name": "x"}).to_string(),
+            "storage.json: type: \"Microsoft.Storage/storageAccounts\" is not an App Service site",
+        ),
+        (
+            "mode.json",
+            AZ_WEBAPP_SHOW.replace("\"clientCertMode\": \"Required\"", "\"clientCertMode\": \"Sometimes\""),
+            "mode.json: clientCertMode: unknown mode \"Sometimes\": App Service's are Required, Optional and OptionalInteractiveUser",
+        ),
+        (
+            "ignore.json",
+            AZ_WEBAPP_SHOW.replace("\"clientCertMode\": \"Required\"", "\"clientCertMode\": \"Ignore\""),
+            "ignore.json: clientCertMode: unknown mode \"Ignore\"",
+        ),
+        (
+            "tfmode.json",
+            tf_bad.to_string(),
+            "tfmode.json: values.root_module.child_modules[0].resources[0].values.client_certificate_mode: unknown mode \"Sometimes\"",
+        ),
+        (
+            "armenabled.json",
+            arm_bad.to_string(),
+            "armenabled.json: resources[1].properties.clientCertEnabled: expected true or false, found a string",
+        ),
+        (
+            "params.json",
+            json!({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#", "resources": [], "parameters": {}}).to_string(),
+            "params.json: an ARM parameters file, not a template",
+        ),
+        (
+            "nosite.json",
+            json!({"values": {"root_module": {"resources": [{"type": "azurerm_resource_group", "address": "azurerm_resource_group.main", "values": {}}]}}}).to_string(),
+            "nosite.json: no App Service site",
+        ),
+    ];
+    for (name, text, message) in cases {
+        let r = import_app_service(&dir, name, &text, &[]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{name}: nothing is written half");
+        assert!(r.stderr.contains(message), "{name}: {}", r.stderr);
+    }
+    // An exclusion path the filter refuses is reported and left out, the rest kept.
+    let r = import_app_service(
+        &dir,
+        "relative.json",
+        &AZ_WEBAPP_SHOW.replace("/health;/public", "/health;public"),
+        &["--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("not translated: contoso-api: clientCertExclusionPaths: entry \"public\""),
+        "{}",
+        r.stderr
+    );
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertExclusionPaths"], "/health");
 }
