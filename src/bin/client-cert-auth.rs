@@ -9,12 +9,15 @@
 //!                        [--ca CA.crt] [--crl CA.crl] [--gateway NAME] [--image REF]
 //!                        [--config-only] [--allow-partial]
 //! client-cert-auth import app-service SITE.json [--site NAME] [--allow-partial]
+//! client-cert-auth import apim POLICY.xml [--ca CA.pem]... [--crl CA.crl]... [--allow-partial]
 //! client-cert-auth --help | --version
 //! ```
 //! Exit codes: 0 pass or forward (and `--help`, `--version`, a complete import), 1 deny (or an
 //! import with something it could not translate, without `--allow-partial`: nothing is
 //! written), 2 bad configuration, unreadable input or bad usage.
 
+#[path = "client-cert-auth/apim.rs"]
+mod apim;
 #[path = "client-cert-auth/app_service.rs"]
 mod app_service;
 #[path = "client-cert-auth/common.rs"]
@@ -191,6 +194,36 @@ fn command() -> Command {
                             "With several sites, print this one's configuration alone",
                         ))
                         .arg(allow_partial("settings")),
+                )
+                .subcommand(
+                    Command::new("apim")
+                        .about(
+                            "An API Management policy with <validate-client-certificate> -> the \
+                             plugin configuration (JSON) on standard output",
+                        )
+                        .arg(
+                            Arg::new("file")
+                                .value_name("POLICY.xml")
+                                .required(true)
+                                .help("The policy document (XML)"),
+                        )
+                        .arg(
+                            value(
+                                "ca",
+                                "CA.pem",
+                                "The instance's CA certificates (PEM), repeatable (otherwise a placeholder)",
+                            )
+                            .action(ArgAction::Append),
+                        )
+                        .arg(
+                            value(
+                                "crl",
+                                "CA.crl",
+                                "A CRL of those CAs (PEM), repeatable, for validate-revocation",
+                            )
+                            .action(ArgAction::Append),
+                        )
+                        .arg(allow_partial("attributes")),
                 ),
         )
 }
@@ -218,6 +251,23 @@ fn import(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
                 app_service::import(file, &read_text(file, "site file")?, text(args, "site"))
                     .map_err(Fatal)?;
             (imported, args, "setting(s)")
+        }
+        Some(("apim", args)) => {
+            let file = text(args, "file").unwrap_or_default();
+            let files = |name: &str, what: &str| -> Result<Vec<(String, String)>, Fatal> {
+                args.get_many::<String>(name)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| Ok((p.clone(), read_text(p, what)?)))
+                    .collect()
+            };
+            let options = apim::Options {
+                ca: files("ca", "CA")?,
+                crl: files("crl", "CRL")?,
+            };
+            let imported =
+                apim::import(file, &read_text(file, "policy")?, &options).map_err(Fatal)?;
+            (imported, args, "item(s)")
         }
         _ => return Err(Fatal(command().render_usage().to_string())),
     };

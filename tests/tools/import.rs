@@ -5,7 +5,9 @@
 //! what ingress-nginx itself falls back on or refuses; annotations that cannot be translated;
 //! input that is not an Ingress. `import app-service`: `az webapp show` / `list`, an ARM
 //! template and resource, `terraform show -json` of a state and a plan; Azure's defaults and
-//! modes; expressions never guessed; input that is no site.
+//! modes; expressions never guessed; input that is no site. `import apim`: a policy document
+//! with its sections and other policies; every attribute; what has no counterpart; XML that is
+//! not a policy.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -1204,4 +1206,446 @@ fn input_that_is_no_app_service_site_is_refused_naming_the_file_and_field() {
     );
     let config: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(config["clientCertExclusionPaths"], "/health");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `import apim`: API Management policy documents.
+
+/// A policy as API Management exports it (format xml): inbound, backend, outbound and on-error
+/// sections, other policies beside the validation, four identities (one with an expression,
+/// one naming a stored certificate) and an expression reading the certificate elsewhere.
+const APIM_POLICY: &str = r#"<!--
+    Orders API: partners call with a client certificate issued by the Contoso CA.
+-->
+<policies>
+    <inbound>
+        <base />
+        <rate-limit-by-key calls="100" renewal-period="60" counter-key="@(context.Subscription.Id)" />
+        <validate-client-certificate
+            validate-revocation="false"
+            validate-trust="true"
+            validate-not-before="true"
+            validate-not-after="true"
+            ignore-error="false">
+            <identities>
+                <identity thumbprint="8C:6E:27:4B:3A:01:92:5F:88:D1:0C:AA:42:7E:19:B6:5D:03:F1:C4" common-name="billing" />
+                <identity issuer-subject="CN=Contoso Issuing CA, O=Contoso" dns-name="device-42.contoso.com" serial-number="0A1B2C" />
+                <identity subject="@(context.Variables.GetValueOrDefault&lt;string&gt;(&quot;partner-subject&quot;))" />
+                <identity common-name="reports" issuer-certificate-id="contoso-issuing-ca" />
+            </identities>
+        </validate-client-certificate>
+        <set-header name="X-Client-Thumbprint" exists-action="override">
+            <value>@(context.Request.Certificate?.Thumbprint ?? "")</value>
+        </set-header>
+        <set-backend-service backend-id="orders-backend" />
+    </inbound>
+    <backend>
+        <forward-request timeout="30" />
+    </backend>
+    <outbound>
+        <base />
+        <set-header name="X-Powered-By" exists-action="delete" />
+    </outbound>
+    <on-error>
+        <base />
+    </on-error>
+</policies>
+"#;
+
+fn import_apim(dir: &TempDir, name: &str, text: &str, extra: &[&str]) -> Run {
+    let file = dir.write(name, text).display().to_string();
+    let mut args = vec!["import", "apim", file.as_str()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn an_apim_policy_becomes_the_validation_object_and_what_has_no_counterpart_is_listed() {
+    let f = Fixture::new("import-apim");
+    let r = import_apim(&f.dir, "policy.xml", APIM_POLICY, &["--ca", &f.ca]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "", "nothing is written half");
+    for line in [
+        "not translated: policies/inbound/validate-client-certificate/identities/identity[3]@subject: \"@(context.Variables.GetValueOrDefault<string>(\\\"partner-subject\\\"))\" is a policy expression, not evaluated here; the identity is left out (never loosened)",
+        "not translated: policies/inbound/validate-client-certificate/identities/identity[4]@issuer-certificate-id: \"contoso-issuing-ca\" names a certificate stored in API Management",
+        "not translated: policies/inbound/set-header/value: a policy expression reads context.Request.Certificate",
+        "client-cert-auth: 3 item(s) not translated; nothing written (--allow-partial writes the rest)",
+    ] {
+        assert!(r.stderr.contains(line), "{line}\n{}", r.stderr);
+    }
+    assert!(
+        r.stderr
+            .contains("note: policies/inbound/base: <base/> runs the enclosing scope's policies"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("policies/outbound/base"),
+        "only inbound's base matters"
+    );
+
+    let r = import_apim(
+        &f.dir,
+        "policy.xml",
+        APIM_POLICY,
+        &["--ca", &f.ca, "--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    let v = &config["validation"];
+    assert_eq!(
+        v["identities"],
+        json!([
+            {"thumbprint": "8C:6E:27:4B:3A:01:92:5F:88:D1:0C:AA:42:7E:19:B6:5D:03:F1:C4", "commonName": "billing"},
+            {"issuerSubject": "CN=Contoso Issuing CA, O=Contoso", "dnsName": "device-42.contoso.com", "serialNumber": "0A1B2C"}
+        ]),
+        "the two identities that translate, whole"
+    );
+    assert_eq!(v["validateNotBefore"], true);
+    assert_eq!(v["validateNotAfter"], true);
+    assert_eq!(v["validateTrust"], true);
+    assert_eq!(v["validateRevocation"], false);
+    assert_eq!(
+        v["trustedCaCertificates"].as_array().unwrap().len(),
+        1,
+        "the self-signed root"
+    );
+    assert_eq!(v["intermediateCertificates"].as_array().unwrap().len(), 1);
+    assert_eq!(config["clientCertMode"], "Required");
+    assert_eq!(config["responses"], json!({"preset": "apim"}));
+    assert_eq!(config["forward"], json!({"arrClientCert": false}));
+    assert_eq!(config.get("reportOnly"), None);
+    let lint = lints(&f.dir, "apim.json", &config);
+    assert!(lint.contains("identities: 2"), "{lint}");
+
+    // Without --ca: a placeholder the plugin refuses, said on standard error.
+    let r = import_apim(&f.dir, "policy.xml", APIM_POLICY, &["--allow-partial"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("REPLACE-WITH-THE-CA-CERTIFICATES-OF-THE-API-MANAGEMENT-INSTANCE")
+    );
+    assert!(
+        r.stderr.contains("note: the CA is a placeholder"),
+        "{}",
+        r.stderr
+    );
+    let placeholder = f
+        .dir
+        .write("placeholder.json", &r.stdout)
+        .display()
+        .to_string();
+    assert_eq!(
+        run(&["lint", &placeholder]).code,
+        2,
+        "the placeholder never runs"
+    );
+}
+
+/// (attributes, extra arguments, validateNotBefore / NotAfter / Trust / Revocation as written,
+/// reportOnly, a not-translated line).
+type AttributeCase<'a> = (
+    &'a str,
+    Vec<&'a str>,
+    [Option<bool>; 4],
+    bool,
+    Option<&'a str>,
+);
+
+/// Each attribute on its own: API Management's defaults (every check on), revocation with and
+/// without `--crl`, `ignore-error`, expressions, a check under `<choose>`.
+#[test]
+fn each_attribute_of_validate_client_certificate_maps_as_api_management_reads_it() {
+    let f = Fixture::new("import-apim-attrs");
+    let root = Ca::new("apim crl root");
+    let crl = f
+        .dir
+        .write(
+            "ca.crl",
+            &root.crl(
+                &[7],
+                time::OffsetDateTime::now_utc() + time::Duration::days(3),
+            ),
+        )
+        .display()
+        .to_string();
+    let root_ca = f
+        .dir
+        .write("root.pem", &root.cert_pem())
+        .display()
+        .to_string();
+    let policy = |attributes: &str, identities: &str| {
+        format!(
+            "<policies><inbound><validate-client-certificate {attributes}><identities>{identities}</identities></validate-client-certificate></inbound></policies>"
+        )
+    };
+    let cn = r#"<identity common-name="billing"/>"#;
+    let table: [AttributeCase; 8] = [
+        // API Management's defaults: all four checks, revocation fetched online.
+        (
+            "",
+            vec!["--ca", &root_ca],
+            [Some(true), Some(true), Some(true), None],
+            false,
+            Some(
+                "validate-client-certificate@validate-revocation: API Management fetches the revocation lists",
+            ),
+        ),
+        (
+            "",
+            vec!["--ca", &root_ca, "--crl", &crl],
+            [Some(true), Some(true), Some(true), Some(true)],
+            false,
+            None,
+        ),
+        (
+            r#"validate-revocation="false" validate-not-before="False" validate-not-after="FALSE""#,
+            vec!["--ca", &root_ca],
+            [Some(false), Some(false), Some(true), Some(false)],
+            false,
+            None,
+        ),
+        (
+            r#"validate-revocation="false" validate-trust="false""#,
+            vec![],
+            [Some(true), Some(true), Some(false), Some(false)],
+            false,
+            None,
+        ),
+        (
+            r#"validate-revocation="false" ignore-error="true""#,
+            vec!["--ca", &root_ca],
+            [Some(true), Some(true), Some(true), Some(false)],
+            true,
+            None,
+        ),
+        (
+            r#"validate-revocation="false" validate-trust="false""#,
+            vec!["--ca", &root_ca],
+            [Some(true), Some(true), Some(false), Some(false)],
+            false,
+            Some(
+                "--ca: policies/inbound/validate-client-certificate@validate-trust is false, so the CA certificates are not used",
+            ),
+        ),
+        (
+            r#"validate-revocation="false" validate-not-after="@(true)""#,
+            vec!["--ca", &root_ca],
+            [Some(true), None, Some(true), Some(false)],
+            false,
+            Some(
+                "validate-client-certificate@validate-not-after: \"@(true)\" is a policy expression",
+            ),
+        ),
+        (
+            r#"validate-trust="false""#,
+            vec!["--crl", &crl],
+            [Some(true), Some(true), Some(false), None],
+            false,
+            Some("validate-revocation: \"true\" without validate-trust"),
+        ),
+    ];
+    for (i, (attributes, extra, [nb, na, trust, revocation], report_only, lost)) in
+        table.iter().enumerate()
+    {
+        let text = policy(attributes, cn);
+        let mut args = extra.clone();
+        args.push("--allow-partial");
+        let r = import_apim(&f.dir, &format!("a{i}.xml"), &text, &args);
+        assert_eq!(r.code, 0, "{attributes}: {}", r.stderr);
+        let config: Value = serde_json::from_str(&r.stdout).unwrap();
+        let v = &config["validation"];
+        let got = |k: &str| v.get(k).and_then(Value::as_bool);
+        assert_eq!(
+            [
+                got("validateNotBefore"),
+                got("validateNotAfter"),
+                got("validateTrust"),
+                got("validateRevocation")
+            ],
+            [*nb, *na, *trust, *revocation],
+            "{attributes} {extra:?}"
+        );
+        assert_eq!(v["identities"], json!([{"commonName": "billing"}]));
+        assert_eq!(
+            config.get("reportOnly").is_some(),
+            *report_only,
+            "{attributes}"
+        );
+        if *revocation == Some(true) {
+            assert_eq!(v["crls"].as_array().unwrap().len(), 1);
+        }
+        match lost {
+            Some(line) => {
+                assert!(r.stderr.contains(line), "{attributes}: {}", r.stderr);
+                let strict = import_apim(&f.dir, &format!("a{i}.xml"), &text, extra);
+                assert_eq!(strict.code, 1, "{attributes}: {}", strict.stderr);
+                assert_eq!(strict.stdout, "");
+            }
+            None => {
+                assert!(
+                    !r.stderr.contains("not translated"),
+                    "{attributes}: {}",
+                    r.stderr
+                );
+                lints(&f.dir, &format!("a{i}.json"), &config);
+            }
+        }
+    }
+    // ignore-error: API Management goes on after a failure; here that is report only.
+    let r = import_apim(
+        &f.dir,
+        "ignore.xml",
+        &policy(r#"validate-revocation="false" ignore-error="true""#, cn),
+        &["--ca", &root_ca],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["reportOnly"], true);
+    assert!(r.stderr.contains("here that is reportOnly"), "{}", r.stderr);
+    // Under <choose>: applies only when its condition holds, translated as always.
+    let chosen = format!(
+        "<policies><inbound><choose><when condition=\"@(context.Request.Url.Path.StartsWith(&quot;/partners&quot;))\"><validate-client-certificate validate-revocation=\"false\"><identities>{cn}</identities></validate-client-certificate></when></choose></inbound></policies>"
+    );
+    let r = import_apim(&f.dir, "choose.xml", &chosen, &["--ca", &root_ca]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: policies/inbound/choose/when/validate-client-certificate: applies only under <choose> (\"@(context.Request.Url.Path.StartsWith(\\\"/partners\\\"))\")"),
+        "{}",
+        r.stderr
+    );
+    // Every identity left out: writing none would admit every certificate, so nothing is
+    // written even with --allow-partial.
+    let none = policy(
+        r#"validate-revocation="false""#,
+        r#"<identity issuer-certificate-id="ca-1"/><identity thumbprint="@(context.Variables[&quot;t&quot;])"/>"#,
+    );
+    let r = import_apim(
+        &f.dir,
+        "none.xml",
+        &none,
+        &["--ca", &root_ca, "--allow-partial"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.contains("no identity is left to translate"),
+        "{}",
+        r.stderr
+    );
+    // issuer-thumbprint needs the trust check here: its identity is left out without it.
+    let issuer = policy(
+        r#"validate-revocation="false" validate-trust="false""#,
+        r#"<identity issuer-thumbprint="8C6E274B3A01925F88D10CAA427E19B65D03F1C4"/><identity common-name="billing"/>"#,
+    );
+    let r = import_apim(&f.dir, "issuer.xml", &issuer, &["--allow-partial"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("identity[1]@issuer-thumbprint: needs validate-trust here"),
+        "{}",
+        r.stderr
+    );
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        config["validation"]["identities"],
+        json!([{"commonName": "billing"}])
+    );
+}
+
+#[test]
+fn xml_that_is_not_a_policy_is_refused_naming_the_file_line_and_attribute() {
+    let f = Fixture::new("import-apim-bad");
+    let vcc = |attributes: &str, inner: &str| {
+        format!(
+            "<policies>\n<inbound>\n<validate-client-certificate {attributes}>{inner}</validate-client-certificate>\n</inbound>\n</policies>\n"
+        )
+    };
+    let cases = [
+        (
+            "notxml.xml",
+            "<policies><inbound></policies>".to_string(),
+            "notxml.xml: not XML",
+        ),
+        (
+            "config.xml",
+            "<configuration><appSettings/></configuration>".to_string(),
+            "config.xml: <configuration>: not an API Management policy document",
+        ),
+        (
+            "none.xml",
+            "<policies><inbound><base/></inbound></policies>".to_string(),
+            "none.xml: no <validate-client-certificate> in the policy",
+        ),
+        (
+            "bool.xml",
+            vcc(r#"validate-not-after="yes""#, ""),
+            "bool.xml line 3: policies/inbound/validate-client-certificate@validate-not-after: \"yes\" is not true or false",
+        ),
+        (
+            "attr.xml",
+            vcc(r#"validate-chain="true""#, ""),
+            "attr.xml line 3: policies/inbound/validate-client-certificate@validate-chain: not an attribute of <validate-client-certificate>",
+        ),
+        (
+            "identity-attr.xml",
+            vcc("", r#"<identities><identity cn="billing"/></identities>"#),
+            "policies/inbound/validate-client-certificate/identities/identity@cn: not an attribute of <identity>",
+        ),
+        (
+            "thumb.xml",
+            vcc(
+                "",
+                r#"<identities><identity thumbprint="8C6E27"/></identities>"#,
+            ),
+            "thumb.xml line 3: policies/inbound/validate-client-certificate/identities/identity: thumbprint",
+        ),
+        (
+            "empty.xml",
+            vcc("", "<identities><identity/></identities>"),
+            "identity: an identity without attributes",
+        ),
+        (
+            "element.xml",
+            vcc("", "<trusted-issuers/>"),
+            "validate-client-certificate/trusted-issuers: unknown element <trusted-issuers>",
+        ),
+        (
+            "outbound.xml",
+            "<policies><inbound/><outbound><validate-client-certificate/></outbound></policies>"
+                .to_string(),
+            "policies/outbound/validate-client-certificate: <validate-client-certificate> is allowed in the inbound section only",
+        ),
+        (
+            "dtd.xml",
+            "<!DOCTYPE policies [<!ENTITY a \"aaaa\">]><policies/>".to_string(),
+            "dtd.xml: not XML",
+        ),
+    ];
+    for (name, text, message) in cases {
+        let r = import_apim(&f.dir, name, &text, &["--ca", &f.ca]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{name}: nothing is written half");
+        assert!(r.stderr.contains(message), "{name}: {}", r.stderr);
+    }
+    // A bundle of intermediates alone has no root to build to.
+    let inter_only =
+        Ca::new("r").intermediate("only an intermediate", testkit::pki::Alg::EcdsaP256);
+    let ca = f
+        .dir
+        .write("inter.pem", &inter_only.cert_pem())
+        .display()
+        .to_string();
+    let r = import_apim(
+        &f.dir,
+        "ok.xml",
+        &vcc(r#"validate-revocation="false""#, ""),
+        &["--ca", &ca],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--ca: no self-signed CA certificate"),
+        "{}",
+        r.stderr
+    );
 }
