@@ -7,7 +7,8 @@
 //! template and resource, `terraform show -json` of a state and a plan; Azure's defaults and
 //! modes; expressions never guessed; input that is no site. `import apim`: a policy document
 //! with its sections and other policies; every attribute; what has no counterpart; XML that is
-//! not a policy.
+//! not a policy. Then every importer's output against the JSON Schema and `lint`, and the
+//! documented examples against the real output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -1036,6 +1037,27 @@ fn an_arm_template_gives_one_configuration_per_site_and_never_guesses_an_express
     for (name, config) in configs.as_object().unwrap() {
         lints(&dir, &format!("{}.json", name.len()), config);
     }
+    // Language version 2.0 (resources as an object of symbolic names) and a nested
+    // deployment's inline template.
+    let v2 = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "languageVersion": "2.0",
+        "contentVersion": "1.0.0.0",
+        "resources": {
+            "shop": {"type": "Microsoft.Web/sites", "apiVersion": "2022-09-01", "name": "contoso-shop",
+                     "properties": {"clientCertEnabled": true, "clientCertMode": "Optional"}},
+            "nested": {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "inner",
+                       "properties": {"mode": "Incremental", "template": {"resources": [
+                           {"type": "Microsoft.Web/sites", "apiVersion": "2022-09-01", "name": "contoso-inner",
+                            "properties": {"clientCertEnabled": false}}
+                       ]}}}
+        }
+    });
+    let r = import_app_service(&dir, "v2.json", &v2.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v2: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v2["contoso-shop"]["clientCertMode"], "Optional");
+    assert_eq!(v2["contoso-inner"]["clientCertEnabled"], false);
     // A single ARM resource (`az resource show`, or one taken from a template).
     let template: Value = serde_json::from_str(ARM_TEMPLATE).unwrap();
     let resource = template["resources"][1].clone();
@@ -1648,4 +1670,139 @@ fn xml_that_is_not_a_policy_is_refused_naming_the_file_line_and_attribute() {
         "{}",
         r.stderr
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every importer's output against the JSON Schema (and the plugin, through lint).
+
+#[cfg(feature = "schemars")]
+#[test]
+fn every_importers_output_passes_the_schema_and_lint() {
+    let f = Fixture::new("import-schema");
+    let mut configs: Vec<(String, Value)> = Vec::new();
+    let ingress_file = f.file(
+        "shop.yaml",
+        &[
+            ingress(
+                "shop",
+                "admin",
+                "shop.example.com",
+                &[
+                    ("auth-tls-secret", "shop/ca"),
+                    ("auth-tls-verify-depth", "2"),
+                    ("auth-tls-match-cn", "CN=(billing|reports)"),
+                    (
+                        "auth-tls-error-page",
+                        "https://login.example.com/cert-error",
+                    ),
+                    ("auth-tls-pass-certificate-to-upstream", "true"),
+                ],
+                &[("/admin", "Prefix"), ("/admin/login", "Exact")],
+            ),
+            ingress(
+                "shop",
+                "app",
+                "shop.example.com",
+                &[
+                    ("auth-tls-secret", "ca"),
+                    ("auth-tls-verify-depth", "2"),
+                    ("auth-tls-verify-client", "optional"),
+                    ("auth-tls-match-cn", "CN=alice"),
+                    (
+                        "auth-tls-error-page",
+                        "https://login.example.com/cert-error",
+                    ),
+                ],
+                &[("/", "ImplementationSpecific")],
+            ),
+        ],
+    );
+    let (config, _) = f.config(&ingress_file, &[]);
+    configs.push(("ingress-nginx".into(), config));
+    let r = run(&["import", "ingress-nginx", &ingress_file, "--config-only"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    configs.push((
+        "ingress-nginx placeholder".into(),
+        serde_json::from_str(&r.stdout).unwrap(),
+    ));
+
+    for (name, text) in [
+        ("az", AZ_WEBAPP_SHOW),
+        ("arm", ARM_TEMPLATE),
+        ("terraform", TERRAFORM_SHOW),
+    ] {
+        let r = import_app_service(&f.dir, &format!("{name}.json"), text, &["--allow-partial"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let out: Value = serde_json::from_str(&r.stdout).unwrap();
+        if name == "az" {
+            configs.push((name.into(), out));
+        } else {
+            for (site, config) in out.as_object().unwrap() {
+                configs.push((format!("{name} {site}"), config.clone()));
+            }
+        }
+    }
+    let r = import_apim(
+        &f.dir,
+        "policy.xml",
+        APIM_POLICY,
+        &["--ca", &f.ca, "--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    configs.push(("apim".into(), serde_json::from_str(&r.stdout).unwrap()));
+    let r = import_apim(&f.dir, "policy.xml", APIM_POLICY, &["--allow-partial"]);
+    configs.push((
+        "apim placeholder".into(),
+        serde_json::from_str(&r.stdout).unwrap(),
+    ));
+
+    let values: Vec<Value> = configs.iter().map(|(_, c)| c.clone()).collect();
+    let errors = crate::schema::schema_errors(&values);
+    for ((name, config), error) in configs.iter().zip(&errors) {
+        assert_eq!(error, "", "{name}: the schema refuses {config}");
+        if !name.ends_with("placeholder") {
+            lints(&f.dir, "schema-lint.json", config);
+        }
+    }
+    assert_eq!(configs.len(), 11, "every importer's output was checked");
+}
+
+/// The examples of docs/migrating-from-azure.md and the README are the importers' exact output
+/// for the inputs the page shows.
+#[test]
+fn the_documented_azure_examples_are_the_exact_output() {
+    let repo = testkit::envoy::repo();
+    let page = std::fs::read_to_string(repo.join("docs/migrating-from-azure.md")).unwrap();
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let between = |text: &str, start: &str, end: &str| -> String {
+        let from = text.find(start).unwrap_or_else(|| panic!("no {start:?}")) + start.len();
+        let to = text[from..]
+            .find(end)
+            .unwrap_or_else(|| panic!("no {end:?} after {start:?}"));
+        text[from..from + to].to_string()
+    };
+    let dir = TempDir::new("import-azure-doc");
+    for (input, command) in [
+        ("site.json", "import app-service site.json"),
+        ("policy.xml", "import apim policy.xml"),
+    ] {
+        let shown_input = between(
+            &page,
+            &format!("$ cat {input}\n"),
+            &format!("$ client-cert-auth {command}\n"),
+        );
+        let shown = between(&page, &format!("$ client-cert-auth {command}\n"), "```");
+        let file = dir.write(input, &shown_input).display().to_string();
+        let mut args: Vec<&str> = command.split(' ').collect();
+        *args.last_mut().unwrap() = &file;
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{command}: {}", r.stderr);
+        assert_eq!(r.stdout, shown, "docs/migrating-from-azure.md: {command}");
+        let in_readme = between(&readme, &format!("-- {command}\n"), "```");
+        assert_eq!(r.stdout, in_readme, "README.md: {command}");
+        let config: Value = serde_json::from_str(&r.stdout).unwrap();
+        if input == "site.json" {
+            lints(&dir, "site-config.json", &config);
+        }
+    }
 }
