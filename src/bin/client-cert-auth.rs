@@ -134,7 +134,9 @@ fn command() -> Command {
         )
         .subcommand(
             Command::new("import")
-                .about("Translate another platform's settings into manifests with this filter")
+                .about(
+                    "Translate another platform's settings into this filter's configuration (or manifests carrying it)",
+                )
                 .subcommand_required(true)
                 .subcommand(
                     Command::new("ingress-nginx")
@@ -223,7 +225,7 @@ fn command() -> Command {
                             )
                             .action(ArgAction::Append),
                         )
-                        .arg(allow_partial("attributes")),
+                        .arg(allow_partial("items (attributes, expressions)")),
                 ),
         )
 }
