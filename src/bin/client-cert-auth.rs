@@ -8,12 +8,20 @@
 //! client-cert-auth import ingress-nginx INGRESS.yaml... [--target envoy-gateway|istio]
 //!                        [--ca CA.crt] [--crl CA.crl] [--gateway NAME] [--image REF]
 //!                        [--config-only] [--allow-partial]
+//! client-cert-auth import app-service SITE.json [--site NAME] [--allow-partial]
+//! client-cert-auth import apim POLICY.xml [--ca CA.pem]... [--crl CA.crl]... [--allow-partial]
 //! client-cert-auth --help | --version
 //! ```
 //! Exit codes: 0 pass or forward (and `--help`, `--version`, a complete import), 1 deny (or an
-//! import with annotations it could not translate, without `--allow-partial`: nothing is
+//! import with something it could not translate, without `--allow-partial`: nothing is
 //! written), 2 bad configuration, unreadable input or bad usage.
 
+#[path = "client-cert-auth/apim.rs"]
+mod apim;
+#[path = "client-cert-auth/app_service.rs"]
+mod app_service;
+#[path = "client-cert-auth/common.rs"]
+mod common;
 #[path = "client-cert-auth/ingress_nginx.rs"]
 mod ingress_nginx;
 
@@ -126,7 +134,9 @@ fn command() -> Command {
         )
         .subcommand(
             Command::new("import")
-                .about("Translate another platform's settings into manifests with this filter")
+                .about(
+                    "Translate another platform's settings into this filter's configuration (or manifests carrying it)",
+                )
                 .subcommand_required(true)
                 .subcommand(
                     Command::new("ingress-nginx")
@@ -165,20 +175,127 @@ fn command() -> Command {
                                 .action(ArgAction::SetTrue)
                                 .help("Print the plugin configuration (JSON) only"),
                         )
+                        .arg(allow_partial("annotations")),
+                )
+                .subcommand(
+                    Command::new("app-service")
+                        .about(
+                            "An App Service site's client-certificate settings (az webapp show, \
+                             an ARM template or resource, terraform show -json) -> the plugin \
+                             configuration (JSON) on standard output",
+                        )
                         .arg(
-                            Arg::new("allow-partial")
-                                .long("allow-partial")
-                                .action(ArgAction::SetTrue)
-                                .help("Write the output even when annotations were not translated"),
-                        ),
+                            Arg::new("file")
+                                .value_name("SITE.json")
+                                .required(true)
+                                .help("az webapp show / list, an ARM template or resource, or terraform show -json output"),
+                        )
+                        .arg(value(
+                            "site",
+                            "NAME",
+                            "With several sites, print this one's configuration alone",
+                        ))
+                        .arg(allow_partial("settings")),
+                )
+                .subcommand(
+                    Command::new("apim")
+                        .about(
+                            "An API Management policy with <validate-client-certificate> -> the \
+                             plugin configuration (JSON) on standard output",
+                        )
+                        .arg(
+                            Arg::new("file")
+                                .value_name("POLICY.xml")
+                                .required(true)
+                                .help("The policy document (XML)"),
+                        )
+                        .arg(
+                            value(
+                                "ca",
+                                "CA.pem",
+                                "The instance's CA certificates (PEM), repeatable (otherwise a placeholder)",
+                            )
+                            .action(ArgAction::Append),
+                        )
+                        .arg(
+                            value(
+                                "crl",
+                                "CA.crl",
+                                "A CRL of those CAs (PEM), repeatable, for validate-revocation",
+                            )
+                            .action(ArgAction::Append),
+                        )
+                        .arg(allow_partial("items (attributes, expressions)")),
                 ),
         )
 }
 
+fn allow_partial(what: &'static str) -> Arg {
+    Arg::new("allow-partial")
+        .long("allow-partial")
+        .action(ArgAction::SetTrue)
+        .help(format!(
+            "Write the output even when {what} were not translated"
+        ))
+}
+
+fn read_text(path: &str, what: &str) -> Result<String, Fatal> {
+    String::from_utf8(read(path, what)?)
+        .map_err(|_| Fatal(format!("the {what} {path} is not UTF-8 text")))
+}
+
 fn import(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
-    let Some(("ingress-nginx", args)) = args.subcommand() else {
-        return Err(Fatal(command().render_usage().to_string()));
+    let (imported, args, noun) = match args.subcommand() {
+        Some(("ingress-nginx", args)) => (import_ingress_nginx(args)?, args, "annotation(s)"),
+        Some(("app-service", args)) => {
+            let file = text(args, "file").unwrap_or_default();
+            let imported =
+                app_service::import(file, &read_text(file, "site file")?, text(args, "site"))
+                    .map_err(Fatal)?;
+            (imported, args, "setting(s)")
+        }
+        Some(("apim", args)) => {
+            let file = text(args, "file").unwrap_or_default();
+            let files = |name: &str, what: &str| -> Result<Vec<(String, String)>, Fatal> {
+                args.get_many::<String>(name)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| Ok((p.clone(), read_text(p, what)?)))
+                    .collect()
+            };
+            let options = apim::Options {
+                ca: files("ca", "CA")?,
+                crl: files("crl", "CRL")?,
+            };
+            let imported =
+                apim::import(file, &read_text(file, "policy")?, &options).map_err(Fatal)?;
+            (imported, args, "item(s)")
+        }
+        _ => return Err(Fatal(command().render_usage().to_string())),
     };
+    for note in &imported.notes {
+        eprintln!("note: {note}");
+    }
+    for line in &imported.untranslated {
+        eprintln!("not translated: {line}");
+    }
+    if let Some(refused) = &imported.refused {
+        eprintln!("client-cert-auth: {refused}");
+        return Ok(ExitCode::from(1));
+    }
+    if !imported.untranslated.is_empty() && !args.get_flag("allow-partial") {
+        eprintln!(
+            "client-cert-auth: {} {noun} not translated; nothing written (--allow-partial \
+             writes the rest)",
+            imported.untranslated.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    out.push_str(&imported.output);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_ingress_nginx(args: &ArgMatches) -> Result<common::Imported, Fatal> {
     let target = match text(args, "target").unwrap_or_default() {
         "envoy-gateway" => ingress_nginx::Target::EnvoyGateway,
         "istio" => ingress_nginx::Target::Istio,
@@ -187,10 +304,6 @@ fn import(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
                 "--target: {other:?} is not envoy-gateway or istio"
             )));
         }
-    };
-    let read_text = |path: &str, what: &str| -> Result<String, Fatal> {
-        String::from_utf8(read(path, what)?)
-            .map_err(|_| Fatal(format!("the {what} {path} is not UTF-8 text")))
     };
     let mut inputs = Vec::new();
     for file in args.get_many::<String>("files").into_iter().flatten() {
@@ -203,28 +316,12 @@ fn import(args: &ArgMatches, out: &mut String) -> Result<ExitCode, Fatal> {
         gateway: text(args, "gateway").unwrap_or("eg").to_string(),
         image: text(args, "image").unwrap_or_default().to_string(),
     };
-    let imported = if args.get_flag("config-only") {
+    if args.get_flag("config-only") {
         ingress_nginx::config_only(&inputs, &options)
     } else {
         ingress_nginx::import(&inputs, &options)
     }
-    .map_err(Fatal)?;
-    for note in &imported.notes {
-        eprintln!("note: {note}");
-    }
-    for line in &imported.untranslated {
-        eprintln!("not translated: {line}");
-    }
-    if !imported.untranslated.is_empty() && !args.get_flag("allow-partial") {
-        eprintln!(
-            "client-cert-auth: {} annotation(s) not translated; nothing written (--allow-partial \
-             writes the rest)",
-            imported.untranslated.len()
-        );
-        return Ok(ExitCode::from(1));
-    }
-    out.push_str(&imported.manifests);
-    Ok(ExitCode::SUCCESS)
+    .map_err(Fatal)
 }
 
 fn main() -> ExitCode {

@@ -224,6 +224,7 @@ fn sift_down<T: Ord>(items: &mut [T], mut root: usize, end: usize) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -169,6 +169,47 @@ fn every_property_of_the_schema_has_a_description() {
     assert!(undocumented.is_empty(), "no description: {undocumented:?}");
 }
 
+/// The schema's complaints about each configuration (empty: valid), from Python's jsonschema.
+pub(crate) fn schema_errors(configs: &[serde_json::Value]) -> Vec<String> {
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        for line in open(sys.argv[2]):\n\
+        \x20   errors = jsonschema.Draft202012Validator(schema).iter_errors(json.loads(line))\n\
+        \x20   print(json.dumps('; '.join(f'{list(e.path)}: {e.message}' for e in errors)))\n";
+    let dir = TempDir::new("schema-errors");
+    let input: String = configs.iter().map(|c| format!("{c}\n")).collect();
+    let input_path = dir.write("configs.jsonl", &input);
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(repo().join(SCHEMA))
+        .arg(input_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), configs.len());
+    verdicts
+}
+
+#[test]
+fn the_schema_check_of_the_importers_catches_a_bad_configuration() {
+    use serde_json::json;
+    let errors = schema_errors(&[
+        json!({"clientCertMode": "Required"}),
+        json!({"clientCertMode": "Required", "validation": {"identity": []}}),
+    ]);
+    assert_eq!(errors[0], "");
+    assert!(errors[1].starts_with("['validation']: "), "{errors:?}");
+}
+
 #[test]
 fn the_schema_accepts_modes_in_any_case_and_rejects_unknown_ones() {
     let python = venv_python();

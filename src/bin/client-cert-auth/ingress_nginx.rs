@@ -12,7 +12,9 @@
 use serde_json::{Value, json};
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
-use client_cert_auth::{Config, pem_to_der};
+use client_cert_auth::Config;
+
+use crate::common::{Imported, split_bundle};
 
 const PREFIX: &str = "nginx.ingress.kubernetes.io/";
 
@@ -36,16 +38,6 @@ pub struct Options {
     pub gateway: String,
     /// `--image`: the module's OCI image.
     pub image: String,
-}
-
-/// What an import produced.
-pub struct Imported {
-    /// The manifests, YAML documents separated by `---`.
-    pub manifests: String,
-    /// What a user must know (placeholders, secrets to create), one line each.
-    pub notes: Vec<String>,
-    /// Annotations not translated, one line each, with the Ingress they came from.
-    pub untranslated: Vec<String>,
 }
 
 /// One Ingress, as far as the import reads it.
@@ -372,38 +364,6 @@ fn plain_common_name(pattern: &str) -> Option<&str> {
     .then_some(name)
 }
 
-/// The CA bundle split as the filter wants it: self-signed certificates are the trusted CAs,
-/// the others intermediates.
-fn split_bundle(pem: &str) -> Result<(Vec<String>, Vec<String>), String> {
-    let mut roots = Vec::new();
-    let mut intermediates = Vec::new();
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut rest = pem;
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let Some(end) = rest[start..].find(END) else {
-            return Err("--ca: a certificate without its END line".to_string());
-        };
-        let block = format!("{}\n", &rest[start..start + end + END.len()]);
-        rest = &rest[start + end + END.len()..];
-        let der = pem_to_der(block.as_bytes(), "CERTIFICATE").map_err(|e| format!("--ca: {e}"))?;
-        let (_, cert) = x509_parser::parse_x509_certificate(&der)
-            .map_err(|e| format!("--ca: a certificate does not parse: {e}"))?;
-        if cert.subject().as_raw() == cert.issuer().as_raw() {
-            roots.push(block);
-        } else {
-            intermediates.push(block);
-        }
-    }
-    if roots.is_empty() {
-        return Err(
-            "--ca: no self-signed CA certificate (a bundle of intermediates alone verifies \
-             nothing in nginx either)"
-                .to_string(),
-        );
-    }
-    Ok((roots, intermediates))
-}
-
 /// The placeholder written where the CA belongs when `--ca` is not given: the plugin refuses
 /// to start with it (it is not a certificate), never runs without a CA.
 fn placeholder(secret: &str) -> String {
@@ -459,7 +419,17 @@ fn plugin_config(
         validation["validateNotAfter"] = json!(false);
     } else {
         let (roots, intermediates) = match &options.ca {
-            Some(pem) => split_bundle(pem)?,
+            Some(pem) => {
+                let (roots, intermediates) = split_bundle("--ca", pem)?;
+                if roots.is_empty() {
+                    return Err(
+                        "--ca: no self-signed CA certificate (a bundle of intermediates alone \
+                         verifies nothing in nginx either)"
+                            .to_string(),
+                    );
+                }
+                (roots, intermediates)
+            }
             None => {
                 notes.push(format!(
                     "the CA is a placeholder (REPLACE-WITH-ca.crt-OF-SECRET-{}): give --ca with the \
@@ -718,9 +688,10 @@ pub fn import(inputs: &[(String, String)], options: &Options) -> Result<Imported
         }
     };
     Ok(Imported {
-        manifests: emit(&documents)?,
+        output: emit(&documents)?,
         notes,
         untranslated,
+        refused: None,
     })
 }
 
@@ -730,10 +701,11 @@ pub fn config_only(inputs: &[(String, String)], options: &Options) -> Result<Imp
     let mut untranslated = Vec::new();
     let ingresses = read_ingresses(inputs, &mut notes, &mut untranslated)?;
     let (config, _) = plugin_config(&ingresses, options, &mut notes, &mut untranslated)?;
-    let manifests = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())? + "\n";
+    let output = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())? + "\n";
     Ok(Imported {
-        manifests,
+        output,
         notes,
         untranslated,
+        refused: None,
     })
 }
