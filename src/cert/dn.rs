@@ -348,8 +348,11 @@ const OPENSSL_SHORT_NAMES: &[(&str, &str)] = &[
 ];
 
 /// A name as OpenSSL's `X509_NAME_print_ex(.., XN_FLAG_RFC2253)` prints it, which is nginx's
-/// `$ssl_client_s_dn` / `$ssl_client_i_dn` (since 1.11.6): RDNs most specific first, `,`
-/// between them and `+` inside one, OpenSSL's short names, RFC 2253 escapes (`,+"\<>;`, a
+/// `$ssl_client_s_dn` / `$ssl_client_i_dn` (since 1.11.6): OpenSSL keeps a name's attributes
+/// as one flat list and `XN_FLAG_DN_REV` reverses all of it, so the RDNs come most specific
+/// first and the attributes inside a multi-valued RDN in reverse encoded order too
+/// (`OU=admins+CN=alice` for the SET {CN=alice, OU=admins}; checked with `openssl x509
+/// -nameopt RFC2253`), `,` between RDNs and `+` inside one, OpenSSL's short names, RFC 2253 escapes (`,+"\<>;`, a
 /// leading `#` or space, a trailing space; `=` is left as is), every byte outside printable
 /// ASCII (UTF-8 included) as `\XX`, and a value of a type OpenSSL does not know, or that is
 /// not a string, as `#` and the hex of its DER.
@@ -357,7 +360,8 @@ pub fn openssl_rfc2253(name: &X509Name<'_>) -> String {
     let rdns: Vec<String> = name
         .iter()
         .map(|rdn| {
-            rdn.iter()
+            let mut attrs = rdn
+                .iter()
                 .map(|attr| {
                     let oid = attr.attr_type().to_id_string();
                     let short = OPENSSL_SHORT_NAMES
@@ -377,8 +381,9 @@ pub fn openssl_rfc2253(name: &X509Name<'_>) -> String {
                     };
                     format!("{}={value}", short.unwrap_or(&oid))
                 })
-                .collect::<Vec<_>>()
-                .join("+")
+                .collect::<Vec<_>>();
+            attrs.reverse();
+            attrs.join("+")
         })
         .collect();
     rdns.into_iter().rev().collect::<Vec<_>>().join(",")
@@ -512,7 +517,7 @@ mod tests {
         assert_eq!(
             EncodedName::of(&parsed).openssl_rfc2253(),
             "1.2.3.4=#0C036F6464,serialNumber=42,emailAddress=a@b.test,CN=Jos\\C3\\A9 #1\\ ,\
-             OU=\\ lead+OU=a=b,O=Contoso\\, Ltd,DC=test"
+             OU=a=b+OU=\\ lead,O=Contoso\\, Ltd,DC=test"
         );
         // RFC 4514 escapes `=` too and names fewer types.
         assert!(EncodedName::of(&parsed).rfc4514().contains("OU=a\\=b"));

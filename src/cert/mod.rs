@@ -67,6 +67,10 @@ pub struct CertFacts {
     /// The subject as nginx's `$ssl_client_s_dn` prints it ([`EncodedName::openssl_rfc2253`]),
     /// what `subjectPattern` searches.
     pub subject_dn: String,
+    /// The result of each `subjectPattern` searched in [`CertFacts::subject_dn`] so far, by
+    /// pattern id: a search costs up to the pattern's program times the subject's length, so a
+    /// cached certificate pays it once, not on every request.
+    pub pattern_results: std::cell::RefCell<Vec<(usize, bool)>>,
     /// The issuer distinguished name as the certificate states it (identity `issuerSubject`).
     pub issuer: Dn,
     /// Lower case.
@@ -77,6 +81,22 @@ pub struct CertFacts {
     pub emails: Vec<String>,
     /// SHA-1 of the issuing CA certificate, when the trust check found it.
     pub issuer_ca_sha1: Option<Vec<u8>>,
+}
+
+impl CertFacts {
+    /// Whether `pattern` matches the subject as nginx prints it, searched once per pattern.
+    pub fn pattern_match(&self, pattern: &crate::text::pattern::Pattern) -> bool {
+        if let Ok(results) = self.pattern_results.try_borrow()
+            && let Some((_, found)) = results.iter().find(|(id, _)| *id == pattern.id())
+        {
+            return *found;
+        }
+        let found = pattern.is_match(&self.subject_dn);
+        if let Ok(mut results) = self.pattern_results.try_borrow_mut() {
+            results.push((pattern.id(), found));
+        }
+        found
+    }
 }
 
 /// A serial number: a signed integer (DER INTEGER, two's complement). Two serials are equal

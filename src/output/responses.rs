@@ -73,7 +73,8 @@ impl fmt::Display for ResponsesError {
             ResponsesError::ErrorPage { value } => write!(
                 f,
                 "responses.errorPage: {value:?} is not an http:// or https:// URL or a path from \
-                 / (nginx's named locations, @name, cannot be reached from Envoy)"
+                 / (not // or /\\, which browsers read as another host; nginx's named locations, \
+                 @name, cannot be reached from Envoy)"
             ),
             ResponsesError::ErrorPageWithClass { key } => write!(
                 f,
@@ -211,7 +212,9 @@ fn error_page(page: &str, raw: &RawResponses) -> Result<Reply, ResponsesError> {
     let lower = page.to_ascii_lowercase();
     let usable = (lower.starts_with("http://") && page.len() > "http://".len()
         || lower.starts_with("https://") && page.len() > "https://".len()
-        || page.starts_with('/'))
+        // A path from `/`, but not `//host/..` or `/\host/..`, which browsers follow to
+        // another host (a network-path reference).
+        || page.starts_with('/') && !page.starts_with("//") && !page.starts_with("/\\"))
         && page.bytes().all(|b| b.is_ascii_graphic());
     if !usable {
         return Err(ResponsesError::ErrorPage {

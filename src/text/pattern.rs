@@ -86,13 +86,25 @@ enum Inst {
 }
 
 /// A compiled pattern.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Pattern {
     source: String,
     program: Vec<Inst>,
     /// Every match starts at the text's start and ends at its end or before a `,`.
     anchored: bool,
+    /// Distinct for every pattern compiled in the process: what a certificate's facts
+    /// remember its result under ([`crate::cert::CertFacts::pattern_match`]).
+    id: usize,
 }
+
+/// Two patterns are the same when written the same (the program follows from the source).
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Pattern {}
 
 /// The pattern as written: what it compiles to says nothing more to a reader.
 impl fmt::Debug for Pattern {
@@ -552,11 +564,18 @@ impl Pattern {
         };
         compiler.node(&node)?;
         compiler.emit(Inst::Match)?;
+        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         Ok(Pattern {
             source: source.to_string(),
             program: compiler.program,
             anchored: node.starts_anchored() && node.ends_closed(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// This pattern's process-wide id.
+    pub fn id(&self) -> usize {
+        self.id
     }
 
     /// Whether every match starts at the start of the text (`^`) and ends at its end (`$`) or

@@ -214,20 +214,29 @@ impl std::fmt::Debug for SharedSignatures {
 /// What a shared value starts with; then its HMAC (32 bytes), then keys of 32 bytes, oldest
 /// first. The version is in it: another encoding is another value.
 const SHARED_MAGIC: &[u8; 8] = b"ccasig2\0";
+
+/// How many shared-data keys the configurations of one VM id spread over.
+pub const SHARED_SLOTS: usize = 8;
 const MAC_LEN: usize = 32;
 
 impl SharedSignatures {
-    /// The sharing of a configuration read from `configuration` (its exact bytes): the HMAC key
-    /// is a digest of them, the shared-data key a digest of that.
+    /// The sharing of a configuration read from `configuration` (its exact bytes) by this
+    /// build of the module: the HMAC key is a digest of both (a later version that checks more
+    /// never takes what an older one wrote), the shared-data key one of [`SHARED_SLOTS`]
+    /// picked by a digest of that. A bounded set of keys, because shared data has no delete and
+    /// every configuration pushed would otherwise leave its value behind; two live
+    /// configurations in one slot only take turns (each ignores the other's value).
     pub fn of_configuration(configuration: &[u8]) -> SharedSignatures {
-        let identity =
-            crate::cert::sha256_of(&[b"client-cert-auth configuration v1\0", configuration]);
+        let identity = crate::cert::sha256_of(&[
+            b"client-cert-auth configuration v1\0",
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            b"\0",
+            configuration,
+        ]);
         let name = crate::cert::sha256_of(&[b"client-cert-auth shared signatures v1\0", &identity]);
+        let slot = name.first().map_or(0, |b| usize::from(*b) % SHARED_SLOTS);
         SharedSignatures {
-            key: format!(
-                "client-cert-auth.signatures.v2.{}",
-                crate::text::hex_lower(name.get(..8).unwrap_or_default())
-            ),
+            key: format!("client-cert-auth.signatures.v2.{slot}"),
             mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &identity),
         }
     }
@@ -620,10 +629,19 @@ mod tests {
             assert_eq!(written, sharing.merge(None, &[key(7)]).unwrap());
             assert_eq!(sharing.merge(Some(&bad), &[]), None);
         }
-        // Another configuration has another key, and its own HMAC.
-        let elsewhere = SharedSignatures::of_configuration(b"{}");
-        assert_ne!(sharing.key(), elsewhere.key());
-        assert!(sharing.key().starts_with("client-cert-auth.signatures.v2."));
+        // Configurations spread over a bounded set of keys (shared data has no delete).
+        let keys: BTreeSet<String> = (0..200)
+            .map(|i| {
+                SharedSignatures::of_configuration(format!("{{\"cacheSize\": {i}}}").as_bytes())
+                    .key()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(keys.len(), SHARED_SLOTS, "{keys:?}");
+        assert!(
+            keys.iter()
+                .all(|k| k.starts_with("client-cert-auth.signatures.v2."))
+        );
     }
 
     #[test]

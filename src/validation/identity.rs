@@ -316,7 +316,7 @@ impl Identity {
             Attr::SerialNumber(v) => &facts.serial == v,
             Attr::CommonName(v) => facts.common_name.as_ref() == Some(v),
             Attr::Subject(v) => &facts.subject == v,
-            Attr::SubjectPattern(p) => p.is_match(&facts.subject_dn),
+            Attr::SubjectPattern(p) => facts.pattern_match(p),
             Attr::DnsName(v) => facts.dns_names.iter().any(|d| d == v),
             Attr::Uri(v) => facts.uris.iter().any(|u| u == v),
             Attr::Email(v) => facts.emails.iter().any(|e| e == v),
@@ -333,6 +333,31 @@ impl Identity {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A subject pattern is searched once per certificate and pattern (a search costs up to
+    /// the program times the subject's length): a cached certificate's next requests take the
+    /// remembered result, another pattern is searched on its own.
+    #[test]
+    fn a_subject_pattern_is_searched_once_per_certificate() {
+        let admins = Pattern::compile("^CN=alice,OU=admins(,|$)").unwrap();
+        let anyone = Pattern::compile("CN=").unwrap();
+        let facts = CertFacts {
+            subject_dn: "CN=alice,OU=admins".into(),
+            ..CertFacts::default()
+        };
+        let identity = |p: &Pattern| Identity(vec![Attr::SubjectPattern(p.clone())]);
+        assert!(identity(&admins).matches(&facts));
+        assert_eq!(facts.pattern_results.borrow().len(), 1);
+        // Were it searched again it would not match: the result is the one remembered.
+        let mut changed = facts.clone();
+        changed.subject_dn = "CN=mallory".into();
+        assert!(identity(&admins).matches(&changed));
+        assert!(identity(&anyone).matches(&changed));
+        assert_eq!(changed.pattern_results.borrow().len(), 2);
+        // The same source compiled again is another pattern (another configuration).
+        let again = Pattern::compile("^CN=alice,OU=admins(,|$)").unwrap();
+        assert!(!identity(&again).matches(&changed));
+    }
 
     /// What `lint` says about identities: each attribute's configuration name, and whether a
     /// self-signed certificate of anyone's making can meet it.

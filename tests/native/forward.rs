@@ -296,6 +296,15 @@ fn bad_forward_and_response_settings_are_refused() {
             json!({"responses": {"errorPage": "https://"}}),
             "responses.errorPage: \"https://\" is not",
         ),
+        // Network-path references: a browser goes to evil.test.
+        (
+            json!({"responses": {"errorPage": "//evil.test/x"}}),
+            "responses.errorPage: \"//evil.test/x\" is not",
+        ),
+        (
+            json!({"responses": {"errorPage": "/\\evil.test/x"}}),
+            "responses.errorPage: \"/\\\\evil.test/x\" is not",
+        ),
         (
             json!({"responses": {"errorPage": "/e", "invalid": {"status": 401}}}),
             "responses.invalid: given beside responses.errorPage, which answers every invalid certificate",

@@ -241,6 +241,29 @@ fn ingresses_become_rules_per_host_and_path_with_the_presets() {
     );
 }
 
+/// `CN= admin` (a space at an end) is not a plain common name: the commonName identity
+/// compares after trimming and would admit `CN=admin`, which nginx's pattern refuses.
+#[test]
+fn a_cn_with_a_space_at_an_end_stays_a_subject_pattern() {
+    let f = Fixture::new("cn-space");
+    for cn in ["CN= admin", "CN=admin "] {
+        let doc = ingress(
+            "shop",
+            "app",
+            "shop.example.com",
+            &[("auth-tls-secret", "ca-secret"), ("auth-tls-match-cn", cn)],
+            &[("/", "Prefix")],
+        );
+        let file = f.file("space.yaml", &[doc]);
+        let (config, _) = f.config(&file, &[]);
+        assert_eq!(
+            rule(&config, "shop-app-0-0")["identities"],
+            json!([{ "subjectPattern": cn }]),
+            "{cn:?}"
+        );
+    }
+}
+
 /// ingress-nginx's own fallbacks (an unknown `verify-client` is `on`, a depth that is not a
 /// positive integer is 1), and the modes.
 #[test]

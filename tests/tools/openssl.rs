@@ -18,6 +18,7 @@ use rcgen::{
 };
 use serde_json::{Value, json};
 use testkit::envoy::TempDir;
+use testkit::openssl::openssl;
 use testkit::pki::{Alg, Ca};
 use time::{Duration, OffsetDateTime};
 
@@ -1021,4 +1022,67 @@ fn the_cli_agrees_with_openssl_verify_sslclient() {
         "{}\n\nall cases (checked at {CHECK_TIME_RFC3339}):\n{table}",
         problems.join("\n")
     );
+}
+
+/// `ssl-client-subject-dn` (the ingressNginx preset) is exactly what nginx forwards, OpenSSL's
+/// `-nameopt RFC2253` print of the subject: for multi-valued RDNs (OpenSSL reverses the
+/// attributes inside one too), escapes, UTF-8 and a comma inside a value.
+#[test]
+fn the_ingress_nginx_subject_header_is_openssls_rfc2253_print() {
+    let dir = TempDir::new("rfc2253");
+    let config = testkit::core::config(json!({"forward": {"preset": "ingressNginx"}}));
+    let subjects = [
+        "/O=Org/CN=alice+OU=admins",
+        "/O=Org/OU=evil+CN=alice",
+        "/DC=test/O=Contoso, Ltd/OU=a=b+OU= lead/CN=Jos\u{e9} #1 ",
+        "/C=US/ST=CA/CN=x+UID=u1+serialNumber=42",
+        "/CN=admin\\,O=Trusted",
+        "/CN=#hash/emailAddress=a@b.test",
+    ];
+    for (i, subject) in subjects.iter().enumerate() {
+        let (key, cert) = (format!("k{i}.pem"), format!("c{i}.pem"));
+        openssl(
+            &dir.0,
+            &[
+                "req",
+                "-new",
+                "-x509",
+                "-utf8",
+                "-multivalue-rdn",
+                "-nodes",
+                "-days",
+                "1",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+                "-subj",
+                subject,
+                "-keyout",
+                &key,
+                "-out",
+                &cert,
+            ],
+        );
+        let printed = openssl(
+            &dir.0,
+            &[
+                "x509", "-in", &cert, "-noout", "-subject", "-nameopt", "RFC2253",
+            ],
+        );
+        let expected = printed
+            .trim_end()
+            .strip_prefix("subject=")
+            .unwrap()
+            .to_string();
+        let pem = std::fs::read_to_string(dir.0.join(&cert)).unwrap();
+        let outcome = testkit::core::run_at(&config, "/", Some(&pem), testkit::core::now());
+        assert_eq!(
+            outcome.decision.header("ssl-client-subject-dn"),
+            Some(expected.as_str()),
+            "{subject}"
+        );
+    }
 }

@@ -354,10 +354,14 @@ fn read_ingress(
 }
 
 /// `CN=name` with nothing a regular expression would read specially: the exact common name
-/// the user almost always meant (nginx's unanchored match would also admit `name-evil`).
+/// the user almost always meant (nginx's unanchored match would also admit `name-evil`). Not
+/// with a space at either end: the commonName identity compares after trimming, so `CN= admin`
+/// would admit `CN=admin`, which nginx's pattern refuses; that stays a subjectPattern.
 fn plain_common_name(pattern: &str) -> Option<&str> {
     let name = pattern.strip_prefix("CN=")?;
     (!name.is_empty()
+        && !name.starts_with(' ')
+        && !name.ends_with(' ')
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'@' | b' ')))
