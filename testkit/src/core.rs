@@ -67,3 +67,17 @@ pub fn on_request_headers(
         }
     }
 }
+
+/// nginx's `$ssl_client_escaped_cert` of a PEM: `ngx_escape_uri(.., NGX_ESCAPE_URI_COMPONENT)`,
+/// which keeps only letters, digits and `-._~` (so base64's `+`, `/` and `=` are escaped too).
+pub fn nginx_escaped(pem: &str) -> String {
+    pem.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 use testkit::cases::{Case, Check, plugin_options, run_both};
+use testkit::core::nginx_escaped;
 use testkit::envoy::{Call, Envoy, EnvoyOptions, Pki};
 use testkit::pki::{Ca, leaf};
 use time::{Duration, OffsetDateTime};
@@ -53,19 +54,6 @@ fn client(pki: &Pki, cn: &str) -> testkit::envoy::ClientCert {
         p.distinguished_name = dn;
     });
     pki.save(cn, &leaf)
-}
-
-/// nginx's `$ssl_client_escaped_cert` of a PEM: `ngx_escape_uri(.., NGX_ESCAPE_URI_COMPONENT)`.
-fn nginx_escaped(pem: &str) -> String {
-    pem.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The call with every `ssl-client-*` header forged, as spelled, upper case and with `_`.

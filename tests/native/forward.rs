@@ -10,6 +10,7 @@ use rcgen::SerialNumber;
 use serde_json::json;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use testkit::core::nginx_escaped;
 use testkit::core::{config, hex_upper, now, run_at};
 use testkit::pki::{Ca, unix};
 use time::{Duration, OffsetDateTime};
@@ -962,20 +963,6 @@ fn ingress_nginx_responses_answer_as_nginx_does() {
     let class =
         config(json!({"responses": {"preset": "ingressNginx", "invalid": {"status": 401}}}));
     assert_eq!(answer(&class, &identity).0, 401);
-}
-
-/// nginx's `$ssl_client_escaped_cert`: `ngx_escape_uri(.., NGX_ESCAPE_URI_COMPONENT)`, which
-/// keeps only letters, digits and `-._~` (so base64's `+`, `/` and `=` are escaped too).
-fn nginx_escaped(pem: &str) -> String {
-    pem.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[test]

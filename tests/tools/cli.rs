@@ -10,10 +10,10 @@ use testkit::envoy::TempDir;
 use testkit::pki::{Alg, Ca};
 use time::{Duration, OffsetDateTime};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -30,7 +30,7 @@ impl Run {
     }
 }
 
-fn run(args: &[&str]) -> Run {
+pub(crate) fn run(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
         .args(args)
         .output()

@@ -11,30 +11,12 @@
 //! documented examples against the real output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
+use crate::cli::{Run, run};
 
 use serde_json::{Value, json};
 use testkit::envoy::TempDir;
 use testkit::pki::Ca;
 use yaml_rust2::{Yaml, YamlLoader};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_client-cert-auth"))
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
 
 /// An Ingress of `ns/name` for `host` with these `auth-tls-*` annotations (short names) and
 /// these (path, pathType).
@@ -79,10 +61,12 @@ impl Fixture {
     }
 
     fn file(&self, name: &str, docs: &[String]) -> String {
-        self.dir
-            .write(name, &docs.join("---\n"))
-            .display()
-            .to_string()
+        self.path(name, &docs.join("---\n"))
+    }
+
+    /// Writes `contents` to `name` in the fixture's folder: its path.
+    fn path(&self, name: &str, contents: &str) -> String {
+        self.dir.write(name, contents).display().to_string()
     }
 
     /// `import ingress-nginx --config-only`: the plugin configuration, which must be complete.
@@ -222,11 +206,7 @@ fn ingresses_become_rules_per_host_and_path_with_the_presets() {
     // An Ingress without auth-tls-secret: its paths need nothing.
     assert_eq!(rule(&config, "shop-status-2-0")["mode"], "Ignore");
     // lint accepts the output.
-    let out = f
-        .dir
-        .write("config.json", &config.to_string())
-        .display()
-        .to_string();
+    let out = f.path("config.json", &config.to_string());
     let lint = run(&["lint", &out]);
     assert_eq!(lint.code, 0, "{}", lint.stderr);
     assert!(
@@ -317,22 +297,14 @@ fn values_ingress_nginx_falls_back_on_are_read_as_it_reads_them() {
     );
     // --crl inlines the secret's ca.crl.
     let root = Ca::new("crl root");
-    let crl = f
-        .dir
-        .write(
-            "ca.crl",
-            &root.crl(
-                &[7],
-                time::OffsetDateTime::now_utc() + time::Duration::days(3),
-            ),
-        )
-        .display()
-        .to_string();
-    let ca = f
-        .dir
-        .write("root.crt", &root.cert_pem())
-        .display()
-        .to_string();
+    let crl = f.path(
+        "ca.crl",
+        &root.crl(
+            &[7],
+            time::OffsetDateTime::now_utc() + time::Duration::days(3),
+        ),
+    );
+    let ca = f.path("root.crt", &root.cert_pem());
     let file = f.file(
         "crl.yaml",
         &[ingress(
@@ -650,11 +622,7 @@ fn manifests_for_envoy_gateway_and_istio_carry_the_same_configuration() {
         "{}",
         r.stderr
     );
-    let placeholder = f
-        .dir
-        .write("placeholder.json", &r.stdout)
-        .display()
-        .to_string();
+    let placeholder = f.path("placeholder.json", &r.stdout);
     assert_eq!(
         run(&["lint", &placeholder]).code,
         2,
@@ -1375,11 +1343,7 @@ fn an_apim_policy_becomes_the_validation_object_and_what_has_no_counterpart_is_l
         "{}",
         r.stderr
     );
-    let placeholder = f
-        .dir
-        .write("placeholder.json", &r.stdout)
-        .display()
-        .to_string();
+    let placeholder = f.path("placeholder.json", &r.stdout);
     assert_eq!(
         run(&["lint", &placeholder]).code,
         2,
@@ -1403,22 +1367,14 @@ type AttributeCase<'a> = (
 fn each_attribute_of_validate_client_certificate_maps_as_api_management_reads_it() {
     let f = Fixture::new("import-apim-attrs");
     let root = Ca::new("apim crl root");
-    let crl = f
-        .dir
-        .write(
-            "ca.crl",
-            &root.crl(
-                &[7],
-                time::OffsetDateTime::now_utc() + time::Duration::days(3),
-            ),
-        )
-        .display()
-        .to_string();
-    let root_ca = f
-        .dir
-        .write("root.pem", &root.cert_pem())
-        .display()
-        .to_string();
+    let crl = f.path(
+        "ca.crl",
+        &root.crl(
+            &[7],
+            time::OffsetDateTime::now_utc() + time::Duration::days(3),
+        ),
+    );
+    let root_ca = f.path("root.pem", &root.cert_pem());
     let policy = |attributes: &str, identities: &str| {
         format!(
             "<policies><inbound><validate-client-certificate {attributes}><identities>{identities}</identities></validate-client-certificate></inbound></policies>"
@@ -1676,11 +1632,7 @@ fn xml_that_is_not_a_policy_is_refused_naming_the_file_line_and_attribute() {
     // A bundle of intermediates alone has no root to build to.
     let inter_only =
         Ca::new("r").intermediate("only an intermediate", testkit::pki::Alg::EcdsaP256);
-    let ca = f
-        .dir
-        .write("inter.pem", &inter_only.cert_pem())
-        .display()
-        .to_string();
+    let ca = f.path("inter.pem", &inter_only.cert_pem());
     let r = import_apim(
         &f.dir,
         "ok.xml",
