@@ -1281,7 +1281,7 @@ fn an_apim_policy_becomes_the_validation_object_and_what_has_no_counterpart_is_l
     for line in [
         "not translated: policies/inbound/validate-client-certificate/identities/identity[3]@subject: \"@(context.Variables.GetValueOrDefault<string>(\\\"partner-subject\\\"))\" is a policy expression, not evaluated here; the identity is left out (never loosened)",
         "not translated: policies/inbound/validate-client-certificate/identities/identity[4]@issuer-certificate-id: \"contoso-issuing-ca\" names a certificate stored in API Management",
-        "not translated: policies/inbound/set-header/value: a policy expression reads context.Request.Certificate",
+        "not translated: policies/inbound/set-header/value: mentions Certificate",
         "client-cert-auth: 3 item(s) not translated; nothing written (--allow-partial writes the rest)",
     ] {
         assert!(r.stderr.contains(line), "{line}\n{}", r.stderr);
@@ -1645,6 +1645,126 @@ fn xml_that_is_not_a_policy_is_refused_naming_the_file_line_and_attribute() {
         "{}",
         r.stderr
     );
+}
+
+/// A certificate check written as code is seen however it is spelt (whitespace, C# comments and
+/// escapes, `@` identifiers, an XML comment inside the text, a named value), and a `<choose>`
+/// that answers by itself is reported: none is dropped silently.
+#[test]
+fn a_certificate_check_written_as_code_is_reported_however_it_is_spelt() {
+    let f = Fixture::new("import-apim-code");
+    let policy = |before: &str| {
+        format!(
+            "<policies><inbound>\n{before}\n<validate-client-certificate validate-revocation=\"false\" validate-trust=\"false\" />\n</inbound></policies>\n"
+        )
+    };
+    let pin = |condition: &str| {
+        format!(
+            "<choose><when condition=\"{condition}\"><set-variable name=\"x\" value=\"1\" /></when></choose>"
+        )
+    };
+    let cases = [
+        (
+            "newline",
+            pin("@(context.Request\n  .Certificate?.Thumbprint != &quot;8C6E&quot;)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "variable",
+            pin("@{ var r = context.Request; return r.Certificate == null; }"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "comment",
+            pin("@(context.Request.Certi/* x */ficate == null)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "escape",
+            pin("@(context.Request.\\u0043ertificate == null)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "verbatim",
+            pin("@(context.Request.@Certificate == null)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "xml-comment",
+            "<set-header name=\"X\" exists-action=\"override\"><value>@(context.Request.<!-- split -->Certificate?.Thumbprint)</value></set-header>".to_string(),
+            "policies/inbound/set-header/value: mentions Certificate",
+        ),
+        (
+            "named-value",
+            pin("{{cert-pin-failed}}"),
+            "policies/inbound/choose/when@condition: \"{{cert-pin-failed}}\" uses a named value",
+        ),
+        (
+            "return-response",
+            "<choose><when condition=\"@(context.Variables.ContainsKey(&quot;x&quot;))\"><return-response><set-status code=\"403\" /></return-response></when></choose>".to_string(),
+            "policies/inbound/choose: a <choose> with <return-response> may be an access check",
+        ),
+    ];
+    for (name, before, message) in cases {
+        let r = import_apim(&f.dir, &format!("{name}.xml"), &policy(&before), &[]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{name}: nothing is written");
+        assert!(
+            r.stderr.contains(&format!("not translated: {message}")),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+    // A named value in the policy element's attributes or an identity is never read as a value.
+    let text = "<policies><inbound><validate-client-certificate validate-revocation=\"false\" validate-trust=\"{{trust}}\"><identities><identity common-name=\"{{partner}}\" /><identity common-name=\"billing\" /></identities></validate-client-certificate></inbound></policies>";
+    let r = import_apim(&f.dir, "named.xml", text, &["--allow-partial"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "not translated: policies/inbound/validate-client-certificate@validate-trust: \"{{trust}}\" uses a named value",
+        "not translated: policies/inbound/validate-client-certificate/identities/identity[1]@common-name: \"{{partner}}\" uses a named value",
+    ] {
+        assert!(r.stderr.contains(line), "{line}\n{}", r.stderr);
+    }
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        config["validation"]["identities"],
+        json!([{"commonName": "billing"}])
+    );
+    assert_eq!(
+        config["validation"]["validateTrust"],
+        json!(true),
+        "the strict reading"
+    );
+}
+
+/// An attribute with a prefix or namespace (`xml:`, `x:`) is no attribute API Management reads
+/// by that name: refused, never taken for the plain one.
+#[test]
+fn a_prefixed_or_namespaced_policy_attribute_is_refused() {
+    let f = Fixture::new("import-apim-ns");
+    let cases = [
+        (
+            "xml.xml",
+            r#"<policies><inbound><validate-client-certificate validate-revocation="false" xml:validate-trust="false" validate-trust="true" /></inbound></policies>"#,
+            "policies/inbound/validate-client-certificate@xml:validate-trust: a namespaced or prefixed attribute",
+        ),
+        (
+            "identity.xml",
+            r#"<policies xmlns:x="urn:x"><inbound><validate-client-certificate validate-revocation="false" validate-trust="false"><identities><identity common-name="alice" x:common-name="bob" /></identities></validate-client-certificate></inbound></policies>"#,
+            "identities/identity@x:common-name: a namespaced or prefixed attribute",
+        ),
+        (
+            "identities.xml",
+            r#"<policies><inbound><validate-client-certificate validate-revocation="false" validate-trust="false"><identities xml:lang="en"><identity common-name="alice" /></identities></validate-client-certificate></inbound></policies>"#,
+            "validate-client-certificate/identities@xml:lang: a namespaced or prefixed attribute",
+        ),
+    ];
+    for (name, text, message) in cases {
+        let r = import_apim(&f.dir, name, text, &["--allow-partial"]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{name}");
+        assert!(r.stderr.contains(message), "{name}: {}", r.stderr);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
