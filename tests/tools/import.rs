@@ -1146,6 +1146,180 @@ fn terraform_show_json_is_read_through_its_modules() {
     assert_eq!(config["clientCertMode"], "Optional");
 }
 
+/// Azure Resource Manager's property names are case-insensitive: `Properties` and
+/// `ClientCertEnabled` are read, never taken as absent (Azure's default, disabled); two
+/// spellings of one name are refused.
+#[test]
+fn arm_property_names_are_read_in_any_case() {
+    let dir = TempDir::new("import-arm-case");
+    let template = json!({"resources": [{"type": "Microsoft.Web/sites", "name": "app1",
+        "Properties": {"ClientCertEnabled": true, "CLIENTCERTMODE": "Optional"}}]});
+    let r = import_app_service(&dir, "case.json", &template.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertEnabled"], true);
+    assert_eq!(config["clientCertMode"], "Optional");
+    let nested = json!({"resources": [{"type": "Microsoft.Resources/deployments", "name": "d",
+        "Properties": {"Template": {"Resources": [{"type": "Microsoft.Web/sites", "name": "app2",
+            "properties": {"clientCertEnabled": true}}]}}}]});
+    let r = import_app_service(&dir, "nested.json", &nested.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertEnabled"], true);
+    let twice = r#"{"type": "Microsoft.Web/sites", "name": "app1", "properties": {"clientCertEnabled": true, "ClientCertEnabled": false}}"#;
+    let r = import_app_service(&dir, "twice.json", twice, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("twice.json: properties.clientCertEnabled: given twice"),
+        "{}",
+        r.stderr
+    );
+    // The same key twice (serde_json would keep the last) is refused too.
+    let dup = r#"{"type": "Microsoft.Web/sites", "name": "app1", "clientCertEnabled": true, "clientCertMode": "Required", "clientCertMode": "Optional"}"#;
+    let r = import_app_service(&dir, "dup.json", dup, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("dup.json: the key \"clientCertMode\" twice in one object"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+}
+
+/// A site declared `existing` is a reference to one deployed elsewhere: no configuration is
+/// guessed for it.
+#[test]
+fn an_existing_arm_site_is_reported_not_guessed() {
+    let dir = TempDir::new("import-arm-existing");
+    let template = json!({"languageVersion": "2.0", "resources": {
+        "site": {"type": "Microsoft.Web/sites", "name": "app1", "existing": true},
+        "other": {"type": "Microsoft.Web/sites", "name": "app2", "properties": {"clientCertEnabled": true}}
+    }});
+    let r = import_app_service(&dir, "existing.json", &template.to_string(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr
+            .contains("not translated: app1: declared \"existing\""),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(
+        &dir,
+        "existing.json",
+        &template.to_string(),
+        &["--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertEnabled"], true, "app2 alone: {config}");
+    assert!(config.get("app1").is_none());
+    // Nothing but an existing site: nothing to write, even with --allow-partial.
+    let only =
+        json!({"type": "Microsoft.Web/sites", "name": "app1", "existing": true, "properties": {}});
+    let r = import_app_service(&dir, "only.json", &only.to_string(), &["--allow-partial"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+}
+
+/// In an array each item has its own shape: `az resource show --ids a b` gives ARM resources,
+/// `az webapp list` az webapp objects.
+#[test]
+fn an_array_is_read_item_by_item_as_arm_resources_or_az_objects() {
+    let dir = TempDir::new("import-array");
+    let list = json!([
+        {"type": "Microsoft.Web/sites", "name": "app1",
+         "properties": {"clientCertEnabled": true, "clientCertExclusionPaths": "/healthz"}},
+        {"type": "Microsoft.Web/sites", "name": "app2", "clientCertEnabled": true, "clientCertMode": "Optional"}
+    ]);
+    let r = import_app_service(&dir, "list.json", &list.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(configs["app1"]["clientCertEnabled"], true);
+    assert_eq!(configs["app1"]["clientCertExclusionPaths"], "/healthz");
+    assert_eq!(configs["app2"]["clientCertMode"], "Optional");
+    // Both shapes in one object: which holds the settings is not known.
+    let both = json!({"type": "Microsoft.Web/sites", "name": "app1", "clientCertEnabled": true, "properties": {}});
+    let r = import_app_service(&dir, "both.json", &both.to_string(), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("both.json: clientCertEnabled: beside properties"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// An exclusion entry the filter would read more broadly than App Service (a trailing `/`,
+/// which the filter ignores; a percent escape, which it decodes) is reported, never copied.
+#[test]
+fn an_exclusion_entry_the_filter_reads_more_broadly_is_reported() {
+    let dir = TempDir::new("import-exclusion");
+    let site = |paths: &str| {
+        json!({"type": "Microsoft.Web/sites", "name": "app1", "clientCertEnabled": true,
+               "clientCertExclusionPaths": paths})
+        .to_string()
+    };
+    let r = import_app_service(&dir, "slash.json", &site("/admin/;/health"), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: app1: clientCertExclusionPaths: entry \"/admin/\": App Service excludes only paths starting with \"/admin/\"; here a trailing / is ignored, so it would also exclude \"/admin\""),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(
+        &dir,
+        "slash.json",
+        &site("/admin/;/health"),
+        &["--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertExclusionPaths"], "/health");
+    assert!(
+        r.stderr
+            .contains("(/health excludes /health and /health/... but not /healthx"),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(&dir, "escaped.json", &site("/%61dmin"), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: app1: clientCertExclusionPaths: entry \"/%61dmin\": App Service compares it as written"),
+        "{}",
+        r.stderr
+    );
+    // `/` excludes every path in both: kept, and no note about segments.
+    let r = import_app_service(&dir, "root.json", &site("/"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("whole segments"), "{}", r.stderr);
+}
+
+/// A plan leaves out what is not known before apply: an absent attribute is unknown, with or
+/// without resource_changes, never Azure's default.
+#[test]
+fn an_attribute_absent_from_a_plan_is_unknown() {
+    let dir = TempDir::new("import-plan-absent");
+    let plan = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": [{
+        "address": "azurerm_linux_web_app.app", "mode": "managed", "type": "azurerm_linux_web_app",
+        "values": {"name": "app1", "client_certificate_mode": "Required", "client_certificate_exclusion_paths": null}
+    }]}}});
+    let r = import_app_service(&dir, "plan.json", &plan.to_string(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: app1: client_certificate_enabled: absent from this plan's planned values"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("client_certificate_exclusion_paths"),
+        "null is known (unset): {}",
+        r.stderr
+    );
+}
+
 #[test]
 fn input_that_is_no_app_service_site_is_refused_naming_the_file_and_field() {
     let dir = TempDir::new("import-az-bad");
