@@ -186,13 +186,14 @@ fn ingresses_become_rules_per_host_and_path_with_the_presets() {
     );
     assert_eq!(rule(&config, "shop-app-1-0")["pathPrefix"], "/");
     assert_eq!(rule(&config, "shop-app-1-0")["mode"], "Optional");
-    // A plain CN=name is the exact common name, said on standard error.
+    // A plain CN=name is one whole CN attribute, the pattern bound at both ends, said on
+    // standard error.
     assert_eq!(
         rule(&config, "shop-app-1-0")["identities"],
-        json!([{"commonName": "alice"}])
+        json!([{"subjectPattern": "^(.*[^\\\\][,+])?CN=alice([,+].*)?$"}])
     );
     assert!(
-        notes.contains("is the exact commonName \"alice\""),
+        notes.contains("is the subjectPattern \"^(.*[^\\\\][,+])?CN=alice([,+].*)?$\": a CN attribute must be exactly \"alice\""),
         "{notes}"
     );
     assert!(
@@ -240,6 +241,61 @@ fn a_cn_with_a_space_at_an_end_stays_a_subject_pattern() {
             rule(&config, "shop-app-0-0")["identities"],
             json!([{ "subjectPattern": cn }]),
             "{cn:?}"
+        );
+    }
+}
+
+/// `CN=alice` admits exactly a CN attribute `alice`, wherever it is in the subject: not ` alice`
+/// (nginx prints `CN=\ alice` and its pattern refuses it), nor `alice-evil`, nor `CN=alice`
+/// inside another attribute's value.
+#[test]
+fn a_plain_match_cn_admits_exactly_that_common_name() {
+    let f = Fixture::new("cn-exact");
+    let doc = ingress(
+        "shop",
+        "app",
+        "shop.example.com",
+        &[
+            ("auth-tls-secret", "ca-secret"),
+            ("auth-tls-match-cn", "CN=alice"),
+        ],
+        &[("/", "Prefix")],
+    );
+    let file = f.file("exact.yaml", &[doc]);
+    let (config, _) = f.config(&file, &[]);
+    let identities = rule(&config, "shop-app-0-0")["identities"].clone();
+    let only = f.path(
+        "identities.json",
+        &json!({"validation": {"identities": identities}}).to_string(),
+    );
+    let ca = Ca::new("cn exact");
+    let subject = |attributes: &[(rcgen::DnType, &str)]| {
+        let mut dn = rcgen::DistinguishedName::new();
+        for (t, v) in attributes {
+            dn.push(t.clone(), *v);
+        }
+        ca.client_with("unused", testkit::pki::Alg::EcdsaP256, |p| {
+            p.distinguished_name = dn;
+        })
+    };
+    use rcgen::DnType::{CommonName as Cn, OrganizationName as O};
+    for (attributes, admitted) in [
+        (&[(Cn, "alice")][..], true),
+        (&[(Cn, "alice"), (O, "x")][..], true),
+        (&[(O, "x"), (Cn, "alice")][..], true),
+        (&[(Cn, " alice")][..], false),
+        (&[(Cn, "alice ")][..], false),
+        (&[(Cn, "alice-evil")][..], false),
+        (&[(O, "x,CN=alice")][..], false),
+        (&[(Cn, "bob"), (O, "CN=alice")][..], false),
+    ] {
+        let cert = f.path("leaf.pem", &subject(attributes).cert_pem);
+        let r = run(&["check", "--config", &only, "--cert", &cert]);
+        assert_eq!(
+            r.stdout.starts_with("decision: deny"),
+            !admitted,
+            "{attributes:?}: {}",
+            r.stdout
         );
     }
 }

@@ -16,11 +16,11 @@
 //! absent) disables the check whatever the mode; an absent mode is `Required`; the modes are
 //! Azure's three, written in Azure's case; the exclusion paths string is copied as Azure holds
 //! it (`/a;/b`), after the filter's parser accepted each entry (an entry it would read more
-//! broadly than App Service, ending in `/` or with a percent escape, is reported). An ARM expression
-//! (`[parameters('x')]`) or a value Terraform knows only after apply is never guessed: it is
-//! reported, and without `--allow-partial` nothing is written. Left out, each of the three
-//! settings takes the plugin's default, which is the strictest (enabled, `Required`, nothing
-//! excluded).
+//! broadly than App Service, ending in `/` or with a percent escape, is reported). An ARM
+//! expression (`[parameters('x')]`) or a value Terraform knows only after apply is never
+//! guessed: it is reported, and without `--allow-partial` nothing is written. Left out, each of
+//! the three settings takes the plugin's default, which is the strictest (enabled, `Required`,
+//! nothing excluded).
 
 use std::collections::BTreeMap;
 
