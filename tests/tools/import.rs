@@ -1208,13 +1208,16 @@ fn terraform_show_json_is_read_through_its_modules() {
 #[test]
 fn arm_property_names_are_read_in_any_case() {
     let dir = TempDir::new("import-arm-case");
-    let template = json!({"resources": [{"type": "Microsoft.Web/sites", "name": "app1",
-        "Properties": {"ClientCertEnabled": true, "CLIENTCERTMODE": "Optional"}}]});
+    let template = json!({"resources": [
+        {"Type": "Microsoft.Web/sites", "Name": "app1",
+         "Properties": {"ClientCertEnabled": true, "CLIENTCERTMODE": "Optional"}},
+        {"type": "Microsoft.Web/sites", "name": "app3", "properties": {"clientCertEnabled": true}}
+    ]});
     let r = import_app_service(&dir, "case.json", &template.to_string(), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let config: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(config["clientCertEnabled"], true);
-    assert_eq!(config["clientCertMode"], "Optional");
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(configs["app1"]["clientCertEnabled"], true, "{configs}");
+    assert_eq!(configs["app1"]["clientCertMode"], "Optional");
     let nested = json!({"resources": [{"type": "Microsoft.Resources/deployments", "name": "d",
         "Properties": {"Template": {"Resources": [{"type": "Microsoft.Web/sites", "name": "app2",
             "properties": {"clientCertEnabled": true}}]}}}]});

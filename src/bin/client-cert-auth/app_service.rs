@@ -283,7 +283,7 @@ fn find_sites<'a>(
 }
 
 fn name_of(file: &str, v: &Value, path: &str) -> Result<Option<String>, String> {
-    match v.get("name") {
+    match member(file, v, path, "name")? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!(
