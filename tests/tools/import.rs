@@ -186,13 +186,14 @@ fn ingresses_become_rules_per_host_and_path_with_the_presets() {
     );
     assert_eq!(rule(&config, "shop-app-1-0")["pathPrefix"], "/");
     assert_eq!(rule(&config, "shop-app-1-0")["mode"], "Optional");
-    // A plain CN=name is the exact common name, said on standard error.
+    // A plain CN=name is one whole CN attribute, the pattern bound at both ends, said on
+    // standard error.
     assert_eq!(
         rule(&config, "shop-app-1-0")["identities"],
-        json!([{"commonName": "alice"}])
+        json!([{"subjectPattern": "^(.*[^\\\\][,+])?CN=alice([,+].*)?$"}])
     );
     assert!(
-        notes.contains("is the exact commonName \"alice\""),
+        notes.contains("is the subjectPattern \"^(.*[^\\\\][,+])?CN=alice([,+].*)?$\": a CN attribute must be exactly \"alice\""),
         "{notes}"
     );
     assert!(
@@ -240,6 +241,61 @@ fn a_cn_with_a_space_at_an_end_stays_a_subject_pattern() {
             rule(&config, "shop-app-0-0")["identities"],
             json!([{ "subjectPattern": cn }]),
             "{cn:?}"
+        );
+    }
+}
+
+/// `CN=alice` admits exactly a CN attribute `alice`, wherever it is in the subject: not ` alice`
+/// (nginx prints `CN=\ alice` and its pattern refuses it), nor `alice-evil`, nor `CN=alice`
+/// inside another attribute's value.
+#[test]
+fn a_plain_match_cn_admits_exactly_that_common_name() {
+    let f = Fixture::new("cn-exact");
+    let doc = ingress(
+        "shop",
+        "app",
+        "shop.example.com",
+        &[
+            ("auth-tls-secret", "ca-secret"),
+            ("auth-tls-match-cn", "CN=alice"),
+        ],
+        &[("/", "Prefix")],
+    );
+    let file = f.file("exact.yaml", &[doc]);
+    let (config, _) = f.config(&file, &[]);
+    let identities = rule(&config, "shop-app-0-0")["identities"].clone();
+    let only = f.path(
+        "identities.json",
+        &json!({"validation": {"identities": identities}}).to_string(),
+    );
+    let ca = Ca::new("cn exact");
+    let subject = |attributes: &[(rcgen::DnType, &str)]| {
+        let mut dn = rcgen::DistinguishedName::new();
+        for (t, v) in attributes {
+            dn.push(t.clone(), *v);
+        }
+        ca.client_with("unused", testkit::pki::Alg::EcdsaP256, |p| {
+            p.distinguished_name = dn;
+        })
+    };
+    use rcgen::DnType::{CommonName as Cn, OrganizationName as O};
+    for (attributes, admitted) in [
+        (&[(Cn, "alice")][..], true),
+        (&[(Cn, "alice"), (O, "x")][..], true),
+        (&[(O, "x"), (Cn, "alice")][..], true),
+        (&[(Cn, " alice")][..], false),
+        (&[(Cn, "alice ")][..], false),
+        (&[(Cn, "alice-evil")][..], false),
+        (&[(O, "x,CN=alice")][..], false),
+        (&[(Cn, "bob"), (O, "CN=alice")][..], false),
+    ] {
+        let cert = f.path("leaf.pem", &subject(attributes).cert_pem);
+        let r = run(&["check", "--config", &only, "--cert", &cert]);
+        assert_eq!(
+            r.stdout.starts_with("decision: deny"),
+            !admitted,
+            "{attributes:?}: {}",
+            r.stdout
         );
     }
 }
@@ -1146,6 +1202,183 @@ fn terraform_show_json_is_read_through_its_modules() {
     assert_eq!(config["clientCertMode"], "Optional");
 }
 
+/// Azure Resource Manager's property names are case-insensitive: `Properties` and
+/// `ClientCertEnabled` are read, never taken as absent (Azure's default, disabled); two
+/// spellings of one name are refused.
+#[test]
+fn arm_property_names_are_read_in_any_case() {
+    let dir = TempDir::new("import-arm-case");
+    let template = json!({"resources": [
+        {"Type": "Microsoft.Web/sites", "Name": "app1",
+         "Properties": {"ClientCertEnabled": true, "CLIENTCERTMODE": "Optional"}},
+        {"type": "Microsoft.Web/sites", "name": "app3", "properties": {"clientCertEnabled": true}}
+    ]});
+    let r = import_app_service(&dir, "case.json", &template.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(configs["app1"]["clientCertEnabled"], true, "{configs}");
+    assert_eq!(configs["app1"]["clientCertMode"], "Optional");
+    let nested = json!({"resources": [{"type": "Microsoft.Resources/deployments", "name": "d",
+        "Properties": {"Template": {"Resources": [{"type": "Microsoft.Web/sites", "name": "app2",
+            "properties": {"clientCertEnabled": true}}]}}}]});
+    let r = import_app_service(&dir, "nested.json", &nested.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertEnabled"], true);
+    let twice = r#"{"type": "Microsoft.Web/sites", "name": "app1", "properties": {"clientCertEnabled": true, "ClientCertEnabled": false}}"#;
+    let r = import_app_service(&dir, "twice.json", twice, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("twice.json: properties.clientCertEnabled: given twice"),
+        "{}",
+        r.stderr
+    );
+    // The same key twice (serde_json would keep the last) is refused too.
+    let dup = r#"{"type": "Microsoft.Web/sites", "name": "app1", "clientCertEnabled": true, "clientCertMode": "Required", "clientCertMode": "Optional"}"#;
+    let r = import_app_service(&dir, "dup.json", dup, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("dup.json: the key \"clientCertMode\" twice in one object"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+}
+
+/// A site declared `existing` is a reference to one deployed elsewhere: no configuration is
+/// guessed for it.
+#[test]
+fn an_existing_arm_site_is_reported_not_guessed() {
+    let dir = TempDir::new("import-arm-existing");
+    let template = json!({"languageVersion": "2.0", "resources": {
+        "site": {"type": "Microsoft.Web/sites", "name": "app1", "existing": true},
+        "other": {"type": "Microsoft.Web/sites", "name": "app2", "properties": {"clientCertEnabled": true}}
+    }});
+    let r = import_app_service(&dir, "existing.json", &template.to_string(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr
+            .contains("not translated: app1: declared \"existing\""),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(
+        &dir,
+        "existing.json",
+        &template.to_string(),
+        &["--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertEnabled"], true, "app2 alone: {config}");
+    assert!(config.get("app1").is_none());
+    // Nothing but an existing site: nothing to write, even with --allow-partial.
+    let only =
+        json!({"type": "Microsoft.Web/sites", "name": "app1", "existing": true, "properties": {}});
+    let r = import_app_service(&dir, "only.json", &only.to_string(), &["--allow-partial"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+}
+
+/// In an array each item has its own shape: `az resource show --ids a b` gives ARM resources,
+/// `az webapp list` az webapp objects.
+#[test]
+fn an_array_is_read_item_by_item_as_arm_resources_or_az_objects() {
+    let dir = TempDir::new("import-array");
+    let list = json!([
+        {"type": "Microsoft.Web/sites", "name": "app1",
+         "properties": {"clientCertEnabled": true, "clientCertExclusionPaths": "/healthz"}},
+        {"type": "Microsoft.Web/sites", "name": "app2", "clientCertEnabled": true, "clientCertMode": "Optional"}
+    ]);
+    let r = import_app_service(&dir, "list.json", &list.to_string(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let configs: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(configs["app1"]["clientCertEnabled"], true);
+    assert_eq!(configs["app1"]["clientCertExclusionPaths"], "/healthz");
+    assert_eq!(configs["app2"]["clientCertMode"], "Optional");
+    // Both shapes in one object: which holds the settings is not known.
+    let both = json!({"type": "Microsoft.Web/sites", "name": "app1", "clientCertEnabled": true, "properties": {}});
+    let r = import_app_service(&dir, "both.json", &both.to_string(), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("both.json: clientCertEnabled: beside properties"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// An exclusion entry the filter would read more broadly than App Service (a trailing `/`,
+/// which the filter ignores; a percent escape, which it decodes) is reported, never copied.
+#[test]
+fn an_exclusion_entry_the_filter_reads_more_broadly_is_reported() {
+    let dir = TempDir::new("import-exclusion");
+    let site = |paths: &str| {
+        json!({"type": "Microsoft.Web/sites", "name": "app1", "clientCertEnabled": true,
+               "clientCertExclusionPaths": paths})
+        .to_string()
+    };
+    let r = import_app_service(&dir, "slash.json", &site("/admin/;/health"), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: app1: clientCertExclusionPaths: entry \"/admin/\": App Service excludes only paths starting with \"/admin/\"; here a trailing / is ignored, so it would also exclude \"/admin\""),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(
+        &dir,
+        "slash.json",
+        &site("/admin/;/health"),
+        &["--allow-partial"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(config["clientCertExclusionPaths"], "/health");
+    assert!(
+        r.stderr
+            .contains("(/health excludes /health and /health/... but not /healthx"),
+        "{}",
+        r.stderr
+    );
+    let r = import_app_service(&dir, "escaped.json", &site("/%61dmin"), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: app1: clientCertExclusionPaths: entry \"/%61dmin\": App Service compares it as written"),
+        "{}",
+        r.stderr
+    );
+    // `/` excludes every path in both: kept, and no note about segments.
+    let r = import_app_service(&dir, "root.json", &site("/"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("whole segments"), "{}", r.stderr);
+}
+
+/// A plan leaves out what is not known before apply: an absent attribute is unknown, with or
+/// without resource_changes, never Azure's default.
+#[test]
+fn an_attribute_absent_from_a_plan_is_unknown() {
+    let dir = TempDir::new("import-plan-absent");
+    let plan = json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": [{
+        "address": "azurerm_linux_web_app.app", "mode": "managed", "type": "azurerm_linux_web_app",
+        "values": {"name": "app1", "client_certificate_mode": "Required", "client_certificate_exclusion_paths": null}
+    }]}}});
+    let r = import_app_service(&dir, "plan.json", &plan.to_string(), &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not translated: app1: client_certificate_enabled: absent from this plan's planned values"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("client_certificate_exclusion_paths"),
+        "null is known (unset): {}",
+        r.stderr
+    );
+}
+
 #[test]
 fn input_that_is_no_app_service_site_is_refused_naming_the_file_and_field() {
     let dir = TempDir::new("import-az-bad");
@@ -1281,7 +1514,7 @@ fn an_apim_policy_becomes_the_validation_object_and_what_has_no_counterpart_is_l
     for line in [
         "not translated: policies/inbound/validate-client-certificate/identities/identity[3]@subject: \"@(context.Variables.GetValueOrDefault<string>(\\\"partner-subject\\\"))\" is a policy expression, not evaluated here; the identity is left out (never loosened)",
         "not translated: policies/inbound/validate-client-certificate/identities/identity[4]@issuer-certificate-id: \"contoso-issuing-ca\" names a certificate stored in API Management",
-        "not translated: policies/inbound/set-header/value: a policy expression reads context.Request.Certificate",
+        "not translated: policies/inbound/set-header/value: mentions Certificate",
         "client-cert-auth: 3 item(s) not translated; nothing written (--allow-partial writes the rest)",
     ] {
         assert!(r.stderr.contains(line), "{line}\n{}", r.stderr);
@@ -1645,6 +1878,126 @@ fn xml_that_is_not_a_policy_is_refused_naming_the_file_line_and_attribute() {
         "{}",
         r.stderr
     );
+}
+
+/// A certificate check written as code is seen however it is spelt (whitespace, C# comments and
+/// escapes, `@` identifiers, an XML comment inside the text, a named value), and a `<choose>`
+/// that answers by itself is reported: none is dropped silently.
+#[test]
+fn a_certificate_check_written_as_code_is_reported_however_it_is_spelt() {
+    let f = Fixture::new("import-apim-code");
+    let policy = |before: &str| {
+        format!(
+            "<policies><inbound>\n{before}\n<validate-client-certificate validate-revocation=\"false\" validate-trust=\"false\" />\n</inbound></policies>\n"
+        )
+    };
+    let pin = |condition: &str| {
+        format!(
+            "<choose><when condition=\"{condition}\"><set-variable name=\"x\" value=\"1\" /></when></choose>"
+        )
+    };
+    let cases = [
+        (
+            "newline",
+            pin("@(context.Request\n  .Certificate?.Thumbprint != &quot;8C6E&quot;)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "variable",
+            pin("@{ var r = context.Request; return r.Certificate == null; }"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "comment",
+            pin("@(context.Request.Certi/* x */ficate == null)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "escape",
+            pin("@(context.Request.\\u0043ertificate == null)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "verbatim",
+            pin("@(context.Request.@Certificate == null)"),
+            "policies/inbound/choose/when@condition: mentions Certificate",
+        ),
+        (
+            "xml-comment",
+            "<set-header name=\"X\" exists-action=\"override\"><value>@(context.Request.<!-- split -->Certificate?.Thumbprint)</value></set-header>".to_string(),
+            "policies/inbound/set-header/value: mentions Certificate",
+        ),
+        (
+            "named-value",
+            pin("{{cert-pin-failed}}"),
+            "policies/inbound/choose/when@condition: \"{{cert-pin-failed}}\" uses a named value",
+        ),
+        (
+            "return-response",
+            "<choose><when condition=\"@(context.Variables.ContainsKey(&quot;x&quot;))\"><return-response><set-status code=\"403\" /></return-response></when></choose>".to_string(),
+            "policies/inbound/choose: a <choose> with <return-response> may be an access check",
+        ),
+    ];
+    for (name, before, message) in cases {
+        let r = import_apim(&f.dir, &format!("{name}.xml"), &policy(&before), &[]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{name}: nothing is written");
+        assert!(
+            r.stderr.contains(&format!("not translated: {message}")),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+    // A named value in the policy element's attributes or an identity is never read as a value.
+    let text = "<policies><inbound><validate-client-certificate validate-revocation=\"false\" validate-trust=\"{{trust}}\"><identities><identity common-name=\"{{partner}}\" /><identity common-name=\"billing\" /></identities></validate-client-certificate></inbound></policies>";
+    let r = import_apim(&f.dir, "named.xml", text, &["--allow-partial"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in [
+        "not translated: policies/inbound/validate-client-certificate@validate-trust: \"{{trust}}\" uses a named value",
+        "not translated: policies/inbound/validate-client-certificate/identities/identity[1]@common-name: \"{{partner}}\" uses a named value",
+    ] {
+        assert!(r.stderr.contains(line), "{line}\n{}", r.stderr);
+    }
+    let config: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        config["validation"]["identities"],
+        json!([{"commonName": "billing"}])
+    );
+    assert_eq!(
+        config["validation"]["validateTrust"],
+        json!(true),
+        "the strict reading"
+    );
+}
+
+/// An attribute with a prefix or namespace (`xml:`, `x:`) is no attribute API Management reads
+/// by that name: refused, never taken for the plain one.
+#[test]
+fn a_prefixed_or_namespaced_policy_attribute_is_refused() {
+    let f = Fixture::new("import-apim-ns");
+    let cases = [
+        (
+            "xml.xml",
+            r#"<policies><inbound><validate-client-certificate validate-revocation="false" xml:validate-trust="false" validate-trust="true" /></inbound></policies>"#,
+            "policies/inbound/validate-client-certificate@xml:validate-trust: a namespaced or prefixed attribute",
+        ),
+        (
+            "identity.xml",
+            r#"<policies xmlns:x="urn:x"><inbound><validate-client-certificate validate-revocation="false" validate-trust="false"><identities><identity common-name="alice" x:common-name="bob" /></identities></validate-client-certificate></inbound></policies>"#,
+            "identities/identity@x:common-name: a namespaced or prefixed attribute",
+        ),
+        (
+            "identities.xml",
+            r#"<policies><inbound><validate-client-certificate validate-revocation="false" validate-trust="false"><identities xml:lang="en"><identity common-name="alice" /></identities></validate-client-certificate></inbound></policies>"#,
+            "validate-client-certificate/identities@xml:lang: a namespaced or prefixed attribute",
+        ),
+    ];
+    for (name, text, message) in cases {
+        let r = import_apim(&f.dir, name, text, &["--allow-partial"]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert_eq!(r.stdout, "", "{name}");
+        assert!(r.stderr.contains(message), "{name}: {}", r.stderr);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@
 //! API Management's defaults are written out (every check `true`, `ignore-error` false). The
 //! trust anchors live outside the policy: `--ca` inlines them, otherwise a placeholder the
 //! plugin refuses to start with is written and standard error says so. What has no counterpart
-//! (policy expressions, `issuer-certificate-id`, online revocation without `--crl`, a check
-//! under `<choose>`, `context.Request.Certificate` read by an expression elsewhere) is reported
-//! one line each, and without `--allow-partial` nothing is written. An identity with such an
+//! (policy expressions and named values, `issuer-certificate-id`, online revocation without
+//! `--crl`, a check under `<choose>`, any text elsewhere that mentions `Certificate`, a
+//! `<choose>` answering with `<return-response>`) is reported one line each, and without `--allow-partial` nothing is written. An identity with such an
 //! attribute is dropped whole, never loosened; when no identity is left the import fails even
 //! with `--allow-partial` (none would admit every certificate).
 
@@ -98,6 +98,123 @@ fn is_expression(value: &str) -> bool {
     v.starts_with("@(") || v.starts_with("@{")
 }
 
+/// A named value (`{{name}}`): API Management substitutes it before reading the policy, so its
+/// value (a literal or an expression) is not in this file.
+fn has_named_value(value: &str) -> bool {
+    value.contains("{{")
+}
+
+/// Why a value cannot be read here, if it cannot: a policy expression or a named value.
+fn unreadable(value: &str) -> Option<String> {
+    if is_expression(value) {
+        Some(format!(
+            "{value:?} is a policy expression, not evaluated here"
+        ))
+    } else if has_named_value(value) {
+        Some(format!(
+            "{value:?} uses a named value, whose value is not in this file"
+        ))
+    } else {
+        None
+    }
+}
+
+/// C# `\uXXXX` and `\UXXXXXXXX` escapes (allowed in identifiers) decoded.
+fn decode_escapes(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\\' && i + 1 < chars.len() && matches!(chars[i + 1], 'u' | 'U') {
+            let len = if chars[i + 1] == 'u' { 4 } else { 8 };
+            let hex: String = chars.iter().skip(i + 2).take(len).collect();
+            if hex.len() == len
+                && let Ok(n) = u32::from_str_radix(&hex, 16)
+                && let Some(c) = char::from_u32(n)
+            {
+                out.push(c);
+                i += 2 + len;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// C# `//` and `/* */` comments removed.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('/') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if after.starts_with("//") {
+            rest = after.find('\n').map_or("", |n| &after[n..]);
+        } else if let Some(body) = after.strip_prefix("/*") {
+            rest = body.find("*/").map_or("", |n| &body[n + 2..]);
+        } else {
+            out.push('/');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether a text (an attribute, an element's text) may read the client certificate: once
+/// normalised (escapes decoded, whitespace and `@` identifier prefixes dropped, with and
+/// without C# comments), it mentions `certificate` in any case. Deliberately broad: a mention
+/// that is no check is reported too (fail safe).
+fn mentions_certificate(text: &str) -> bool {
+    let decoded = decode_escapes(text);
+    [strip_comments(&decoded), decoded].iter().any(|t| {
+        let squeezed: String = t
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '@')
+            .collect();
+        squeezed.to_lowercase().contains("certificate")
+    })
+}
+
+/// An element's own text, its text nodes joined (comments between them skipped, as the XML
+/// reader API Management uses drops them).
+fn own_text(node: Node<'_, '_>) -> String {
+    node.children()
+        .filter(Node::is_text)
+        .filter_map(|t| t.text())
+        .collect()
+}
+
+/// The policy reads attributes by plain name: a namespaced or prefixed one (`xml:…`, `x:…`),
+/// or two with the same local name, would be read differently by different readers; refused.
+fn plain_attributes(file: &str, doc: &Document<'_>, node: Node<'_, '_>) -> Result<(), String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for attribute in node.attributes() {
+        let name = attribute.name();
+        if attribute.namespace().is_some() {
+            let qualified = doc
+                .input_text()
+                .get(attribute.range_qname())
+                .unwrap_or(name);
+            return Err(format!(
+                "{}@{qualified}: a namespaced or prefixed attribute (the policy's attributes \
+                 have no namespace)",
+                at(file, doc, node)
+            ));
+        }
+        if seen.contains(&name) {
+            return Err(format!(
+                "{}@{name}: a second attribute named {name}",
+                at(file, doc, node)
+            ));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
 /// A boolean attribute as .NET reads it (`true` / `false`, any case), API Management's default
 /// when absent; `Ok(None)` when it is an expression (reported).
 fn boolean(
@@ -108,13 +225,15 @@ fn boolean(
     default: bool,
     lost: &mut Vec<String>,
 ) -> Result<Option<bool>, String> {
-    match node.attribute(name) {
+    let value = node
+        .attributes()
+        .find(|a| a.namespace().is_none() && a.name() == name)
+        .map(|a| a.value());
+    match value {
         None => Ok(Some(default)),
-        Some(v) if is_expression(v) => {
-            lost.push(format!(
-                "{}@{name}: {v:?} is a policy expression, not evaluated here",
-                path_of(node)
-            ));
+        Some(v) if unreadable(v).is_some() => {
+            let why = unreadable(v).unwrap_or_default();
+            lost.push(format!("{}@{name}: {why}", path_of(node)));
             Ok(None)
         }
         Some(v) if v.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -151,6 +270,7 @@ fn identities(
         if found.is_some() {
             return Err(format!("{}: a second <identities>", at(file, doc, child)));
         }
+        plain_attributes(file, doc, child)?;
         let mut out = Vec::new();
         for identity in elements(child) {
             if identity.tag_name().name() != "identity" {
@@ -160,6 +280,7 @@ fn identities(
                     identity.tag_name().name()
                 ));
             }
+            plain_attributes(file, doc, identity)?;
             let path = path_of(identity);
             let mut object = Map::new();
             let mut dropped = false;
@@ -175,9 +296,7 @@ fn identities(
                     ));
                 };
                 let why = match ours {
-                    _ if is_expression(value) => Some(format!(
-                        "{value:?} is a policy expression, not evaluated here"
-                    )),
+                    _ if unreadable(value).is_some() => unreadable(value),
                     Err(why) => Some(format!("{value:?} {why}")),
                     Ok("issuerThumbprint") if !trust => Some(
                         "needs validate-trust here (the filter knows the issuer from the trust \
@@ -311,30 +430,56 @@ pub fn import(file: &str, text: &str, options: &Options) -> Result<Imported, Str
         }
     }
     // A certificate read by an expression outside the policy element: a check (or forwarding)
-    // written as code, which is not translated.
-    for node in root.descendants() {
+    // written as code, which is not translated. Every attribute and element text is looked at,
+    // not only those that start as an expression (a named value may hold one).
+    for node in root.descendants().filter(Node::is_element) {
         if node.ancestors().any(|a| a == element) {
             continue;
         }
-        let texts: Vec<(String, &str)> = if node.is_element() {
-            node.attributes()
-                .map(|a| (format!("{}@{}", path_of(node), a.name()), a.value()))
-                .collect()
-        } else if node.is_text() {
-            let parent = node.parent().map(path_of).unwrap_or_default();
-            vec![(parent, node.text().unwrap_or(""))]
-        } else {
-            Vec::new()
-        };
+        let mut texts: Vec<(String, String)> = node
+            .attributes()
+            .map(|a| {
+                (
+                    format!("{}@{}", path_of(node), a.name()),
+                    a.value().to_string(),
+                )
+            })
+            .collect();
+        texts.push((path_of(node), own_text(node)));
         for (where_, text) in texts {
-            if text.contains("context.Request.Certificate") {
+            if mentions_certificate(&text) {
                 lost.push(format!(
-                    "{where_}: a policy expression reads context.Request.Certificate (a \
-                     certificate check or forwarding written as code); not translated"
+                    "{where_}: mentions Certificate (a policy expression reading \
+                     context.Request.Certificate is a certificate check or forwarding written \
+                     as code); not translated"
                 ));
             }
         }
+        if let Some(condition) = node.attribute("condition")
+            && has_named_value(condition)
+        {
+            lost.push(format!(
+                "{}@condition: {condition:?} uses a named value, whose value is not in this \
+                 file (it may check the certificate); not translated",
+                path_of(node)
+            ));
+        }
+        let in_inbound =
+            root_name == "fragment" || node.ancestors().any(|a| a.tag_name().name() == "inbound");
+        if node.tag_name().name() == "choose"
+            && in_inbound
+            && node
+                .descendants()
+                .any(|d| d.is_element() && d.tag_name().name() == "return-response")
+        {
+            lost.push(format!(
+                "{}: a <choose> with <return-response> may be an access check written by hand; \
+                 not translated",
+                path_of(node)
+            ));
+        }
     }
+    plain_attributes(file, &doc, element)?;
     for attribute in element.attributes() {
         if !matches!(
             attribute.name(),

@@ -8,14 +8,19 @@
 //! (`azurerm_linux_web_app`, `azurerm_windows_web_app`, their slots and function apps, and the
 //! older `azurerm_app_service`, in the root module and every child module).
 //!
+//! ARM property names are read in any case (Resource Manager's are case-insensitive); two
+//! spellings of one, the same JSON key twice, or both shapes in one object are refused. A site
+//! declared `existing` and an attribute absent from a Terraform plan are reported, not guessed.
+//!
 //! Azure's meaning is kept exactly: `clientCertEnabled` false (Azure's default, so also when
 //! absent) disables the check whatever the mode; an absent mode is `Required`; the modes are
 //! Azure's three, written in Azure's case; the exclusion paths string is copied as Azure holds
-//! it (`/a;/b`), after the filter's parser accepted each entry. An ARM expression
-//! (`[parameters('x')]`) or a value Terraform knows only after apply is never guessed: it is
-//! reported, and without `--allow-partial` nothing is written. Left out, each of the three
-//! settings takes the plugin's default, which is the strictest (enabled, `Required`, nothing
-//! excluded).
+//! it (`/a;/b`), after the filter's parser accepted each entry (an entry it would read more
+//! broadly than App Service, ending in `/` or with a percent escape, is reported). An ARM
+//! expression (`[parameters('x')]`) or a value Terraform knows only after apply is never
+//! guessed: it is reported, and without `--allow-partial` nothing is written. Left out, each of
+//! the three settings takes the plugin's default, which is the strictest (enabled, `Required`,
+//! nothing excluded).
 
 use std::collections::BTreeMap;
 
@@ -58,8 +63,8 @@ struct Setting<'a> {
     /// Its name where the site is (for the `not translated` lines).
     name: String,
     value: Option<&'a Value>,
-    /// Terraform plan: known only after apply.
-    unknown: bool,
+    /// Terraform plan: not known before apply (why).
+    unknown: Option<&'static str>,
 }
 
 /// A site found in the input.
@@ -73,20 +78,87 @@ struct Site<'a> {
     paths: Setting<'a>,
     /// ARM: strings may be template expressions.
     arm: bool,
+    /// ARM: declared `existing` (a reference to a site deployed elsewhere; its settings are not
+    /// in the file).
+    existing: bool,
 }
 
-fn setting<'a>(parent: &'a Value, parent_path: &str, name: &str) -> Setting<'a> {
+/// A member of an object, its name compared without case (Azure Resource Manager's property
+/// names are case-insensitive: `Properties`, `ClientCertEnabled`); two spellings of one name
+/// are refused, since which one Azure would take is not known.
+fn member<'a>(
+    file: &str,
+    parent: &'a Value,
+    parent_path: &str,
+    name: &str,
+) -> Result<Option<&'a Value>, String> {
+    let Some(map) = parent.as_object() else {
+        return Ok(None);
+    };
+    let found: Vec<(&String, &Value)> = map
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [(_, v)] => Ok(Some(v)),
+        [(a, _), (b, _), ..] => Err(format!(
+            "{file}: {}{name}: given twice, as {a:?} and {b:?} (property names are \
+             case-insensitive)",
+            prefix(parent_path)
+        )),
+    }
+}
+
+fn setting<'a>(
+    file: &str,
+    parent: &'a Value,
+    parent_path: &str,
+    name: &str,
+) -> Result<Setting<'a>, String> {
     let path = if parent_path.is_empty() {
         name.to_string()
     } else {
         format!("{parent_path}.{name}")
     };
-    Setting {
+    Ok(Setting {
         path,
         name: name.to_string(),
+        value: member(file, parent, parent_path, name)?.filter(|v| !v.is_null()),
+        unknown: None,
+    })
+}
+
+/// Terraform attribute names are exact.
+fn terraform_setting<'a>(parent: &'a Value, parent_path: &str, name: &str) -> Setting<'a> {
+    Setting {
+        path: format!("{parent_path}.{name}"),
+        name: name.to_string(),
         value: parent.get(name).filter(|v| !v.is_null()),
-        unknown: false,
+        unknown: None,
     }
+}
+
+/// Whether a site object is an ARM resource (its settings under `properties`) rather than
+/// `az webapp show` output (at the top level). Both shapes at once are refused.
+fn is_arm_shape(file: &str, v: &Value, path: &str) -> Result<bool, String> {
+    let arm = member(file, v, path, "properties")?.is_some_and(Value::is_object);
+    if arm {
+        for name in [
+            "clientCertEnabled",
+            "clientCertMode",
+            "clientCertExclusionPaths",
+        ] {
+            if member(file, v, path, name)?.is_some() {
+                return Err(format!(
+                    "{file}: {}{name}: beside properties: both the az webapp show and the ARM \
+                     shape, which one holds the site's settings is not known",
+                    prefix(path)
+                ));
+            }
+        }
+    }
+    Ok(arm)
 }
 
 fn describe(v: &Value) -> &'static str {
@@ -129,7 +201,21 @@ fn find_sites<'a>(
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let at = format!("[{i}]");
-                match item.get("type").and_then(Value::as_str) {
+                match member(file, item, &at, "type")?.and_then(Value::as_str) {
+                    Some(t) if is_site_type(t) && is_arm_shape(file, item, &at)? => {
+                        // An ARM resource (`az resource show --ids a b`), with its children.
+                        let site = arm_site(file, item, &at, None)?;
+                        let name = site.name.clone();
+                        sites.push(site);
+                        arm_resources(
+                            file,
+                            member(file, item, &at, "resources")?.unwrap_or(&Value::Null),
+                            &format!("{at}.resources"),
+                            Some((t, &name)),
+                            &mut sites,
+                            notes,
+                        )?;
+                    }
                     Some(t) if is_site_type(t) => sites.push(az_site(file, item, &at)?),
                     Some(t) => notes.push(format!("{file}: {at}: a {t} skipped (not a site)")),
                     None => {
@@ -141,21 +227,20 @@ fn find_sites<'a>(
             }
         }
         Value::Object(map) => {
-            let site_type = map
-                .get("type")
+            let site_type = member(file, doc, "", "type")?
                 .and_then(Value::as_str)
                 .filter(|t| is_site_type(t));
             if map.contains_key("values") || map.contains_key("planned_values") {
                 terraform(file, doc, &mut sites, notes)?;
             } else if let Some(t) = site_type {
-                if map.get("properties").is_some_and(Value::is_object) {
+                if is_arm_shape(file, doc, "")? {
                     // An ARM resource (a template's, or `az resource show`), with its children.
                     let site = arm_site(file, doc, "", None)?;
                     let name = site.name.clone();
                     sites.push(site);
                     arm_resources(
                         file,
-                        &doc["resources"],
+                        member(file, doc, "", "resources")?.unwrap_or(&Value::Null),
                         "resources",
                         Some((t, &name)),
                         &mut sites,
@@ -164,7 +249,7 @@ fn find_sites<'a>(
                 } else {
                     sites.push(az_site(file, doc, "")?);
                 }
-            } else if map.contains_key("resources") {
+            } else if member(file, doc, "", "resources")?.is_some() {
                 if let Some(Value::String(s)) = map.get("$schema")
                     && s.contains("deploymentParameters")
                 {
@@ -172,7 +257,7 @@ fn find_sites<'a>(
                 }
                 arm_resources(
                     file,
-                    &doc["resources"],
+                    member(file, doc, "", "resources")?.unwrap_or(&Value::Null),
                     "resources",
                     None,
                     &mut sites,
@@ -198,7 +283,7 @@ fn find_sites<'a>(
 }
 
 fn name_of(file: &str, v: &Value, path: &str) -> Result<Option<String>, String> {
-    match v.get("name") {
+    match member(file, v, path, "name")? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(format!(
@@ -233,10 +318,11 @@ fn az_site<'a>(file: &str, v: &'a Value, path: &str) -> Result<Site<'a>, String>
             format!("{path} ({name})")
         },
         name,
-        enabled: setting(v, path, "clientCertEnabled"),
-        mode: setting(v, path, "clientCertMode"),
-        paths: setting(v, path, "clientCertExclusionPaths"),
+        enabled: setting(file, v, path, "clientCertEnabled")?,
+        mode: setting(file, v, path, "clientCertMode")?,
+        paths: setting(file, v, path, "clientCertExclusionPaths")?,
         arm: false,
+        existing: false,
     })
 }
 
@@ -252,8 +338,10 @@ fn arm_site<'a>(
         Some(parent) => format!("{parent}/{own}"),
         None => own,
     };
-    let properties = &v["properties"];
+    let properties = member(file, v, path, "properties")?.unwrap_or(&Value::Null);
     let props_path = format!("{}properties", prefix(path));
+    let existing = member(file, v, path, "existing")?
+        .is_some_and(|e| !matches!(e, Value::Null | Value::Bool(false)));
     if !properties.is_null() && !properties.is_object() {
         return Err(format!(
             "{file}: {props_path}: expected an object, found {}",
@@ -267,10 +355,11 @@ fn arm_site<'a>(
             format!("{path} ({name})")
         },
         name,
-        enabled: setting(properties, &props_path, "clientCertEnabled"),
-        mode: setting(properties, &props_path, "clientCertMode"),
-        paths: setting(properties, &props_path, "clientCertExclusionPaths"),
+        enabled: setting(file, properties, &props_path, "clientCertEnabled")?,
+        mode: setting(file, properties, &props_path, "clientCertMode")?,
+        paths: setting(file, properties, &props_path, "clientCertExclusionPaths")?,
         arm: true,
+        existing,
     })
 }
 
@@ -303,7 +392,7 @@ fn arm_resources<'a>(
         }
     };
     for (at, resource) in list {
-        let Some(own_type) = resource.get("type").and_then(Value::as_str) else {
+        let Some(own_type) = member(file, resource, &at, "type")?.and_then(Value::as_str) else {
             return Err(format!("{file}: {at}.type: missing: not an ARM resource"));
         };
         // A child resource's type and name are relative to its parent's.
@@ -319,22 +408,28 @@ fn arm_resources<'a>(
             sites.push(site);
             arm_resources(
                 file,
-                &resource["resources"],
+                member(file, resource, &at, "resources")?.unwrap_or(&Value::Null),
                 &format!("{at}.resources"),
                 Some((&full_type, &name)),
                 sites,
                 notes,
             )?;
         } else if full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments") {
-            if resource["properties"]["templateLink"].is_object() {
+            let props_path = format!("{at}.properties");
+            let properties = member(file, resource, &at, "properties")?.unwrap_or(&Value::Null);
+            if member(file, properties, &props_path, "templateLink")?.is_some_and(Value::is_object)
+            {
                 notes.push(format!(
                     "{file}: {at}: a linked template (properties.templateLink) is not read: \
                      import it too"
                 ));
             }
+            let template_path = format!("{props_path}.template");
+            let template =
+                member(file, properties, &props_path, "template")?.unwrap_or(&Value::Null);
             arm_resources(
                 file,
-                &resource["properties"]["template"]["resources"],
+                member(file, template, &template_path, "resources")?.unwrap_or(&Value::Null),
                 &format!("{at}.properties.template.resources"),
                 None,
                 sites,
@@ -344,7 +439,7 @@ fn arm_resources<'a>(
             let name = resource.get("name").and_then(Value::as_str).unwrap_or("");
             arm_resources(
                 file,
-                &resource["resources"],
+                member(file, resource, &at, "resources")?.unwrap_or(&Value::Null),
                 &format!("{at}.resources"),
                 Some((&full_type, name)),
                 sites,
@@ -392,7 +487,7 @@ fn terraform<'a>(
         file,
         module,
         &format!("{key}.root_module"),
-        &unknown,
+        (key == "planned_values", &unknown),
         sites,
         notes,
     )
@@ -402,7 +497,7 @@ fn terraform_module<'a>(
     file: &str,
     module: &'a Value,
     path: &str,
-    unknown: &BTreeMap<&str, &Value>,
+    (plan, unknown): (bool, &BTreeMap<&str, &Value>),
     sites: &mut Vec<Site<'a>>,
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
@@ -444,9 +539,18 @@ fn terraform_module<'a>(
         let name =
             name_of(file, values, &format!("{at}.values"))?.unwrap_or_else(|| address.clone());
         let after_unknown = unknown.get(address.as_str()).copied();
+        // In a plan, an attribute known before apply is in the planned values (null when
+        // unset): one that is absent is unknown, whether or not resource_changes says so.
         let field = |attribute: &str| {
-            let mut s = setting(values, &format!("{at}.values"), attribute);
-            s.unknown = after_unknown.is_some_and(|u| u[attribute] == Value::Bool(true));
+            let mut s = terraform_setting(values, &format!("{at}.values"), attribute);
+            if after_unknown.is_some_and(|u| u[attribute] == Value::Bool(true)) {
+                s.unknown = Some("known only after apply in this plan");
+            } else if plan && values.get(attribute).is_none() {
+                s.unknown = Some(
+                    "absent from this plan's planned values, so not known before apply \
+                     (Terraform leaves unknown values out)",
+                );
+            }
             s
         };
         sites.push(Site {
@@ -455,8 +559,9 @@ fn terraform_module<'a>(
             enabled: field(enabled),
             mode: field(mode),
             // Absent from the resource type: nothing to read, nothing excluded.
-            paths: paths.map_or_else(|| setting(&Value::Null, &at, "-"), field),
+            paths: paths.map_or_else(|| terraform_setting(&Value::Null, &at, "-"), field),
             arm: false,
+            existing: false,
         });
     }
     for (i, child) in list("child_modules")?.iter().enumerate() {
@@ -464,7 +569,7 @@ fn terraform_module<'a>(
             file,
             child,
             &format!("{path}.child_modules[{i}]"),
-            unknown,
+            (plan, unknown),
             sites,
             notes,
         )?;
@@ -474,8 +579,8 @@ fn terraform_module<'a>(
 
 /// Why a value cannot be translated, if it cannot: an ARM expression, or unknown until apply.
 fn unevaluable(site: &Site<'_>, s: &Setting<'_>) -> Option<String> {
-    if s.unknown {
-        return Some("known only after apply in this plan: import the state after apply".into());
+    if let Some(why) = s.unknown {
+        return Some(format!("{why}: import the state after apply"));
     }
     match s.value {
         Some(Value::String(v)) if site.arm && is_expression(v) => Some(format!(
@@ -576,6 +681,34 @@ fn translate(
                 // rest kept.
                 let mut kept = Vec::new();
                 for entry in &entries {
+                    // App Service's "starts with" compares the path as sent with the entry as
+                    // written. The filter ignores an entry's trailing `/` and decodes its
+                    // percent escapes, so `/admin/` would also exclude `/admin` and `/%61dmin`
+                    // `/admin`: broader than Azure, and the filter has no narrower spelling.
+                    if entry.len() > 1 && entry.ends_with('/') {
+                        lost(
+                            paths,
+                            format!(
+                                "entry {entry:?}: App Service excludes only paths starting with \
+                                 {entry:?}; here a trailing / is ignored, so it would also \
+                                 exclude {:?} (write {:?} to exclude both)",
+                                entry.trim_end_matches('/'),
+                                entry.trim_end_matches('/')
+                            ),
+                        );
+                        continue;
+                    }
+                    if entry.contains('%') {
+                        lost(
+                            paths,
+                            format!(
+                                "entry {entry:?}: App Service compares it as written; here its \
+                                 percent escapes are decoded, so it would also exclude the \
+                                 decoded path (write the path decoded)"
+                            ),
+                        );
+                        continue;
+                    }
                     let probe = json!({"clientCertExclusionPaths": [entry]}).to_string();
                     match Config::from_json(probe.as_bytes()) {
                         Ok(_) => kept.push(*entry),
@@ -594,12 +727,15 @@ fn translate(
                     } else {
                         json!(kept.join(";"))
                     };
-                    let (name, first) = (&site.name, kept[0]);
-                    notes.push(format!(
-                        "{name}: exclusion paths match whole segments here ({first} excludes \
-                         {first}/... but not {first}x, which App Service's starts-with also \
-                         excluded)"
-                    ));
+                    // `/` excludes every path in both.
+                    if let Some(first) = kept.iter().find(|e| **e != "/") {
+                        notes.push(format!(
+                            "{}: exclusion paths match whole segments here ({first} excludes \
+                             {first} and {first}/... but not {first}x, which App Service's \
+                             starts-with also excluded)",
+                            site.name
+                        ));
+                    }
                 }
             }
             Some(other) => {
@@ -624,6 +760,8 @@ fn translate(
 /// with several sites an object of them keyed by site name (`site` picks one).
 pub fn import(file: &str, text: &str, site: Option<&str>) -> Result<Imported, String> {
     let doc: Value = serde_json::from_str(text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+    // serde_json keeps the last of two equal keys; Azure's reader may keep another.
+    serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| format!("{file}: {e}"))?;
     let mut notes = Vec::new();
     let mut untranslated = Vec::new();
     let sites = find_sites(file, &doc, &mut notes)?;
@@ -637,10 +775,23 @@ pub fn import(file: &str, text: &str, site: Option<&str>) -> Result<Imported, St
             ));
         }
         first_at.insert(s.name.clone(), s.at.clone());
+        if s.existing {
+            untranslated.push(format!(
+                "{}: declared \"existing\" (a reference to a site deployed elsewhere, whose \
+                 settings are not in this file): no configuration written for it (import the \
+                 deployed site: az webapp show)",
+                s.name
+            ));
+            continue;
+        }
         let config = translate(file, s, &mut notes, &mut untranslated)?;
         configs.insert(s.name.clone(), config);
     }
+    let refused = configs
+        .is_empty()
+        .then(|| format!("{file}: no site whose settings are in the file; nothing written"));
     let value = match site {
+        _ if refused.is_some() => Value::Null,
         Some(name) => configs.remove(name).ok_or_else(|| {
             format!(
                 "--site: no site {name:?} in {file} (it has {})",
@@ -671,6 +822,64 @@ pub fn import(file: &str, text: &str, site: Option<&str>) -> Result<Imported, St
         output,
         notes,
         untranslated,
-        refused: None,
+        refused,
     })
+}
+
+/// A JSON document read only to refuse an object with the same key twice.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeysVisitor)
+    }
+}
+
+struct NoDuplicateKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeysVisitor {
+    type Value = NoDuplicateKeys;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicateKeys, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicateKeys, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicateKeys, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicateKeys, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicateKeys, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_unit<E>(self) -> Result<NoDuplicateKeys, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<NoDuplicateKeys, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<NoDuplicateKeys, A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} twice in one object (which one Azure reads is not known)"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
 }

@@ -59,6 +59,8 @@ struct Auth {
     no_ca: bool,
     depth: u32,
     identity: Option<Value>,
+    /// `auth-tls-match-cn` as written.
+    match_cn: Option<String>,
     error_page: Option<String>,
     pass_certificate: bool,
 }
@@ -259,7 +261,7 @@ fn read_ingress(
             let identity = match get("auth-tls-match-cn") {
                 None => None,
                 Some(cn) => match plain_common_name(cn) {
-                    Some(name) => Some(json!({"commonName": name})),
+                    Some(name) => Some(json!({"subjectPattern": anchored_common_name(name)})),
                     None if cn.starts_with("CN=") => Some(json!({"subjectPattern": cn})),
                     None => {
                         lost(
@@ -286,6 +288,7 @@ fn read_ingress(
                 no_ca,
                 depth,
                 identity,
+                match_cn: get("auth-tls-match-cn").map(str::to_string),
                 error_page: error_page.filter(|p| !p.starts_with('@')),
                 pass_certificate,
             })
@@ -355,8 +358,7 @@ fn read_ingress(
 
 /// `CN=name` with nothing a regular expression would read specially: the exact common name
 /// the user almost always meant (nginx's unanchored match would also admit `name-evil`). Not
-/// with a space at either end: the commonName identity compares after trimming, so `CN= admin`
-/// would admit `CN=admin`, which nginx's pattern refuses; that stays a subjectPattern.
+/// with a space at either end; that stays the unanchored subjectPattern as written.
 fn plain_common_name(pattern: &str) -> Option<&str> {
     let name = pattern.strip_prefix("CN=")?;
     (!name.is_empty()
@@ -366,6 +368,17 @@ fn plain_common_name(pattern: &str) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'@' | b' ')))
     .then_some(name)
+}
+
+/// The exact common name as a subject pattern bound at both ends: one whole `CN=name`
+/// attribute, anywhere in the subject as nginx prints it, between the start or an unescaped `,`
+/// or `+` and the end or `,` or `+` (a `,` after an escaped `\\` fails closed). Every subject
+/// it matches holds `CN=name`, so nginx's unanchored search matched it too. Not the commonName
+/// identity, which compares after trimming and so would admit the subject nginx prints
+/// `CN=\ name` (a leading space), which nginx's pattern refuses; the pattern sees the escape as
+/// nginx does.
+fn anchored_common_name(name: &str) -> String {
+    format!("^(.*[^\\\\][,+])?CN={name}([,+].*)?$")
 }
 
 /// The placeholder written where the CA belongs when `--ca` is not given: the plugin refuses
@@ -483,16 +496,15 @@ fn plugin_config(
     }
     rules.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     for ingress in ingresses {
-        if let Some(Value::String(cn)) = ingress
-            .auth
-            .as_ref()
-            .and_then(|a| a.identity.as_ref())
-            .and_then(|i| i.get("commonName"))
+        if let Some(auth) = &ingress.auth
+            && let Some(cn) = auth.match_cn.as_deref().and_then(plain_common_name)
         {
             notes.push(format!(
-                "{}: auth-tls-match-cn \"CN={cn}\" is the exact commonName {cn:?} (nginx's \
-                 unanchored match also admitted CN={cn}-anything)",
-                ingress.id
+                "{}: auth-tls-match-cn \"CN={cn}\" is the subjectPattern \"{}\": a CN attribute \
+                 must be exactly {cn:?} (nginx's unanchored match also admitted \
+                 CN={cn}-anything, or CN={cn} inside another attribute's value)",
+                ingress.id,
+                anchored_common_name(cn)
             ));
         }
     }
