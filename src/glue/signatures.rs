@@ -5,7 +5,7 @@
 use std::cell::Cell;
 
 use super::State;
-use super::host::{Host, Level, cas_update};
+use super::host::{Host, Level, SharedDataError, cas_update};
 
 /// What a VM remembers of the shared signatures.
 #[derive(Debug, Default)]
@@ -44,7 +44,9 @@ pub(super) fn read(host: &mut impl Host, seen: &Seen, key: &str) -> Option<Vec<u
 }
 
 /// Publishes the signatures this VM verified since the last time, merged into what the other
-/// VMs of the configuration published (retried on a conflicting write). Nothing is written
+/// VMs of the configuration published. The value read just before judging is usually still
+/// the current one: the merge into it is written with that read's token, without reading it
+/// again; a conflict (another VM wrote since) reads, merges and retries. Nothing is written
 /// when there is nothing new.
 pub(super) fn publish(host: &mut impl Host, state: &State) {
     let Some(memo) = state.config.validation.signature_memo() else {
@@ -57,7 +59,15 @@ pub(super) fn publish(host: &mut impl Host, state: &State) {
     if fresh.is_empty() {
         return;
     }
-    cas_update(host, sharing.key(), |current| {
-        sharing.merge(current, &fresh)
-    });
+    if let Some(token) = state.signatures_seen.token.get() {
+        let Some(value) = memo.merged_into_known(&fresh) else {
+            return;
+        };
+        match host.set_shared_data(sharing.key(), &value, Some(token)) {
+            Ok(()) => return,
+            Err(SharedDataError::CasMismatch) => {}
+            Err(SharedDataError::Failed(_)) => return,
+        }
+    }
+    cas_update(host, sharing.key(), |current| memo.merged(current, &fresh));
 }

@@ -80,6 +80,9 @@ struct MemoEntries {
     checks: u64,
     /// Keys verified here and not yet published to the other VMs (at most [`MEMO_CAPACITY`]).
     fresh: Vec<[u8; 32]>,
+    /// The last shared value this VM knows to be its configuration's (verified, or written
+    /// here): the same bytes again need no second HMAC check.
+    verified: Vec<u8>,
 }
 
 impl SignatureMemo {
@@ -123,7 +126,7 @@ impl SignatureMemo {
     /// [`SharedSignatures::merge`] writes it for this memo's configuration; anything else is
     /// ignored). Returns how many were new here. They are not published again.
     pub fn import(&self, shared: &[u8]) -> usize {
-        let Some(keys) = self.sharing.as_ref().and_then(|s| s.keys(shared)) else {
+        let Some(keys) = self.authentic_keys(shared) else {
             return 0;
         };
         let Ok(mut m) = self.inner.lock() else {
@@ -138,6 +141,55 @@ impl SignatureMemo {
         }
         m.forget_oldest();
         new
+    }
+
+    /// The keys of `value` if it is this configuration's shared value: checked by its HMAC,
+    /// once per distinct value.
+    fn authentic_keys(&self, value: &[u8]) -> Option<Vec<[u8; 32]>> {
+        let sharing = self.sharing.as_ref()?;
+        let known = self.inner.lock().is_ok_and(|m| m.verified == value);
+        let keys: Vec<[u8; 32]> = if known {
+            sharing.unchecked_keys(value)?.collect()
+        } else {
+            let keys = sharing.keys(value)?.collect();
+            if let Ok(mut m) = self.inner.lock() {
+                m.verified = value.to_vec();
+            }
+            keys
+        };
+        Some(keys)
+    }
+
+    /// The shared value to write: `fresh` added to `current` (what shared data holds now;
+    /// `None` when absent, a value not this configuration's starts afresh). `None` when nothing
+    /// is new.
+    pub fn merged(&self, current: Option<&[u8]>, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
+        let keys = current
+            .and_then(|c| self.authentic_keys(c))
+            .unwrap_or_default();
+        self.encode_merged(keys, fresh)
+    }
+
+    /// [`SignatureMemo::merged`] into the last value this VM read or wrote, without reading
+    /// it again (written with the token of that read; a conflict falls back to `merged`).
+    pub fn merged_into_known(&self, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
+        let sharing = self.sharing.as_ref()?;
+        let keys = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|m| sharing.unchecked_keys(&m.verified).map(Iterator::collect))
+            .unwrap_or_default();
+        self.encode_merged(keys, fresh)
+    }
+
+    fn encode_merged(&self, keys: Vec<[u8; 32]>, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
+        let sharing = self.sharing.as_ref()?;
+        let value = sharing.encode(merge_keys(keys, fresh)?);
+        if let Ok(mut m) = self.inner.lock() {
+            m.verified.clone_from(&value);
+        }
+        Some(value)
     }
 
     /// The keys verified here since the last call, to publish to the other VMs.
@@ -253,14 +305,24 @@ impl SharedSignatures {
         ctx.sign()
     }
 
+    /// The tag and the keys of a value in this encoding (whole keys, at most
+    /// [`MEMO_CAPACITY`]), its HMAC not checked.
+    fn parts(value: &[u8]) -> Option<(&[u8], &[u8])> {
+        let rest = value.strip_prefix(SHARED_MAGIC.as_slice())?;
+        let (tag, keys) = rest.split_at_checked(MAC_LEN)?;
+        (keys.len() % 32 == 0 && keys.len() / 32 <= MEMO_CAPACITY).then_some((tag, keys))
+    }
+
+    /// The keys of a value already known to be authentic.
+    fn unchecked_keys<'v>(&self, value: &'v [u8]) -> Option<impl Iterator<Item = [u8; 32]> + 'v> {
+        let (_, keys) = Self::parts(value)?;
+        Some(keys.chunks_exact(32).filter_map(|k| k.try_into().ok()))
+    }
+
     /// The keys of a shared value, `None` unless it is exactly this encoding, whole keys, and
     /// its HMAC is this configuration's.
     fn keys<'v>(&self, value: &'v [u8]) -> Option<impl Iterator<Item = [u8; 32]> + 'v> {
-        let rest = value.strip_prefix(SHARED_MAGIC.as_slice())?;
-        let (tag, keys) = rest.split_at_checked(MAC_LEN)?;
-        if keys.len() % 32 != 0 || keys.len() / 32 > MEMO_CAPACITY {
-            return None;
-        }
+        let (tag, keys) = Self::parts(value)?;
         ring::hmac::verify(&self.mac, &[SHARED_MAGIC.as_slice(), keys].concat(), tag).ok()?;
         Some(keys.chunks_exact(32).filter_map(|k| k.try_into().ok()))
     }
@@ -270,26 +332,18 @@ impl SharedSignatures {
     /// nothing is new (no write needed). A `current` that is not this configuration's value
     /// starts afresh.
     pub fn merge(&self, current: Option<&[u8]>, fresh: &[[u8; 32]]) -> Option<Vec<u8>> {
-        let mut keys: Vec<[u8; 32]> = current
+        let keys = current
             .and_then(|c| self.keys(c))
             .map(Iterator::collect)
             .unwrap_or_default();
-        let before = keys.len();
-        // Inserted one by one: collecting a BTreeSet sorts, and a sort of 32-byte keys would
-        // add 20 KB of code to the module.
-        let mut known = BTreeSet::new();
-        for key in &keys {
-            known.insert(*key);
-        }
-        for key in fresh {
-            if known.insert(*key) {
-                keys.push(*key);
-            }
-        }
-        if keys.len() == before {
-            return None;
-        }
-        let kept = keys.get(keys.len().saturating_sub(MEMO_CAPACITY)..)?;
+        Some(self.encode(merge_keys(keys, fresh)?))
+    }
+
+    /// The value holding `keys` (the newest [`MEMO_CAPACITY`] of them), with its HMAC.
+    fn encode(&self, keys: Vec<[u8; 32]>) -> Vec<u8> {
+        let kept = keys
+            .get(keys.len().saturating_sub(MEMO_CAPACITY)..)
+            .unwrap_or_default();
         let mut body = Vec::with_capacity(32 * kept.len());
         for key in kept {
             body.extend_from_slice(key);
@@ -299,8 +353,25 @@ impl SharedSignatures {
         value.extend_from_slice(SHARED_MAGIC);
         value.extend_from_slice(tag.as_ref());
         value.extend_from_slice(&body);
-        Some(value)
+        value
     }
+}
+
+/// `keys` with those of `fresh` not already there appended, in order; `None` when none is new.
+fn merge_keys(mut keys: Vec<[u8; 32]>, fresh: &[[u8; 32]]) -> Option<Vec<[u8; 32]>> {
+    let before = keys.len();
+    // Inserted one by one: collecting a BTreeSet sorts, and a sort of 32-byte keys would add
+    // 20 KB of code to the module.
+    let mut known = BTreeSet::new();
+    for key in &keys {
+        known.insert(*key);
+    }
+    for key in fresh {
+        if known.insert(*key) {
+            keys.push(*key);
+        }
+    }
+    (keys.len() > before).then_some(keys)
 }
 
 /// One of [`ALGORITHMS`] behind the memo.
@@ -641,6 +712,47 @@ mod tests {
         assert!(
             keys.iter()
                 .all(|k| k.starts_with("client-cert-auth.signatures.v2."))
+        );
+    }
+
+    /// The merge written without reading again builds on the last value this VM took or
+    /// wrote, and only on a value that was this configuration's.
+    #[test]
+    fn the_merge_into_the_known_value_keeps_what_was_taken_and_never_a_forgery() {
+        let sharing = SharedSignatures::of_configuration(b"{}");
+        let mut memo = SignatureMemo::new();
+        memo.share_as(sharing.clone());
+        let genuine = sharing.merge(None, &[key(1), key(2)]).unwrap();
+        assert_eq!(memo.import(&genuine), 2);
+        assert_eq!(
+            memo.merged_into_known(&[key(3)]),
+            sharing.merge(Some(&genuine), &[key(3)])
+        );
+        // Its own write is the known value now; the same bytes import as authentic.
+        let written = memo.merged_into_known(&[key(4)]).unwrap();
+        assert_eq!(
+            written,
+            sharing
+                .merge(None, &[key(1), key(2), key(3), key(4)])
+                .unwrap()
+        );
+        assert_eq!(
+            SignatureMemo::import(&memo, &written),
+            2,
+            "keys 3 and 4 were not known"
+        );
+        // A forgery (the genuine value with a key appended) is neither taken nor built on.
+        let mut forged = written.clone();
+        forged.extend_from_slice(&key(99));
+        assert_eq!(memo.import(&forged), 0);
+        let next = memo.merged_into_known(&[key(5)]).unwrap();
+        assert!(
+            !next.windows(32).any(|w| w == key(99)),
+            "the forged key was kept"
+        );
+        assert_eq!(
+            memo.merged(Some(&forged), &[key(6)]),
+            sharing.merge(None, &[key(6)])
         );
     }
 
