@@ -159,7 +159,11 @@ fn mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
+// The doc comment is the schema's published description, kept word for word; the note on
+// serde in it is history: `read.rs` reads this by hand too, a string or an array by its kind.
 /// Exclusion paths: Azure stores them as one delimited string; JSON users may prefer an array.
+/// (Deserialized by hand rather than as an untagged enum: serde buffers an untagged value and
+/// its error then carries no position, so the message could not name the field.)
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schemars", schemars(untagged))]
 #[derive(Debug)]
