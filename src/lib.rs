@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `text` | hex, percent escapes, ASCII trimming, log quoting, RFC 3339 |
 //! | `outcome` | the vocabulary: [`Reason`], [`CertError`], [`Decision`] |
-//! | `config` | the configuration language: raw serde types, documented for the schema |
+//! | `config` | the configuration language: the raw types, documented for the schema; the JSON parser ([`json`]) and the reader |
 //! | `cert` | PEM, the leaf certificate and its facts, XFCC, distinguished names |
 //! | `validation` | trust chains (rustls-webpki), EKU, identities; `validation::revocation`: every rule of revocation |
 //! | `scope` | exclusion paths and rules: what a request's path, host and method decide |
@@ -17,8 +17,8 @@
 //!
 //! Everything up to `decision` is pure Rust with no host import and is tested natively; the
 //! glue runs natively too, over a recording fake host. What the crate offers is the curated
-//! list of `pub use` below, each item by one path, and the [`glue`] and [`revocation`]
-//! modules.
+//! list of `pub use` below, each item by one path, and the [`glue`], [`revocation`] and
+//! [`json`] modules.
 
 #![warn(missing_docs)]
 
@@ -32,7 +32,8 @@ mod scope;
 mod text;
 mod validation;
 
-// Every public item has one path: the list below (and the `glue` and `revocation` modules).
+// Every public item has one path: the list below (and the `glue`, `revocation` and `json`
+// modules).
 
 // The configuration, the decision and the verdict cache.
 pub use decision::cache::VerdictCache;
@@ -46,7 +47,9 @@ pub use outcome::{
 };
 // What goes out: forwarded headers and local replies.
 pub use output::{ForwardConfigError, Reply, ResponsesError};
-// The configuration language (its serde types).
+// The configuration language (its types), and the JSON parser it is read with (for the
+// differential tests against serde_json).
+pub use config::json;
 pub use config::{FrontFormat, RawConfig, RevocationFailure, Source};
 // Certificates: PEM, the leaf, XFCC, names, front proxies' headers.
 pub use cert::front::{Cidr, MAX_HEADER_CERTIFICATES, decode as decode_front, parse_peer};

@@ -1,18 +1,23 @@
-//! The configuration language: the JSON the user writes, as serde types, in one place.
+//! The configuration language: the JSON the user writes, as plain types, in one place.
 //!
 //! Every field's doc comment is its description in the published JSON Schema
-//! (`schema/client-cert-auth.schema.json`, generated from these types by `make schema`).
-//! Unknown keys are refused at every level (`deny_unknown_fields`), so a misspelt key can never
-//! silently turn a check off. Closed sets are serde enums; the mode is a string matched in any
-//! letter case, which the schema expresses as a pattern.
+//! (`schema/client-cert-auth.schema.json`, generated from these types by `make schema`, whose
+//! derive reads the `serde(...)` attributes below for the JSON names and the closed objects).
+//! The module reads them without serde: [`json`] parses the text into a tree and [`read`] walks
+//! it into these types with serde's rules (unknown keys refused at every level, so a misspelt
+//! key can never silently turn a check off; a key given twice refused; closed sets spelt
+//! exactly) and serde_json's messages; the mode is a string matched in any letter case, which
+//! the schema expresses as a pattern. The reader's keys and names are held against the schema
+//! by tests/tools/schema.rs.
 //!
 //! These types hold what was written, nothing more. Each layer compiles its part into the form
 //! it runs on (`scope`, `validation`, `output`), and [`crate::decision::Config`] assembles the
 //! whole once, at configure time.
 
-use std::collections::BTreeMap;
+pub mod json;
+pub mod read;
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// The plugin configuration exactly as written.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -20,8 +25,11 @@ use serde::Deserialize;
     feature = "schemars",
     schemars(title = "client-cert-auth plugin configuration")
 )]
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawConfig {
     /// `false` turns enforcement and forwarding off: only the removal of client-sent copies of
     /// the forwarded headers remains (Azure's `clientCertEnabled`). Default `true`.
@@ -29,7 +37,7 @@ pub struct RawConfig {
     /// What is enforced outside exclusion paths: `Required`, `Optional`,
     /// `OptionalInteractiveUser` or `Ignore` (disabled), in any letter case (Azure's
     /// `clientCertMode`). Default `Required`.
-    #[serde(default)]
+    #[cfg_attr(feature = "schemars", serde(default))]
     #[cfg_attr(feature = "schemars", schemars(schema_with = "mode_schema"))]
     pub client_cert_mode: Option<String>,
     /// Paths that never need a certificate (Azure's `clientCertExclusionPaths`): a string split
@@ -68,8 +76,8 @@ pub struct RawConfig {
 
 /// Where the client certificate comes from.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "schemars", serde(rename_all = "lowercase"))]
 pub enum Source {
     /// Envoy's `connection.peer_certificate` property (Envoy >= 1.38).
     Connection,
@@ -85,8 +93,11 @@ pub enum Source {
 
 /// `header`: where a proxy in front of Envoy forwards the client certificate.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawHeaderSource {
     /// How the proxy encodes the certificate (and which header it uses by default).
     pub format: FrontFormat,
@@ -102,8 +113,8 @@ pub struct RawHeaderSource {
 
 /// How a proxy in front of Envoy encodes the client certificate.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "schemars", serde(rename_all = "camelCase"))]
 pub enum FrontFormat {
     /// AWS ALB: URL-encoded PEM of the whole chain, leaf first (`+`, `=`, `/` unescaped), in
     /// `X-Amzn-Mtls-Clientcert`; `X-Amzn-Mtls-Clientcert-Leaf` (verify mode) by `name`.
@@ -148,6 +159,8 @@ fn mode_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
+// The doc comment is the schema's published description, kept word for word; the note on
+// serde in it is history: `read.rs` reads this by hand too, a string or an array by its kind.
 /// Exclusion paths: Azure stores them as one delimited string; JSON users may prefer an array.
 /// (Deserialized by hand rather than as an untagged enum: serde buffers an untagged value and
 /// its error then carries no position, so the message could not name the field.)
@@ -159,32 +172,6 @@ pub enum RawPathList {
     Delimited(String),
     /// One path per element.
     List(Vec<String>),
-}
-
-impl<'de> Deserialize<'de> for RawPathList {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PathListVisitor;
-        impl<'de> serde::de::Visitor<'de> for PathListVisitor {
-            type Value = RawPathList;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string of paths separated by ';' or ',', or an array of strings")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawPathList, E> {
-                Ok(RawPathList::Delimited(v.to_string()))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<RawPathList, A::Error> {
-                let mut list = Vec::new();
-                while let Some(entry) = seq.next_element::<String>()? {
-                    list.push(entry);
-                }
-                Ok(RawPathList::List(list))
-            }
-        }
-        deserializer.deserialize_any(PathListVisitor)
-    }
 }
 
 impl RawPathList {
@@ -203,8 +190,11 @@ impl RawPathList {
 
 /// The `validation` object: API Management's `validate-client-certificate`, in Envoy.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawValidation {
     /// Refuse a certificate before its `notBefore` (inclusive bound, to the second). Default `true`.
     pub validate_not_before: Option<bool>,
@@ -253,8 +243,11 @@ pub struct RawValidation {
 
 /// `revocationSources`: where revocation comes from at run time.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawRevocationSources {
     /// CRLs fetched over HTTP: at start, every `refreshSeconds`, and sooner when the CRL in use
     /// nears its `nextUpdate`; one fetch per source per interval for the whole Envoy.
@@ -266,8 +259,11 @@ pub struct RawRevocationSources {
 
 /// One CRL fetched over HTTP.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawCrlSource {
     /// `http://host[:port]/path`: the host is the request's `:authority`, the path its
     /// `:path`; how to reach it (address, TLS) is the cluster's business. `https://` is
@@ -281,8 +277,11 @@ pub struct RawCrlSource {
 
 /// The OCSP responder.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawOcspSource {
     /// The Envoy cluster requests go through.
     pub cluster: String,
@@ -309,8 +308,8 @@ pub struct RawOcspSource {
 
 /// `revocationFailure`.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "schemars", serde(rename_all = "camelCase"))]
 pub enum RevocationFailure {
     /// No fresh status refuses the request (`revocation_unknown`).
     #[default]
@@ -321,8 +320,11 @@ pub enum RevocationFailure {
 
 /// One identity, with API Management's attribute names: every attribute given must match.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawIdentity {
     /// SHA-1 of the certificate's DER, 40 hex digits; case, colons and spaces ignored.
     pub thumbprint: Option<String>,
@@ -362,8 +364,11 @@ pub struct RawIdentity {
 
 /// One rule: conditions, and the mode (and identities) that apply when they hold.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawRule {
     /// The rule's name, for logs, the filter state and the per-rule stats
     /// (`rule.<name>.forwarded`, ...): 1 to 64 letters, digits, `_` or `-`, unique among the
@@ -406,8 +411,11 @@ pub struct RawRule {
 
 /// The `forward` object: what the upstream receives about a valid certificate.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawForward {
     /// Forward base64 of the leaf's DER, as Azure App Service does. Default `true`.
     pub arr_client_cert: Option<bool>,
@@ -436,8 +444,8 @@ pub struct RawForward {
 
 /// A platform whose certificate headers `forward.preset` reproduces.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "schemars", serde(rename_all = "lowercase"))]
 pub enum OutputPreset {
     /// AWS ALB mutual TLS in verify mode: `X-Amzn-Mtls-Clientcert-Serial-Number`, `-Issuer`,
     /// `-Subject`, `-Validity` and `-Leaf`.
@@ -453,15 +461,18 @@ pub enum OutputPreset {
     /// `NONE`), `ssl-client-subject-dn` and `ssl-client-issuer-dn` (as nginx's
     /// `$ssl_client_s_dn` / `$ssl_client_i_dn` print them), and with `passCertificate`
     /// `ssl-client-cert` (`$ssl_client_escaped_cert`: the PEM, URL-escaped).
-    #[serde(rename = "ingressNginx")]
+    #[cfg_attr(feature = "schemars", serde(rename = "ingressNginx"))]
     IngressNginx,
 }
 
 /// The `responses` object: a preset, and a reply per class or reason that overrides it.
 /// A reason's entry wins over its class (`missing`, `invalid`), which wins over the preset.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawResponses {
     /// The starting point. Default `default`.
     pub preset: Option<Preset>,
@@ -501,8 +512,8 @@ pub struct RawResponses {
 
 /// The replies' starting point.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schemars", serde(rename_all = "camelCase"))]
 pub enum Preset {
     /// 401 with a plain-text line.
     #[default]
@@ -520,8 +531,11 @@ pub enum Preset {
 
 /// One local reply; what it leaves out comes from its class and the preset.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(
+    feature = "schemars",
+    serde(deny_unknown_fields, rename_all = "camelCase")
+)]
 pub struct RawReply {
     /// The status, 400 to 599 (a denial must not look like success).
     pub status: Option<u32>,
@@ -537,8 +551,8 @@ pub struct RawReply {
 
 /// How a reply's body is written.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schemars", serde(rename_all = "lowercase"))]
 pub enum ReplyFormat {
     /// The body and a newline, `text/plain; charset=utf-8`.
     #[default]
@@ -559,27 +573,50 @@ mod tests {
         assert_eq!(list.entries(), ["/a;b", "/c"], "an array entry is one path");
     }
 
+    /// The closed set `value` reads as, through the reader, in the field that holds it.
+    fn read(key: &str, value: &str) -> Option<RawConfig> {
+        let json = format!(r#"{{"{key}": {value}}}"#);
+        read::config(json.as_bytes()).ok()
+    }
+
     #[test]
     fn closed_sets_are_spelled_as_documented() {
-        let source = |s: &str| serde_json::from_str::<Source>(s).ok();
+        let source = |s: &str| read("certificateSource", s)?.certificate_source;
         assert_eq!(source(r#""connection""#), Some(Source::Connection));
         assert_eq!(source(r#""xfcc""#), Some(Source::Xfcc));
         assert_eq!(source(r#""auto""#), Some(Source::Auto));
         assert_eq!(source(r#""Auto""#), None);
         assert_eq!(source(r#""header""#), Some(Source::Header));
-        let front = |s: &str| serde_json::from_str::<FrontFormat>(s).ok();
+        let front = |s: &str| {
+            let header = format!(r#"{{"format": {s}, "trustedProxies": []}}"#);
+            Some(read("header", &header)?.header?.format)
+        };
+        assert_eq!(front(r#""alb""#), Some(FrontFormat::Alb));
         assert_eq!(front(r#""appGateway""#), Some(FrontFormat::AppGateway));
+        assert_eq!(front(r#""cloudflare""#), Some(FrontFormat::Cloudflare));
+        assert_eq!(front(r#""traefik""#), Some(FrontFormat::Traefik));
+        assert_eq!(front(r#""nginx""#), Some(FrontFormat::Nginx));
         assert_eq!(
             front(r#""containerApps""#),
             Some(FrontFormat::ContainerApps)
         );
         assert_eq!(front(r#""rfc9440""#), Some(FrontFormat::Rfc9440));
+        assert_eq!(front(r#""arr""#), Some(FrontFormat::Arr));
         assert_eq!(front(r#""app_gateway""#), None);
-        let preset = |s: &str| serde_json::from_str::<Preset>(s).ok();
+        let preset = |s: &str| {
+            read("responses", &format!(r#"{{"preset": {s}}}"#))?
+                .responses?
+                .preset
+        };
         assert_eq!(preset(r#""appService""#), Some(Preset::AppService));
         assert_eq!(preset(r#""apim""#), Some(Preset::Apim));
         assert_eq!(preset(r#""default""#), Some(Preset::Default));
-        let output = |s: &str| serde_json::from_str::<OutputPreset>(s).ok();
+        assert_eq!(preset(r#""ingressNginx""#), Some(Preset::IngressNginx));
+        let output = |s: &str| {
+            read("forward", &format!(r#"{{"preset": {s}}}"#))?
+                .forward?
+                .preset
+        };
         assert_eq!(output(r#""alb""#), Some(OutputPreset::Alb));
         assert_eq!(output(r#""gclb""#), Some(OutputPreset::Gclb));
         assert_eq!(output(r#""traefik""#), Some(OutputPreset::Traefik));
@@ -588,8 +625,18 @@ mod tests {
             output(r#""ingressNginx""#),
             Some(OutputPreset::IngressNginx)
         );
-        assert_eq!(preset(r#""ingressNginx""#), Some(Preset::IngressNginx));
-        let format = |s: &str| serde_json::from_str::<ReplyFormat>(s).ok();
+        let failure = |s: &str| {
+            read("validation", &format!(r#"{{"revocationFailure": {s}}}"#))?
+                .validation?
+                .revocation_failure
+        };
+        assert_eq!(failure(r#""deny""#), Some(RevocationFailure::Deny));
+        assert_eq!(failure(r#""allow""#), Some(RevocationFailure::Allow));
+        assert_eq!(failure(r#""Allow""#), None);
+        let format = |s: &str| {
+            let reply = format!(r#"{{"expired": {{"format": {s}}}}}"#);
+            read("responses", &reply)?.responses?.expired?.format
+        };
         assert_eq!(format(r#""json""#), Some(ReplyFormat::Json));
         assert_eq!(format(r#""text""#), Some(ReplyFormat::Text));
         assert_eq!(format(r#""xml""#), None);

@@ -1,7 +1,8 @@
 //! The compiled configuration the decision runs on.
 //!
-//! Parsing happens in two steps, once, at configure time: serde reads the JSON into
-//! [`RawConfig`] (the configuration language, [`crate::config`]), then [`Config::from_json`]
+//! Parsing happens in two steps, once, at configure time: the configuration reader
+//! ([`crate::config::read`]) reads the JSON into [`RawConfig`] (the configuration language,
+//! [`crate::config`]), then [`Config::from_json`]
 //! checks every value and compiles it: mode resolved, exclusion paths split and normalised,
 //! rules, certificates and CRLs parsed, header names and replies fixed, and which request
 //! inputs a request needs ([`Needs`]) worked out. Any problem is a [`ConfigError`] that names
@@ -11,14 +12,13 @@
 use std::fmt;
 
 use crate::cert::front::{Cidr, RFC9440_CHAIN_HEADER, default_name};
-use crate::config::{FrontFormat, MODE_NAMES, RawConfig, RawHeaderSource, Source};
+use crate::config::{FrontFormat, MODE_NAMES, RawConfig, RawHeaderSource, Source, read};
 use crate::decision::cache::DEFAULT_CAPACITY;
 use crate::outcome::DenyReason;
 use crate::output::{Forward, ForwardConfigError, Reply, Responses, ResponsesError};
 use crate::scope::Mode;
 use crate::scope::path::{ExclusionPaths, PathEntryError};
 use crate::scope::rules::{Rule, RuleError};
-use crate::text::json_path;
 use crate::validation::crypto::SharedSignatures;
 use crate::validation::{Identity, Validation, ValidationConfigError};
 
@@ -226,7 +226,7 @@ pub enum ConfigError {
         /// The path of the field at fault (`validation.crls[0]`); empty for a syntax error or
         /// a top level that is not an object.
         field: String,
-        /// What is wrong, in serde_json's words (or `expected a JSON object`).
+        /// What is wrong, in serde_json's words with its position (or `expected a JSON object`).
         message: String,
     },
     /// `clientCertMode` is not one of the known names.
@@ -323,7 +323,7 @@ impl Config {
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
         match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             None => return Config::from_raw(RawConfig::default()),
-            // serde would also read a struct from a positional array; only an object is valid.
+            // Only an object is a configuration (serde read a struct from a positional array too).
             Some(b'{') => {}
             Some(_) => {
                 return Err(ConfigError::Json {
@@ -332,16 +332,9 @@ impl Config {
                 });
             }
         }
-        // Deserialized directly; a data error's position names the field afterwards (see
-        // `text::json_path`), which keeps the configuration code out of generic wrappers.
-        let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| ConfigError::Json {
-            // A syntax error has no meaningful field; a type error has one.
-            field: if e.is_data() {
-                json_path::path_at(bytes, json_path::offset_of(bytes, e.line(), e.column()))
-            } else {
-                String::new()
-            },
-            message: e.to_string(),
+        let raw = read::config(bytes).map_err(|e| ConfigError::Json {
+            field: e.field,
+            message: e.message,
         })?;
         let mut config = Config::from_raw(raw)?;
         // The VMs of this configuration, and only they, share the signatures they verify.

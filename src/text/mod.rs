@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 pub mod der;
-pub mod json_path;
 pub mod pattern;
 pub mod rfc3339;
 

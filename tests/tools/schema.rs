@@ -2,6 +2,7 @@
 //! every example configuration in the repository passes both the schema and the plugin's parser.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -271,4 +272,179 @@ fn the_schema_accepts_modes_in_any_case_and_rejects_unknown_ones() {
             "plugin verdict on {config}"
         );
     }
+}
+
+/// What the plugin's reader says about a configuration: `OK`, or its refusal.
+fn verdict(json: &str) -> String {
+    match client_cert_auth::Config::from_json(json.as_bytes()) {
+        Ok(_) => "OK".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The names a refusal lists after `expected` (`` one of `a`, `b` ``, `` `a` or `b` ``).
+fn expected_names(message: &str) -> BTreeSet<String> {
+    let listed = message
+        .split_once(", expected ")
+        .map_or("", |(_, rest)| rest);
+    let listed = listed.split(" at line ").next().unwrap_or_default();
+    listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The schema's definition a property refers to (directly, as an optional value, or as the
+/// items of an array), with whether it is an array's.
+fn reference<'s>(
+    schema: &'s serde_json::Value,
+    property: &serde_json::Value,
+) -> Option<(&'s str, &'s serde_json::Value, bool)> {
+    let of = |node: &serde_json::Value| -> Option<String> {
+        if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
+            return Some(r.to_string());
+        }
+        node.get("anyOf")?
+            .as_array()?
+            .iter()
+            .find_map(|n| n.get("$ref")?.as_str().map(str::to_string))
+    };
+    let (target, array) = match of(property) {
+        Some(target) => (target, false),
+        None => (of(property.get("items")?)?, true),
+    };
+    let name = target.strip_prefix("#/$defs/")?;
+    let (name, def) = schema["$defs"].as_object()?.get_key_value(name)?;
+    Some((name.as_str(), def, array))
+}
+
+/// Walks the schema's objects from the top, holding the reader to each: every property the
+/// schema lists is read (never an unknown field), a key it does not list is refused with exactly
+/// the schema's keys as what was expected, the required ones are exactly those whose absence is
+/// refused, and every closed set accepts exactly the schema's names. So a field (or a name) added
+/// to the types and not to the reader, or to the reader and not the types, fails here.
+fn hold_reader_to_schema(
+    schema: &serde_json::Value,
+    def: &serde_json::Value,
+    wrap: &dyn Fn(&str) -> String,
+    seen: &mut BTreeSet<String>,
+) {
+    let properties = def["properties"].as_object().unwrap();
+    let keys: BTreeSet<String> = properties.keys().cloned().collect();
+    for key in &keys {
+        let doc = wrap(&format!(r#"{{"{key}": null}}"#));
+        let said = verdict(&doc);
+        assert!(!said.contains("unknown field"), "{doc}: {said}");
+    }
+    let doc = wrap(r#"{"notAKey": null}"#);
+    let said = verdict(&doc);
+    assert!(
+        said.contains("notAKey: unknown field `notAKey`, expected "),
+        "{doc}: {said}"
+    );
+    assert_eq!(expected_names(&said), keys, "{doc}: {said}");
+    let required: Vec<&str> = def
+        .get("required")
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    let doc = wrap("{}");
+    let said = verdict(&doc);
+    match required.first() {
+        Some(first) => assert!(
+            said.contains(&format!("missing field `{first}`")),
+            "{doc}: {said}"
+        ),
+        None => assert!(!said.contains("missing field"), "{doc}: {said}"),
+    }
+    for key in required.iter().skip(1) {
+        // With the ones before it given, the next required one is missed.
+        let given = required
+            .iter()
+            .take_while(|k| *k != key)
+            .map(|k| format!(r#""{k}": {}"#, sample(schema, &properties[*k])))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = wrap(&format!("{{{given}}}"));
+        let said = verdict(&doc);
+        assert!(
+            said.contains(&format!("missing field `{key}`")),
+            "{doc}: {said}"
+        );
+    }
+    for (key, property) in properties {
+        let Some((name, target, array)) = reference(schema, property) else {
+            continue;
+        };
+        // The object's other required fields given, so only the inner object can be at fault.
+        let siblings: String = required
+            .iter()
+            .filter(|k| *k != key)
+            .map(|k| format!(r#", "{k}": {}"#, sample(schema, &properties[*k])))
+            .collect();
+        let inner = |value: &str| {
+            let value = if array {
+                format!("[{value}]")
+            } else {
+                value.to_string()
+            };
+            wrap(&format!(r#"{{"{key}": {value}{siblings}}}"#))
+        };
+        if target.get("properties").is_some() {
+            seen.insert(name.to_string());
+            hold_reader_to_schema(schema, target, &inner, seen);
+        } else if let Some(variants) = target.get("oneOf").and_then(|v| v.as_array()) {
+            seen.insert(name.to_string());
+            let names: BTreeSet<String> = variants
+                .iter()
+                .map(|v| v["const"].as_str().unwrap().to_string())
+                .collect();
+            for variant in &names {
+                let doc = inner(&format!("\"{variant}\""));
+                let said = verdict(&doc);
+                assert!(!said.contains("unknown variant"), "{doc}: {said}");
+            }
+            let doc = inner(r#""notAName""#);
+            let said = verdict(&doc);
+            assert!(
+                said.contains("unknown variant `notAName`, expected "),
+                "{doc}: {said}"
+            );
+            assert_eq!(expected_names(&said), names, "{doc}: {said}");
+        }
+    }
+}
+
+/// A value of the property's type the reader accepts (for the required fields given).
+fn sample(schema: &serde_json::Value, property: &serde_json::Value) -> String {
+    match reference(schema, property) {
+        Some((_, target, _)) => {
+            format!("\"{}\"", target["oneOf"][0]["const"].as_str().unwrap())
+        }
+        None if property["type"] == "array" => "[]".to_string(),
+        None => "\"x\"".to_string(),
+    }
+}
+
+#[test]
+fn the_reader_and_the_schema_agree_on_every_key_and_name() {
+    let schema: serde_json::Value = serde_json::from_str(&generated()).unwrap();
+    let mut seen = BTreeSet::new();
+    hold_reader_to_schema(&schema, &schema, &|inner| inner.to_string(), &mut seen);
+    // Every object and closed set of the schema was reached from the top.
+    let defined: BTreeSet<String> = schema["$defs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, def)| def.get("properties").is_some() || def.get("oneOf").is_some())
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert_eq!(seen, defined);
 }
