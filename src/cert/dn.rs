@@ -513,6 +513,11 @@ mod tests {
         ]
         .concat();
         assert!(Name::parse(&tlv(0x30, &tlv(0x31, &tlv(0x30, &cn)))).is_err());
+        // Attribute types x509-parser printed other than as dotted OIDs (2.42 as "3.2").
+        for oid in [&[0x7a, 0x04][..], &[0x88, 0x37, 0x03]] {
+            let der = tlv(0x30, &tlv(0x31, &attribute(oid, 0x0c, b"x")));
+            assert!(Name::parse(&der).is_err(), "{oid:?}");
+        }
         // The empty Name is a Name.
         assert_eq!(Name::parse(&[0x30, 0x00]).unwrap().attributes.len(), 0);
     }

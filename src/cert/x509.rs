@@ -313,9 +313,8 @@ impl<'a> Certificate<'a> {
         Ok(cert)
     }
 
-    /// Reads every Extension; refuses a duplicate of any. The duplicate check compares each
-    /// OID with those before it: the list is bounded by the certificate's size and a
-    /// certificate of many extensions is refused long before this matters.
+    /// Reads every Extension; refuses a duplicate of any (the OIDs sorted once and compared
+    /// with their neighbours, so thousands of tiny extensions cost n log n, not n squared).
     fn extensions(&mut self, mut list: Reader<'a>) -> Result<(), DerError> {
         let mut seen: Vec<&[u8]> = Vec::new();
         while !list.is_empty() {
@@ -329,9 +328,6 @@ impl<'a> Certificate<'a> {
                 .contents;
             if !ext.is_empty() {
                 return Err(DerError("bytes after an extension's value"));
-            }
-            if seen.contains(&id) {
-                return Err(DerError("an extension appears twice"));
             }
             seen.push(id);
             match id {
@@ -350,6 +346,10 @@ impl<'a> Certificate<'a> {
                 }
                 _ => {}
             }
+        }
+        crate::text::heap_sort(&mut seen);
+        if seen.windows(2).any(|pair| pair.first() == pair.get(1)) {
+            return Err(DerError("an extension appears twice"));
         }
         Ok(())
     }
@@ -391,17 +391,18 @@ fn well_formed_oid(contents: &[u8]) -> bool {
     complete && minimal
 }
 
-/// Whether an OID's first two arcs are in its first octet (below 2.48) and no arc needs more
-/// than nine octets (64 bits): attribute types are printed and compared as dotted text, and
-/// x509-parser printed other OIDs otherwise (the first octet split as arcs, hex for long
-/// arcs), so a Name holding one is refused rather than read differently. No real attribute
-/// type is outside this.
+/// Whether an OID's first two arcs are in its first octet and are not 2.40 or above (the
+/// first octet below 120) and no arc needs more than nine octets (64 bits): attribute types are
+/// printed and compared as dotted text, and x509-parser printed other OIDs otherwise (the
+/// first octet split as octet / 40 and octet % 40, so 2.42 as "3.2"; hex for long arcs), so a
+/// Name holding one is refused rather than read differently. No real attribute type is
+/// outside this.
 fn usual_oid(contents: &[u8]) -> bool {
     let Some((&first, rest)) = contents.split_first() else {
         return false;
     };
     let mut run = 0;
-    first < 0x80
+    first < 120
         && rest.iter().all(|&b| {
             run += 1;
             let ok = run <= 9;
