@@ -3,6 +3,7 @@
 //! and built field by field for what rcgen cannot write: multi-valued RDNs, negative serials,
 //! every string type, every GeneralName kind), and on their mutations the new reader never
 //! accepts what x509-parser refused nor reads different facts (`x509_oracle::compare`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, UniversalString};
 use rcgen::{
@@ -38,8 +39,11 @@ fn attr(oid: &[u8], tag: u8, value: &[u8]) -> Vec<u8> {
     seq(&[tlv(0x06, oid), tlv(tag, value)])
 }
 
-/// A Name of RDNs, each a list of (OID, string tag, value).
-fn name(rdns: &[Vec<(&[u8], u8, Vec<u8>)>]) -> Vec<u8> {
+/// One attribute to write: OID contents, value tag, value contents.
+type Attr<'a> = (&'a [u8], u8, Vec<u8>);
+
+/// A Name of RDNs, each a list of attributes.
+fn name(rdns: &[Vec<Attr<'_>>]) -> Vec<u8> {
     let sets: Vec<Vec<u8>> = rdns
         .iter()
         .map(|rdn| {
