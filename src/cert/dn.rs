@@ -17,10 +17,7 @@
 
 use std::fmt;
 
-use x509_parser::prelude::FromDer;
-use x509_parser::x509::X509Name;
-
-use crate::text::der::{Reader as DerReader, tlv};
+use super::x509::Name;
 use crate::text::{hex_lower, hex_upper};
 
 /// One attribute: the type as a dotted OID, and the value.
@@ -157,15 +154,16 @@ impl Dn {
 
     /// The DN of a certificate's subject or issuer. Attributes whose value is not a string
     /// keep a marker that no configured value can equal.
-    pub fn from_x509(name: &X509Name<'_>) -> Dn {
+    pub fn from_name(name: &Name<'_>) -> Dn {
         let mut attrs: Vec<Attribute> = name
-            .iter_attributes()
+            .attributes
+            .iter()
             .map(|a| {
-                let value = a
-                    .as_str()
-                    .map(|s| crate::text::trim_ascii(s).to_string())
-                    .unwrap_or_else(|_| "\u{0}<non-string value>".to_string());
-                (a.attr_type().to_id_string(), value)
+                let value = match a.as_str() {
+                    Some(s) => crate::text::trim_ascii(s).to_string(),
+                    None => "\u{0}<non-string value>".to_string(),
+                };
+                (a.oid_text(), value)
             })
             .collect();
         crate::text::heap_sort(&mut attrs);
@@ -259,47 +257,28 @@ fn unescape(bytes: &[u8], i: usize) -> Result<(u8, usize), DnError> {
 /// CRL is the issuer's), and printed only when an output asks ([`EncodedName::rfc4514`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EncodedName {
-    /// What the parser read as the Name: its header and the RDNs it decoded.
+    /// The Name's SEQUENCE, tag to last byte: the reader refuses a Name with anything but RDNs
+    /// inside, so these are exactly the RDNs the certificate's parse read.
     der: Vec<u8>,
-    /// The same RDNs framed as a SEQUENCE of exactly them, when `der` is not: a Name whose
-    /// SEQUENCE holds bytes after its last RDN, which the parser passes over (so `der` stops
-    /// short of the length its header declares). `None` for every well-formed Name.
-    reframed: Option<Vec<u8>>,
 }
 
 impl EncodedName {
     /// The encoding of a parsed name.
-    pub fn of(name: &X509Name<'_>) -> EncodedName {
-        let der = name.as_raw();
-        let mut reader = DerReader::new(der);
-        let framed = reader.any().is_ok() && reader.is_empty();
-        let reframed = match (framed, der.get(1)) {
-            (false, Some(&len)) => {
-                let header = if len < 0x80 {
-                    2
-                } else {
-                    2 + usize::from(len & 0x7f)
-                };
-                der.get(header..).map(|rdns| tlv(0x30, rdns))
-            }
-            _ => None,
-        };
+    pub fn of(name: &Name<'_>) -> EncodedName {
         EncodedName {
-            der: der.to_vec(),
-            reframed,
+            der: name.raw.to_vec(),
         }
     }
 
-    /// The Name's DER, as the parser read it.
+    /// The Name's DER.
     pub fn der(&self) -> &[u8] {
         &self.der
     }
 
     /// The Name decoded again from its own bytes (not the certificate's): the same RDNs the
     /// certificate's parse read.
-    pub fn decode(&self) -> Option<X509Name<'_>> {
-        let der = self.reframed.as_deref().unwrap_or(&self.der);
-        X509Name::from_der(der).ok().map(|(_, name)| name)
+    pub fn decode(&self) -> Option<Name<'_>> {
+        Name::parse(&self.der).ok()
     }
 
     /// [`rfc4514`] of the Name; empty when it does not decode.
@@ -356,83 +335,79 @@ const OPENSSL_SHORT_NAMES: &[(&str, &str)] = &[
 /// leading `#` or space, a trailing space; `=` is left as is), every byte outside printable
 /// ASCII (UTF-8 included) as `\XX`, and a value of a type OpenSSL does not know, or that is
 /// not a string, as `#` and the hex of its DER.
-pub fn openssl_rfc2253(name: &X509Name<'_>) -> String {
-    let rdns: Vec<String> = name
-        .iter()
-        .map(|rdn| {
-            let mut attrs = rdn
+pub fn openssl_rfc2253(name: &Name<'_>) -> String {
+    let mut out = String::new();
+    for (i, rdn) in name.rdns().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, attr) in rdn.iter().rev().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let oid = attr.oid_text();
+            let short = OPENSSL_SHORT_NAMES
                 .iter()
-                .map(|attr| {
-                    let oid = attr.attr_type().to_id_string();
-                    let short = OPENSSL_SHORT_NAMES
-                        .iter()
-                        .find(|(o, _)| *o == oid)
-                        .map(|(_, short)| *short);
-                    let value = match (short, attr.as_str()) {
-                        (Some(_), Ok(s)) => escape_value(s, false),
-                        _ => {
-                            let any = attr.attr_value();
-                            let header = &any.header;
-                            let tag = (header.class() as u8) << 6
-                                | u8::from(header.is_constructed()) << 5
-                                | u8::try_from(header.tag().0).unwrap_or(0x1f);
-                            format!("#{}", hex_upper(&tlv(tag, any.data)))
-                        }
-                    };
-                    format!("{}={value}", short.unwrap_or(&oid))
-                })
-                .collect::<Vec<_>>();
-            attrs.reverse();
-            attrs.join("+")
-        })
-        .collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+                .find(|(o, _)| *o == oid)
+                .map(|(_, short)| *short);
+            out.push_str(short.unwrap_or(&oid));
+            out.push('=');
+            match (short, attr.as_str()) {
+                (Some(_), Some(s)) => escape_value(s, false, &mut out),
+                _ => {
+                    out.push('#');
+                    out.push_str(&hex_upper(attr.value.raw));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
 /// short names where RFC 4514 defines them, dotted OIDs otherwise, and values escaped. Bytes
 /// outside printable ASCII are written as `\XX` escapes, so the result is a safe header value.
-pub fn rfc4514(name: &X509Name<'_>) -> String {
-    let rdns: Vec<String> = name
-        .iter()
-        .map(|rdn| {
-            rdn.iter()
-                .map(|attr| {
-                    let oid = attr.attr_type().to_id_string();
-                    let key = match oid.as_str() {
-                        "2.5.4.3" => "CN",
-                        "2.5.4.7" => "L",
-                        "2.5.4.8" => "ST",
-                        "2.5.4.10" => "O",
-                        "2.5.4.11" => "OU",
-                        "2.5.4.6" => "C",
-                        "2.5.4.9" => "STREET",
-                        "0.9.2342.19200300.100.1.25" => "DC",
-                        "0.9.2342.19200300.100.1.1" => "UID",
-                        _ => "",
-                    };
-                    let key = if key.is_empty() {
-                        oid.clone()
-                    } else {
-                        key.to_string()
-                    };
-                    let value = match attr.as_str() {
-                        Ok(s) => escape_value(s, true),
-                        Err(_) => format!("#{}", hex_lower(attr.attr_value().data)),
-                    };
-                    format!("{key}={value}")
-                })
-                .collect::<Vec<_>>()
-                .join("+")
-        })
-        .collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+pub fn rfc4514(name: &Name<'_>) -> String {
+    let mut out = String::new();
+    for (i, rdn) in name.rdns().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, attr) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let oid = attr.oid_text();
+            let key = match oid.as_str() {
+                "2.5.4.3" => "CN",
+                "2.5.4.7" => "L",
+                "2.5.4.8" => "ST",
+                "2.5.4.10" => "O",
+                "2.5.4.11" => "OU",
+                "2.5.4.6" => "C",
+                "2.5.4.9" => "STREET",
+                "0.9.2342.19200300.100.1.25" => "DC",
+                "0.9.2342.19200300.100.1.1" => "UID",
+                _ => &oid,
+            };
+            out.push_str(key);
+            out.push('=');
+            match attr.as_str() {
+                Some(s) => escape_value(s, true, &mut out),
+                None => {
+                    out.push('#');
+                    out.push_str(&hex_lower(attr.value.contents));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// RFC 4514 escapes (`equals`: `=` too, as RFC 4514 allows) or RFC 2253's (OpenSSL's, which
 /// leave `=` as is).
-fn escape_value(value: &str, equals: bool) -> String {
-    let mut out = String::with_capacity(value.len());
+fn escape_value(value: &str, equals: bool, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let last = value.len().saturating_sub(1);
     for (i, b) in value.bytes().enumerate() {
         let special = matches!(b, b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';')
@@ -445,16 +420,18 @@ fn escape_value(value: &str, equals: bool) -> String {
         } else if b.is_ascii_graphic() || b == b' ' {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("\\{b:02X}"));
+            out.push('\\');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
-    out
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::text::der::tlv;
 
     /// `SEQUENCE { SET { SEQUENCE { OID cn, UTF8String value } } }`, then `extra` inside the
     /// outer SEQUENCE.
@@ -471,10 +448,9 @@ mod tests {
     #[test]
     fn a_name_prints_from_its_own_encoding_as_from_the_certificate() {
         let der = name("alice, \"a\"", &[]);
-        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        let parsed = Name::parse(&der).unwrap();
         let encoded = EncodedName::of(&parsed);
         assert_eq!(encoded.der(), &der[..]);
-        assert_eq!(encoded.reframed, None);
         assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
         assert_eq!(encoded.rfc4514(), "CN=alice\\, \\\"a\\\"");
     }
@@ -513,7 +489,7 @@ mod tests {
             ]
             .concat(),
         );
-        let (_, parsed) = X509Name::from_der(&der).unwrap();
+        let parsed = Name::parse(&der).unwrap();
         assert_eq!(
             EncodedName::of(&parsed).openssl_rfc2253(),
             "1.2.3.4=#0C036F6464,serialNumber=42,emailAddress=a@b.test,CN=Jos\\C3\\A9 #1\\ ,\
@@ -524,14 +500,25 @@ mod tests {
     }
 
     #[test]
-    fn a_name_with_bytes_after_its_last_rdn_prints_the_rdns_the_parser_read() {
-        // A NULL after the RDN: the parser stops before it and passes over it.
-        let der = name("alice", &[0x05, 0x00]);
-        let (_, parsed) = X509Name::from_der(&der).unwrap();
-        assert_eq!(parsed.as_raw().len(), der.len() - 2);
-        let encoded = EncodedName::of(&parsed);
-        assert_eq!(encoded.der(), parsed.as_raw());
-        assert_eq!(encoded.rfc4514(), rfc4514(&parsed));
-        assert_eq!(encoded.rfc4514(), "CN=alice");
+    fn a_name_with_bytes_after_its_last_rdn_is_refused() {
+        // x509-parser stopped before the NULL and passed over it; this reader refuses the
+        // Name, so no printer or comparison ever sees fewer RDNs than the encoding holds.
+        assert!(Name::parse(&name("alice", &[0x05, 0x00])).is_err());
+        // An empty RDN, and bytes after an attribute's value, likewise.
+        assert!(Name::parse(&name("alice", &[0x31, 0x00])).is_err());
+        let cn = [
+            &tlv(0x06, &[0x55, 0x04, 0x03])[..],
+            &tlv(0x0c, b"a"),
+            &[0x05, 0x00],
+        ]
+        .concat();
+        assert!(Name::parse(&tlv(0x30, &tlv(0x31, &tlv(0x30, &cn)))).is_err());
+        // Attribute types x509-parser printed other than as dotted OIDs (2.42 as "3.2").
+        for oid in [&[0x7a, 0x04][..], &[0x88, 0x37, 0x03]] {
+            let der = tlv(0x30, &tlv(0x31, &attribute(oid, 0x0c, b"x")));
+            assert!(Name::parse(&der).is_err(), "{oid:?}");
+        }
+        // The empty Name is a Name.
+        assert_eq!(Name::parse(&[0x30, 0x00]).unwrap().attributes.len(), 0);
     }
 }

@@ -7,9 +7,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::oid_registry::OID_X509_EXT_CRL_DISTRIBUTION_POINTS;
 
 use crate::outcome::CertError;
 use crate::text::trim_ascii;
@@ -17,6 +14,7 @@ use crate::text::trim_ascii;
 mod dn;
 pub mod front;
 mod pem;
+pub mod x509;
 mod xfcc;
 
 pub use dn::{Dn, DnError, EncodedName};
@@ -206,19 +204,6 @@ pub enum San {
     Ip(Vec<u8>),
 }
 
-impl San {
-    /// The entry, when it is of a kind kept.
-    pub fn of(name: &GeneralName<'_>) -> Option<San> {
-        match name {
-            GeneralName::DNSName(d) => Some(San::Dns((*d).to_string())),
-            GeneralName::RFC822Name(e) => Some(San::Email((*e).to_string())),
-            GeneralName::URI(u) => Some(San::Uri((*u).to_string())),
-            GeneralName::IPAddress(ip) => Some(San::Ip(ip.to_vec())),
-            _ => None,
-        }
-    }
-}
-
 /// A leaf certificate that decoded cleanly, with everything the checks need, extracted once.
 #[derive(Debug, Clone)]
 pub struct LeafCertificate {
@@ -272,39 +257,34 @@ impl LeafCertificate {
     /// it again. `more` runs only on a certificate that decoded cleanly.
     pub fn from_der_with<T>(
         der: Vec<u8>,
-        more: impl FnOnce(&X509Certificate<'_>) -> T,
+        more: impl FnOnce(&x509::Certificate<'_>) -> T,
     ) -> Result<(LeafCertificate, T), CertError> {
-        let malformed = |detail: String| CertError::Malformed { detail };
-        let (rest, cert) =
-            x509_parser::parse_x509_certificate(&der).map_err(|e| malformed(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(CertError::TrailingData { len: rest.len() });
-        }
-        let validity = cert.validity();
+        let cert = match x509::Certificate::parse(&der) {
+            Ok(cert) => cert,
+            Err(x509::ParseError::Trailing(len)) => return Err(CertError::TrailingData { len }),
+            Err(x509::ParseError::Malformed(e)) => {
+                return Err(CertError::Malformed {
+                    detail: e.0.to_string(),
+                });
+            }
+        };
         let mut facts = CertFacts {
             sha1: sha1(&der).to_vec(),
             sha256: sha256(&der).to_vec(),
-            spki_sha256: sha256(cert.public_key().raw).to_vec(),
-            serial: Serial::from_der_integer(cert.raw_serial()),
+            spki_sha256: sha256(cert.spki).to_vec(),
+            serial: Serial::from_der_integer(cert.serial),
             // A CN that is not a string cannot be the most specific name one matches against:
             // then there is no common name to match, never an earlier one.
             common_name: cert
-                .subject()
-                .iter_common_name()
+                .subject
+                .common_names()
                 .last()
-                .and_then(|cn| cn.as_str().ok().map(|s| trim_ascii(s).to_string())),
-            subject: Dn::from_x509(cert.subject()),
-            issuer: Dn::from_x509(cert.issuer()),
+                .and_then(|cn| cn.as_str().map(|s| trim_ascii(s).to_string())),
+            subject: Dn::from_name(&cert.subject),
+            issuer: Dn::from_name(&cert.issuer),
             ..CertFacts::default()
         };
-        let san = cert
-            .subject_alternative_name()
-            .map_err(|e| malformed(format!("subjectAltName: {e}")))?;
-        let sans: Vec<San> = san
-            .iter()
-            .flat_map(|ext| ext.value.general_names.iter())
-            .filter_map(San::of)
-            .collect();
+        let sans = cert.sans.clone().unwrap_or_default();
         for name in &sans {
             match name {
                 San::Dns(d) => facts.dns_names.push(d.to_ascii_lowercase()),
@@ -313,27 +293,17 @@ impl LeafCertificate {
                 San::Ip(_) => {}
             }
         }
-        let client_auth_eku = cert
-            .extended_key_usage()
-            .map_err(|e| malformed(format!("extendedKeyUsage: {e}")))?
-            .map(|ext| ext.value.client_auth);
-        let key_usage = cert
-            .key_usage()
-            .map_err(|e| malformed(format!("keyUsage: {e}")))?
-            .map(|ext| *ext.value);
-        let client_key_usage = key_usage.map(|ku| ku.digital_signature() || ku.key_agreement());
-        let cert_sign_key_usage = key_usage.map(|ku| ku.key_cert_sign());
-        let not_before = validity.not_before.timestamp();
-        let not_after = validity.not_after.timestamp();
-        let subject_name = EncodedName::of(cert.subject());
-        let issuer_name = EncodedName::of(cert.issuer());
-        let raw_serial = cert.raw_serial().to_vec();
-        let ocsp_urls = ocsp_urls(&cert);
-        let crl_distribution_points = cert
-            .extensions()
-            .iter()
-            .find(|e| e.oid == OID_X509_EXT_CRL_DISTRIBUTION_POINTS)
-            .map(|e| e.value.to_vec());
+        let client_auth_eku = cert.extended_key_usage.map(|eku| eku.client_auth);
+        let client_key_usage = cert
+            .key_usage
+            .map(|ku| ku.digital_signature() || ku.key_agreement());
+        let cert_sign_key_usage = cert.key_usage.map(|ku| ku.key_cert_sign());
+        let subject_name = EncodedName::of(&cert.subject);
+        let issuer_name = EncodedName::of(&cert.issuer);
+        let raw_serial = cert.serial.to_vec();
+        let ocsp_urls = cert.ocsp_urls.iter().map(|u| (*u).to_string()).collect();
+        let crl_distribution_points = cert.crl_distribution_points.map(<[u8]>::to_vec);
+        let (not_before, not_after) = (cert.not_before, cert.not_after);
         let more = more(&cert);
         drop(cert);
         let leaf = LeafCertificate {
@@ -364,25 +334,6 @@ impl LeafCertificate {
     pub fn arr_header_value(&self) -> String {
         STANDARD.encode(&self.der)
     }
-}
-
-/// The Authority Information Access OCSP URLs (accessMethod id-ad-ocsp, a URI location), in
-/// the order of the extension.
-fn ocsp_urls(cert: &X509Certificate<'_>) -> Vec<String> {
-    cert.extensions()
-        .iter()
-        .filter_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
-            _ => None,
-        })
-        .flat_map(|aia| aia.accessdescs.iter())
-        .filter_map(
-            |d| match (&d.access_location, d.access_method.to_id_string().as_str()) {
-                (GeneralName::URI(uri), "1.3.6.1.5.5.7.48.1") => Some((*uri).to_string()),
-                _ => None,
-            },
-        )
-        .collect()
 }
 
 /// The date check on its own, so a cached verdict can apply it without the certificate.

@@ -21,16 +21,13 @@
 
 use std::rc::Rc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
-use x509_parser::x509::X509Name;
-
+use crate::cert::x509::{Certificate, Name};
 use crate::cert::{LeafCertificate, San, Serial, pem_encode};
 use crate::config::OutputPreset;
 use crate::outcome::{CertError, DenyReason, Header, PassReason, Reason};
 use crate::text::{percent_encode, percent_escape_only, rfc3339};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 const ALB: [&str; 5] = [
     "x-amzn-mtls-clientcert-serial-number",
@@ -378,20 +375,17 @@ fn traefik_values(leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Option<Strin
     let mut infos = vec![leaf_info];
     for der in chain {
         pems.push(STANDARD.encode(der));
-        infos.push(match x509_parser::parse_x509_certificate(der) {
-            Ok((_, c)) => {
-                let sans: Vec<San> = sans(&c).iter().filter_map(San::of).collect();
-                traefik_info(
-                    c.subject(),
-                    c.issuer(),
-                    &Serial::from_der_integer(c.raw_serial()),
-                    (
-                        c.validity().not_before.timestamp(),
-                        c.validity().not_after.timestamp(),
-                    ),
-                    &sans,
-                )
-            }
+        // A chain certificate this reader refuses has no info, as one x509-parser refused had
+        // none (nor did its subjectAltName when that extension alone did not parse: this reader
+        // refuses the whole certificate then).
+        infos.push(match Certificate::parse(der) {
+            Ok(c) => traefik_info(
+                &c.subject,
+                &c.issuer,
+                &Serial::from_der_integer(c.serial),
+                (c.not_before, c.not_after),
+                c.sans.as_deref().unwrap_or_default(),
+            ),
             Err(_) => String::new(),
         });
     }
@@ -404,8 +398,8 @@ fn traefik_values(leaf: &LeafCertificate, chain: &[Vec<u8>]) -> Vec<Option<Strin
 /// One certificate's info, before the query escaping: the fields Traefik writes with every
 /// option on, empty ones left out. `validity` is notBefore and notAfter, Unix seconds.
 fn traefik_info(
-    subject: &X509Name<'_>,
-    issuer: &X509Name<'_>,
+    subject: &Name<'_>,
+    issuer: &Name<'_>,
     serial: &Serial,
     validity: (i64, i64),
     sans: &[San],
@@ -448,7 +442,7 @@ fn traefik_info(
 
 /// A name the way Traefik writes it: every `DC` in order, then every `C`, `ST`, `L`, `O`, and
 /// (subject only) `OU`, then the last `serialNumber` as `SN` and the last `CN`; `,` between.
-fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
+fn traefik_dn(name: &Name<'_>, subject: bool) -> String {
     // The attribute types by the content bytes of their DER OIDs, in Traefik's order, and
     // whether only the last value counts.
     const TYPES: [(&str, &[u8], bool); 8] = [
@@ -471,9 +465,10 @@ fn traefik_dn(name: &X509Name<'_>, subject: bool) -> String {
             continue;
         }
         let values: Vec<&str> = name
-            .iter_attributes()
-            .filter(|a| a.attr_type().as_bytes() == oid)
-            .filter_map(|a| a.as_str().ok())
+            .attributes
+            .iter()
+            .filter(|a| a.oid == oid)
+            .filter_map(|a| a.as_str())
             .filter(|v| !v.is_empty())
             .collect();
         let from = if last_only {
@@ -498,14 +493,6 @@ fn traefik_value(value: &str) -> String {
     percent_escape_only(value, |ch| {
         matches!(ch, '"' | ';' | ',' | '=' | '%') || ch.is_ascii_control()
     })
-}
-
-/// The subjectAltName entries, none when the extension is absent or does not parse.
-fn sans<'a>(cert: &'a X509Certificate<'_>) -> &'a [GeneralName<'a>] {
-    match cert.subject_alternative_name() {
-        Ok(Some(ext)) => &ext.value.general_names,
-        _ => &[],
-    }
 }
 
 /// An IP address SAN as Go prints it: IPv4 dotted, an IPv4-mapped IPv6 address as IPv4, other

@@ -181,11 +181,20 @@ pub fn time(tlv: &Tlv<'_>) -> Result<i64, DerError> {
         field(6..8).ok_or(bad.clone())?,
         field(8..10).ok_or(bad.clone())?,
     );
+    // A day the month does not have and a leap second are refused, as x509-parser (the time
+    // crate) refused them: a date must name one instant.
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
     if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
+        || !(1..=month_days).contains(&day)
         || hour > 23
         || minute > 59
-        || second > 60
+        || second > 59
     {
         return Err(bad);
     }
@@ -314,11 +323,19 @@ mod tests {
             ..utc
         };
         assert_eq!(time(&y2049).unwrap(), 2_524_607_999);
+        let leap_day = Tlv {
+            contents: b"20280229000000Z",
+            ..gen_time
+        };
+        assert!(time(&leap_day).is_ok());
         for bad in [
             &b"20261130120000"[..],
             b"2026113012000Z",
             b"20261330120000Z",
             b"20261130120000+0100",
+            b"20260229120000Z",
+            b"20261131120000Z",
+            b"20261130235960Z",
         ] {
             assert!(
                 time(&Tlv {

@@ -5,13 +5,13 @@ use std::fmt;
 
 use rustls_pki_types::CertificateDer;
 use webpki::{CertRevocationList, OwnedCertRevocationList};
-use x509_parser::certificate::X509Certificate;
 
 use super::crypto::SignatureMemo;
 use super::revocation;
 use super::revocation::configured::{Crl, Revocation};
 use super::trust::{Anchor, CaFacts, CaKey, Trust};
 use super::{Identity, IdentityError, MAX_CLOCK_SKEW_SECONDS, Validation};
+use crate::cert::x509::{self, Certificate};
 use crate::cert::{DatePolicy, LeafCertificate, pem_to_der};
 use crate::config::RawValidation;
 use crate::outcome::CertError;
@@ -166,20 +166,17 @@ impl std::error::Error for ValidationConfigError {}
 
 impl CaKey {
     /// What revocation needs of a CA, from its parsed certificate.
-    pub(super) fn of(cert: &X509Certificate<'_>) -> CaKey {
-        let can_sign_crl = match cert.key_usage() {
-            Ok(Some(ku)) => ku.value.crl_sign(),
-            Ok(None) => true,
-            Err(_) => false,
-        };
+    pub(super) fn of(cert: &Certificate<'_>) -> CaKey {
+        // A keyUsage that does not decode never gets here: the certificate is refused.
+        let can_sign_crl = cert.key_usage.is_none_or(|ku| ku.crl_sign());
         CaKey {
             info: revocation::IssuerInfo {
-                subject: cert.subject().as_raw().to_vec(),
-                spki: cert.public_key().raw.to_vec(),
+                subject: cert.subject.raw.to_vec(),
+                spki: cert.spki.to_vec(),
                 // The key, not the certificate: a CRL under this name signed with this key is
                 // the CA's own list, whichever of its certificates (renewed, cross-signed, or
                 // presented by the client) the path went through.
-                id: crate::cert::sha256(cert.public_key().raw),
+                id: crate::cert::sha256(cert.spki),
             },
             can_sign_crl,
         }
@@ -219,11 +216,9 @@ fn parse_certificate(
     };
     let der = pem_to_der(pem.as_bytes(), "CERTIFICATE").map_err(|e| err(e.to_string()))?;
     let (cert, (key, max_intermediates)) = LeafCertificate::from_der_with(der.clone(), |cert| {
-        let max_intermediates = cert
-            .basic_constraints()
-            .ok()
-            .flatten()
-            .and_then(|bc| bc.value.path_len_constraint);
+        // A basicConstraints that does not decode, or appears twice, refuses the certificate
+        // (x509-parser's reading left the CA without a pathLenConstraint then).
+        let max_intermediates = cert.basic_constraints.and_then(|bc| bc.path_len);
         (CaKey::of(cert), max_intermediates)
     })
     .map_err(|e| err(e.to_string()))?;
@@ -343,14 +338,14 @@ impl Validation {
                     other => other.to_string(),
                 })
             })?;
-            let (rest, parsed) = x509_parser::parse_x509_crl(&der)
-                .map_err(|e| err(format!("does not parse: {e}")))?;
-            if !rest.is_empty() {
-                return Err(err("has trailing bytes after the CRL".into()));
-            }
-            let next_update = parsed.next_update().map(|t| t.timestamp());
-            let this_update = parsed.last_update().timestamp();
-            let issuer = parsed.issuer().as_raw().to_vec();
+            let parsed = x509::crl_header(&der).map_err(|e| {
+                err(match e {
+                    x509::ParseError::Malformed(e) => format!("does not parse: {e}"),
+                    x509::ParseError::Trailing(_) => "has trailing bytes after the CRL".into(),
+                })
+            })?;
+            let (this_update, next_update) = (parsed.this_update, parsed.next_update);
+            let issuer = parsed.issuer.to_vec();
             let crl = OwnedCertRevocationList::from_der(&der)
                 .map_err(|e| err(format!("not usable: {e:?}")))?;
             compiled_crls.push(Crl {

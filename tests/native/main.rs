@@ -25,4 +25,6 @@ mod rollout;
 mod rules;
 mod shared_signatures;
 mod validation;
+mod x509_diff;
+mod x509_oracle;
 mod xfcc;

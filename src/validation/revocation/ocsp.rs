@@ -727,30 +727,26 @@ fn delegated<'c>(
     issuer: &Issuer<'_>,
     fresh: &Freshness,
 ) -> Result<Option<&'c [u8]>, OcspError> {
-    let parsed = match x509_parser::parse_x509_certificate(cert) {
-        Ok(([], parsed)) => parsed,
-        _ => return Err(DerError("a responder certificate").into()),
-    };
-    let spki = parsed.tbs_certificate.subject_pki.raw;
-    if !names(responder, parsed.subject().as_raw(), spki) {
+    let parsed = crate::cert::x509::Certificate::parse(cert)
+        .map_err(|_| DerError("a responder certificate"))?;
+    let spki = parsed.spki;
+    if !names(responder, parsed.subject.raw, spki) {
         return Ok(None);
     }
-    if parsed.issuer().as_raw() != issuer.subject {
+    if parsed.issuer.raw != issuer.subject {
         return Err(OcspError::NotDelegated);
     }
     let signed = certificate_parts(cert)?;
     verify_signature(signed.algorithm, issuer.spki, signed.tbs, signed.signature)
         .map_err(|_| OcspError::NotDelegated)?;
-    match parsed.extended_key_usage() {
-        Ok(Some(eku)) if eku.value.ocsp_signing => {}
-        Ok(_) => return Err(OcspError::NotOcspSigner),
-        Err(_) => return Err(DerError("a responder certificate's extended key usage").into()),
+    // An extendedKeyUsage that does not decode refuses the certificate above.
+    if !parsed
+        .extended_key_usage
+        .is_some_and(|eku| eku.ocsp_signing)
+    {
+        return Err(OcspError::NotOcspSigner);
     }
-    let validity = parsed.validity();
-    let (not_before, not_after) = (
-        validity.not_before.timestamp(),
-        validity.not_after.timestamp(),
-    );
+    let (not_before, not_after) = (parsed.not_before, parsed.not_after);
     if fresh.now < not_before.saturating_sub(fresh.skew)
         || fresh.now > not_after.saturating_add(fresh.skew)
     {
