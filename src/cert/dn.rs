@@ -367,6 +367,9 @@ pub fn openssl_rfc2253(name: &Name<'_>) -> String {
 /// RFC 4514 string of a name: RDNs in reverse order, `,` between them, `+` inside one,
 /// short names where RFC 4514 defines them, dotted OIDs otherwise, and values escaped. Bytes
 /// outside printable ASCII are written as `\XX` escapes, so the result is a safe header value.
+/// A value that is not a string is written `#` and the hex of its whole BER encoding (tag,
+/// length and contents, RFC 4514 2.4), so a reader that decodes it gets that value, never the
+/// string its contents may spell (x509-parser wrote the contents alone).
 pub fn rfc4514(name: &Name<'_>) -> String {
     let mut out = String::new();
     for (i, rdn) in name.rdns().rev().enumerate() {
@@ -396,7 +399,7 @@ pub fn rfc4514(name: &Name<'_>) -> String {
                 Some(s) => escape_value(s, true, &mut out),
                 None => {
                     out.push('#');
-                    out.push_str(&hex_lower(attr.value.contents));
+                    out.push_str(&hex_lower(attr.value.raw));
                 }
             }
         }
@@ -457,6 +460,20 @@ mod tests {
 
     fn attribute(oid: &[u8], tag: u8, value: &[u8]) -> Vec<u8> {
         tlv(0x30, &[&tlv(0x06, oid)[..], &tlv(tag, value)].concat())
+    }
+
+    /// RFC 4514 2.4: a value that is not a string is `#` and the hex of its whole BER
+    /// encoding. Printing only the contents would let a CN holding an OCTET STRING of the DER
+    /// of "admin" read as `CN=admin` to an application that decodes the `#` form.
+    #[test]
+    fn a_value_that_is_not_a_string_prints_as_its_whole_encoding() {
+        let inner = tlv(0x0c, b"admin");
+        let der = tlv(
+            0x30,
+            &tlv(0x31, &attribute(&[0x55, 0x04, 0x03], 0x04, &inner)),
+        );
+        let parsed = Name::parse(&der).unwrap();
+        assert_eq!(rfc4514(&parsed), "CN=#04070c0561646d696e");
     }
 
     /// The expected string is what `openssl x509 -noout -subject -nameopt RFC2253` (OpenSSL

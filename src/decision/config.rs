@@ -317,10 +317,26 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The largest configuration text read (8 MiB).
+pub const MAX_CONFIG_BYTES: usize = 8 << 20;
+
 impl Config {
     /// Parses and validates the plugin configuration. Empty input (or only whitespace) means
     /// the defaults: `Required`, no exclusions.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        // The text is read into a tree before its fields are checked, which can take many
+        // times its size (`[[0],[0],...]`): a bound, so that a huge text is refused with a
+        // message rather than running the VM out of memory. A pasted CRL of 100,000 entries
+        // is about 4 MB.
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Json {
+                field: String::new(),
+                message: format!(
+                    "the configuration is {} bytes, more than {MAX_CONFIG_BYTES}; give large CRLs as revocationSources",
+                    bytes.len()
+                ),
+            });
+        }
         match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             None => return Config::from_raw(RawConfig::default()),
             // Only an object is a configuration (serde read a struct from a positional array too).

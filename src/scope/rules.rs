@@ -63,6 +63,10 @@ pub enum RuleError {
     },
     /// `identities: []` would mean "any certificate" for the rule: say so by leaving it out.
     EmptyIdentities,
+    /// `hosts`, `routeNames` or `methods` is an empty list. Read as "any of none", it would
+    /// match no request; read as "no condition", every request. Neither is what was meant
+    /// (typically a template whose list came out empty), so it is refused.
+    EmptyConditions(&'static str),
     /// A `routeNames` entry is empty.
     RouteName,
     /// `name` (given as configured) is not 1 to 64 letters, digits, `_` or `-`.
@@ -86,6 +90,10 @@ impl fmt::Display for RuleError {
                 "identities: an empty list would accept any certificate; leave it out to use validation.identities"
             ),
             RuleError::RouteName => f.write_str("routeNames: a route name cannot be empty"),
+            RuleError::EmptyConditions(field) => write!(
+                f,
+                "{field}: an empty list would match no request, or every request; leave it out to match any"
+            ),
             RuleError::Name(name) => write!(
                 f,
                 "name: {name:?} is not 1 to {MAX_RULE_NAME} letters, digits, '_' or '-' (it names stats and log fields)"
@@ -299,6 +307,15 @@ impl Rule {
             }
             (None, None) => PathMatch::Any,
         };
+        for (field, list) in [
+            ("hosts", &raw.hosts),
+            ("routeNames", &raw.route_names),
+            ("methods", &raw.methods),
+        ] {
+            if list.as_ref().is_some_and(Vec::is_empty) {
+                return Err(RuleError::EmptyConditions(field));
+            }
+        }
         let hosts = each(&raw.hosts, |h| host_pattern(h))?;
         let routes = each(&raw.route_names, |name| {
             if name.is_empty() {
@@ -797,6 +814,48 @@ mod tests {
             assert_eq!(at(&login, path), Some(expected), "{path}");
         }
         assert_eq!(login.matches_path(None, None), None, "an ambiguous path");
+    }
+
+    /// `hosts: []` (a template whose list came out empty) would otherwise make the rule a
+    /// catch-all: an `Ignore` rule would turn enforcement off for every request.
+    #[test]
+    fn an_empty_condition_list_is_refused() {
+        let empty = Some(Vec::new());
+        for (field, raw) in [
+            (
+                "hosts",
+                RawRule {
+                    hosts: empty.clone(),
+                    ..RawRule::default()
+                },
+            ),
+            (
+                "routeNames",
+                RawRule {
+                    route_names: empty.clone(),
+                    ..RawRule::default()
+                },
+            ),
+            (
+                "methods",
+                RawRule {
+                    methods: empty.clone(),
+                    ..RawRule::default()
+                },
+            ),
+        ] {
+            let raw = RawRule {
+                mode: "Ignore".to_string(),
+                ..raw
+            };
+            let err = Rule::compile(&raw, false).unwrap_err();
+            assert_eq!(err, RuleError::EmptyConditions(field));
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{field}: an empty list")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -277,6 +277,18 @@ impl Identity {
                 value: v.clone(),
                 problem: problem.to_string(),
             })?;
+            // A pattern that matches the empty string (`""`, `x*`, `^CN=bob$|`) is found in
+            // every subject, unless anchored at both ends, where it admits an empty subject:
+            // an identity that says nothing, refused like `{}`.
+            if pattern.is_match("") {
+                return Err(IdentityError::Pattern {
+                    attribute: "subjectPattern",
+                    value: v.clone(),
+                    problem: "it matches the empty string, so it would match any subject; \
+                              write what the subject must contain"
+                        .to_string(),
+                });
+            }
             attrs.push(Attr::SubjectPattern(pattern));
         }
         if let Some(v) = &raw.dns_name {
@@ -333,6 +345,31 @@ impl Identity {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A pattern that matches the empty string is found in every subject: refused, as an
+    /// identity with no attribute is. An anchored pattern that needs text is kept.
+    #[test]
+    fn a_subject_pattern_that_matches_the_empty_string_is_refused() {
+        let compile = |pattern: &str| {
+            Identity::compile(
+                &crate::config::RawIdentity {
+                    subject_pattern: Some(pattern.to_string()),
+                    ..Default::default()
+                },
+                false,
+            )
+        };
+        for pattern in ["", "|", "()", "x*", "^", "$", "^CN=bob$|", "^$"] {
+            let problem = match compile(pattern) {
+                Err(IdentityError::Pattern { problem, .. }) => problem,
+                other => format!("not refused: {other:?}"),
+            };
+            assert!(problem.contains("empty string"), "{pattern:?}: {problem}");
+        }
+        for pattern in ["^CN=bob$", "CN=bob", "^CN=[a-z]+,"] {
+            assert!(compile(pattern).is_ok(), "{pattern:?}");
+        }
+    }
 
     /// A subject pattern is searched once per certificate and pattern (a search costs up to
     /// the program times the subject's length): a cached certificate's next requests take the

@@ -1179,3 +1179,30 @@ fn the_json_parser_agrees_with_serde_json_on_generated_texts() {
         "{accepted} accepted, {refused} refused"
     );
 }
+
+/// A text is read into a tree before its fields are checked, and a tree of `[0]`s takes many
+/// times the text: beyond 8 MiB the configuration is refused with a message, never left to
+/// run the VM out of memory. Just under the bound it is read (and refused for its field).
+#[test]
+fn a_configuration_larger_than_8_mib_is_refused_before_it_is_read() {
+    let text = |elements: usize| {
+        let mut s = String::from("{\"clientCertExclusionPaths\":[");
+        s.push_str(&vec!["[0]"; elements].join(","));
+        s.push_str("]}");
+        s
+    };
+    let over = text((8 << 20) / 4 + 10);
+    assert!(over.len() > 8 << 20);
+    match parse(&over) {
+        Err(ConfigError::Json { field, message }) => {
+            assert_eq!(field, "");
+            assert!(message.contains("more than 8388608"), "{message}");
+        }
+        other => panic!("not refused for its size: {:?}", other.map(|_| ())),
+    }
+    let under = text(1000);
+    match parse(&under) {
+        Err(ConfigError::Json { field, .. }) => assert_eq!(field, "clientCertExclusionPaths[0]"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}

@@ -309,7 +309,17 @@ fn rfc4514(name: &X509Name<'_>) -> String {
                     };
                     let value = match attr.as_str() {
                         Ok(s) => escape_value(s, true),
-                        Err(_) => format!("#{}", hex(attr.attr_value().data, false)),
+                        // The one place the module deliberately left the old printer:
+                        // RFC 4514 2.4's `#` is followed by the whole BER encoding (tag and
+                        // length too), which x509-parser's printer left out.
+                        Err(_) => {
+                            let any = attr.attr_value();
+                            let header = &any.header;
+                            let tag = (header.class() as u8) << 6
+                                | u8::from(header.is_constructed()) << 5
+                                | u8::try_from(header.tag().0).unwrap_or(0x1f);
+                            format!("#{}", hex(&tlv(tag, any.data), false))
+                        }
                     };
                     format!("{key}={value}")
                 })
