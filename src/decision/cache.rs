@@ -4,7 +4,9 @@
 //! dates (checked again on every request) and the time-independent verdict, as long as the
 //! verdict is fresh at the request's time; a stale entry counts as a miss and is replaced.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::text::digest_map::DigestMap;
 use std::rc::Rc;
 
 use crate::cert::CertFacts;
@@ -37,7 +39,7 @@ pub struct Entry {
 #[derive(Debug)]
 pub struct VerdictCache {
     capacity: usize,
-    entries: BTreeMap<[u8; 32], Entry>,
+    entries: DigestMap<Entry>,
     order: VecDeque<[u8; 32]>,
     hits: u64,
     misses: u64,
@@ -51,7 +53,7 @@ impl VerdictCache {
     pub fn new(capacity: usize) -> VerdictCache {
         VerdictCache {
             capacity,
-            entries: BTreeMap::new(),
+            entries: DigestMap::new(),
             order: VecDeque::new(),
             hits: 0,
             misses: 0,
@@ -131,7 +133,7 @@ impl VerdictCache {
 
     fn drop_where(&mut self, doomed: impl Fn(&Verdict) -> bool) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|_, entry| !doomed(&entry.verdict));
+        self.entries.retain(|entry| !doomed(&entry.verdict));
         if self.entries.len() != before {
             let entries = &self.entries;
             self.order.retain(|key| entries.contains_key(key));

@@ -16,7 +16,6 @@
 //! whatever the number of workers.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::headers::HeaderMap;
@@ -460,9 +459,11 @@ fn log_streak(host: &mut impl Host, failing: &std::cell::Cell<bool>, failed: boo
 /// The fetches this VM has under way, by call token.
 #[derive(Debug, Default)]
 pub struct Fetches {
-    pending: BTreeMap<u32, usize>,
-    /// The generation of each source's shared set last read.
-    read: BTreeMap<usize, u64>,
+    /// (A few entries at most, one per CRL source: a list, not a map, whose code would cost
+    /// the module several KB per key and value type.)
+    pending: Vec<(u32, usize)>,
+    /// The generation of each source's shared set last read, by source index.
+    read: Vec<(usize, u64)>,
     /// The generation of the shared list of revoked certificates last read.
     revoked_seen: Option<Vec<u8>>,
 }
@@ -594,7 +595,7 @@ fn sync_source(
     let (bytes, cas) = host.shared_data(&meta_key(source)).ok()?;
     let mut meta = bytes.as_deref().map(Meta::parse).unwrap_or_default();
     install_published(host, state, cache, fetches, index, meta.generation);
-    if fetches.pending.values().any(|i| *i == index)
+    if fetches.pending.iter().any(|(_, i)| *i == index)
         || !meta.due(now, i64::from(source.refresh_seconds))
     {
         return None;
@@ -622,7 +623,7 @@ fn sync_source(
             timeout_ms: CRL_FETCH_TIMEOUT_MS,
         }) {
             Ok(token) => {
-                fetches.pending.insert(token, index);
+                fetches.pending.push((token, index));
                 Ok(token)
             }
             Err(e) => Err(FetchError::Unsent {
@@ -664,7 +665,12 @@ fn install_published(
     let Some(source) = crl_source(state, index) else {
         return;
     };
-    if generation <= fetches.read.get(&index).copied().unwrap_or(0) {
+    let seen = fetches
+        .read
+        .iter()
+        .find(|(i, _)| *i == index)
+        .map(|(_, g)| *g);
+    if generation <= seen.unwrap_or(0) {
         return;
     }
     let Ok(mut cache) = cache.try_borrow_mut() else {
@@ -673,7 +679,10 @@ fn install_published(
     let Ok((Some(bytes), _)) = host.shared_data(&crl_key(source)) else {
         return;
     };
-    fetches.read.insert(index, generation);
+    match fetches.read.iter_mut().find(|(i, _)| *i == index) {
+        Some((_, seen)) => *seen = generation,
+        None => fetches.read.push((index, generation)),
+    }
     let Some(entries) = decode_set(&bytes) else {
         host.log(
             Level::Warn,
@@ -750,9 +759,10 @@ pub fn on_fetch_response(
     token: u32,
     response: &HttpResponse,
 ) {
-    let Some(index) = fetches.pending.remove(&token) else {
+    let Some(at) = fetches.pending.iter().position(|(t, _)| *t == token) else {
         return; // the answer to a configure-time look at the OCSP cluster, or a stale token
     };
+    let (_, index) = fetches.pending.swap_remove(at);
     let Some(source) = crl_source(state, index) else {
         return;
     };

@@ -2,7 +2,6 @@
 //! HTTP contexts that hand each request to [`super::handle_request_headers`]. Nothing here decides.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
@@ -145,7 +144,8 @@ thread_local! {
     /// entry) until the VM goes: defining the same stats again on each configuration would grow
     /// Envoy's memory with every reload (~30 KB a reload with 20 named rules, measured). So
     /// each name is defined once per VM, and a new configuration reuses its id.
-    static METRIC_IDS: RefCell<BTreeMap<(bool, String), u32>> = const { RefCell::new(BTreeMap::new()) };
+    /// A list: a few dozen names, looked up at configure time only.
+    static METRIC_IDS: RefCell<Vec<((bool, String), u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Envoy, through the proxy-wasm host calls.
@@ -229,7 +229,12 @@ impl Host for Envoy {
 
     fn define_metric(&mut self, kind: MetricKind, name: &str) -> Option<u32> {
         let key = (kind == MetricKind::Counter, name.to_string());
-        if let Some(id) = METRIC_IDS.with(|ids| ids.borrow().get(&key).copied()) {
+        if let Some(id) = METRIC_IDS.with(|ids| {
+            ids.borrow()
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, id)| *id)
+        }) {
             return Some(id);
         }
         let metric_type = match kind {
@@ -237,7 +242,7 @@ impl Host for Envoy {
             MetricKind::Gauge => MetricType::Gauge,
         };
         let id = hostcalls::define_metric(metric_type, name).ok()?;
-        METRIC_IDS.with(|ids| ids.borrow_mut().insert(key, id));
+        METRIC_IDS.with(|ids| ids.borrow_mut().push((key, id)));
         Some(id)
     }
 

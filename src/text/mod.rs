@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 pub mod der;
+pub mod digest_map;
 pub mod pattern;
 pub mod rfc3339;
 

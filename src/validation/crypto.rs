@@ -39,11 +39,13 @@
 //! another configuration, or a value left by an older encoding, is ignored, and replaced at the
 //! next write.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use ring::digest;
 use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
+
+use crate::text::digest_map::DigestMap;
 
 /// Every algorithm the trust check accepts (webpki's defaults, implemented by *ring*).
 pub static ALGORITHMS: [&dyn SignatureVerificationAlgorithm; 11] = [
@@ -73,7 +75,7 @@ pub struct SignatureMemo {
 
 #[derive(Debug, Default)]
 struct MemoEntries {
-    known: BTreeSet<[u8; 32]>,
+    known: DigestMap<()>,
     order: VecDeque<[u8; 32]>,
     hits: u64,
     /// Signatures actually verified (not answered by the memo).
@@ -134,7 +136,7 @@ impl SignatureMemo {
         };
         let mut new = 0;
         for key in keys {
-            if m.known.insert(key) {
+            if m.known.insert(key, ()).is_none() {
                 m.order.push_back(key);
                 new += 1;
             }
@@ -213,7 +215,7 @@ impl SignatureMemo {
         let Ok(mut m) = self.inner.lock() else {
             return false;
         };
-        let found = m.known.contains(key);
+        let found = m.known.contains_key(key);
         if found {
             m.hits += 1;
         }
@@ -226,7 +228,7 @@ impl SignatureMemo {
             return;
         };
         m.checks += 1;
-        if m.known.insert(key) {
+        if m.known.insert(key, ()).is_none() {
             m.order.push_back(key);
             m.fresh.push(key);
             if m.fresh.len() > MEMO_CAPACITY {
@@ -360,14 +362,14 @@ impl SharedSignatures {
 /// `keys` with those of `fresh` not already there appended, in order; `None` when none is new.
 fn merge_keys(mut keys: Vec<[u8; 32]>, fresh: &[[u8; 32]]) -> Option<Vec<[u8; 32]>> {
     let before = keys.len();
-    // Inserted one by one: collecting a BTreeSet sorts, and a sort of 32-byte keys would add
+    // Inserted one by one: collecting a set sorts, and a sort of 32-byte keys would add
     // 20 KB of code to the module.
-    let mut known = BTreeSet::new();
+    let mut known = DigestMap::new();
     for key in &keys {
-        known.insert(*key);
+        known.insert(*key, ());
     }
     for key in fresh {
-        if known.insert(*key) {
+        if known.insert(*key, ()).is_none() {
             keys.push(*key);
         }
     }
@@ -503,6 +505,7 @@ pub fn verify_signature(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::collections::BTreeSet;
 
     /// An algorithm that counts its calls and accepts one exact (key, message, signature).
     #[derive(Debug)]

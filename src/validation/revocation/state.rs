@@ -2,7 +2,9 @@
 //! certificates known revoked for good.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::text::digest_map::DigestMap;
 
 use super::crl_set::Installed;
 use super::crl_store::{CompactCrl, CrlOrder, newer};
@@ -45,7 +47,7 @@ pub type RevokedEntry = ([u8; 32], i64);
 pub struct RevocationState {
     /// Per source, its CRLs (one per slot).
     crls: Vec<Vec<Installed>>,
-    ocsp: BTreeMap<[u8; 32], OcspEntry>,
+    ocsp: DigestMap<OcspEntry>,
     ocsp_order: VecDeque<[u8; 32]>,
     /// Certificates an OCSP responder said are revoked (not on hold), until they expire: a
     /// revocation does not come back, and no later "good" or missing answer undoes it. Sorted
