@@ -249,7 +249,7 @@ impl LeafCertificate {
 
     /// Parses DER; the whole input must be one certificate.
     pub fn from_der(der: Vec<u8>) -> Result<LeafCertificate, CertError> {
-        LeafCertificate::from_der_with(der, |_| ()).map(|(leaf, ())| leaf)
+        LeafCertificate::read(der, &mut |_| {})
     }
 
     /// [`LeafCertificate::from_der`], handing the parsed certificate to `more` as well, for what
@@ -259,6 +259,23 @@ impl LeafCertificate {
         der: Vec<u8>,
         more: impl FnOnce(&x509::Certificate<'_>) -> T,
     ) -> Result<(LeafCertificate, T), CertError> {
+        let (mut more, mut out) = (Some(more), None);
+        let leaf = LeafCertificate::read(der, &mut |cert| out = more.take().map(|f| f(cert)))?;
+        match out {
+            Some(out) => Ok((leaf, out)),
+            // `read` calls back on every certificate it returns.
+            None => Err(CertError::Malformed {
+                detail: "certificate not read".to_string(),
+            }),
+        }
+    }
+
+    /// The one body of [`LeafCertificate::from_der_with`], not generic: each caller's `more`
+    /// would otherwise bring a copy of it into the module (~3 KB each).
+    fn read(
+        der: Vec<u8>,
+        more: &mut dyn FnMut(&x509::Certificate<'_>),
+    ) -> Result<LeafCertificate, CertError> {
         let cert = match x509::Certificate::parse(&der) {
             Ok(cert) => cert,
             Err(x509::ParseError::Trailing(len)) => return Err(CertError::TrailingData { len }),
@@ -304,7 +321,7 @@ impl LeafCertificate {
         let ocsp_urls = cert.ocsp_urls.iter().map(|u| (*u).to_string()).collect();
         let crl_distribution_points = cert.crl_distribution_points.map(<[u8]>::to_vec);
         let (not_before, not_after) = (cert.not_before, cert.not_after);
-        let more = more(&cert);
+        more(&cert);
         drop(cert);
         let leaf = LeafCertificate {
             der,
@@ -321,7 +338,7 @@ impl LeafCertificate {
             crl_distribution_points,
             sans,
         };
-        Ok((leaf, more))
+        Ok(leaf)
     }
 
     /// Checks the validity period; both bounds are inclusive.

@@ -17,8 +17,6 @@
 pub mod json;
 pub mod read;
 
-use std::collections::BTreeMap;
-
 /// The plugin configuration exactly as written.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[cfg_attr(
@@ -543,8 +541,17 @@ pub struct RawReply {
     pub body: Option<String>,
     /// The `content-type`. Default: by `format`.
     pub content_type: Option<String>,
-    /// Extra reply headers (printable values; not `content-length`).
-    pub headers: Option<BTreeMap<String, String>>,
+    /// Extra reply headers (printable values; not `content-length`; at most 64).
+    // Sorted by name. A list, not a map: each map type brings its own B-tree code into the
+    // module (~9 KB); the reader refuses a name given twice, so the list is what the map was.
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(
+            with = "Option<std::collections::BTreeMap<String, String>>",
+            extend("maxProperties" = 64)
+        )
+    )]
+    pub headers: Option<Vec<(String, String)>>,
     /// `text` (the body and a newline) or `json` (API Management's shape). Default `text`.
     pub format: Option<ReplyFormat>,
 }

@@ -19,8 +19,6 @@
 //! - the whole text is parsed before it is read, so a syntax error anywhere wins over a field
 //!   error before it.
 
-use std::collections::BTreeMap;
-
 use super::json::{self, Kind, Member, Number, Value};
 use super::{
     OutputPreset, Preset, RawConfig, RawCrlSource, RawForward, RawHeaderSource, RawIdentity,
@@ -291,6 +289,10 @@ struct Fail {
     offset: usize,
     message: String,
 }
+
+/// The most headers one reply of `responses` may add (Envoy's default limit on a message's
+/// headers is 100).
+pub const MAX_REPLY_HEADERS: usize = 64;
 
 fn fail(path: &Path<'_>, offset: usize, message: String) -> Fail {
     let mut field = String::new();
@@ -905,20 +907,26 @@ impl<'t> Reader<'t> {
         self.choice(value, path, names::REPLY_FORMAT)
     }
 
-    /// An object of strings (`headers`); a key given twice is refused, as in the types.
-    fn string_map(&self, value: &Value, path: &Path<'_>) -> Read<BTreeMap<String, String>> {
+    /// An object of strings (`headers`), sorted by key as a map iterates; a key given twice is
+    /// refused, as in the types.
+    fn string_map(&self, value: &Value, path: &Path<'_>) -> Read<Vec<(String, String)>> {
         let Kind::Object(members) = &value.kind else {
             return Err(self.invalid_type(value, path, "a map"));
         };
-        let mut out = BTreeMap::new();
+        // Kept sorted by insertion, which is quadratic: bounded far above any real reply.
+        if members.len() > MAX_REPLY_HEADERS {
+            let message = format!("more than {MAX_REPLY_HEADERS} headers in one reply");
+            return Err(fail(path, value.start + 1, message));
+        }
+        let mut out: Vec<(String, String)> = Vec::with_capacity(members.len());
         for member in members {
             let at = path.key(&member.key);
-            if out.contains_key(&member.key) {
+            let Err(slot) = out.binary_search_by(|(key, _)| key.cmp(&member.key)) else {
                 let message = named("duplicate key", &member.key, &[]);
                 return Err(fail(&at, member.key_end, message));
-            }
+            };
             let text = self.string(&member.value, &at)?;
-            out.insert(member.key.clone(), text);
+            out.insert(slot, (member.key.clone(), text));
         }
         Ok(out)
     }

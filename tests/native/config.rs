@@ -817,6 +817,37 @@ fn the_reader_differs_from_serde_only_where_it_says_so() {
     }
 }
 
+/// `responses.*.headers` is read in document order: the first fault in the text is the one
+/// named, a duplicate key included; more than `MAX_REPLY_HEADERS` names are refused.
+#[test]
+fn reply_headers_are_read_in_document_order_and_bounded() {
+    assert_eq!(
+        verdict(r#"{"responses": {"expired": {"headers": {"x-a": "1", "x-b": 2, "x-a": "3"}}}}"#),
+        "responses.expired.headers.x-b: invalid type: integer `2`, expected a string at line 1 column 59"
+    );
+    assert_eq!(
+        verdict(
+            r#"{"responses": {"expired": {"headers": {"x-b": "1", "x-a": "2", "x-b": "3", "x-c": 4}}}}"#
+        ),
+        "responses.expired.headers.x-b: duplicate key `x-b` at line 1 column 68"
+    );
+    let headers = |n: usize| {
+        let members: Vec<String> = (0..n).map(|i| format!("\"x-{i}\": \"v\"")).collect();
+        format!(
+            r#"{{"responses": {{"expired": {{"headers": {{{}}}}}}}}}"#,
+            members.join(", ")
+        )
+    };
+    let max = 64; // the documented bound (docs/configuration.md)
+    assert_eq!(verdict(&headers(max)), "OK");
+    assert_eq!(
+        verdict(&headers(max + 1)),
+        format!(
+            "responses.expired.headers: more than {max} headers in one reply at line 1 column 39"
+        )
+    );
+}
+
 /// The parser's tree is serde_json's `Value`: the same kinds, strings, numbers (as serde_json
 /// reads them, to the bit) and members, duplicates resolved as serde_json does (the last one).
 fn same_value(ours: &json::Value, theirs: &serde_json::Value) -> bool {

@@ -205,6 +205,23 @@ fn responses_follow_presets_classes_and_specific_reasons() {
     );
 }
 
+/// A reply's own headers go out in name order whatever order the configuration wrote them in
+/// (as the map they were read into did), after the `content-type`.
+#[test]
+fn reply_headers_are_sent_in_name_order() {
+    let untrusted = DenyReason::CertificateInvalid(CertError::Untrusted { detail: "x".into() });
+    let c = config(json!({"responses": {"invalid": {"headers": {
+        "x-c": "3", "X-A": "1", "x-b": "2"
+    }}}}));
+    let names: Vec<&str> = c
+        .reply(&untrusted)
+        .headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["content-type", "x-a", "x-b", "x-c"]);
+}
+
 /// `errorPage` is nginx's `error_page 495 496 = <url>` (ingress-nginx's `auth-tls-error-page`):
 /// a missing or refused certificate is a 302 to the page; the CN check (`identityNotMatched`)
 /// keeps its own answer, as nginx's `return 403` does, and a reason's own entry still wins.
