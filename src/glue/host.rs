@@ -165,6 +165,16 @@ pub fn cas_retry(
     tries: usize,
     mut change: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
 ) -> bool {
+    cas_loop(host, key, tries, &mut change)
+}
+
+/// The body of [`cas_retry`], one copy whatever the caller's `change` (~500 bytes each).
+fn cas_loop(
+    host: &mut impl Host,
+    key: &str,
+    tries: usize,
+    change: &mut dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+) -> bool {
     for _ in 0..tries {
         let Ok((bytes, cas)) = host.shared_data(key) else {
             return false;
