@@ -168,13 +168,11 @@ pub fn cas_retry(
     cas_loop(host, key, tries, &mut change)
 }
 
+/// What [`cas_retry`] does to a value: the new value to write, or `None` to write nothing.
+type Change<'a> = dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>> + 'a;
+
 /// The body of [`cas_retry`], one copy whatever the caller's `change` (~500 bytes each).
-fn cas_loop(
-    host: &mut impl Host,
-    key: &str,
-    tries: usize,
-    change: &mut dyn FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
-) -> bool {
+fn cas_loop(host: &mut impl Host, key: &str, tries: usize, change: &mut Change<'_>) -> bool {
     for _ in 0..tries {
         let Ok((bytes, cas)) = host.shared_data(key) else {
             return false;
